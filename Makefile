@@ -1,0 +1,53 @@
+# Every target prepares what it needs: a fresh clone only needs python3, node and npm.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+ASSETS_STAMP := src/ollama_webmgr/web/static/dist/manifest.json
+
+.PHONY: all demo run test lint assets bench proto clean help
+
+all: test
+
+help:
+	@echo "make demo   - application + passerelle + nœuds Ollama émulés (hors ligne)"
+	@echo "make run    - application contre un vrai Ollama (OLLAMA_BASE_URL=...)"
+	@echo "make test   - lint, typage et tests"
+	@echo "make bench  - mesures de performance -> docs/benchmarks.md"
+
+$(PY_STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade 'pip>=25.1'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[redis,postgres,agent]' --group dev
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(ASSETS_STAMP): $(NODE_STAMP) $(shell find src/ollama_webmgr/web/assets src/ollama_webmgr/web/templates -type f 2>/dev/null) scripts/build-assets.mjs
+	npm run --silent build
+
+assets: $(ASSETS_STAMP)
+
+lint: $(PY_STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+demo: $(PY_STAMP) assets
+	$(BIN)/ollama-webmgr demo
+
+run: $(PY_STAMP) assets
+	$(BIN)/ollama-webmgr serve
+
+bench: $(PY_STAMP) assets
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) node_modules src/ollama_webmgr/web/static/dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from ollama_webmgr.cli import main
+
+main()

@@ -1,0 +1,21 @@
+"""Console entry point: gevent first, then the commands."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    # Monkey-patch before anything imports sockets, ssl or threading.
+    from gevent import monkey
+
+    monkey.patch_all()
+
+    from ollama_webmgr.commands import cli
+    from ollama_webmgr.errors import SettingsError
+
+    try:
+        cli(standalone_mode=True)
+    except SettingsError as exc:
+        print(f"ollama-webmgr: configuration error: {exc.message}", file=sys.stderr)
+        sys.exit(2)

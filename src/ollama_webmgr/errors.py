@@ -1,0 +1,116 @@
+"""The one exception tree of ollama-webmgr.
+
+Services raise these; three edges translate them (French HTML in the web app,
+``{"error": {"code", "message"}}`` on our JSON API, ``{"error": "..."}`` on the gateway)::
+
+    WebmgrError
+    ├── OllamaError                 an Ollama server answered badly or not at all
+    │   ├── OllamaUnreachable       connection refused / DNS / reset before an answer
+    │   ├── OllamaTimeout           connect or read timeout
+    │   ├── OllamaBadRequest        HTTP 400 (invalid name, bad JSON, ...)
+    │   ├── OllamaNotFound          HTTP 404 (model not found)
+    │   ├── OllamaServerError       HTTP 5xx or another unexpected status
+    │   └── OllamaStreamError       an ``{"error": ...}`` line inside a 200 stream
+    ├── InvalidModelName            a name that Ollama's parser would reject
+    ├── InvalidServerUrl            a base URL that is not http(s)://host[:port]
+    ├── SettingsError               a bad configuration value
+    ├── StoreError                  the persistence layer failed
+    ├── JobError                    job runner problems
+    │   └── JobNotFound
+    ├── NoBackendAvailable          the gateway has no server for a request
+    ├── RemoteUnavailable           ollama.com / the registry cannot be used
+    └── AgentUnavailable            a node agent cannot be reached
+
+Every ``OllamaError`` keeps Ollama's own message (``message``), the HTTP status
+(``status``; ``-1`` for an error line inside a stream, as the official client
+does, ``None`` when no answer came) and the server it came from.
+"""
+
+from __future__ import annotations
+
+
+class WebmgrError(Exception):
+    """Root of every error raised on purpose by ollama-webmgr."""
+
+    #: machine-readable code used by the JSON API edge
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class OllamaError(WebmgrError):
+    code = "ollama_error"
+
+    def __init__(
+        self, message: str, *, status: int | None = None, server: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.server = server
+
+    def __str__(self) -> str:
+        where = f" [{self.server}]" if self.server else ""
+        status = f" (status {self.status})" if self.status is not None else ""
+        return f"{self.message}{status}{where}"
+
+
+class OllamaUnreachable(OllamaError):
+    code = "ollama_unreachable"
+
+
+class OllamaTimeout(OllamaError):
+    code = "ollama_timeout"
+
+
+class OllamaBadRequest(OllamaError):
+    code = "bad_request"
+
+
+class OllamaNotFound(OllamaError):
+    code = "not_found"
+
+
+class OllamaServerError(OllamaError):
+    code = "ollama_server_error"
+
+
+class OllamaStreamError(OllamaError):
+    code = "ollama_stream_error"
+
+
+class InvalidModelName(WebmgrError):
+    code = "invalid_model_name"
+
+
+class InvalidServerUrl(WebmgrError):
+    code = "invalid_server_url"
+
+
+class SettingsError(WebmgrError):
+    code = "invalid_setting"
+
+
+class StoreError(WebmgrError):
+    code = "store_error"
+
+
+class JobError(WebmgrError):
+    code = "job_error"
+
+
+class JobNotFound(JobError):
+    code = "job_not_found"
+
+
+class NoBackendAvailable(WebmgrError):
+    code = "no_backend"
+
+
+class RemoteUnavailable(WebmgrError):
+    code = "remote_unavailable"
+
+
+class AgentUnavailable(WebmgrError):
+    code = "agent_unavailable"

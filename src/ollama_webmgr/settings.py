@@ -1,0 +1,237 @@
+"""One typed settings object, read once from the environment and ``.env``.
+
+Each field names its environment variable and a French description; the README's
+configuration table is checked against these (``tests/test_settings.py``).
+An invalid value raises ``SettingsError`` naming the variable and what it expects.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+
+from ollama_webmgr.errors import InvalidServerUrl, SettingsError
+from ollama_webmgr.ollama.urls import normalize_base_url
+
+Parser = Callable[[str], Any]
+
+
+def _setting(env: str, default: Any, doc: str, parse: Parser | None = None) -> Any:
+    return field(default=default, metadata={"env": env, "doc": doc, "parse": parse})
+
+
+def _url(value: str) -> str:
+    try:
+        return normalize_base_url(value)
+    except InvalidServerUrl as exc:
+        raise ValueError(f"an http(s)://host[:port] URL ({exc.message})") from None
+
+
+def _url_list(value: str) -> tuple[str, ...]:
+    return tuple(_url(item) for item in value.split(",") if item.strip())
+
+
+def _web_url(value: str) -> str:
+    text = value.strip().rstrip("/")
+    if not text.startswith(("http://", "https://")) or " " in text:
+        raise ValueError("an http:// or https:// URL")
+    return text
+
+
+def _port(value: str) -> int:
+    port = _integer(value)
+    if not 0 <= port <= 65535:
+        raise ValueError("a port number between 0 and 65535")
+    return port
+
+
+def _integer(value: str) -> int:
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise ValueError("an integer") from None
+
+
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value.strip())
+    except ValueError:
+        raise ValueError("a number of seconds") from None
+    if number <= 0:
+        raise ValueError("a positive number of seconds")
+    return number
+
+
+def _optional(value: str) -> str | None:
+    return value.strip() or None
+
+
+def _log_level(value: str) -> str:
+    level = value.strip().upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ValueError("one of DEBUG, INFO, WARNING, ERROR")
+    return level
+
+
+def _default_data_dir() -> str:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(base) / "ollama-webmgr")
+
+
+@dataclass(frozen=True)
+class Settings:
+    ollama_base_url: str = _setting(
+        "OLLAMA_BASE_URL",
+        "http://localhost:11434",
+        "Serveur Ollama principal",
+        _url,
+    )
+    ollama_servers: tuple[str, ...] = _setting(
+        "OLLAMA_SERVERS",
+        (),
+        "Autres serveurs Ollama, séparés par des virgules",
+        _url_list,
+    )
+    redis_url: str | None = _setting(
+        "REDIS_URL",
+        None,
+        "Redis : tâches sur RQ, progression par Redis Streams (vide : tout en mémoire)",
+        _optional,
+    )
+    database_url: str | None = _setting(
+        "DATABASE_URL",
+        None,
+        "Stockage : `sqlite:///…`, `postgresql+psycopg://…` ou `tinydb:///….json`"
+        " (vide : SQLite dans le dossier de données)",
+        _optional,
+    )
+    data_dir: str = _setting(
+        "WEBMGR_DATA_DIR",
+        "",
+        "Dossier de données (vide : `$XDG_DATA_HOME/ollama-webmgr`)",
+        str.strip,
+    )
+    secret_key: str | None = _setting(
+        "SECRET_KEY",
+        None,
+        "Clé de signature des sessions et jetons CSRF (vide : aléatoire à chaque démarrage)",
+        _optional,
+    )
+    admin_password: str | None = _setting(
+        "ADMIN_PASSWORD",
+        None,
+        "Mot de passe d’administration (conseillé hors 127.0.0.1)",
+        _optional,
+    )
+    host: str = _setting("WEBMGR_HOST", "127.0.0.1", "Adresse d’écoute", str.strip)
+    port: int = _setting("WEBMGR_PORT", 8000, "Port de l’application web", _port)
+    gateway_port: int = _setting(
+        "GATEWAY_PORT", 11435, "Port de la passerelle compatible Ollama", _port
+    )
+    connect_timeout: float = _setting(
+        "OLLAMA_CONNECT_TIMEOUT",
+        5.0,
+        "Délai de connexion à Ollama (secondes)",
+        _positive_float,
+    )
+    read_timeout: float = _setting(
+        "OLLAMA_READ_TIMEOUT",
+        60.0,
+        "Délai de lecture pour les appels courts (secondes)",
+        _positive_float,
+    )
+    pull_timeout: float = _setting(
+        "OLLAMA_PULL_TIMEOUT",
+        600.0,
+        "Délai de lecture entre deux lignes d’un téléchargement (secondes)",
+        _positive_float,
+    )
+    library_url: str = _setting(
+        "OLLAMA_LIBRARY_URL",
+        "https://ollama.com",
+        "Site de la bibliothèque (recherche, variantes)",
+        _web_url,
+    )
+    registry_url: str = _setting(
+        "OLLAMA_REGISTRY_URL",
+        "https://registry.ollama.ai",
+        "Registre des manifestes (vérification des mises à jour)",
+        _web_url,
+    )
+    models_cache_ttl: float = _setting(
+        "MODELS_CACHE_TTL",
+        5.0,
+        "Durée du cache de la liste des modèles (secondes)",
+        _positive_float,
+    )
+    stats_retention_days: int = _setting(
+        "STATS_RETENTION_DAYS",
+        30,
+        "Conservation des mesures brutes (jours)",
+        _integer,
+    )
+    log_level: str = _setting(
+        "LOG_LEVEL",
+        "INFO",
+        "Niveau des journaux (DEBUG, INFO, WARNING, ERROR)",
+        _log_level,
+    )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, env_file: str | None = ".env"
+    ) -> Settings:
+        """Read every setting; values in ``environ`` win over the ``.env`` file."""
+        source: dict[str, str] = {}
+        if env_file and Path(env_file).is_file():
+            source.update(
+                {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+            )
+        source.update(os.environ if environ is None else environ)
+        values: dict[str, Any] = {}
+        for item in fields(cls):
+            env = item.metadata["env"]
+            if env not in source:
+                continue
+            try:
+                values[item.name] = item.metadata["parse"](source[env])
+            except ValueError as exc:
+                raise SettingsError(
+                    f"{env}: expected {exc}, got {source[env]!r}"
+                ) from None
+        return cls(**values)
+
+    @property
+    def servers(self) -> tuple[str, ...]:
+        """Configured servers: the primary first, duplicates removed."""
+        return tuple(dict.fromkeys((self.ollama_base_url, *self.ollama_servers)))
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir or _default_data_dir())
+
+    @property
+    def store_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_path / 'webmgr.sqlite3'}"
+
+
+def documented_settings() -> list[tuple[str, str, str]]:
+    """``(variable, default, description)`` for every setting, in declaration order."""
+    rows = []
+    for item in fields(Settings):
+        default = "" if item.default is MISSING else item.default
+        if isinstance(default, tuple):
+            default = ",".join(default)
+        rows.append(
+            (
+                item.metadata["env"],
+                "" if default is None else str(default),
+                item.metadata["doc"],
+            )
+        )
+    return rows
