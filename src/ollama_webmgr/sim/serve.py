@@ -46,7 +46,6 @@ def start_in_thread(
 ) -> RunningServer:
     """Serve ``app`` on a real socket from a daemon thread (port 0: any free port)."""
     server = make_server(host, port, app, threaded=True, request_handler=_Handler)
-    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     return RunningServer(server, thread)
