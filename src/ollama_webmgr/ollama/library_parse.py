@@ -248,18 +248,25 @@ def parse_tags(html: str, *, model: str, path: str) -> list[RemoteVariant]:
     class, each link's parent element is taken as its row.
     """
     soup = _soup(html)
-    prefix = f"{path}:"
-    links = [a for a in soup.select("a[href]") if _attr(a, "href").startswith(prefix)]
+    prefix = f"{path}:".casefold()
+    links = [
+        a
+        for a in soup.select("a[href]")
+        if _attr(a, "href").casefold().startswith(prefix)
+    ]
     variants: dict[str, RemoteVariant] = {}
     for link in links:
-        tag = _attr(link, "href")[len(prefix) :]
+        href = _attr(link, "href")
+        # the page's own spelling wins over what the user typed
+        full = href.removeprefix("/library/").lstrip("/")
+        name, tag = full.rsplit(":", 1)
         if not tag or tag in variants:
             continue
         row = link.find_parent("div", class_="group") or link.parent
         if row is None:
             continue
-        same = [a for a in links if _attr(a, "href") == _attr(link, "href")]
-        variants[tag] = _row_variant(model, tag, row, same)
+        same = [a for a in links if _attr(a, "href") == href]
+        variants[tag] = _row_variant(name, tag, row, same)
     if not variants:
         raise RemoteUnavailable(
             f"ollama.com tags page for {model!r} has no recognisable tags "
