@@ -60,6 +60,7 @@ _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s?([KMGT]?B)$")
 _CONTEXT = re.compile(r"^(\d+(?:\.\d+)?)([KM]?)$")
 _INPUT = re.compile(r"^(Text|Image|Audio|Video)(\s*,\s*(Text|Image|Audio|Video))*$")
 _SHORT_DIGEST = re.compile(r"^[0-9a-f]{12}$")
+_SEPARATOR = re.compile(r"[·•]")
 _AGE = re.compile(r"\b(ago|yesterday|just now)\b", re.IGNORECASE)
 _UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
 
@@ -141,8 +142,9 @@ def _next_page(soup: BeautifulSoup) -> int | None:
 
 def _marked_model(item: Tag) -> RemoteModel | None:
     link = item.select_one("a[href]")
-    title = _text(item.select_one("[x-test-search-response-title]"))
-    name = title or (model_from_href(_attr(link, "href")) if link else None)
+    # the link knows the namespace of community models ("user/model")
+    name = model_from_href(_attr(link, "href")) if link else None
+    name = name or _text(item.select_one("[x-test-search-response-title]"))
     if not name:
         return None
     tags = _text(item.select_one("[x-test-tag-count]")).replace(",", "")
@@ -179,7 +181,7 @@ def parse_search(
     degraded = False
     models = marked
     if not items:
-        if "No models found" in soup.get_text(" "):
+        if "No models" in soup.get_text(" "):  # "No models found" on /search
             models = []
         else:
             models, degraded = _fallback_models(soup), True
@@ -198,13 +200,27 @@ def parse_search(
     )
 
 
+def _pieces(scope: Tag) -> list[str]:
+    """Texts of a row split on the ``·``/``•`` separators, labels removed.
+
+    The mobile variant writes ``15GB • 39K context window • Text input``.
+    """
+    pieces = []
+    for raw in scope.stripped_strings:
+        for part in _SEPARATOR.split(raw):
+            text = " ".join(part.split())
+            text = text.removesuffix(" context window").removesuffix(" input")
+            if text:
+                pieces.append(text)
+    return pieces
+
+
 def _row_variant(model: str, tag: str, scope: Tag, links: list[Tag]) -> RemoteVariant:
-    """Classify the texts of one tag row by their shape."""
+    """Classify the texts of one tag row by their shape; first match wins."""
     link_texts = {_text(link) for link in links}
     fields: dict[str, str] = {}
     latest = False
-    for raw in scope.stripped_strings:
-        text = " ".join(raw.split())
+    for text in _pieces(scope):
         if text in link_texts or text.startswith(f"{model}:"):
             continue
         if text.lower() == "latest":

@@ -238,22 +238,25 @@ def tag_row(entry: Entry, row: TagRow, *, plain: bool) -> str:
         if badge
         else ""
     )
+    # as on the real site: the mobile row comes first, then the desktop grid
+    mobile = (
+        f'<a href="{href}" class="md:hidden flex flex-col group">'
+        f'<div class="flex items-center font-medium"><span>{full}</span>{badge_html}</div>'
+        '<div class="flex flex-col text-neutral-500 text-[13px]">'
+        f'<span><span class="font-mono">{short}</span> • {size} • '
+        f"{ctx} context window • {inp} input • {age}</span></div></a>"
+    )
     desktop = (
-        '<div class="hidden md:grid grid-cols-12 items-center">'
+        '<div class="hidden md:flex flex-col"><div class="grid grid-cols-12 items-center">'
         f'<span class="col-span-6"><a href="{href}" class="hover:underline">{full}</a>'
         f"{badge_html}</span>"
         f'<p class="col-span-2 text-neutral-500">{size}</p>'
         f'<p class="col-span-2 text-neutral-500">{ctx}</p>'
         f'<div class="col-span-2 text-neutral-500">{inp}</div></div>'
-        '<div class="hidden md:flex text-xs text-neutral-500">'
-        f'<span class="font-mono">{short}</span>&nbsp;·&nbsp;<span>{age}</span></div>'
+        '<div class="flex text-neutral-500 text-xs">'
+        f'<span class="font-mono">{short}</span>&nbsp;·&nbsp;{age}</div></div>'
     )
-    mobile = (
-        f'<a href="{href}" class="md:hidden flex flex-col">'
-        f"<p>{full}{badge_html}</p>"
-        f"<p>{size} · {ctx} context window · {inp} · {age}</p></a>"
-    )
-    return f'<div class="group px-4 py-3">{desktop}{mobile}</div>'
+    return f'<div class="group px-4 py-3">{mobile}{desktop}</div>'
 
 
 def tags_page(entry: Entry, *, plain: bool) -> str:
