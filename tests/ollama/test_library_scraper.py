@@ -303,3 +303,21 @@ def test_unreachable_site_is_unavailable(closed_port_url: str) -> None:
         pytest.raises(RemoteUnavailable, match="cannot reach"),
     ):
         client.search("llama")
+
+
+def test_capability_filter_ignores_case(library: LibraryClient) -> None:
+    assert library.search("", capability="Vision") == library.search(
+        "", capability="vision"
+    )
+
+
+def test_cache_keeps_at_most_cache_size_pages(transport: CountingTransport) -> None:
+    with LibraryClient(
+        "http://ollama.test", transport=transport, cache_size=2
+    ) as client:
+        for query in ("a", "b", "c"):
+            client.search(query)
+        client.search("c")  # newest: still cached
+        assert len(transport.requests) == 3
+        client.search("a")  # oldest: evicted
+        assert len(transport.requests) == 4

@@ -43,7 +43,6 @@ BROWSER_USER_AGENT = (
 )
 MAX_QUERY_LENGTH = 100
 MAX_PAGE = 100
-MAX_CACHE_ENTRIES = 512
 _CAPABILITY = re.compile(r"^[a-z]{1,20}$")
 
 T = TypeVar("T")
@@ -63,10 +62,12 @@ class LibraryClient:
         transport: httpx.BaseTransport | None = None,
         timeout: float = 8.0,
         cache_ttl: float = 300.0,
+        cache_size: int = 512,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.cache_ttl = cache_ttl
+        self.cache_size = max(1, cache_size)
         self._clock = clock
         self._cache: dict[str, tuple[float, object]] = {}
         self._lock = threading.Lock()
@@ -86,6 +87,7 @@ class LibraryClient:
             raise InvalidSearchQuery(
                 f"search query longer than {MAX_QUERY_LENGTH} characters"
             )
+        capability = (capability or "").strip().lower() or None
         if capability is not None and not _CAPABILITY.match(capability):
             raise InvalidSearchQuery(f"unknown capability filter {capability!r}")
         if not 1 <= page <= MAX_PAGE:
@@ -117,28 +119,41 @@ class LibraryClient:
         )
         short = name.display.rsplit(":", 1)[0]
         url = f"{self.base_url}{path}/tags"
+        missing = f"no model {short!r} on ollama.com"
         return list(
-            self._cached(url, lambda html: parse_tags(html, model=short, path=path))
+            self._cached(
+                url,
+                lambda html: parse_tags(html, model=short, path=path),
+                missing=missing,
+            )
         )
 
     def clear_cache(self) -> None:
         with self._lock:
             self._cache.clear()
 
-    def _cached(self, url: str, parse: Callable[[str], T]) -> T:
+    def _cached(
+        self, url: str, parse: Callable[[str], T], *, missing: str | None = None
+    ) -> T:
+        """``parse`` of the page at ``url``, fetched at most once per TTL.
+
+        ``missing``: message of the RemoteModelNotFound raised on a 404.
+        """
         now = self._clock()
         with self._lock:
             hit = self._cache.get(url)
         if hit is not None and hit[0] > now:
             return cast(T, hit[1])  # stored by this same call site for this URL
-        result = parse(self._fetch(url))
+        result = parse(self._fetch(url, missing))
         with self._lock:
-            if len(self._cache) >= MAX_CACHE_ENTRIES:  # drop what has expired
+            if len(self._cache) >= self.cache_size:
                 self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
+            while len(self._cache) >= self.cache_size:  # still full: oldest out
+                del self._cache[min(self._cache, key=lambda k: self._cache[k][0])]
             self._cache[url] = (now + self.cache_ttl, result)
         return result
 
-    def _fetch(self, url: str) -> str:
+    def _fetch(self, url: str, missing: str | None) -> str:
         try:
             response = self._http.get(url)
         except httpx.TimeoutException as exc:
@@ -147,8 +162,8 @@ class LibraryClient:
             ) from exc
         except httpx.HTTPError as exc:
             raise RemoteUnavailable(f"cannot reach ollama.com ({url}): {exc}") from exc
-        if response.status_code == 404 and url.endswith("/tags"):
-            raise RemoteModelNotFound(f"no such model on ollama.com ({url})")
+        if response.status_code == 404 and missing is not None:
+            raise RemoteModelNotFound(missing)
         if response.status_code != 200:
             raise RemoteUnavailable(
                 f"ollama.com answered HTTP {response.status_code} ({url})"
