@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -321,3 +322,16 @@ def test_cache_keeps_at_most_cache_size_pages(transport: CountingTransport) -> N
         assert len(transport.requests) == 3
         client.search("a")  # oldest: evicted
         assert len(transport.requests) == 4
+
+
+def test_concurrent_searches_share_one_client_safely(registry: Registry) -> None:
+    queries = ["llama", "qwen", "gemma", "phi"] * 4
+    with (
+        serve_in_thread(create_library_app(registry)) as server,
+        LibraryClient(server.url) as client,
+        ThreadPoolExecutor(max_workers=8) as pool,
+    ):
+        pages = list(pool.map(client.search, queries))
+    for query, page in zip(queries, pages, strict=True):
+        assert page.models
+        assert all(query in m.name for m in page.models)
