@@ -184,8 +184,9 @@ def search_results(
             if plain
             else f'<li hx-get="{url}" hx-trigger="revealed" hx-swap="outerHTML">Loading…</li>'
         )
-    tag = "div" if plain else 'ul role="list"'
-    return f'<{tag} id="searchresults">{items}{more}</{tag.split()[0]}>'
+    if plain:
+        return f'<div id="searchresults">{items}{more}</div>'
+    return f'<ul role="list" id="searchresults">{items}{more}</ul>'
 
 
 def model_page(entry: Entry, *, plain: bool) -> str:
