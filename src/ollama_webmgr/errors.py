@@ -18,7 +18,9 @@ Services raise these; three edges translate them (French HTML in the web app,
     ├── JobError                    job runner problems
     │   └── JobNotFound
     ├── NoBackendAvailable          the gateway has no server for a request
+    ├── InvalidSearchQuery          a library search the site would not take
     ├── RemoteUnavailable           ollama.com / the registry cannot be used
+    │   └── RemoteModelNotFound     ollama.com has no page for that model
     └── AgentUnavailable            a node agent cannot be reached
 
 Every ``OllamaError`` keeps Ollama's own message (``message``), the HTTP status
@@ -108,8 +110,16 @@ class NoBackendAvailable(WebmgrError):
     code = "no_backend"
 
 
+class InvalidSearchQuery(WebmgrError):
+    code = "invalid_search_query"
+
+
 class RemoteUnavailable(WebmgrError):
     code = "remote_unavailable"
+
+
+class RemoteModelNotFound(RemoteUnavailable):
+    code = "remote_model_not_found"
 
 
 class AgentUnavailable(WebmgrError):
