@@ -87,5 +87,9 @@ def reopen(store_url: str) -> Callable[[], DatabaseManager]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "store_url" in metafunc.fixturenames:
+    explicit = any(
+        m.name == "parametrize" and "store_url" in m.args[0]
+        for m in metafunc.definition.iter_markers()
+    )
+    if "store_url" in metafunc.fixturenames and not explicit:
         metafunc.parametrize("store_url", BACKENDS, indirect=True)
