@@ -51,13 +51,19 @@ def postgres_url() -> Iterator[str]:
     admin.dispose()
 
 
-def _empty_postgres(url: str) -> None:
+def empty_postgres(url: str) -> None:
     engine = sa.create_engine(url)
     sql_tables.metadata.create_all(engine)
     with engine.begin() as conn:
         for table in reversed(sql_tables.metadata.sorted_tables):
             conn.execute(table.delete())
     engine.dispose()
+
+
+@pytest.fixture
+def empty_postgres_url(postgres_url: str) -> str:
+    empty_postgres(postgres_url)
+    return postgres_url
 
 
 @pytest.fixture
@@ -69,7 +75,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if backend == "tinydb":
         return f"tinydb:///{tmp_path / 'data' / 'store.json'}"
     url: str = request.getfixturevalue("postgres_url")
-    _empty_postgres(url)
+    empty_postgres(url)
     return url
 
 
