@@ -237,3 +237,16 @@ def test_info_fields(db: DatabaseManager) -> None:
     assert db.backend in {"sqlite", "postgresql", "tinydb"}
     assert db.location()
     assert (db.size_bytes() or 0) >= 0
+
+
+def test_concurrent_upserts_of_one_key_keep_one_document(db: DatabaseManager) -> None:
+    def work(n: int) -> None:
+        for i in range(5):
+            db.upsert("models", ["name"], {"name": "llama3", "usage_count": n * 10 + i})
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert db.count("models", [Where("name", "==", "llama3")]) == 1

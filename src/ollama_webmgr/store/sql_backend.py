@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -135,6 +136,12 @@ class SqlDatabase(DatabaseManager):
     def upsert(self, table: str, key_fields: Sequence[str], doc: Doc) -> str:
         t, cond = self._select(table, [Where(k, "==", doc.get(k)) for k in key_fields])
         with self._tx(write=True) as conn:
+            if self.backend == "postgresql":
+                # no unique index on arbitrary keys: serialise upserts of one key
+                key = json.dumps([table, *(doc.get(k) for k in key_fields)])
+                conn.execute(
+                    sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key)))
+                )
             query = sa.select(t.c.id).where(cond).limit(1)
             if self.backend == "postgresql":
                 query = query.with_for_update()
