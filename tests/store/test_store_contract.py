@@ -250,3 +250,12 @@ def test_concurrent_upserts_of_one_key_keep_one_document(db: DatabaseManager) ->
     for t in threads:
         t.join()
     assert db.count("models", [Where("name", "==", "llama3")]) == 1
+
+
+def test_upsert_needs_its_keys(db: DatabaseManager) -> None:
+    with pytest.raises(StoreError, match="at least one key"):
+        db.upsert("config", [], {"key": "x"})
+    with pytest.raises(StoreError, match="missing"):
+        db.upsert("config", ["key"], {"value": 1})
+    with pytest.raises(StoreError, match="dict"):
+        db.update("config", "x", ["not", "a", "dict"])  # type: ignore[arg-type]

@@ -137,8 +137,20 @@ def new_document(doc: Doc) -> Doc:
 
 
 def clean_changes(changes: Doc) -> Doc:
+    if not isinstance(changes, dict):
+        raise StoreError("changes must be a dict")
     check_json(changes)
     return {k: v for k, v in changes.items() if k not in META_FIELDS}
+
+
+def upsert_keys(key_fields: Sequence[str], doc: Doc) -> list[Where]:
+    """The equality conditions of an upsert; every key must be in ``doc``."""
+    if not key_fields:
+        raise StoreError("upsert needs at least one key field")
+    missing = [k for k in key_fields if k not in doc]
+    if missing:
+        raise StoreError(f"upsert key missing from the document: {', '.join(missing)}")
+    return [Where(k, "==", doc[k]) for k in key_fields]
 
 
 def bucket_start(ts: float, resolution: str) -> float:

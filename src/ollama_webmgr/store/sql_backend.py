@@ -28,6 +28,7 @@ from ollama_webmgr.store.database import (
     new_document,
     now_iso,
     rollup_batch,
+    upsert_keys,
 )
 from ollama_webmgr.store.sql_query import condition, order_expr
 
@@ -134,7 +135,7 @@ class SqlDatabase(DatabaseManager):
         return {"id": row.id, "created_at": row.created_at, "updated_at": stamp, **body}
 
     def upsert(self, table: str, key_fields: Sequence[str], doc: Doc) -> str:
-        t, cond = self._select(table, [Where(k, "==", doc.get(k)) for k in key_fields])
+        t, cond = self._select(table, upsert_keys(key_fields, doc))
         with self._tx(write=True) as conn:
             if self.backend == "postgresql":
                 # no unique index on arbitrary keys: serialise upserts of one key

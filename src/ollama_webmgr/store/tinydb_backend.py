@@ -38,6 +38,7 @@ from ollama_webmgr.store.database import (
     new_document,
     now_iso,
     rollup_batch,
+    upsert_keys,
 )
 from ollama_webmgr.store.pyquery import matches, sort_docs
 
@@ -158,7 +159,7 @@ class TinyDatabase(DatabaseManager):
 
     def upsert(self, table: str, key_fields: Sequence[str], doc: Doc) -> str:
         with self._lock:
-            where = [Where(k, "==", doc.get(k)) for k in key_fields]
+            where = upsert_keys(key_fields, doc)
             found = next((d for d in self._docs(table) if matches(d, where)), None)
             if found is None:
                 return self.insert(table, doc)
