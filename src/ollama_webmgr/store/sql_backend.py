@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ollama_webmgr.errors import StoreError
@@ -30,6 +30,7 @@ from ollama_webmgr.store.database import (
     rollup_batch,
     upsert_keys,
 )
+from ollama_webmgr.store.sql_engine import create_engine
 from ollama_webmgr.store.sql_query import condition, order_expr
 
 
@@ -42,7 +43,7 @@ class SqlDatabase(DatabaseManager):
             "sqlite" if self.url.get_backend_name() == "sqlite" else "postgresql"
         )
         try:
-            self.engine = _create_engine(url, self.backend)
+            self.engine = create_engine(url, self.backend)
             T.metadata.create_all(self.engine)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open database {self.location()}: {exc}") from None
@@ -371,33 +372,3 @@ def _rollup_values(r: Rollup) -> dict[str, Any]:
         "min": r.min,
         "max": r.max,
     }
-
-
-def _create_engine(url: str, backend: str) -> Engine:
-    if backend == "postgresql":
-        engine = sa.create_engine(
-            url, pool_pre_ping=True, connect_args={"connect_timeout": 5}
-        )
-        with engine.connect():
-            pass  # fail now, with a clear message, if the server is unreachable
-        return engine
-    engine = sa.create_engine(url, connect_args={"timeout": 30})
-
-    @sa.event.listens_for(engine, "connect")
-    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-        # Take over transaction control so writers can BEGIN IMMEDIATE: a deferred
-        # BEGIN that later needs the write lock fails at once instead of waiting.
-        dbapi_conn.isolation_level = None
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        # WAL + NORMAL: a committed transaction survives a crash of the process.
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA busy_timeout=30000")
-        cur.close()
-
-    @sa.event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get("immediate")
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    return engine
