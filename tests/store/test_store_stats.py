@@ -16,6 +16,7 @@ from ollama_webmgr.store.stats import (
     period_start,
     record_requests,
     record_samples,
+    run_maintenance,
     stored_stats,
     update_request_stats,
 )
@@ -118,3 +119,15 @@ def test_historical_stats_give_one_row_per_period(db: DatabaseManager) -> None:
     assert all(period_start(r["timestamp"], "weekly") == r["timestamp"] for r in weekly)
     hourly = get_historical_stats(db, "hourly", days=1, now=NOW)
     assert len(hourly) == 25
+
+
+def test_maintenance_rolls_up_requests_and_applies_retention(
+    db: DatabaseManager,
+) -> None:
+    record_requests(db, [("chat", 10.0, NOW - 2 * DAY), ("chat", 10.0, NOW - 50 * DAY)])
+    removed = run_maintenance(db, days_to_keep=30, now=NOW)
+    assert removed["server_stats"] == 1
+    periods = sorted(d["period"] for d in db.find("request_stats"))
+    assert periods == ["daily", "hourly", "weekly"]
+    assert run_maintenance(db, days_to_keep=30, now=NOW)["server_stats"] == 0
+    assert db.count("request_stats") == 3  # upserted, not duplicated

@@ -244,3 +244,13 @@ def stored_stats(db: DatabaseManager, period: Period, since: float) -> list[Doc]
         [Where("period", "==", period), Where("timestamp", ">=", since)],
         order_by="timestamp",
     )
+
+
+def run_maintenance(
+    db: DatabaseManager, days_to_keep: int = 30, *, now: float | None = None
+) -> dict[str, int]:
+    """The periodic job (run it hourly): roll up request totals, apply retention."""
+    periods: tuple[Period, ...] = ("hourly", "daily", "weekly")
+    for period in periods:
+        aggregate_stats(db, period, now=now)
+    return cleanup_old_stats(db, days_to_keep, now=now)

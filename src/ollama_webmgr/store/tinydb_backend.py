@@ -96,7 +96,11 @@ class TinyDatabase(DatabaseManager):
                 f"{self.path} is already open (TinyDB allows one)"
             ) from None
         self._storage: AtomicJSONStorage | None = None
-        self._db = TinyDB(str(self.path), storage=self._make_storage)
+        try:
+            self._db = TinyDB(str(self.path), storage=self._make_storage)
+        except BaseException:
+            self._lockfile.close()  # closing releases the flock
+            raise
         self._closed = False
 
     def _make_storage(self, path: str) -> AtomicJSONStorage:
