@@ -64,3 +64,40 @@ def sim(
 
 def load_settings() -> Settings:
     return Settings.from_env()
+
+
+@cli.group()
+def db() -> None:
+    """Inspect or migrate the persistence store (DATABASE_URL)."""
+
+
+@db.command("migrate")
+@click.option(
+    "--from", "src", required=True, help="Source URL (e.g. tinydb:///x.json)."
+)
+@click.option("--to", "dst", required=True, help="Target URL (e.g. sqlite:///x.db).")
+def db_migrate(src: str, dst: str) -> None:
+    """Copy every table from one store to another and verify the counts."""
+    from ollama_webmgr.errors import StoreError
+    from ollama_webmgr.store.migrate import migrate
+
+    try:
+        counts = migrate(src, dst)
+    except StoreError as exc:
+        raise click.ClickException(exc.message) from None
+    for table, (before, after) in counts.items():
+        click.echo(f"{table:<22} {before:>10} -> {after:>10}")
+    click.echo("ok: every count matches")
+
+
+@db.command("info")
+@click.option("--url", default=None, help="Store URL (default: DATABASE_URL).")
+def db_info(url: str | None) -> None:
+    """Show the backend, its size, the rows per table and the oldest sample."""
+    from ollama_webmgr.errors import StoreError
+    from ollama_webmgr.store.info import describe
+
+    try:
+        click.echo(describe(url or load_settings().store_url))
+    except StoreError as exc:
+        raise click.ClickException(exc.message) from None

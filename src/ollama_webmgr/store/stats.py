@@ -1,0 +1,256 @@
+"""Health samples and request statistics on top of the time-series store.
+
+Plain functions taking the ``DatabaseManager`` (no Flask). Raw samples are folded
+into hourly and daily rollups as they are written, so a 30-day chart reads about
+720 points per server whatever the sampling rate. ``cleanup_old_stats`` keeps raw
+samples ``days_to_keep`` days, hourly rollups ``HOURLY_KEEP_DAYS`` days and daily
+rollups forever; the owner schedules it (e.g. once an hour).
+
+Request statistics are samples too: one per request, metric ``req:<type>`` on the
+pseudo-server ``*``, value the latency in milliseconds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+from ollama_webmgr.errors import StoreError
+from ollama_webmgr.store.database import (
+    DatabaseManager,
+    Doc,
+    Resolution,
+    Rollup,
+    Sample,
+    Where,
+)
+
+Period = Literal["hourly", "daily", "weekly"]
+HOUR, DAY, WEEK = 3600, 86400, 7 * 86400
+HOURLY_KEEP_DAYS = 400
+REQUEST_TYPES = ("generate", "chat", "embedding", "other")
+ALL_SERVERS = "*"
+BATCH = 10_000
+
+#: chart window -> (seconds, resolution read)
+WINDOWS: dict[str, tuple[int, Resolution]] = {
+    "1h": (HOUR, "raw"),
+    "24h": (DAY, "hour"),
+    "7d": (7 * DAY, "hour"),
+    "30d": (30 * DAY, "hour"),
+    "365d": (365 * DAY, "day"),
+}
+_PERIOD_SECONDS = {"hourly": HOUR, "daily": DAY, "weekly": WEEK}
+_MONDAY = 4 * DAY  # 1970-01-01 was a Thursday
+
+
+# -- health samples -------------------------------------------------------------------
+def record_samples(db: DatabaseManager, samples: Iterable[Sample]) -> int:
+    """Write samples in batches (one transaction each); how many were written."""
+    written, batch = 0, []
+    for sample in samples:
+        batch.append(sample)
+        if len(batch) >= BATCH:
+            written += db.add_samples(batch)
+            batch = []
+    return written + db.add_samples(batch)
+
+
+def health_series(
+    db: DatabaseManager,
+    server: str,
+    metric: str = "health",
+    period: str = "24h",
+    *,
+    now: float | None = None,
+) -> list[Rollup]:
+    """Points of one server's metric over a window (``1h``, ``24h``, ``7d``...)."""
+    if period not in WINDOWS:
+        raise StoreError(f"unknown period {period!r} (use {', '.join(WINDOWS)})")
+    seconds, resolution = WINDOWS[period]
+    end = time.time() if now is None else now
+    return db.query_series([server], metric, end - seconds, end + 1, resolution)
+
+
+def cleanup_old_stats(
+    db: DatabaseManager, days_to_keep: int = 30, *, now: float | None = None
+) -> dict[str, int]:
+    """Delete raw samples older than ``days_to_keep`` days (and stale hourly rollups)."""
+    if days_to_keep < 1:
+        raise StoreError("days_to_keep must be at least 1")
+    end = time.time() if now is None else now
+    hourly_days = max(days_to_keep, HOURLY_KEEP_DAYS)
+    return {
+        "server_stats": db.prune_samples(end - days_to_keep * DAY, "raw"),
+        "server_stats_hourly": db.prune_samples(end - hourly_days * DAY, "hour"),
+    }
+
+
+def get_health_report(db: DatabaseManager, *, now: float | None = None) -> list[Doc]:
+    """Per known server: its last state and its uptime % over 24 h, 7 d and 30 d.
+
+    Uptime is the mean of the ``health`` samples (1 up, 0 down); ``None`` when the
+    window holds no sample.
+    """
+    end = time.time() if now is None else now
+    servers = db.find("servers", order_by="address")
+    addresses = [s["address"] for s in servers if isinstance(s.get("address"), str)]
+    month = db.query_series(addresses, "health", end - 30 * DAY, end + 1, "hour")
+    report = []
+    for server in servers:
+        points = [p for p in month if p.server == server.get("address")]
+        report.append(
+            {
+                "address": server.get("address"),
+                "name": server.get("name"),
+                "healthy": server.get("healthy"),
+                "last_check": server.get("last_check"),
+                "uptime": {
+                    label: _uptime(points, end - days * DAY)
+                    for label, days in (("24h", 1), ("7d", 7), ("30d", 30))
+                },
+            }
+        )
+    return report
+
+
+def _uptime(points: Sequence[Rollup], since: float) -> float | None:
+    # an hour bucket counts when it ends inside the window
+    inside = [p for p in points if p.bucket + HOUR > since]
+    total = sum(p.count for p in inside)
+    return round(100 * sum(p.sum for p in inside) / total, 2) if total else None
+
+
+# -- request statistics ------------------------------------------------------------------
+def update_request_stats(
+    db: DatabaseManager,
+    request_type: str,
+    latency_ms: float = 0.0,
+    *,
+    ts: float | None = None,
+) -> None:
+    """Count one request of ``request_type`` (generate, chat, embedding, other)."""
+    record_requests(db, [(request_type, latency_ms, ts)])
+
+
+def record_requests(
+    db: DatabaseManager, requests: Iterable[tuple[str, float, float | None]]
+) -> int:
+    """Batched form of ``update_request_stats``: ``(type, latency_ms, ts)`` triples."""
+    now = time.time()
+    samples = []
+    for kind, latency, ts in requests:
+        if kind not in REQUEST_TYPES:
+            raise StoreError(
+                f"unknown request type {kind!r} (use {', '.join(REQUEST_TYPES)})"
+            )
+        samples.append(
+            Sample(ALL_SERVERS, f"req:{kind}", now if ts is None else ts, latency)
+        )
+    return record_samples(db, samples)
+
+
+def _fetch(
+    db: DatabaseManager, start: float, end: float, resolution: Resolution
+) -> dict[str, list[Rollup]]:
+    return {
+        kind: db.query_series([ALL_SERVERS], f"req:{kind}", start, end, resolution)
+        for kind in REQUEST_TYPES
+    }
+
+
+def _summary(rows: dict[str, list[Rollup]]) -> dict[str, Any]:
+    """Requests per type and mean latency of some rollup rows."""
+    counts = {kind: sum(r.count for r in points) for kind, points in rows.items()}
+    latency_sum = sum(r.sum for points in rows.values() for r in points)
+    total = sum(counts.values())
+    return {
+        "total_requests": total,
+        **{f"{kind}_requests": n for kind, n in counts.items()},
+        "average_latency_ms": round(latency_sum / total, 3) if total else 0.0,
+    }
+
+
+def _totals(db: DatabaseManager, start: float, end: float) -> dict[str, Any]:
+    return _summary(_fetch(db, start, end, "hour"))
+
+
+def get_stats_snapshot(db: DatabaseManager, *, now: float | None = None) -> Doc:
+    """Totals of the last 24 hours (whole hours, the current one included)."""
+    end = time.time() if now is None else now
+    start = (end // HOUR) * HOUR - 23 * HOUR
+    return {"since": start, **_totals(db, start, end + 1)}
+
+
+def period_start(ts: float, period: Period) -> float:
+    """Start of the period holding ``ts`` (weeks start on Monday, UTC).
+
+    >>> period_start(1_700_000_000, "weekly")  # Tue 2023-11-14 22:13 UTC
+    1699833600.0
+    """
+    if period not in _PERIOD_SECONDS:
+        raise StoreError(f"unknown period {period!r} (use hourly, daily, weekly)")
+    size = _PERIOD_SECONDS[period]
+    shift = _MONDAY if period == "weekly" else 0
+    return float(((ts - shift) // size) * size + shift)
+
+
+def aggregate_stats(
+    db: DatabaseManager, period: Period = "hourly", *, now: float | None = None
+) -> Doc:
+    """Store (upsert) the totals of the last complete period in ``request_stats``."""
+    end = period_start(time.time() if now is None else now, period)
+    start = end - _PERIOD_SECONDS[period]
+    doc = {"period": period, "timestamp": start, **_totals(db, start, end)}
+    doc_id = db.upsert("request_stats", ["period", "timestamp"], doc)
+    stored = db.get("request_stats", doc_id)
+    assert stored is not None
+    return stored
+
+
+def get_historical_stats(
+    db: DatabaseManager,
+    period: Period = "daily",
+    days: int = 7,
+    *,
+    now: float | None = None,
+) -> list[Doc]:
+    """Totals per period over the last ``days`` days, oldest first, from rollups."""
+    if days < 1:
+        raise StoreError("days must be at least 1")
+    end = time.time() if now is None else now
+    size = _PERIOD_SECONDS[period]
+    first = period_start(end - days * DAY, period)
+    # weeks read daily rollups (kept forever), shorter periods the hourly ones
+    resolution: Resolution = "day" if period == "weekly" else "hour"
+    fetched = _fetch(db, first, end + 1, resolution)
+    rows = []
+    start = first
+    while start <= end:
+        window = {
+            kind: [r for r in points if start <= r.bucket < start + size]
+            for kind, points in fetched.items()
+        }
+        rows.append({"period": period, "timestamp": start, **_summary(window)})
+        start += size
+    return rows
+
+
+def stored_stats(db: DatabaseManager, period: Period, since: float) -> list[Doc]:
+    """The ``request_stats`` documents written by ``aggregate_stats``."""
+    return db.find(
+        "request_stats",
+        [Where("period", "==", period), Where("timestamp", ">=", since)],
+        order_by="timestamp",
+    )
+
+
+def run_maintenance(
+    db: DatabaseManager, days_to_keep: int = 30, *, now: float | None = None
+) -> dict[str, int]:
+    """The periodic job (run it hourly): roll up request totals, apply retention."""
+    periods: tuple[Period, ...] = ("hourly", "daily", "weekly")
+    for period in periods:
+        aggregate_stats(db, period, now=now)
+    return cleanup_old_stats(db, days_to_keep, now=now)
