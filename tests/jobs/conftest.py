@@ -45,3 +45,26 @@ def redis_prefix(redis_conn: object) -> Iterator[str]:
     keys = list(redis_conn.scan_iter(match=f"{prefix}*"))  # type: ignore[attr-defined]
     if keys:
         redis_conn.delete(*keys)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def rq_runner(redis_conn: object, redis_prefix: str) -> Iterator[object]:
+    """An RQRunner on its own key prefix and queue (named like the prefix)."""
+    from ollama_webmgr.jobs.rq_runner import RQRunner
+
+    runner = RQRunner(
+        redis_conn,  # type: ignore[arg-type]
+        tasks_ref="jobs_sample_tasks:registry",
+        prefix=redis_prefix,
+        queue=redis_prefix,
+        alive_ttl=1.0,
+    )
+    yield runner
+    for job in runner.list():
+        keys = list(redis_conn.scan_iter(match=f"rq:*{job.id}*"))  # type: ignore[attr-defined]
+        if keys:
+            redis_conn.delete(*keys)  # type: ignore[attr-defined]
+    keys = list(redis_conn.scan_iter(match=f"rq:*{redis_prefix}*"))  # type: ignore[attr-defined]
+    if keys:
+        redis_conn.delete(*keys)  # type: ignore[attr-defined]
+    redis_conn.srem("rq:queues", f"rq:queue:{redis_prefix}")  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from ollama_webmgr.errors import OllamaNotFound
@@ -53,10 +54,29 @@ def crash(params: dict[str, Any], ctx: TaskContext) -> None:
     raise RuntimeError("task bug")
 
 
+def stall_once(params: dict[str, Any], ctx: TaskContext) -> str:
+    """The first run creates ``marker`` and stalls (to be killed); later runs finish."""
+    marker = Path(params["marker"])
+    if marker.exists():
+        ctx.report("status", {"status": "success"})
+        return "second run"
+    marker.write_text("started")
+    completed = 0
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        completed += 1
+        ctx.report(
+            "progress", {"status": "pulling", "completed": completed, "total": 10**6}
+        )
+        time.sleep(0.05)
+    return "never killed"
+
+
 def registry() -> dict[str, Any]:
     return {
         "count": count,
         "until_cancelled": until_cancelled,
         "not_found": not_found,
         "crash": crash,
+        "stall_once": stall_once,
     }
