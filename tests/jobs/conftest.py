@@ -7,10 +7,14 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ollama_webmgr.jobs.bus import MemoryBus
+
+if TYPE_CHECKING:
+    from ollama_webmgr.jobs.rq_runner import RQRunner
 
 HERE = Path(__file__).resolve().parent
 # The sample tasks are resolved by import path, as an RQ worker does.
@@ -24,7 +28,7 @@ def memory_bus() -> MemoryBus:
 
 
 @pytest.fixture
-def redis_conn() -> Iterator[object]:
+def redis_conn() -> Iterator[Any]:
     redis = pytest.importorskip("redis")
     conn = redis.Redis.from_url("redis://127.0.0.1:6379/0")
     try:
@@ -38,33 +42,31 @@ def redis_conn() -> Iterator[object]:
 
 
 @pytest.fixture
-def redis_prefix(redis_conn: object) -> Iterator[str]:
-    """A unique key prefix; every key under it is deleted afterwards."""
+def redis_prefix(redis_conn: Any) -> Iterator[str]:
+    """A unique key prefix, also the RQ queue name; all its keys go afterwards."""
     prefix = f"test-webmgr-{uuid.uuid4().hex[:10]}"
     yield prefix
-    keys = list(redis_conn.scan_iter(match=f"{prefix}*"))  # type: ignore[attr-defined]
-    if keys:
-        redis_conn.delete(*keys)  # type: ignore[attr-defined]
+    job_ids = {
+        key.decode().split(":")[2]
+        for key in redis_conn.scan_iter(match=f"{prefix}:job:*")
+    }
+    patterns = [f"{prefix}*", f"rq:*{prefix}*", *(f"rq:*{i}*" for i in job_ids)]
+    for pattern in patterns:
+        keys = list(redis_conn.scan_iter(match=pattern))
+        if keys:
+            redis_conn.delete(*keys)
+    redis_conn.srem("rq:queues", f"rq:queue:{prefix}")
 
 
 @pytest.fixture
-def rq_runner(redis_conn: object, redis_prefix: str) -> Iterator[object]:
-    """An RQRunner on its own key prefix and queue (named like the prefix)."""
+def rq_runner(redis_conn: Any, redis_prefix: str) -> RQRunner:
+    """An RQRunner on its own key prefix and queue; workers die within 1 s."""
     from ollama_webmgr.jobs.rq_runner import RQRunner
 
-    runner = RQRunner(
-        redis_conn,  # type: ignore[arg-type]
+    return RQRunner(
+        redis_conn,
         tasks_ref="jobs_sample_tasks:registry",
         prefix=redis_prefix,
         queue=redis_prefix,
         alive_ttl=1.0,
     )
-    yield runner
-    for job in runner.list():
-        keys = list(redis_conn.scan_iter(match=f"rq:*{job.id}*"))  # type: ignore[attr-defined]
-        if keys:
-            redis_conn.delete(*keys)  # type: ignore[attr-defined]
-    keys = list(redis_conn.scan_iter(match=f"rq:*{redis_prefix}*"))  # type: ignore[attr-defined]
-    if keys:
-        redis_conn.delete(*keys)  # type: ignore[attr-defined]
-    redis_conn.srem("rq:queues", f"rq:queue:{redis_prefix}")  # type: ignore[attr-defined]

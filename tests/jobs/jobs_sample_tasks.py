@@ -72,6 +72,19 @@ def stall_once(params: dict[str, Any], ctx: TaskContext) -> str:
     return "never killed"
 
 
+def deaf(params: dict[str, Any], ctx: TaskContext) -> str:
+    """Reports progress for ``limit`` seconds and never looks at cancellation."""
+    deadline = time.monotonic() + float(params.get("limit", 20.0))
+    completed = 0
+    while time.monotonic() < deadline:
+        completed += 1
+        ctx.report(
+            "progress", {"status": "pulling", "completed": completed, "total": 10**6}
+        )
+        time.sleep(0.05)
+    return "finished anyway"
+
+
 def registry() -> dict[str, Any]:
     return {
         "count": count,
@@ -79,4 +92,5 @@ def registry() -> dict[str, Any]:
         "not_found": not_found,
         "crash": crash,
         "stall_once": stall_once,
+        "deaf": deaf,
     }

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
+import psutil
 from rq import SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 
@@ -35,6 +41,53 @@ def burst_workers(
         thread.start()
         threads.append(thread)
     return threads
+
+
+def run_burst(connection: Any, queue: str, count: int = 1) -> None:
+    """Run workers until the queue is empty (and they have all quit)."""
+    threads = burst_workers(connection, queue, count)
+    for thread in threads:
+        thread.join(15)
+        assert not thread.is_alive(), "an RQ worker did not finish"
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def worker_process(queue: str, cwd: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m ollama_webmgr worker`` (the real, forking RQ worker)."""
+    env = {
+        **os.environ,
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "PYTHONPATH": os.pathsep.join(
+            [str(ROOT / "tests" / "jobs"), str(ROOT / "src")]
+        ),
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "ollama_webmgr", "worker", "--queue", queue],
+        env=env,
+        cwd=cwd,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield worker
+    finally:
+        kill_with_horses(worker)
+
+
+def kill_with_horses(worker: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the worker and its work horses (RQ puts them in their own session)."""
+    if worker.poll() is not None:
+        return
+    horses = psutil.Process(worker.pid).children(recursive=True)
+    worker.kill()
+    for horse in horses:
+        with suppress(psutil.NoSuchProcess):
+            horse.kill()
+    worker.wait(5)
 
 
 def wait_job(

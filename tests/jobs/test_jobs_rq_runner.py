@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
-from rq_helpers import burst_workers, wait_job
+from rq_helpers import (
+    burst_workers,
+    kill_with_horses,
+    run_burst,
+    wait_job,
+    worker_process,
+)
 from sse_parsing import parse
 
 from ollama_webmgr.errors import JobError, JobNotFound
@@ -20,7 +22,6 @@ from ollama_webmgr.jobs.rq_runner import RQRunner
 from ollama_webmgr.web.sse import progress_stream
 
 pytestmark = pytest.mark.redis
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def finished(job: Job) -> bool:
@@ -32,8 +33,7 @@ def test_a_job_runs_on_a_worker_and_its_events_are_on_the_stream(
 ) -> None:
     job = rq_runner.submit("count", {"steps": 3})
     assert rq_runner.get(job.id).state == "queued"
-    for thread in burst_workers(redis_conn, redis_prefix):
-        thread.join(10)
+    run_burst(redis_conn, redis_prefix)
     done = rq_runner.get(job.id)
     assert (done.state, done.result) == ("done", {"steps": 3})
     assert done.progress.status == "success"
@@ -53,8 +53,7 @@ def test_sse_resume_works_on_redis_stream_ids(
     rq_runner: RQRunner, redis_conn: Any, redis_prefix: str
 ) -> None:
     job = rq_runner.submit("count", {"steps": 2})
-    for thread in burst_workers(redis_conn, redis_prefix):
-        thread.join(10)
+    run_burst(redis_conn, redis_prefix)
     first = parse(
         progress_stream(rq_runner, rq_runner.bus, job.id, None, heartbeat=0.05)
     )
@@ -70,8 +69,7 @@ def test_errors_are_recorded_with_their_code(
     rq_runner: RQRunner, redis_conn: Any, redis_prefix: str
 ) -> None:
     job = rq_runner.submit("not_found", {})
-    for thread in burst_workers(redis_conn, redis_prefix):
-        thread.join(10)
+    run_burst(redis_conn, redis_prefix)
     failed = rq_runner.get(job.id)
     assert (failed.state, failed.error_code) == ("error", "not_found")
     assert rq_runner.retry(job.id).retry_of == job.id
@@ -87,6 +85,7 @@ def test_cancel_reaches_a_task_running_on_a_worker(
     stopped = wait_job(rq_runner.get, job.id, finished, limit=3)
     assert stopped.state == "cancelled"
     threads[0].join(5)
+    assert not threads[0].is_alive()
     last = list(rq_runner.bus.events(job.id, None, timeout=0))[-1]
     assert (last.type, last.data["state"]) == ("error", "cancelled")
 
@@ -96,12 +95,10 @@ def test_cancel_of_a_queued_job_means_no_worker_runs_it(
 ) -> None:
     job = rq_runner.submit("count", {"steps": 1})
     assert rq_runner.cancel(job.id).state == "cancelled"
-    for thread in burst_workers(redis_conn, redis_prefix):
-        thread.join(10)
+    run_burst(redis_conn, redis_prefix)
     assert rq_runner.get(job.id).started_at is None
     retried = rq_runner.retry(job.id)
-    for thread in burst_workers(redis_conn, redis_prefix):
-        thread.join(10)
+    run_burst(redis_conn, redis_prefix)
     assert rq_runner.get(retried.id).state == "done"
 
 
@@ -113,8 +110,7 @@ def test_the_same_dedupe_key_joins_the_active_job_until_it_ends(
     other = rq_runner.submit("count", {"steps": 1}, dedupe_key="pull:b:qwen")
     assert other.id != first.id
     assert {j.id for j in rq_runner.list()} == {first.id, other.id}
-    for thread in burst_workers(redis_conn, redis_prefix):
-        thread.join(10)
+    run_burst(redis_conn, redis_prefix)
     assert rq_runner.get(first.id).state == "done"
     again = rq_runner.submit("count", {"steps": 1}, dedupe_key="pull:a:qwen")
     assert again.id != first.id
@@ -124,8 +120,7 @@ def test_several_jobs_run_at_once_on_several_workers(
     rq_runner: RQRunner, redis_conn: Any, redis_prefix: str
 ) -> None:
     jobs = [rq_runner.submit("count", {"steps": 4, "delay": 0.1}) for _ in range(3)]
-    for thread in burst_workers(redis_conn, redis_prefix, count=3):
-        thread.join(10)
+    run_burst(redis_conn, redis_prefix, count=3)
     done = [rq_runner.get(j.id) for j in jobs]
     assert [j.state for j in done] == ["done"] * 3
     # They overlapped: every job started before any of them finished.
@@ -143,35 +138,13 @@ def test_unknown_things_are_refused_clearly(rq_runner: RQRunner) -> None:
 def test_a_killed_worker_leaves_the_job_interrupted_and_retryable(
     rq_runner: RQRunner, redis_conn: Any, redis_prefix: str, tmp_path: Path
 ) -> None:
-    env = {
-        **os.environ,
-        "REDIS_URL": "redis://127.0.0.1:6379/0",
-        "PYTHONPATH": os.pathsep.join(
-            [str(ROOT / "tests" / "jobs"), str(ROOT / "src")]
-        ),
-    }
     job = rq_runner.submit("stall_once", {"marker": str(tmp_path / "marker")})
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "ollama_webmgr", "worker", "--queue", redis_prefix],
-        env=env,
-        cwd=tmp_path,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with worker_process(redis_prefix, tmp_path) as worker:
         running = wait_job(
             rq_runner.get, job.id, lambda j: (j.progress.completed or 0) > 2, limit=15
         )
         assert running.state == "running"
-    finally:
-        # RQ's work horse runs in its own session: kill it with its worker, as
-        # when the machine or container dies.
-        horses = psutil.Process(worker.pid).children(recursive=True)
-        os.kill(worker.pid, signal.SIGKILL)
-        for horse in horses:
-            horse.kill()
-        worker.wait(5)
+        kill_with_horses(worker)
     published = list(rq_runner.bus.events(job.id, None, timeout=0))
     interrupted = wait_job(rq_runner.get, job.id, finished, limit=5)
     assert interrupted.state == "interrupted"
@@ -180,6 +153,31 @@ def test_a_killed_worker_leaves_the_job_interrupted_and_retryable(
     assert [e.id for e in after[: len(published)]] == [e.id for e in published]
     assert (after[-1].type, after[-1].data["state"]) == ("error", "interrupted")
     retried = rq_runner.retry(job.id)
-    for thread in burst_workers(redis_conn, redis_prefix):
-        thread.join(10)
+    run_burst(redis_conn, redis_prefix)
     assert rq_runner.get(retried.id).result == "second run"
+
+
+def test_a_task_ignoring_cancel_is_stopped_by_rq_after_the_grace_time(
+    redis_conn: Any, redis_prefix: str, tmp_path: Path
+) -> None:
+    runner = RQRunner(
+        redis_conn,
+        tasks_ref="jobs_sample_tasks:registry",
+        prefix=redis_prefix,
+        queue=redis_prefix,
+        cancel_grace=0.5,
+    )
+    job = runner.submit("deaf", {"limit": 20})
+    with worker_process(redis_prefix, tmp_path) as worker:
+        wait_job(runner.get, job.id, lambda j: j.progress.completed is not None, 15)
+        horses = psutil.Process(worker.pid).children(recursive=True)
+        assert horses  # the forking worker runs the task in a work horse
+        runner.cancel(job.id)
+        assert runner.get(job.id).state == "running"  # still within the grace time
+        stopped = wait_job(runner.get, job.id, finished, limit=5)
+        assert stopped.state == "cancelled"
+        _gone, alive = psutil.wait_procs(horses, timeout=5)
+        assert alive == []
+        assert worker.poll() is None  # the worker itself carries on
+    last = list(runner.bus.events(job.id, None, timeout=0))[-1]
+    assert (last.type, last.data["state"]) == ("error", "cancelled")

@@ -8,6 +8,7 @@ expires the worker is gone), ``jobs`` (sorted set of ids by creation time) and
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, cast
@@ -118,10 +119,16 @@ class RedisJobStore:
         self.change(job_id, lambda j: replace(j, progress=progress))
 
     def request_cancel(self, job_id: str) -> None:
-        self.redis.set(f"{self.job_key(job_id)}:cancel", "1", ex=CANCEL_FLAG_TTL)
+        key = f"{self.job_key(job_id)}:cancel"
+        # nx: a second click must not push the force-stop deadline back.
+        self.redis.set(key, repr(time.time()), ex=CANCEL_FLAG_TTL, nx=True)
 
     def cancel_requested(self, job_id: str) -> bool:
         return bool(self.redis.exists(f"{self.job_key(job_id)}:cancel"))
+
+    def cancel_requested_at(self, job_id: str) -> float | None:
+        raw: Any = self.redis.get(f"{self.job_key(job_id)}:cancel")
+        return None if raw is None else float(raw)
 
     def touch_alive(self, job_id: str) -> None:
         ttl_ms = max(1, int(self.alive_ttl * 1000))

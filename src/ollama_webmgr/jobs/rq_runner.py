@@ -23,6 +23,7 @@ from typing import Any
 
 import redis
 import rq
+from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job as RQJob
 
@@ -73,11 +74,13 @@ class RQRunner:
         prefix: str = DEFAULT_PREFIX,
         queue: str = DEFAULT_QUEUE,
         alive_ttl: float = 10.0,
+        cancel_grace: float = 10.0,
     ) -> None:
         self._kinds = set(load_tasks(tasks_ref))
         self._tasks_ref = tasks_ref
         self._prefix = prefix
         self._alive_ttl = alive_ttl
+        self._cancel_grace = cancel_grace
         self._store = RedisJobStore(connection, prefix, alive_ttl=alive_ttl)
         self.bus = RedisBus(connection, prefix=prefix)
         self._queue = rq.Queue(queue, connection=connection)
@@ -180,12 +183,36 @@ class RQRunner:
         return self._submit(old.kind, old.params, old.dedupe_key, retry_of=old.id)
 
     def _reconcile(self, job: Job) -> Job:
-        """Notice jobs whose worker is gone and mark them ``interrupted``."""
+        """Notice jobs whose worker is gone (``interrupted``) and tasks that
+        ignore a cancel request for ``cancel_grace`` seconds (stopped by RQ)."""
         if job.state == "running" and not self._store.is_alive(job.id):
             return self._interrupt(job, "the worker running this job stopped")
+        if job.state == "running" and self._cancel_overdue(job.id):
+            return self._force_stop(job)
         if job.state == "queued" and self._dropped_by_rq(job):
             return self._interrupt(job, "the job queue dropped this job")
         return job
+
+    def _cancel_overdue(self, job_id: str) -> bool:
+        since = self._store.cancel_requested_at(job_id)
+        return since is not None and time.time() - since > self._cancel_grace
+
+    def _force_stop(self, job: Job) -> Job:
+        # RQ kills the work horse; a SimpleWorker (no horse) cannot be stopped.
+        with suppress(NoSuchJobError, InvalidJobOperation):
+            send_stop_job_command(self._queue.connection, job.id)
+        changed = self._store.change(
+            job.id,
+            lambda j: (
+                j.with_state("cancelled", error="cancelled", error_code="cancelled")
+                if j.state == "running"
+                else None
+            ),
+        )
+        if changed is None:
+            return self._store.load(job.id)
+        log.warning("job %s ignored its cancel request: stopped", job.id)
+        return finish(changed, self.bus, self._store)
 
     def _dropped_by_rq(self, job: Job) -> bool:
         try:
