@@ -7,14 +7,14 @@ from typing import Any
 
 import psutil
 import pytest
-from rq_helpers import (
+from jobs_rq_helpers import (
     burst_workers,
     kill_with_horses,
     run_burst,
     wait_job,
     worker_process,
 )
-from sse_parsing import parse
+from jobs_sse_parsing import parse
 
 from ollama_webmgr.errors import JobError, JobNotFound
 from ollama_webmgr.jobs.model import Job

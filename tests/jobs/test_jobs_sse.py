@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from jobs_sample_tasks import registry
-from sse_parsing import parse
+from jobs_sse_parsing import parse
 
 from ollama_webmgr.errors import JobNotFound
 from ollama_webmgr.jobs.bus import MemoryBus
