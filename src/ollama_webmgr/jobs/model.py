@@ -8,6 +8,8 @@ A ``Job`` is immutable; runners store the newest version and replace it with
 ('queued', True, False)
 >>> Job.from_json(job.to_json()) == job
 True
+>>> Job.from_dict({**job.to_dict(), "added_later": 1}) == job
+True
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal, cast
 
 from ollama_webmgr.errors import JobError
@@ -111,8 +113,12 @@ class Job:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Job:
-        values = dict(data)
-        values["progress"] = Progress(**(values.get("progress") or {}))
+        # Unknown keys are dropped: a newer worker may write fields we lack.
+        values = {k: v for k, v in data.items() if k in _JOB_FIELDS}
+        progress = values.get("progress") or {}
+        values["progress"] = Progress(
+            **{k: v for k, v in progress.items() if k in _PROGRESS_FIELDS}
+        )
         if values.get("state") not in ACTIVE_STATES | FINAL_STATES:
             raise JobError(f"unknown job state {values.get('state')!r}")
         return cls(**values)
@@ -120,6 +126,10 @@ class Job:
     @classmethod
     def from_json(cls, text: str | bytes) -> Job:
         return cls.from_dict(cast(dict[str, Any], json.loads(text)))
+
+
+_JOB_FIELDS = frozenset(f.name for f in fields(Job))
+_PROGRESS_FIELDS = frozenset(f.name for f in fields(Progress))
 
 
 @dataclass(frozen=True)
