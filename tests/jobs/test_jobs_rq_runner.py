@@ -24,6 +24,11 @@ from ollama_webmgr.web.sse import progress_stream
 pytestmark = pytest.mark.redis
 
 
+def stream_order(event_id: str) -> tuple[int, int]:
+    millis, seq = event_id.split("-")
+    return int(millis), int(seq)
+
+
 def finished(job: Job) -> bool:
     return job.finished
 
@@ -181,3 +186,28 @@ def test_a_task_ignoring_cancel_is_stopped_by_rq_after_the_grace_time(
         assert worker.poll() is None  # the worker itself carries on
     last = list(runner.bus.events(job.id, None, timeout=0))[-1]
     assert (last.type, last.data["state"]) == ("error", "cancelled")
+
+
+def test_a_page_reattaching_to_a_running_redis_job_sees_its_state_then_live_events(
+    rq_runner: RQRunner, redis_conn: Any, redis_prefix: str
+) -> None:
+    job = rq_runner.submit("until_cancelled", {"limit": 8})
+    threads = burst_workers(redis_conn, redis_prefix)
+    wait_job(rq_runner.get, job.id, lambda j: (j.progress.completed or 0) >= 50)
+    seen = list(rq_runner.bus.events(job.id, None, timeout=0))
+    stream = progress_stream(
+        rq_runner, rq_runner.bus, job.id, seen[-1].id, heartbeat=0.5
+    )
+    state = parse([next(stream)])[0].json()
+    assert state["state"] == "running"
+    assert state["job"]["progress"]["completed"] >= 50
+    live = parse([next(stream)])[0]
+    assert live.event == "progress"
+    assert live.id is not None
+    assert stream_order(live.id) > stream_order(seen[-1].id)
+    rq_runner.cancel(job.id)
+    rest = [e for e in parse(stream) if not e.comment]
+    assert rest[-1].event == "error"
+    assert rest[-1].json()["state"] == "cancelled"
+    threads[0].join(5)
+    assert not threads[0].is_alive()
