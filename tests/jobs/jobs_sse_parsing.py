@@ -14,6 +14,7 @@ class Received:
     id: str | None
     data: str
     comment: bool = False
+    retry: str | None = None
 
     def json(self) -> Any:
         return json.loads(self.data)
@@ -36,6 +37,7 @@ def parse(chunks: Iterable[str]) -> list[Received]:
                 fields.get("event", ["message"])[0],
                 fields.get("id", [None])[0],
                 "\n".join(fields.get("data", [])),
+                retry=fields.get("retry", [None])[0],
             )
         )
     return out

@@ -65,6 +65,7 @@ def test_a_finished_job_streams_its_state_then_its_events_and_ends(
     assert events[0].id is None
     assert events[0].json()["state"] == "done"
     assert events[0].json()["job"]["id"] == job.id
+    assert events[0].retry == "3000"
     assert [e.event for e in events[1:]] == [
         "status",
         "status",

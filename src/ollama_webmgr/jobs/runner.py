@@ -112,7 +112,7 @@ class ThreadRunner:
         tracker_factory: Callable[[], ProgressTracker] = ProgressTracker,
     ) -> None:
         self._tasks = tasks
-        self._bus = bus
+        self.bus = bus
         self._store = _MemoryStore(on_change, keep_finished)
         self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="webmgr-job")
         self._tracker_factory = tracker_factory
@@ -145,7 +145,7 @@ class ThreadRunner:
             job_id,
             self._tasks,
             self._store,
-            self._bus,
+            self.bus,
             tracker_factory=self._tracker_factory,
         )
 
@@ -177,7 +177,7 @@ class ThreadRunner:
                 job = replace(job, cancel_requested=True)
             self._store.save(job)
         if job.finished:
-            finish(job, self._bus, self._store)
+            finish(job, self.bus, self._store)
         return job
 
     def retry(self, job_id: str) -> Job:

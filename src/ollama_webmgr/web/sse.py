@@ -21,6 +21,9 @@ from ollama_webmgr.jobs.model import Job, ProgressEvent
 from ollama_webmgr.jobs.runner import JobRunner
 
 KEEP_ALIVE = ": keep-alive\n\n"
+#: Headers for the streaming response: no caching, no proxy buffering (nginx).
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+SSE_MIMETYPE = "text/event-stream"
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,9 @@ def _json(data: dict[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
-def state_event(job: Job) -> SseEvent:
-    return SseEvent(_json({"state": job.state, "job": job.to_dict()}), "status")
+def state_event(job: Job, retry: int | None = None) -> SseEvent:
+    data = _json({"state": job.state, "job": job.to_dict()})
+    return SseEvent(data, "status", retry=retry)
 
 
 def bus_event(event: ProgressEvent) -> SseEvent:
@@ -87,10 +91,14 @@ def progress_stream(
     last_event_id: str | None,
     *,
     heartbeat: float = 15.0,
+    retry: int | None = 3000,
 ) -> Iterator[str]:
-    """Encoded SSE text for one job; raises ``JobNotFound`` before the first yield."""
+    """Encoded SSE text for one job; raises ``JobNotFound`` before the first yield.
+
+    ``retry`` (ms) tells the browser how soon to reconnect after a cut.
+    """
     job = runner.get(job_id)
-    return _stream(runner, bus, job, last_event_id, heartbeat)
+    return _stream(runner, bus, job, last_event_id, heartbeat, retry)
 
 
 def _stream(
@@ -99,8 +107,9 @@ def _stream(
     job: Job,
     last_id: str | None,
     heartbeat: float,
+    retry: int | None,
 ) -> Iterator[str]:
-    yield state_event(job).encode()
+    yield state_event(job, retry).encode()
     while True:
         # A finished job only replays what is left; a running one also waits.
         wait = 0.0 if job.finished else heartbeat
