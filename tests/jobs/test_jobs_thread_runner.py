@@ -229,3 +229,31 @@ def test_only_the_newest_finished_records_are_kept(memory_bus: MemoryBus) -> Non
     finally:
         runner.shutdown()
     assert [j.id for j in runner.list()] == ids[:1:-1]
+
+
+def test_jobs_restored_after_a_restart_are_interrupted_if_they_were_active(
+    memory_bus: MemoryBus,
+) -> None:
+    saved: dict[str, Job] = {}
+    before = ThreadRunner(
+        registry(), memory_bus, on_change=lambda j: saved.update({j.id: j})
+    )
+    try:
+        done = wait_for(before, before.submit("count", {"steps": 1}).id, finished)
+        running = before.submit("until_cancelled", {"limit": 5}, dedupe_key="k")
+        wait_for(before, running.id, lambda j: j.state == "running")
+        snapshot = list(saved.values())  # what the store holds when the process dies
+        before.cancel(running.id)
+    finally:
+        before.shutdown()
+    after = ThreadRunner(registry(), MemoryBus())
+    try:
+        after.restore(snapshot)
+        assert after.get(done.id).state == "done"
+        lost = after.get(running.id)
+        assert (lost.state, lost.error_code) == ("interrupted", "interrupted")
+        retried = after.retry(running.id)
+        assert (retried.retry_of, retried.dedupe_key) == (running.id, "k")
+        assert after.submit("count", {"steps": 1}, dedupe_key="k").id == retried.id
+    finally:
+        after.shutdown()

@@ -9,8 +9,9 @@ server joins the first"), cancel cooperatively and retry into a new job.
 
 from __future__ import annotations
 
+import builtins
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, Protocol
@@ -184,6 +185,27 @@ class ThreadRunner:
         old = self._store.get(job_id)
         check_retryable(old)
         return self._submit(old.kind, old.params, old.dedupe_key, retry_of=old.id)
+
+    def restore(self, jobs: Iterable[Job]) -> builtins.list[Job]:
+        """Load records kept by the store from an earlier run of the process.
+
+        Jobs that were still active died with that process: they come back
+        ``interrupted`` (and can be retried). Ids already known are skipped.
+        """
+        restored = []
+        for job in jobs:
+            if job.active:
+                job = job.with_state(
+                    "interrupted",
+                    error="the application stopped while this job ran",
+                    error_code="interrupted",
+                )
+            with self._store.lock:
+                if job.id in self._store.jobs:
+                    continue
+                self._store.save(job)
+            restored.append(job)
+        return restored
 
     def shutdown(self, wait: bool = True) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=True)
