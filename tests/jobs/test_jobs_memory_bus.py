@@ -53,7 +53,7 @@ def test_a_waiting_reader_receives_a_live_event_quickly(memory_bus: MemoryBus) -
     memory_bus.publish("j", "progress", {})
     reader.join(3)
     assert received
-    assert received[0] - sent < 0.1
+    assert received[0] - sent < 0.5  # woken by the publish, not by the 2 s timeout
 
 
 def test_events_return_after_the_timeout_of_silence(memory_bus: MemoryBus) -> None:

@@ -57,7 +57,7 @@ def test_a_blocked_reader_gets_live_events_then_returns_after_silence(
     bus.publish("j", "progress", {"n": 2})
     reader.join(3)
     assert [n for n, _ in got] == [1, 2]
-    assert got[0][1] - sent < 0.1
+    assert got[0][1] - sent < 0.2
     assert ended[0] - got[1][1] >= 0.25  # waited the silence out
 
 
