@@ -255,5 +255,6 @@ def test_jobs_restored_after_a_restart_are_interrupted_if_they_were_active(
         retried = after.retry(running.id)
         assert (retried.retry_of, retried.dedupe_key) == (running.id, "k")
         assert after.submit("count", {"steps": 1}, dedupe_key="k").id == retried.id
+        after.cancel(retried.id)
     finally:
         after.shutdown()
