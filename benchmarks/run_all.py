@@ -2,7 +2,9 @@
 
 Each script defines ``run() -> str`` returning one Markdown section (a ``##`` title,
 its method and its figures). Usage: ``python benchmarks/run_all.py [name ...]``
-where a name filters scripts (``store`` runs ``bench_store.py``).
+where a name filters scripts (``store`` runs ``bench_store.py``). Sections of the
+scripts that were not run this time are kept from the previous file, each between
+``<!-- bench:NAME -->`` markers, and say when they were measured.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import datetime as dt
 import importlib.util
 import os
 import platform
+import re
 import sys
 from pathlib import Path
 
@@ -37,12 +40,20 @@ def machine() -> str:
     )
 
 
+def previous_sections() -> dict[str, str]:
+    """Sections already in the output file, by script name."""
+    if not OUTPUT.exists():
+        return {}
+    pattern = re.compile(r"<!-- bench:(\w+) -->\n(.*?)\n<!-- /bench:\1 -->", re.S)
+    return dict(pattern.findall(OUTPUT.read_text(encoding="utf-8")))
+
+
 def main(filters: list[str]) -> None:
     sys.path.insert(0, str(HERE))
     scripts = sorted(HERE.glob("bench_*.py"))
     if filters:
         scripts = [s for s in scripts if any(f in s.stem for f in filters)]
-    sections = []
+    sections = previous_sections()
     for script in scripts:
         print(f"running {script.name} ...", flush=True)
         spec = importlib.util.spec_from_file_location(script.stem, script)
@@ -50,17 +61,21 @@ def main(filters: list[str]) -> None:
         assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        sections.append(module.run())
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        sections[script.stem] = f"{module.run().strip()}\n\n_Measured {now}._"
+    body = "\n\n".join(
+        f"<!-- bench:{name} -->\n{text}\n<!-- /bench:{name} -->"
+        for name, text in sorted(sections.items())
+    )
     header = (
         "# Benchmarks\n\n"
-        f"Written by `make bench` on {now}.\n\n"
+        f"Written by `make bench`; last run {now}.\n\n"
         f"Machine: {machine()}.\n\n"
         "Each section says how it was measured. Ratios compare paths measured side by"
         " side in the same run.\n"
     )
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_text(header + "\n" + "\n\n".join(sections) + "\n", encoding="utf-8")
+    OUTPUT.write_text(header + "\n" + body + "\n", encoding="utf-8")
     print(f"wrote {OUTPUT}")
 
 

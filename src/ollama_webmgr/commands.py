@@ -62,6 +62,27 @@ def sim(
     )
 
 
+@cli.command()
+@click.option(
+    "--queue",
+    default="ollama-webmgr",
+    show_default=True,
+    help="RQ queue to work on.",
+)
+@click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
+def worker(queue: str, burst: bool) -> None:
+    """Run jobs (pulls, update checks, forced ejects) from Redis (needs REDIS_URL)."""
+    settings = load_settings()
+    if not settings.redis_url:
+        raise click.UsageError(
+            "REDIS_URL is not set: without Redis, jobs run inside the web process"
+            " and no worker is needed."
+        )
+    from ollama_webmgr.jobs.rq_runner import run_worker
+
+    run_worker(settings.redis_url, queue=queue, burst=burst)
+
+
 def load_settings() -> Settings:
     return Settings.from_env()
 

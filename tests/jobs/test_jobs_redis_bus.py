@@ -1,0 +1,73 @@
+"""RedisBus against the real Redis server: same contract as the memory bus."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from ollama_webmgr.jobs.redis_bus import RedisBus
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def bus(redis_conn: Any, redis_prefix: str) -> RedisBus:
+    return RedisBus(redis_conn, prefix=redis_prefix, retention=5)
+
+
+def test_events_come_back_in_order_with_stream_ids(bus: RedisBus) -> None:
+    ids = [bus.publish("j", "progress", {"n": n}) for n in range(5)]
+    events = list(bus.events("j", None, timeout=0))
+    assert [e.id for e in events] == ids
+    assert all("-" in i for i in ids)
+    assert [e.data["n"] for e in events] == [0, 1, 2, 3, 4]
+    assert events[0].type == "progress"
+
+
+def test_replay_starts_after_the_given_stream_id(bus: RedisBus) -> None:
+    ids = [bus.publish("j", "status", {"n": n}) for n in range(4)]
+    assert [e.data["n"] for e in bus.events("j", ids[1], timeout=0)] == [2, 3]
+
+
+def test_a_malformed_last_event_id_replays_from_the_start(bus: RedisBus) -> None:
+    bus.publish("j", "status", {"n": 0})
+    assert [e.data["n"] for e in bus.events("j", "x\r\ny", timeout=0)] == [0]
+
+
+def test_a_blocked_reader_gets_live_events_then_returns_after_silence(
+    bus: RedisBus,
+) -> None:
+    got: list[tuple[int, float]] = []
+    ended: list[float] = []
+
+    def read() -> None:
+        for event in bus.events("j", None, timeout=0.3):
+            got.append((event.data["n"], time.monotonic()))
+        ended.append(time.monotonic())
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    time.sleep(0.1)
+    sent = time.monotonic()
+    bus.publish("j", "progress", {"n": 1})
+    time.sleep(0.1)
+    bus.publish("j", "progress", {"n": 2})
+    reader.join(3)
+    assert [n for n, _ in got] == [1, 2]
+    assert got[0][1] - sent < 0.2
+    assert ended[0] - got[1][1] >= 0.25  # waited the silence out
+
+
+def test_streams_are_trimmed_and_expire_once_closed(
+    redis_conn: Any, redis_prefix: str
+) -> None:
+    bus = RedisBus(redis_conn, prefix=redis_prefix, max_events=10, retention=2)
+    for n in range(500):
+        bus.publish("j", "progress", {"n": n})
+    assert redis_conn.xlen(bus.key("j")) < 500  # MAXLEN ~ trims by whole nodes
+    assert redis_conn.ttl(bus.key("j")) > 3600
+    bus.close_stream("j")
+    assert 0 < redis_conn.ttl(bus.key("j")) <= 2
