@@ -52,7 +52,10 @@ def start_in_thread(
 ) -> RunningServer:
     """Serve ``app`` on a real socket from a daemon thread (port 0: any free port)."""
     server = make_server(host, port, app, threaded=True, request_handler=_Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval keeps shutdown (hence each test teardown) fast.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
     thread.start()
     return RunningServer(server, thread)
 
