@@ -19,7 +19,8 @@ def test_root_says_ollama_is_running_as_plain_text(http: httpx.Client) -> None:
     assert response.headers["content-type"] == "text/plain; charset=utf-8"
     assert response.content == b"Ollama is running"
     head = http.head("/")
-    assert head.status_code == 200 and head.content == b""
+    assert head.status_code == 200
+    assert head.content == b""
 
 
 def test_version_is_compact_json_without_trailing_newline(http: httpx.Client) -> None:
@@ -53,7 +54,11 @@ def test_show_escapes_angle_brackets_like_go(http: httpx.Client) -> None:
         ("/api/chat", b"", "missing request body"),
         ("/api/pull", b"", "missing request body"),
         ("/api/generate", b'{"model":', "unexpected EOF"),
-        ("/api/generate", b"hello", "invalid character 'h' looking for beginning of value"),
+        (
+            "/api/generate",
+            b"hello",
+            "invalid character 'h' looking for beginning of value",
+        ),
         (
             "/api/generate",
             b'{"model":"llama3.2","stream":"yes"}',
@@ -71,7 +76,11 @@ def test_show_escapes_angle_brackets_like_go(http: httpx.Client) -> None:
         ("/api/show", b"{}", "model is required"),
         ("/api/embeddings", b"{}", "model is required"),
         ("/api/copy", b'{"destination":"x"}', 'source "" is invalid'),
-        ("/api/copy", b'{"source":"llama3.2","destination":"a:"}', 'destination "a:" is invalid'),
+        (
+            "/api/copy",
+            b'{"source":"llama3.2","destination":"a:"}',
+            'destination "a:" is invalid',
+        ),
         ("/api/generate", b'{"model":"a b"}', "invalid model name"),
         ("/api/pull", b'{"model":""}', "invalid model name"),
         (
@@ -91,17 +100,27 @@ def test_bad_requests_answer_400_with_go_messages(
 
 def test_delete_with_invalid_name_quotes_the_name(http: httpx.Client) -> None:
     response = http.request("DELETE", "/api/delete", content=b'{"model":"a b"}')
-    assert (response.status_code, response.json()) == (400, {"error": 'name "a b" is invalid'})
+    assert (response.status_code, response.json()) == (
+        400,
+        {"error": 'name "a b" is invalid'},
+    )
 
 
 def test_null_body_and_empty_model_on_generate_are_404(http: httpx.Client) -> None:
     for raw in (b"null", b"{}", b'{"name":"llama3.2"}'):
         response = http.post("/api/generate", content=raw)
-        assert (response.status_code, response.json()) == (404, {"error": "model '' not found"})
-    assert http.post("/api/embed", content=b"{}").json() == {"error": "model '' not found"}
+        assert (response.status_code, response.json()) == (
+            404,
+            {"error": "model '' not found"},
+        )
+    assert http.post("/api/embed", content=b"{}").json() == {
+        "error": "model '' not found"
+    }
 
 
-def test_unknown_fields_and_missing_content_type_are_accepted(http: httpx.Client) -> None:
+def test_unknown_fields_and_missing_content_type_are_accepted(
+    http: httpx.Client,
+) -> None:
     response = http.post(
         "/api/show",
         content=b'{"model":"llama3.2","whatever":[1,2]}',
@@ -117,7 +136,9 @@ def test_delete_and_copy_succeed_with_empty_bodies(http: httpx.Client) -> None:
     assert (delete.status_code, delete.content) == (200, b"")
 
 
-def test_generate_stream_lines_are_ndjson_without_blank_lines(http: httpx.Client) -> None:
+def test_generate_stream_lines_are_ndjson_without_blank_lines(
+    http: httpx.Client,
+) -> None:
     response = http.post("/api/generate", json={"model": "llama3.2", "prompt": "hi"})
     assert response.headers["content-type"] == "application/x-ndjson"
     assert response.content.endswith(b"}\n")
@@ -126,7 +147,8 @@ def test_generate_stream_lines_are_ndjson_without_blank_lines(http: httpx.Client
     final = json.loads(lines[-1])
     assert final["created_at"].endswith("Z")
     for key in ("total_duration", "load_duration", "eval_count", "eval_duration"):
-        assert isinstance(final[key], int) and final[key] > 0
+        assert isinstance(final[key], int)
+        assert final[key] > 0
     assert "context" in final
     assert all("total_duration" not in json.loads(line) for line in lines[:-1])
 
@@ -139,7 +161,9 @@ def test_load_reply_is_a_single_object_even_when_streaming(http: httpx.Client) -
 
 def test_num_predict_cuts_the_reply_with_reason_length(http: httpx.Client) -> None:
     body = {"model": "llama3.2", "prompt": "hi", "stream": False}
-    reply = http.post("/api/generate", json={**body, "options": {"num_predict": 2}}).json()
+    reply = http.post(
+        "/api/generate", json={**body, "options": {"num_predict": 2}}
+    ).json()
     assert (reply["eval_count"], reply["done_reason"]) == (2, "length")
     bad = http.post("/api/generate", json={**body, "options": {"num_ctx": "big"}})
     assert (bad.status_code, bad.json()) == (
@@ -188,19 +212,27 @@ def test_negative_keep_alive_means_forever(http: httpx.Client, forever: object) 
 def test_bad_keep_alive_is_rejected(
     http: httpx.Client, keep_alive: object, message: str
 ) -> None:
-    response = http.post("/api/chat", json={"model": "llama3.2", "keep_alive": keep_alive})
+    response = http.post(
+        "/api/chat", json={"model": "llama3.2", "keep_alive": keep_alive}
+    )
     assert (response.status_code, response.json()) == (400, {"error": message})
 
 
 def test_omitted_keep_alive_keeps_the_runner_forever(http: httpx.Client) -> None:
     http.post("/api/generate", json={"model": "llama3.2", "keep_alive": -1})
-    http.post("/api/generate", json={"model": "llama3.2", "prompt": "x", "stream": False})
+    http.post(
+        "/api/generate", json={"model": "llama3.2", "prompt": "x", "stream": False}
+    )
     assert _expires(http).year >= 2318
 
 
-def test_runner_expires_and_delete_does_not_unload(http: httpx.Client, node: Node) -> None:
+def test_runner_expires_and_delete_does_not_unload(
+    http: httpx.Client, node: Node
+) -> None:
     http.post("/api/generate", json={"model": "llama3.2", "keep_alive": "100ms"})
-    http.post("/api/embed", json={"model": "all-minilm", "input": "x", "keep_alive": "1h"})
+    http.post(
+        "/api/embed", json={"model": "all-minilm", "input": "x", "keep_alive": "1h"}
+    )
     names = [m["model"] for m in http.get("/api/ps").json()["models"]]
     assert names == ["all-minilm:latest", "llama3.2:latest"]  # expires_at desc
     http.request("DELETE", "/api/delete", json={"model": "all-minilm"})
@@ -223,7 +255,9 @@ def test_empty_embed_input_still_loads_the_model(http: httpx.Client) -> None:
 
 def test_lookups_are_case_insensitive(http: httpx.Client) -> None:
     assert http.post("/api/show", json={"model": "Llama3.2"}).status_code == 200
-    reply = http.post("/api/generate", json={"model": "LLAMA3.2", "prompt": "x", "stream": False})
+    reply = http.post(
+        "/api/generate", json={"model": "LLAMA3.2", "prompt": "x", "stream": False}
+    )
     assert reply.json()["model"] == "LLAMA3.2"
 
 

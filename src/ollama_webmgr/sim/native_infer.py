@@ -174,29 +174,34 @@ def _answer(
     return ndjson_response(merged, job.state.faults, request.environ)
 
 
-def _load_or_unload(job: Job, extra: dict[str, Any]) -> dict[str, Any]:
-    if job.keep_alive == 0:
-        job.state.unload(job.model)
-        reason = "unload"
-    else:
-        inference.release(
-            job.state, inference.acquire(job.state, job.model, job.keep_alive)
-        )
-        reason = "load"
-    return {**job.echo(), **extra, "done": True, "done_reason": reason}
+def _unload(job: Job, empty: bool, extra: dict[str, Any]) -> Response | None:
+    """Empty prompt/messages with keep_alive 0: expire the runner (no load)."""
+    if not (empty and job.keep_alive == 0):
+        return None
+    job.state.unload(job.model)
+    return json_response({**job.echo(), **extra, "done": True, "done_reason": "unload"})
+
+
+def _load(job: Job, extra: dict[str, Any]) -> Response:
+    lease = inference.acquire(job.state, job.model, job.keep_alive, job.options)
+    inference.release(job.state, lease)
+    return json_response({**job.echo(), **extra, "done": True, "done_reason": "load"})
 
 
 def generate(state: SimState, request: Request) -> Response:
     body = decode_body(request.get_data(), "GenerateRequest", GENERATE_FIELDS)
     job = resolve(state, body, "model '' not found", "model '{}' not found")
-    _require(job, "completion", "generate")
     if body.get("raw") and (
         body.get("template") or body.get("system") or body.get("context")
     ):
         raise BadRequest("raw mode does not support template, system, or context")
     prompt = str(body.get("prompt") or "")
+    unloaded = _unload(job, not prompt, {"response": ""})
+    if unloaded is not None:
+        return unloaded
+    _require(job, "completion", "generate")
     if not prompt:
-        return json_response(_load_or_unload(job, {"response": ""}))
+        return _load(job, {"response": ""})
     extra = {} if body.get("raw") else {"context": _context(prompt)}
     lines = _run(
         job,
@@ -227,6 +232,12 @@ def _chat_prompt(messages: list[Any]) -> str:
 def chat(state: SimState, request: Request) -> Response:
     body = decode_body(request.get_data(), "ChatRequest", CHAT_FIELDS)
     job = resolve(state, body, "model is required", "model '{}' not found")
+    messages = body.get("messages") or []
+    prompt = _chat_prompt(messages)
+    empty = {"message": {"role": "assistant", "content": ""}}
+    unloaded = _unload(job, not messages, empty)
+    if unloaded is not None:
+        return unloaded
     _require(job, "completion", "chat")
     if body.get("tools") and "tools" not in job.model.catalog.family.capabilities:
         full = job.model.name
@@ -235,13 +246,11 @@ def chat(state: SimState, request: Request) -> Response:
         )
     if body.get("think") and "thinking" not in job.model.catalog.family.capabilities:
         raise BadRequest(f"{json.dumps(job.raw_name)} does not support thinking")
-    messages = body.get("messages") or []
-    empty = {"message": {"role": "assistant", "content": ""}}
     if not messages:
-        return json_response(_load_or_unload(job, empty))
+        return _load(job, empty)
     lines = _run(
         job,
-        _chat_prompt(messages),
+        prompt,
         lambda token: {"message": {"role": "assistant", "content": token}},
         lambda: dict(empty),
         {},

@@ -1,0 +1,76 @@
+"""The ``sim`` command, its option parsing and the state file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+from click.testing import CliRunner
+
+from ollama_webmgr.commands import cli
+from ollama_webmgr.ollama.names import ModelName
+from ollama_webmgr.sim.catalog import Registry
+from ollama_webmgr.sim.state import SimState
+
+
+def test_bad_bandwidth_is_a_clear_click_error() -> None:
+    result = CliRunner().invoke(cli, ["sim", "--bandwidth", "fast"])
+    assert result.exit_code == 2
+    assert "invalid bandwidth 'fast' (examples: 500KB, 50MB, 1GB)" in result.output
+
+
+def test_unknown_model_lists_the_catalogue() -> None:
+    result = CliRunner().invoke(cli, ["sim", "--models", "llama3.2,nope:1b"])
+    assert result.exit_code == 2
+    assert "unknown model(s): nope:1b" in result.output
+    assert "all-minilm:22m" in result.output
+
+
+def test_state_file_keeps_installed_models_across_restarts(tmp_path: Path) -> None:
+    path = tmp_path / "node.json"
+    registry = Registry()
+    first = SimState(registry=registry, state_file=path)
+    first.install(ModelName.parse("all-minilm"), registry.publish_update("all-minilm"))
+    first.copy(first.listed()[0], ModelName.parse("team/minilm:v2"))
+    before = {m.name.display: (m.digest, m.modified_at) for m in first.listed()}
+    second = SimState(registry=Registry(), state_file=path)
+    assert second.load()
+    after = {m.name.display: (m.digest, m.modified_at) for m in second.listed()}
+    assert after == before
+    assert not SimState(state_file=tmp_path / "absent.json").load()
+
+
+def test_sim_command_serves_under_gevent(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ollama_webmgr",
+            "sim",
+            "--port",
+            "0",
+            "--models",
+            "all-minilm",
+            "--state",
+            str(tmp_path / "state.json"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline()
+        url = banner.rsplit(" ", 1)[-1].strip()
+        assert url.startswith("http://127.0.0.1:")
+        assert httpx.get(url + "/").text == "Ollama is running"
+        names = [m["name"] for m in httpx.get(url + "/api/tags").json()["models"]]
+        assert names == ["all-minilm:latest"]
+        reply = httpx.post(url + "/api/generate", json={"model": "all-minilm"})
+        assert reply.json()["error"] == '"all-minilm" does not support generate'
+    finally:
+        process.terminate()
+        process.wait(5)
+        if process.stdout is not None:
+            process.stdout.close()
