@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -58,6 +59,7 @@ def test_sim_command_serves_under_gevent(tmp_path: Path) -> None:
         ],
         stdout=subprocess.PIPE,
         text=True,
+        env={**os.environ, "TZ": "Etc/GMT+7"},  # a zone seven hours behind UTC
     )
     try:
         assert process.stdout is not None
@@ -65,10 +67,23 @@ def test_sim_command_serves_under_gevent(tmp_path: Path) -> None:
         url = banner.rsplit(" ", 1)[-1].strip()
         assert url.startswith("http://127.0.0.1:")
         assert httpx.get(url + "/").text == "Ollama is running"
-        names = [m["name"] for m in httpx.get(url + "/api/tags").json()["models"]]
-        assert names == ["all-minilm:latest"]
+        (model,) = httpx.get(url + "/api/tags").json()["models"]
+        assert model["name"] == "all-minilm:latest"
+        assert model["modified_at"].endswith("-07:00")  # local zone
         reply = httpx.post(url + "/api/generate", json={"model": "all-minilm"})
         assert reply.json()["error"] == '"all-minilm" does not support generate'
+        unload = httpx.post(url + "/api/chat", json={"model": "x", "keep_alive": 0})
+        assert unload.json()["error"] == "model 'x' not found"
+        loaded = httpx.post(
+            url + "/api/embed", json={"model": "all-minilm", "input": "a"}
+        )
+        assert loaded.status_code == 200
+        (runner,) = httpx.get(url + "/api/ps").json()["models"]
+        assert runner["expires_at"].endswith("-07:00")
+        done = httpx.post(
+            url + "/api/generate", json={"model": "all-minilm", "keep_alive": 0}
+        )
+        assert done.json()["created_at"].endswith("Z")  # created_at stays UTC
     finally:
         process.terminate()
         process.wait(5)

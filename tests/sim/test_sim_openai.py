@@ -133,3 +133,20 @@ def test_stream_ends_with_done_marker(http: httpx.Client) -> None:
     )
     assert response.headers["content-type"] == "text/event-stream"
     assert response.content.endswith(b"data: [DONE]\n\n")
+
+
+def test_errors_keep_the_openai_shape_for_capabilities_and_faults(
+    http: httpx.Client, node: Node
+) -> None:
+    message = [{"role": "user", "content": "x"}]
+    reply = http.post(
+        "/v1/chat/completions", json={"model": "all-minilm", "messages": message}
+    )
+    assert reply.status_code == 400
+    assert reply.json()["error"]["message"] == '"all-minilm" does not support chat'
+    node.state.faults.status = 503
+    busy = http.post(
+        "/v1/chat/completions", json={"model": "llama3.2", "messages": message}
+    )
+    assert busy.status_code == 503
+    assert busy.json()["error"]["type"] == "api_error"

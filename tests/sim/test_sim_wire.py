@@ -275,3 +275,67 @@ def test_tags_empty_list_and_v1_models_null(make_node) -> None:  # type: ignore[
         assert client.get("/api/tags").content == b'{"models":[]}'
         assert client.get("/api/ps").content == b'{"models":[]}'
         assert client.get("/v1/models").json() == {"object": "list", "data": None}
+
+
+def test_capability_errors_for_tools_thinking_and_insert(make_node) -> None:  # type: ignore[no-untyped-def]
+    with make_node(models=("smollm2:360m", "tinyllama")) as node, node.http() as client:
+        message = [{"role": "user", "content": "x"}]
+        tool = {"type": "function", "function": {"name": "f"}}
+        tools = client.post(
+            "/api/chat",
+            json={"model": "tinyllama", "messages": message, "tools": [tool]},
+        )
+        assert (tools.status_code, tools.json()["error"]) == (
+            400,
+            "registry.ollama.ai/library/tinyllama:latest does not support tools",
+        )
+        think = client.post("/api/chat", json={"model": "smollm2:360m", "think": True})
+        assert think.json() == {"error": '"smollm2:360m" does not support thinking'}
+        insert = client.post(
+            "/api/generate",
+            json={"model": "smollm2:360m", "prompt": "a", "suffix": "b"},
+        )
+        assert insert.json() == {
+            "error": "registry.ollama.ai/library/smollm2:360m does not support insert"
+        }
+        top = client.post(
+            "/api/generate",
+            json={"model": "tinyllama", "prompt": "a", "top_logprobs": 21},
+        )
+        assert top.json() == {"error": "top_logprobs must be between 0 and 20"}
+
+
+def test_thinking_models_stream_thinking_before_content(make_node) -> None:  # type: ignore[no-untyped-def]
+    with make_node(models=("deepseek-r1:1.5b",)) as node, node.http() as client:
+        body = {"model": "deepseek-r1:1.5b", "prompt": "why?", "think": True}
+        lines = [
+            json.loads(line)
+            for line in client.post("/api/generate", json=body).content.splitlines()
+        ]
+        assert lines[0]["thinking"]
+        assert lines[0]["response"] == ""
+        assert "thinking" not in lines[-2]
+        assert lines[-2]["response"]
+        whole = client.post("/api/generate", json={**body, "stream": False}).json()
+        assert whole["thinking"] == "".join(line.get("thinking", "") for line in lines)
+        chat = client.post(
+            "/api/chat",
+            json={
+                "model": "deepseek-r1:1.5b",
+                "messages": [{"role": "user", "content": "why?"}],
+                "think": "high",
+                "stream": False,
+            },
+        ).json()
+        assert chat["message"]["thinking"]
+        assert chat["message"]["content"]
+
+
+def test_http_scheme_without_insecure_fails_before_streaming(
+    http: httpx.Client,
+) -> None:
+    response = http.post("/api/pull", json={"model": "http://example.com/a/b"})
+    assert (response.status_code, response.json()) == (
+        500,
+        {"error": "insecure protocol http"},
+    )

@@ -109,30 +109,29 @@ class SimApp:
         if request.method == "HEAD" and "HEAD" not in self.methods[str(endpoint)]:
             return text_response("405 method not allowed", 405)
         request.environ["sim.route_args"] = args
-        if not str(endpoint).startswith("/_sim/"):
-            faulted = self._apply_faults()
-            if faulted is not None:
-                return faulted
+        path = str(endpoint)
         try:
-            return self.handlers[str(endpoint)](self.state, request)
+            if not path.startswith("/_sim/"):
+                self._apply_faults()
+            return self.handlers[path](self.state, request)
         except BadRequest as error:
-            if str(endpoint).startswith("/v1/"):
+            if path.startswith("/v1/"):
                 return openai_compat.error(error.message, error.status)
             return error_response(error.message, error.status)
 
-    def _apply_faults(self) -> Response | None:
+    def _apply_faults(self) -> None:
+        """Wait, delay or fail as the knobs say (errors raised as BadRequest)."""
         faults = self.state.faults
         while faults.hang:
             self.state.hang_release.wait(0.05)
         if faults.latency > 0:
             time.sleep(faults.latency)
         if faults.status is not None:
-            return error_response(faults.status_message, faults.status)
+            raise BadRequest(faults.status_message, faults.status)
         with self.state.lock:
             failing = faults.should_fail()
         if failing:
-            return error_response(faults.failure_message, 500)
-        return None
+            raise BadRequest(faults.failure_message, 500)
 
 
 def create_app(state: SimState) -> WSGIApplication:

@@ -33,7 +33,7 @@ from typing import Any
 
 
 class BadRequest(Exception):
-    """A request Ollama would answer with 400 and ``{"error": message}``."""
+    """An answer ``{"error": message}`` with ``status`` (400 unless said)."""
 
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
