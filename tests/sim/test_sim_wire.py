@@ -72,6 +72,16 @@ def test_show_escapes_angle_brackets_like_go(http: httpx.Client) -> None:
             "EmbedRequest.dimensions of type int",
         ),
         ("/api/embed", b'{"model":"all-minilm","input":3}', "invalid input type"),
+        (
+            "/api/generate",
+            b'{"model":"llama3.2","keep_alive":NaN}',
+            "invalid character 'N' looking for beginning of value",
+        ),
+        (
+            "/api/generate",
+            b"[1]",
+            "json: cannot unmarshal array into Go value of type api.GenerateRequest",
+        ),
         ("/api/chat", b"{}", "model is required"),
         ("/api/show", b"{}", "model is required"),
         ("/api/embeddings", b"{}", "model is required"),
@@ -193,7 +203,7 @@ def test_keep_alive_sets_expires_at(
     assert timedelta(seconds=seconds - 1) < delta < timedelta(seconds=seconds + 1)
 
 
-@pytest.mark.parametrize("forever", [-1, "-1m", -3.5])
+@pytest.mark.parametrize("forever", [-1, "-1m", -3.5, 1e300])
 def test_negative_keep_alive_means_forever(http: httpx.Client, forever: object) -> None:
     http.post("/api/generate", json={"model": "llama3.2", "keep_alive": forever})
     assert _expires(http).year in (2318, 2319)
@@ -205,6 +215,8 @@ def test_negative_keep_alive_means_forever(http: httpx.Client, forever: object) 
         ("300", 'time: missing unit in duration "300"'),
         ("-1", 'time: missing unit in duration "-1"'),
         ("soon", 'time: invalid duration "soon"'),
+        ("9999999999h", 'time: invalid duration "9999999999h"'),
+        ("5d", 'time: unknown unit "d" in duration "5d"'),
         (True, "Unsupported type: 'bool'"),
         ([1], "Unsupported type: '[]interface {}'"),
     ],
