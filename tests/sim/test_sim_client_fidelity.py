@@ -142,6 +142,10 @@ def test_generate_load_then_ps_then_unload(client: ollama.Client) -> None:
     assert [m.model for m in running] == ["llama3.2:latest"]
     assert running[0].size_vram == running[0].size
     assert running[0].context_length == 4096
+    client.generate("llama3.2", keep_alive=-1)
+    forever = client.ps().models[0].expires_at
+    assert forever is not None
+    assert forever.year >= 2318  # pydantic parses Ollama's "forever"
     unloaded = client.generate("llama3.2", keep_alive=0)
     assert unloaded.done_reason == "unload"
     assert client.ps().models == []

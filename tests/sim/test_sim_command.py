@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from click.testing import CliRunner
 
 from ollama_webmgr.commands import cli
@@ -84,6 +85,9 @@ def test_sim_command_serves_under_gevent(tmp_path: Path) -> None:
             url + "/api/generate", json={"model": "all-minilm", "keep_alive": 0}
         )
         assert done.json()["created_at"].endswith("Z")  # created_at stays UTC
+        httpx.post(url + "/_sim/faults", json={"drop_after": 1})
+        with pytest.raises(httpx.RemoteProtocolError):
+            httpx.post(url + "/api/pull", json={"model": "all-minilm"})
     finally:
         process.terminate()
         process.wait(5)
