@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from datetime import datetime, timedelta
 
@@ -351,3 +352,24 @@ def test_http_scheme_without_insecure_fails_before_streaming(
         500,
         {"error": "insecure protocol http"},
     )
+
+
+def test_loading_model_shows_in_ps_and_load_time_is_reported(make_node) -> None:  # type: ignore[no-untyped-def]
+    with make_node(load_delay=0.3) as node, node.http() as client:
+        replies: list[dict[str, object]] = []
+        body = {"model": "llama3.2", "prompt": "x", "stream": False}
+
+        def call() -> None:
+            with node.http() as other:
+                replies.append(other.post("/api/generate", json=body).json())
+
+        thread = threading.Thread(target=call)
+        thread.start()
+        time.sleep(0.1)
+        loading = client.get("/api/ps").json()["models"]
+        assert [m["model"] for m in loading] == ["llama3.2:latest"]
+        assert replies == []
+        second = client.post("/api/generate", json=body).json()  # waits for the load
+        thread.join(3)
+        assert int(replies[0]["load_duration"]) >= 300_000_000
+        assert int(second["total_duration"]) >= 150_000_000

@@ -51,6 +51,7 @@ class Runner:
     size_vram: int
     context_length: int
     in_flight: int = 0
+    ready_at: float = 0.0  # time.monotonic() when the simulated load ends
 
     def expiry_after(self, moment: datetime) -> datetime:
         if self.keep_alive < 0:
