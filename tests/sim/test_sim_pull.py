@@ -179,3 +179,17 @@ def test_delete_prunes_blobs_unless_another_manifest_uses_them(
     assert entry.weights.digest in node.state.blobs
     http.request("DELETE", "/api/delete", json={"model": "copy"})
     assert entry.weights.digest not in node.state.blobs
+
+
+def test_completed_is_omitted_while_zero(make_node: NodeFactory) -> None:
+    with make_node(models=(), bandwidth=1.0) as node, node.http() as client:
+        with client.stream("POST", "/api/pull", json={"model": "all-minilm"}) as reply:
+            lines = reply.iter_lines()
+            next(lines)
+            first = json.loads(next(lines))
+        assert first == {
+            "status": first["status"],
+            "digest": first["digest"],
+            "total": 45_949_216,
+        }
+        _wait_idle(node)
