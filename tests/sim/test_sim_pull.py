@@ -10,7 +10,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 import httpx
-from conftest import Node
+from sim_nodes import Node
 
 NodeFactory = Callable[..., AbstractContextManager[Node]]
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
-from conftest import Node
+from sim_nodes import Node
 
 JSON = "application/json; charset=utf-8"
 
