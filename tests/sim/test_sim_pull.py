@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import statistics
 import threading
 import time
 from collections.abc import Callable
@@ -74,7 +75,7 @@ def test_progress_ticks_every_60ms_while_downloading(make_node: NodeFactory) -> 
                     completed.append(int(line.get("completed", 0)))
         assert len(stamps) >= 5  # 46 MB at 100 MB/s: ~0.46 s
         gaps = [b - a for a, b in itertools.pairwise(stamps)]
-        assert all(0.03 < gap < 0.15 for gap in gaps), gaps
+        assert 0.045 < statistics.median(gaps) < 0.09, gaps
         assert completed == sorted(completed)
         assert completed[-1] <= 45_949_216
         assert "all-minilm:latest" in [
