@@ -133,6 +133,9 @@ class Node:
                 start_response, 200, {"model_info": {}, "served_by": self.name}
             )
         if path == "/api/pull":
+            if data.get("stream") is False:
+                last = json.loads(list(self._pull(model))[-1])
+                return self._json(start_response, 200, last)
             start_response("200 OK", [("Content-Type", NDJSON)])
             return self._pull(model)
         if path == "/api/delete":
