@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import httpx
-from conftest import Node, wait_until
+from gateway_fakes import Node, wait_until
 
 
 def test_tags_is_the_union_with_one_entry_per_model(make_fleet):

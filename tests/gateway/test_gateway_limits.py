@@ -6,7 +6,7 @@ import json
 import threading
 
 import httpx
-from conftest import Node, wait_until
+from gateway_fakes import Node, wait_until
 
 from ollama_webmgr.gateway.auth import hash_api_key
 

@@ -7,7 +7,7 @@ import time
 
 import httpx
 import pytest
-from conftest import Node, wait_until
+from gateway_fakes import Node, wait_until
 
 
 def test_root_answers_like_ollama(make_fleet):
