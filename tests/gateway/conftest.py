@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import ollama
+import openai
 import pytest
 from gateway_fakes import FAST, Fleet, Node, stop_all
 
@@ -65,11 +66,22 @@ class SimFleet:
     def refresh(self) -> None:
         self.gateway.monitor.check_all()
 
+    clients: list[Any] = field(default_factory=list)
+
     def direct(self, name: str) -> ollama.Client:
-        return ollama.Client(host=self.urls[name])
+        return self._keep(ollama.Client(host=self.urls[name]))
 
     def client(self) -> ollama.Client:
-        return ollama.Client(host=self.url)
+        return self._keep(ollama.Client(host=self.url))
+
+    def openai(self, url: str) -> openai.OpenAI:
+        return self._keep(
+            openai.OpenAI(base_url=url + "/v1", api_key="x", max_retries=0)
+        )
+
+    def _keep(self, client: Any) -> Any:
+        self.clients.append(client)  # closed at teardown: no unclosed sockets
+        return client
 
 
 SIM_MODELS = {
@@ -99,7 +111,10 @@ def sim_fleet() -> Iterator[SimFleet]:
         monitor.check_all()
         front = start_in_thread(app)
         started.append(front)
-        yield SimFleet(states, urls, servers, app, front.url)
+        fleet = SimFleet(states, urls, servers, app, front.url)
+        yield fleet
+        for client in fleet.clients:
+            client.close()
     finally:
         for state in states.values():
             state.release_hang()

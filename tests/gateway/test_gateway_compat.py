@@ -164,16 +164,12 @@ def test_delete_and_copy_apply_on_every_node_that_has_the_model(sim_fleet):
 
 
 # --- OpenAI client ---------------------------------------------------------------
-def openai_client(url: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=url + "/v1", api_key="ollama", max_retries=0)
-
-
 def test_openai_chat_equals_a_direct_call(sim_fleet):
     messages = [{"role": "user", "content": "Salut"}]
-    through = openai_client(sim_fleet.url).chat.completions.create(
+    through = sim_fleet.openai(sim_fleet.url).chat.completions.create(
         model="llama3.2", messages=messages
     )
-    direct = openai_client(sim_fleet.urls["n2"]).chat.completions.create(
+    direct = sim_fleet.openai(sim_fleet.urls["n2"]).chat.completions.create(
         model="llama3.2", messages=messages
     )
     assert through.choices[0].message == direct.choices[0].message
@@ -184,7 +180,7 @@ def test_openai_chat_stream_arrives_in_chunks_equal_to_direct(sim_fleet):
     messages = [{"role": "user", "content": "Salut"}]
 
     def pieces(url: str) -> list[str | None]:
-        stream = openai_client(url).chat.completions.create(
+        stream = sim_fleet.openai(url).chat.completions.create(
             model="llama3.2", messages=messages, stream=True
         )
         return [chunk.choices[0].delta.content for chunk in stream if chunk.choices]
@@ -195,7 +191,10 @@ def test_openai_chat_stream_arrives_in_chunks_equal_to_direct(sim_fleet):
 
 
 def test_openai_completions_and_embeddings_equal_direct(sim_fleet):
-    via, direct = openai_client(sim_fleet.url), openai_client(sim_fleet.urls["n3"])
+    via, direct = (
+        sim_fleet.openai(sim_fleet.url),
+        sim_fleet.openai(sim_fleet.urls["n3"]),
+    )
     text = via.completions.create(model="qwen2.5:0.5b", prompt="2+2").choices[0].text
     assert (
         text
@@ -209,7 +208,7 @@ def test_openai_completions_and_embeddings_equal_direct(sim_fleet):
 
 
 def test_openai_models_list_and_retrieve(sim_fleet):
-    client = openai_client(sim_fleet.url)
+    client = sim_fleet.openai(sim_fleet.url)
     assert {m.id for m in client.models.list()} == {
         "llama3.2:latest",
         "all-minilm:latest",
@@ -231,8 +230,8 @@ def test_openai_models_list_and_retrieve(sim_fleet):
 )
 def test_openai_errors_equal_direct_errors(sim_fleet, call):
     with pytest.raises(openai.APIStatusError) as direct:
-        call(openai_client(sim_fleet.urls["n1"]))
+        call(sim_fleet.openai(sim_fleet.urls["n1"]))
     with pytest.raises(openai.APIStatusError) as through:
-        call(openai_client(sim_fleet.url))
+        call(sim_fleet.openai(sim_fleet.url))
     assert through.value.status_code == direct.value.status_code
     assert through.value.body == direct.value.body

@@ -76,7 +76,7 @@ def test_dropped_stream_ends_with_an_error_the_client_raises(sim_fleet):
 def test_dropped_openai_stream_raises_in_the_openai_client(sim_fleet):
     preferred(sim_fleet, "llama3.2", "n2")
     sim_fleet.states["n2"].faults.drop_after = 2
-    client = openai.OpenAI(base_url=sim_fleet.url + "/v1", api_key="x", max_retries=0)
+    client = sim_fleet.openai(sim_fleet.url)
     stream = client.chat.completions.create(
         model="llama3.2", messages=[{"role": "user", "content": "x"}], stream=True
     )

@@ -81,6 +81,7 @@ def run_gateway(settings: Settings, host: str, port: int) -> None:
     service = build_gateway(settings)
     service.start()
     server = make_server(service.app, host, port)
+    server.start()  # bound now: port 0 has become a real port
     print(f"ollama-webmgr gateway on http://{host}:{server.server_port}", flush=True)
     try:
         server.serve_forever()
