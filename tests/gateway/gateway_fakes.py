@@ -37,6 +37,7 @@ class Node:
     lines: int = 3
     seen: list[dict[str, Any]] = field(default_factory=list)
     closed_streams: int = 0
+    uploaded: list[int] = field(default_factory=list)
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -68,6 +69,12 @@ class Node:
             return self._json(
                 start_response, int(self.fault), {"error": f"{self.name} failed"}
             )
+        if path.startswith("/api/blobs/"):
+            self.uploaded.append(len(body))
+            start_response("201 Created", [("Content-Length", "0")])
+            return [b""]
+        if path == "/api/create":
+            return self._json(start_response, 200, {"status": "success"})
         if path == "/":
             start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
             return [b"Ollama is running"]

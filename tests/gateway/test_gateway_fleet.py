@@ -136,3 +136,26 @@ def test_copy_runs_on_every_node_that_has_the_source(make_fleet):
         ["x:1", "x:copy"],
         [],
     ]
+
+
+def test_blob_upload_and_create_go_to_the_first_usable_node(make_fleet):
+    fleet = make_fleet(Node("a"), Node("b"))
+    blob = b"x" * 3_000_000
+    upload = httpx.post(fleet.url + "/api/blobs/sha256:" + "0" * 64, content=blob)
+    assert (upload.status_code, upload.headers["x-ollama-server"]) == (201, "a")
+    assert fleet.nodes["a"].uploaded == [len(blob)]
+    created = httpx.post(fleet.url + "/api/create", json={"model": "m", "files": {}})
+    assert created.headers["x-ollama-server"] == "a"
+
+
+def test_blob_upload_and_create_can_target_a_node(make_fleet):
+    fleet = make_fleet(Node("a"), Node("b"))
+    headers = {"X-Ollama-Servers": "b"}
+    httpx.post(
+        fleet.url + "/api/blobs/sha256:" + "0" * 64, content=b"abc", headers=headers
+    )
+    created = httpx.post(
+        fleet.url + "/api/create", json={"model": "m"}, headers=headers
+    )
+    assert fleet.nodes["b"].uploaded == [3]
+    assert created.headers["x-ollama-server"] == "b"

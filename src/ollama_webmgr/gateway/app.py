@@ -13,9 +13,8 @@ import itertools
 import json
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 import urllib3
 
@@ -24,6 +23,7 @@ from ollama_webmgr.cluster.servers import Server, ServerRegistry
 from ollama_webmgr.gateway import routes
 from ollama_webmgr.gateway.auth import key_allowed
 from ollama_webmgr.gateway.balancer import ServerView, rank
+from ollama_webmgr.gateway.calls import Call, read_call
 from ollama_webmgr.gateway.config import GatewayConfig
 from ollama_webmgr.gateway.limiter import Slots
 from ollama_webmgr.gateway.metrics import GatewayMetrics, TtftAverages
@@ -31,11 +31,11 @@ from ollama_webmgr.gateway.relay import (
     Opened,
     Outcome,
     UpstreamFailure,
-    forward_headers,
     open_upstream,
     relay_body,
 )
 from ollama_webmgr.gateway.responses import (
+    RelayedBody,
     not_found_message,
     send,
     send_error,
@@ -63,28 +63,7 @@ MODEL_ROUTES = frozenset(
         "/v1/messages",
     ]
 )
-_NAME_ALIAS = frozenset({"/api/show", "/api/push", "/api/pull", "/api/delete"})
 RETRY_AFTER = "2"  # seconds suggested to a client refused by a full queue
-
-
-@dataclass
-class Call:
-    """One inbound request, read once."""
-
-    environ: WSGIEnvironment
-    method: str
-    path: str
-    url_tail: str  # path + query string, sent upstream as is
-    body: Any  # bytes, or the input stream for blob uploads
-    headers: dict[str, str]
-    data: Any = None  # parsed JSON body when it is an object
-    model: str | None = None
-    started: float = field(default_factory=time.monotonic)
-    wall: float = field(default_factory=time.time)
-
-    @property
-    def size(self) -> int:
-        return len(self.body) if isinstance(self.body, bytes) else 0
 
 
 class Gateway:
@@ -132,7 +111,7 @@ class Gateway:
             )
         if path == "/metrics" and method == "GET":
             return routes.metrics(self, start_response)
-        call = self._read(environ, path, method)
+        call = read_call(environ, path, method, strip_auth=bool(hashes))
         handler = routes.SPECIAL.get((method, path))
         if handler is not None:
             return handler(self, call, start_response)
@@ -141,31 +120,6 @@ class Gateway:
         if path == "/api/create" or path.startswith("/api/blobs/"):
             return routes.primary(self, call, start_response)
         return self.relay(call, self.views(None), start_response)
-
-    def _read(self, environ: WSGIEnvironment, path: str, method: str) -> Call:
-        query = environ.get("QUERY_STRING")
-        tail = f"{path}?{query}" if query else path
-        headers = forward_headers(environ)
-        if self.config.api_key_hashes:
-            headers.pop("authorization", None)  # the gateway's key, not Ollama's
-        length = environ.get("CONTENT_LENGTH") or ""
-        stream = environ["wsgi.input"]
-        if path.startswith("/api/blobs/") and length:
-            headers["content-length"] = length  # streamed through, never held whole
-            return Call(environ, method, path, tail, stream, headers)
-        if length.isdigit():
-            body = stream.read(int(length))
-        elif "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
-            body = stream.read()
-        else:
-            body = b""  # no length and not chunked: no body (reading would block)
-        call = Call(environ, method, path, tail, body or None, headers)
-        if body[:1] == b"{":
-            # not JSON: forwarded untouched, Ollama words the error itself
-            with contextlib.suppress(ValueError):
-                call.data = json.loads(body)
-        call.model = _model_of(path, call.data)
-        return call
 
     # --- routing -------------------------------------------------------------
     def views(
@@ -317,7 +271,7 @@ class Gateway:
                         self._remember(sticky_key, server.name)
             self.record(call, opened.status, server.name, outcome, ttft, attempts)
 
-        return _Body(relay_body(opened, outcome), opened, done)
+        return RelayedBody(relay_body(opened, outcome), opened, done)
 
     def _failed(
         self,
@@ -414,41 +368,6 @@ class Gateway:
 
 
 _SLOW = frozenset({"/api/pull", "/api/push", "/api/create"})
-
-
-def _model_of(path: str, data: Any) -> str | None:
-    if path.startswith("/v1/models/"):
-        return path[len("/v1/models/") :] or None
-    if not isinstance(data, dict):
-        return None
-    model = data.get("model")
-    if not model and path in _NAME_ALIAS:
-        model = data.get("name")
-    return model if isinstance(model, str) and model else None
-
-
-class _Body:
-    """The response iterable; ``close`` (always called by the server) cleans up."""
-
-    def __init__(
-        self, inner: Iterator[bytes], opened: Opened, done: Callable[[], None]
-    ):
-        self._inner = inner
-        self._opened = opened
-        self._done: Callable[[], None] | None = done
-        self._started = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        self._started = True
-        return self._inner
-
-    def close(self) -> None:
-        self._inner.close()  # type: ignore[attr-defined]
-        if not self._started:
-            self._opened.response.close()
-        if self._done is not None:
-            done, self._done = self._done, None
-            done()
 
 
 def create_gateway_app(

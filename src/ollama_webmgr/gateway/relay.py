@@ -90,7 +90,7 @@ def open_upstream(
     url: str,
     method: str,
     headers: Mapping[str, str],
-    body: bytes | None,
+    body: bytes | Iterator[bytes] | None,
     timeout: urllib3.Timeout,
 ) -> Opened:
     """Send the request; raise UpstreamFailure for anything retryable."""

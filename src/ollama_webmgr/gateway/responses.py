@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse
 
+    from ollama_webmgr.gateway.relay import Opened
+
 Headers = list[tuple[str, str]]
 JSON = "application/json; charset=utf-8"
 _REASONS = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
@@ -121,3 +123,27 @@ class Closing:
             if self._on_close is not None:
                 on_close, self._on_close = self._on_close, None
                 on_close()
+
+
+class RelayedBody:
+    """The response iterable; ``close`` (always called by the server) cleans up."""
+
+    def __init__(
+        self, inner: Iterator[bytes], opened: Opened, done: Callable[[], None]
+    ) -> None:
+        self._inner = inner
+        self._opened = opened
+        self._done: Callable[[], None] | None = done
+        self._started = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        self._started = True
+        return self._inner
+
+    def close(self) -> None:
+        self._inner.close()  # type: ignore[attr-defined]
+        if not self._started:
+            self._opened.response.close()
+        if self._done is not None:
+            done, self._done = self._done, None
+            done()

@@ -25,7 +25,8 @@ from ollama_webmgr.ollama.names import is_valid_name
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse
 
-    from ollama_webmgr.gateway.app import Call, Gateway
+    from ollama_webmgr.gateway.app import Gateway
+    from ollama_webmgr.gateway.calls import Call
 
 Handler = Callable[["Gateway", "Call", "StartResponse"], Iterable[bytes]]
 TARGET_HEADER = "HTTP_X_OLLAMA_SERVERS"
@@ -223,7 +224,8 @@ def _pull(
     timeout = urllib3.Timeout(
         connect=gateway.config.connect_timeout, read=gateway.config.pull_timeout
     )
-    lines = merged_pull(gateway.pool, targets, call.body, call.headers, timeout, cancel)
+    body = call.body if isinstance(call.body, bytes) else b""
+    lines = merged_pull(gateway.pool, targets, body, call.headers, timeout, cancel)
     names = ",".join(s.name for s in targets)
     if not stream:
         final = list(lines)[-1]
