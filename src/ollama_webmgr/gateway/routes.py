@@ -224,8 +224,8 @@ def _pull(
     timeout = urllib3.Timeout(
         connect=gateway.config.connect_timeout, read=gateway.config.pull_timeout
     )
-    body = call.body if isinstance(call.body, bytes) else b""
-    lines = merged_pull(gateway.pool, targets, body, call.headers, timeout, cancel)
+    payload = call.body if isinstance(call.body, bytes) else b""
+    lines = merged_pull(gateway.pool, targets, payload, call.headers, timeout, cancel)
     names = ",".join(s.name for s in targets)
     if not stream:
         final = list(lines)[-1]
