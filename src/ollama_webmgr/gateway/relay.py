@@ -36,6 +36,7 @@ HOP_BY_HOP = frozenset(
 )
 _NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "accept-encoding"}
 Framing = Literal["ndjson", "sse", "raw"]
+TAIL_LIMIT = 256 * 1024
 _SEPARATORS: dict[Framing, bytes] = {"ndjson": b"\n", "sse": b"\n\n"}
 
 
@@ -67,7 +68,7 @@ class Outcome:
     """What the relay saw, for the request record."""
 
     bytes_out: int = 0
-    tail: bytes = b""  # the last complete line or event (final stats live there)
+    tail: bytes = b""  # last lines or events, or a small whole body: final stats
     error: str | None = None
 
 
@@ -150,6 +151,8 @@ def relay_body(opened: Opened, outcome: Outcome) -> Iterator[bytes]:
         for chunk in _prepend(opened.first, opened.chunks):
             if separator is None:
                 outcome.bytes_out += len(chunk)
+                if len(outcome.tail) + len(chunk) <= TAIL_LIMIT:
+                    outcome.tail += chunk  # a small whole body: its stats are read
                 yield chunk
                 continue
             data = pending + chunk if pending else chunk
@@ -158,7 +161,8 @@ def relay_body(opened: Opened, outcome: Outcome) -> Iterator[bytes]:
                 pending = data
                 continue
             pending, frame = data[cut:], data[:cut]
-            outcome.tail = frame
+            if not frame.startswith(b"data: [DONE]"):
+                outcome.tail = frame
             outcome.bytes_out += len(frame)
             yield frame
         if pending:

@@ -60,29 +60,32 @@ class RequestRecord:
 
 
 def token_counts(tail: bytes) -> tuple[int | None, int | None]:
-    """Prompt and completion token counts from the final line or body.
+    """Prompt and completion token counts from the last line, event or body.
 
-    >>> token_counts(b'{"done":true,"prompt_eval_count":5,"eval_count":7}\\n')
+    >>> token_counts(b'{"response":"a"}\\n{"done":true,"prompt_eval_count":5,"eval_count":7}\\n')
     (5, 7)
-    >>> token_counts(b'data: {"usage":{"prompt_tokens":3,"completion_tokens":4}}\\n\\n')
+    >>> token_counts(b'data: {"usage":{"prompt_tokens":3,"completion_tokens":4}}\\n\\ndata: [DONE]\\n\\n')
     (3, 4)
     >>> token_counts(b"data: [DONE]\\n\\n"), token_counts(b"")
     ((None, None), (None, None))
     """
-    text = tail.strip()
-    if text.startswith(b"data:"):
-        text = text[5:].strip()
-    if not text.startswith(b"{"):
-        return None, None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None, None
-    usage = data.get("usage") if isinstance(data, dict) else None
-    if isinstance(usage, dict):
-        return _int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens"))
-    if isinstance(data, dict):
-        return _int(data.get("prompt_eval_count")), _int(data.get("eval_count"))
+    for line in reversed(tail.split(b"\n")):
+        text = line.strip().removeprefix(b"data:").strip()
+        if not text.startswith(b"{"):
+            continue
+        try:
+            data = json.loads(text)
+        except ValueError:
+            continue
+        if not isinstance(data, dict):
+            continue
+        usage = data.get("usage")
+        if isinstance(usage, dict):
+            return _int(usage.get("prompt_tokens")), _int(
+                usage.get("completion_tokens")
+            )
+        if "eval_count" in data or "prompt_eval_count" in data:
+            return _int(data.get("prompt_eval_count")), _int(data.get("eval_count"))
     return None, None
 
 
