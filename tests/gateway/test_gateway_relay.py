@@ -211,3 +211,17 @@ def test_every_request_is_recorded_with_tokens_and_timings(make_fleet):
     assert record.ttft_ms is not None
     assert record.latency_ms >= record.ttft_ms
     assert record.bytes_out > 0
+
+
+def test_a_bug_in_the_gateway_still_answers_in_ollamas_shape(make_fleet, monkeypatch):
+    fleet = make_fleet(Node("a"))
+
+    def broken() -> list:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(fleet.gateway.registry, "active", broken)
+    response = httpx.post(fleet.url + "/api/generate", json={"model": "llama3.2"})
+    assert response.status_code == 500
+    assert response.json() == {"error": "internal error in the gateway"}
+    openai_style = httpx.post(fleet.url + "/v1/completions", json={"model": "llama3.2"})
+    assert openai_style.json()["error"]["type"] == "api_error"

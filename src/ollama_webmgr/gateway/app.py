@@ -11,6 +11,8 @@ import contextlib
 import hashlib
 import itertools
 import json
+import logging
+import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -35,7 +37,9 @@ from ollama_webmgr.gateway.relay import (
     relay_body,
 )
 from ollama_webmgr.gateway.responses import (
+    JSON,
     RelayedBody,
+    error_body,
     not_found_message,
     send,
     send_error,
@@ -47,6 +51,7 @@ from ollama_webmgr.ollama.names import ModelName, is_valid_name
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
+log = logging.getLogger(__name__)
 Observer = Callable[[RequestRecord], None]
 MODEL_ROUTES = frozenset(
     [
@@ -112,6 +117,18 @@ class Gateway:
         if path == "/metrics" and method == "GET":
             return routes.metrics(self, start_response)
         call = read_call(environ, path, method, strip_auth=bool(hashes))
+        try:
+            return self._dispatch(call, start_response)
+        except Exception:  # a bug must still answer in Ollama's shape
+            log.exception("gateway failure on %s %s", method, path)
+            message = "internal error in the gateway"
+            body = json.dumps(error_body(path, 500, message)).encode()
+            headers = [("Content-Type", JSON), ("Content-Length", str(len(body)))]
+            start_response(status_line(500), headers, sys.exc_info())
+            return [body]
+
+    def _dispatch(self, call: Call, start_response: StartResponse) -> Iterable[bytes]:
+        path, method = call.path, call.method
         handler = routes.SPECIAL.get((method, path))
         if handler is not None:
             return handler(self, call, start_response)

@@ -5,16 +5,19 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ollama_webmgr.gateway.relay import forward_headers
+from ollama_webmgr.gateway.relay import HOP_BY_HOP
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
 _NAME_ALIAS = frozenset({"/api/show", "/api/push", "/api/pull", "/api/delete"})
+# Host: urllib3 sets the upstream's. Accept-Encoding: bodies must stay plain to be
+# cut on line boundaries. Content-Length: recomputed from the body.
+_NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "accept-encoding"}
 
 
 @dataclass
@@ -35,6 +38,20 @@ class Call:
     @property
     def size(self) -> int:
         return len(self.body) if isinstance(self.body, bytes) else 0
+
+
+def forward_headers(environ: Mapping[str, Any]) -> dict[str, str]:
+    """Client headers minus hop-by-hop ones; urllib3 sets Host for the upstream."""
+    named = {t.strip().lower() for t in environ.get("HTTP_CONNECTION", "").split(",")}
+    headers = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            name = key[5:].replace("_", "-").lower()
+            if name not in _NOT_FORWARDED and name not in named:
+                headers[name] = value
+    if environ.get("CONTENT_TYPE"):
+        headers["content-type"] = environ["CONTENT_TYPE"]
+    return headers
 
 
 def read_call(

@@ -34,7 +34,6 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     ]
 )
-_NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "accept-encoding"}
 Framing = Literal["ndjson", "sse", "raw"]
 TAIL_LIMIT = 256 * 1024
 _SEPARATORS: dict[Framing, bytes] = {"ndjson": b"\n", "sse": b"\n\n"}
@@ -72,20 +71,6 @@ class Outcome:
     error: str | None = None
 
 
-def forward_headers(environ: Mapping[str, Any]) -> dict[str, str]:
-    """Client headers minus hop-by-hop ones; urllib3 sets Host for the upstream."""
-    named = {t.strip().lower() for t in environ.get("HTTP_CONNECTION", "").split(",")}
-    headers = {}
-    for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            name = key[5:].replace("_", "-").lower()
-            if name not in _NOT_FORWARDED and name not in named:
-                headers[name] = value
-    if environ.get("CONTENT_TYPE"):
-        headers["content-type"] = environ["CONTENT_TYPE"]
-    return headers
-
-
 def open_upstream(
     pool: urllib3.PoolManager,
     url: str,
@@ -113,8 +98,13 @@ def open_upstream(
         raise UpstreamFailure("timeout", f"timed out: {exc}") from None
     except HTTPError as exc:  # connect error wrapped by urllib3
         raise UpstreamFailure("connect", f"connection failed: {exc}") from None
+    named = {
+        t.strip().lower() for t in response.headers.get("connection", "").split(",")
+    }
     out_headers = [
-        (k, v) for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP
+        (k, v)
+        for k, v in response.headers.items()
+        if k.lower() not in HOP_BY_HOP and k.lower() not in named
     ]
     try:
         if response.status >= 500:

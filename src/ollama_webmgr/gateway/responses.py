@@ -77,12 +77,14 @@ def send_error(
     headers: Sequence[tuple[str, str]] = (),
 ) -> Iterable[bytes]:
     """``{"error": "..."}``, or the OpenAI shape under ``/v1/``."""
-    data = (
-        openai_error_body(status, message)
-        if path.startswith("/v1/")
-        else {"error": message}
-    )
-    return send_json(start_response, status, data, headers)
+    return send_json(start_response, status, error_body(path, status, message), headers)
+
+
+def error_body(path: str, status: int, message: str) -> dict[str, Any]:
+    """``{"error": "..."}``, or the OpenAI shape under ``/v1/``."""
+    if path.startswith("/v1/"):
+        return openai_error_body(status, message)
+    return {"error": message}
 
 
 def not_found_message(path: str, model: str, display: str) -> str:
