@@ -36,6 +36,10 @@ def _check(process: subprocess.Popen[str]) -> None:
     url = banner.rsplit(" ", 1)[-1].strip()
     assert url.startswith("http://127.0.0.1:"), banner
     assert httpx.get(url + "/").text == "Ollama is running"
+    for path in ("/", "/api/tags", "/api/version"):
+        head = httpx.head(url + path)
+        assert (head.status_code, head.content) == (200, b"")
+        assert int(head.headers["content-length"]) > 0
     with ollama.Client(host=url) as client:
         assert [m.model for m in client.list().models] == ["llama3.2:latest"]
         parts = list(client.generate("llama3.2", "hi", stream=True))

@@ -16,6 +16,7 @@ False
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,8 +27,12 @@ from ollama_webmgr.ollama.names import ModelName
 NameKey = tuple[str, ...]
 
 
+@functools.lru_cache(maxsize=4096)
 def name_key(raw: str) -> NameKey | None:
-    """Comparison key of a model name, None when Ollama would reject it."""
+    """Comparison key of a model name, None when Ollama would reject it.
+
+    Cached: the same few names are looked up on every routed request.
+    """
     try:
         return ModelName.parse(raw).key
     except Exception:  # InvalidModelName; names here come from servers

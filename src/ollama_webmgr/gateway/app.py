@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import urllib3
 
 from ollama_webmgr.cluster.health import HealthMonitor
+from ollama_webmgr.cluster.models import name_key
 from ollama_webmgr.cluster.servers import Server, ServerRegistry
 from ollama_webmgr.gateway import routes
 from ollama_webmgr.gateway.auth import key_allowed
@@ -46,7 +47,7 @@ from ollama_webmgr.gateway.responses import (
     status_line,
 )
 from ollama_webmgr.gateway.stats import RequestRecord, request_kind, token_counts
-from ollama_webmgr.ollama.names import ModelName, is_valid_name
+from ollama_webmgr.ollama.names import ModelName
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -164,7 +165,7 @@ class Gateway:
 
     def model_route(self, call: Call, start_response: StartResponse) -> Iterable[bytes]:
         model = call.model
-        if model is None or not is_valid_name(model):
+        if model is None or name_key(model) is None:
             return self.relay(call, self.views(None), start_response)
         views = self.views(model)
         sticky_key = self._sticky_key(call) if self.config.sticky else None
