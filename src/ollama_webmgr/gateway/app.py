@@ -13,6 +13,7 @@ import itertools
 import json
 import logging
 import sys
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -96,7 +97,8 @@ class Gateway:
         if on_request is not None:
             self._observers.append(on_request)
         self._turn = itertools.count()
-        self._sticky: OrderedDict[str, str] = OrderedDict()
+        self._sticky: OrderedDict[str, str] = OrderedDict()  # conversation -> server
+        self._sticky_lock = threading.Lock()
 
     # --- entry point -------------------------------------------------------
     def __call__(
@@ -379,10 +381,11 @@ class Gateway:
         return hashlib.sha1(seed.encode(), usedforsecurity=False).hexdigest()
 
     def _remember(self, key: str, server: str) -> None:
-        self._sticky[key] = server
-        self._sticky.move_to_end(key)
-        while len(self._sticky) > self.config.sticky_size:
-            self._sticky.popitem(last=False)
+        with self._sticky_lock:
+            self._sticky[key] = server
+            self._sticky.move_to_end(key)
+            while len(self._sticky) > self.config.sticky_size:
+                self._sticky.popitem(last=False)
 
 
 _SLOW = frozenset({"/api/pull", "/api/push", "/api/create"})

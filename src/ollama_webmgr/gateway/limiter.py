@@ -26,10 +26,10 @@ class Slots:
         self._waiting: defaultdict[str, int] = defaultdict(int)
 
     def in_flight(self, server: str) -> int:
-        return self._active[server]
+        return self._active.get(server, 0)
 
     def waiting(self, server: str) -> int:
-        return self._waiting[server]
+        return self._waiting.get(server, 0)
 
     def try_acquire(self, server: str, limit: int) -> bool:
         with self._cond:
