@@ -6,7 +6,7 @@ import hashlib
 
 import ollama
 import pytest
-from conftest import Node
+from sim_nodes import Node
 
 MISSING = "smollm2:135m"
 

@@ -30,6 +30,12 @@ def test_unknown_model_lists_the_catalogue() -> None:
     assert "all-minilm:22m" in result.output
 
 
+def test_bad_faults_json_is_a_clear_click_error() -> None:
+    result = CliRunner().invoke(cli, ["sim", "--faults", '{"nope": 1}'])
+    assert result.exit_code == 2
+    assert "unknown fault knob 'nope'" in result.output
+
+
 def test_state_file_keeps_installed_models_across_restarts(tmp_path: Path) -> None:
     path = tmp_path / "node.json"
     registry = Registry()
@@ -57,6 +63,10 @@ def test_sim_command_serves_under_gevent(tmp_path: Path) -> None:
             "all-minilm",
             "--state",
             str(tmp_path / "state.json"),
+            "--faults",
+            '{"fail_next": 1}',
+            "--ollama-version",
+            "0.9.0",
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -67,7 +77,9 @@ def test_sim_command_serves_under_gevent(tmp_path: Path) -> None:
         banner = process.stdout.readline()
         url = banner.rsplit(" ", 1)[-1].strip()
         assert url.startswith("http://127.0.0.1:")
+        assert httpx.get(url + "/").status_code == 500  # fail_next from --faults
         assert httpx.get(url + "/").text == "Ollama is running"
+        assert httpx.get(url + "/api/version").json() == {"version": "0.9.0"}
         (model,) = httpx.get(url + "/api/tags").json()["models"]
         assert model["name"] == "all-minilm:latest"
         assert model["modified_at"].endswith("-07:00")  # local zone

@@ -9,7 +9,7 @@ import time
 import httpx
 import ollama
 import pytest
-from conftest import Node
+from sim_nodes import Node
 
 from ollama_webmgr.sim.faults import BUSY_MESSAGE
 

@@ -8,7 +8,7 @@ import struct
 import httpx
 import openai
 import pytest
-from conftest import Node
+from sim_nodes import Node
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
-from conftest import Node
+from sim_nodes import Node
 
 JSON = "application/json; charset=utf-8"
 
@@ -373,3 +373,17 @@ def test_loading_model_shows_in_ps_and_load_time_is_reported(make_node) -> None:
         thread.join(3)
         assert int(replies[0]["load_duration"]) >= 300_000_000
         assert int(second["total_duration"]) >= 150_000_000
+
+
+def test_trailing_slash_redirects_and_options_answers_204(http: httpx.Client) -> None:
+    tags = http.get("/api/tags/")
+    assert (tags.status_code, tags.headers["location"]) == (301, "/api/tags")
+    show = http.post("/api/show/", json={"model": "llama3.2"})
+    assert (show.status_code, show.headers["location"], show.content) == (
+        307,
+        "/api/show",
+        b"",
+    )
+    assert http.get("/api/nothing/").status_code == 404
+    preflight = http.options("/api/chat")
+    assert (preflight.status_code, preflight.content) == (204, b"")

@@ -8,11 +8,17 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
-from werkzeug.routing import Map, Rule
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.routing import Map, MapAdapter, Rule
 from werkzeug.wrappers import Request, Response
 
 from ollama_webmgr.sim import models_api, native_infer, openai_compat
-from ollama_webmgr.sim.responses import error_response, json_response, text_response
+from ollama_webmgr.sim.responses import (
+    empty_response,
+    error_response,
+    json_response,
+    text_response,
+)
 from ollama_webmgr.sim.state import SimState
 from ollama_webmgr.sim.wire import BadRequest
 
@@ -89,7 +95,7 @@ class SimApp:
             rules.append(Rule(path, endpoint=path, methods=list(methods)))
             self.handlers[path] = handler
             self.methods[path] = methods
-        self.url_map = Map(rules, strict_slashes=False, merge_slashes=False)
+        self.url_map = Map(rules, strict_slashes=True, merge_slashes=False)
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
@@ -99,13 +105,15 @@ class SimApp:
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return empty_response(204)  # Ollama's host guard answers preflights
         adapter = self.url_map.bind_to_environ(request.environ)
         try:
             endpoint, args = adapter.match()
         except MethodNotAllowed:
             return text_response("405 method not allowed", 405)
         except (NotFound, HTTPException):
-            return text_response("404 page not found", 404)
+            return self._trailing_slash(request, adapter)
         if request.method == "HEAD" and "HEAD" not in self.methods[str(endpoint)]:
             return text_response("405 method not allowed", 405)
         request.environ["sim.route_args"] = args
@@ -118,6 +126,29 @@ class SimApp:
             if path.startswith("/v1/"):
                 return openai_compat.error(error.message, error.status)
             return error_response(error.message, error.status)
+
+    @staticmethod
+    def _trailing_slash(request: Request, adapter: MapAdapter) -> Response:
+        """gin redirects ``/api/tags/`` to ``/api/tags`` (301 GET, 307 others)."""
+        path = request.path
+        if len(path) > 1 and path.endswith("/"):
+            target = path.rstrip("/")
+            try:
+                adapter.match(target, method=request.method)
+            except HTTPException:
+                pass
+            else:
+                if request.method not in ("GET", "HEAD"):
+                    response = empty_response(307)
+                else:  # Go's http.Redirect writes a tiny page for GET only
+                    response = Response(
+                        f'<a href="{target}">{HTTP_STATUS_CODES[301]}</a>.\n\n',
+                        status=301,
+                        content_type="text/html; charset=utf-8",
+                    )
+                response.headers["Location"] = target
+                return response
+        return text_response("404 page not found", 404)
 
     def _apply_faults(self) -> None:
         """Wait, delay or fail as the knobs say (errors raised as BadRequest)."""

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Request, Response
 from ollama_webmgr.ollama.names import ModelName
 from ollama_webmgr.sim import inference
 from ollama_webmgr.sim.models_api import parse_name
-from ollama_webmgr.sim.native_infer import Job, check_options, resolve
+from ollama_webmgr.sim.native_infer import Job, resolve
 from ollama_webmgr.sim.responses import faulty_lines, json_response
 from ollama_webmgr.sim.state import InstalledModel, SimState
 from ollama_webmgr.sim.wire import BadRequest, decode_body, go_json
@@ -45,7 +45,7 @@ def _job(state: SimState, body: dict[str, Any], absent: str, action: str = "") -
     if action and "completion" not in job.model.catalog.family.capabilities:
         raise BadRequest(f"{json.dumps(job.raw_name)} does not support {action}")
     if isinstance(body.get("max_tokens"), int):
-        job.options = {**check_options({}), "num_predict": body["max_tokens"]}
+        job.options = {"num_predict": body["max_tokens"]}
     return job
 
 
