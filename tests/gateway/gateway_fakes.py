@@ -33,6 +33,9 @@ class Node:
     loaded: list[str] = field(default_factory=list)
     version: str = "0.33.0"
     fault: str | None = None
+    failure: str | None = (
+        None  # message of the 500/503 fault (default: "<name> failed")
+    )
     line_delay: float = 0.0
     lines: int = 3
     seen: list[dict[str, Any]] = field(default_factory=list)
@@ -67,7 +70,9 @@ class Node:
             "/api/ps",
         ):
             return self._json(
-                start_response, int(self.fault), {"error": f"{self.name} failed"}
+                start_response,
+                int(self.fault),
+                {"error": self.failure or f"{self.name} failed"},
             )
         if path.startswith("/api/blobs/"):
             self.uploaded.append(len(body))

@@ -159,3 +159,32 @@ def test_blob_upload_and_create_can_target_a_node(make_fleet):
     )
     assert fleet.nodes["b"].uploaded == [3]
     assert created.headers["x-ollama-server"] == "b"
+
+
+def test_pull_failing_on_one_node_ends_with_an_error_naming_it(make_fleet):
+    fleet = make_fleet(Node("a", models=[]), Node("b", models=[]))
+    fleet.nodes["a"].fault = "500"
+    with httpx.stream(
+        "POST", fleet.url + "/api/pull", json={"model": "new:1"}
+    ) as response:
+        lines = [json.loads(line) for line in response.iter_lines()]
+    assert lines[-1] == {"error": "a: a failed"}
+    assert all(line.get("status") != "success" for line in lines)
+    assert fleet.nodes["b"].models == ["new:1"]
+    quiet = httpx.post(
+        fleet.url + "/api/pull", json={"model": "new:2", "stream": False}
+    )
+    assert (quiet.status_code, quiet.json()) == (500, {"error": "a: a failed"})
+
+
+def test_pull_failing_the_same_way_everywhere_keeps_ollamas_message(make_fleet):
+    nodes = [
+        Node(n, models=[], fault="500", failure="pull model manifest: 412")
+        for n in "ab"
+    ]
+    fleet = make_fleet(*nodes)
+    with httpx.stream(
+        "POST", fleet.url + "/api/pull", json={"model": "new:1"}
+    ) as response:
+        lines = [json.loads(line) for line in response.iter_lines()]
+    assert lines == [{"error": "pull model manifest: 412"}]

@@ -180,3 +180,25 @@ def test_metrics_expose_requests_in_prometheus_format(make_fleet):
     assert 'ollama_gateway_tokens_total{server="a",type="completion"} 3' in text
     assert 'ollama_gateway_server_up{server="b"} 1' in text
     assert 'ollama_gateway_in_flight{server="a"} 0' in text
+
+
+def test_fleet_status_reports_each_server_as_the_gateway_sees_it(make_fleet):
+    from ollama_webmgr.gateway.status import fleet_status
+
+    fleet = make_fleet(
+        Node("a", loaded=["llama3.2:latest"]), Node("b", models=[]), default_limit=4
+    )
+    fleet.stop_node("b")
+    fleet.refresh()
+    fleet.gateway.registry.set_draining("a", True)
+    a, b = fleet_status(fleet.gateway)
+    assert (a.name, a.healthy, a.draining, a.limit, a.version) == (
+        "a",
+        True,
+        True,
+        4,
+        "0.33.0",
+    )
+    assert (a.models, a.loaded, a.in_flight) == (1, 1, 0)
+    assert (b.name, b.healthy) == ("b", False)
+    assert "refused" in b.last_error.lower()

@@ -8,14 +8,11 @@ urllib3 client created at start.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import itertools
 import json
 import logging
 import sys
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -48,6 +45,7 @@ from ollama_webmgr.gateway.responses import (
     status_line,
 )
 from ollama_webmgr.gateway.stats import RequestRecord, request_kind, token_counts
+from ollama_webmgr.gateway.sticky import StickyTable, conversation_key
 from ollama_webmgr.ollama.names import ModelName
 
 if TYPE_CHECKING:
@@ -97,8 +95,7 @@ class Gateway:
         if on_request is not None:
             self._observers.append(on_request)
         self._turn = itertools.count()
-        self._sticky: OrderedDict[str, str] = OrderedDict()  # conversation -> server
-        self._sticky_lock = threading.Lock()
+        self.sticky = StickyTable()
 
     # --- entry point -------------------------------------------------------
     def __call__(
@@ -170,11 +167,14 @@ class Gateway:
         if model is None or name_key(model) is None:
             return self.relay(call, self.views(None), start_response)
         views = self.views(model)
-        sticky_key = self._sticky_key(call) if self.config.sticky else None
+        sticky_key = None
+        if self.config.sticky:
+            header = call.environ.get("HTTP_X_OLLAMA_SESSION")
+            sticky_key = conversation_key(header, model, call.data)
         ranked = rank(
             views,
             self.config.strategy,
-            sticky=self._sticky.get(sticky_key) if sticky_key else None,
+            sticky=self.sticky.get(sticky_key) if sticky_key else None,
             turn=next(self._turn),
         )
         if ranked:
@@ -288,7 +288,9 @@ class Gateway:
                     self.ttft.add(server.name, ttft)
                     self.models.mark_loaded(server.name, call.model)
                     if sticky_key:
-                        self._remember(sticky_key, server.name)
+                        self.sticky.remember(
+                            sticky_key, server.name, size=self.config.sticky_size
+                        )
             self.record(call, opened.status, server.name, outcome, ttft, attempts)
 
         return RelayedBody(relay_body(opened, outcome), opened, done)
@@ -368,24 +370,6 @@ class Gateway:
     def _timeout(self, path: str) -> urllib3.Timeout:
         read = self.config.pull_timeout if path in _SLOW else self.config.read_timeout
         return urllib3.Timeout(connect=self.config.connect_timeout, read=read)
-
-    def _sticky_key(self, call: Call) -> str | None:
-        explicit = call.environ.get("HTTP_X_OLLAMA_SESSION")
-        if explicit:
-            return str(explicit)
-        messages = call.data.get("messages") if isinstance(call.data, dict) else None
-        if not isinstance(messages, list) or not messages:
-            return None
-        # the first message stays the same for the whole conversation
-        seed = json.dumps([call.model, messages[0]], sort_keys=True, default=str)
-        return hashlib.sha1(seed.encode(), usedforsecurity=False).hexdigest()
-
-    def _remember(self, key: str, server: str) -> None:
-        with self._sticky_lock:
-            self._sticky[key] = server
-            self._sticky.move_to_end(key)
-            while len(self._sticky) > self.config.sticky_size:
-                self._sticky.popitem(last=False)
 
 
 _SLOW = frozenset({"/api/pull", "/api/push", "/api/create"})
