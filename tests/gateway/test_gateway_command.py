@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -16,7 +17,7 @@ from ollama_webmgr.sim.state import SimState
 
 
 def test_gateway_command_serves_the_configured_servers(tmp_path: Path) -> None:
-    state = SimState.with_models(["llama3.2:latest"], token_delay=0.001)
+    state = SimState.with_models(["llama3.2:latest"], token_delay=0.05)
     with serve_in_thread(create_app(state)) as node:
         env = {**os.environ, "OLLAMA_BASE_URL": node.url, "OLLAMA_SERVERS": ""}
         command = [sys.executable, "-m", "ollama_webmgr", "gateway", "--port", "0"]
@@ -42,5 +43,11 @@ def _check(process: subprocess.Popen[str]) -> None:
         assert int(head.headers["content-length"]) > 0
     with ollama.Client(host=url) as client:
         assert [m.model for m in client.list().models] == ["llama3.2:latest"]
-        parts = list(client.generate("llama3.2", "hi", stream=True))
-    assert parts[-1].done
+        started = time.monotonic()
+        arrivals = [
+            (time.monotonic() - started, part)
+            for part in client.generate("llama3.2", "hi", stream=True)
+        ]
+    assert arrivals[-1][1].done
+    # under gevent too, each line leaves as soon as it comes
+    assert arrivals[-1][0] - arrivals[0][0] >= 0.2
