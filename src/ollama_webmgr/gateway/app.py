@@ -44,7 +44,7 @@ from ollama_webmgr.gateway.responses import (
     send_error,
     status_line,
 )
-from ollama_webmgr.gateway.stats import RequestRecord, request_kind, token_counts
+from ollama_webmgr.gateway.stats import RequestRecord, token_counts
 from ollama_webmgr.gateway.sticky import StickyTable, conversation_key
 from ollama_webmgr.ollama.names import ModelName
 
@@ -208,7 +208,7 @@ class Gateway:
         sticky_key: str | None = None,
     ) -> Iterable[bytes]:
         """Try the candidates in order until one answers before its first byte."""
-        candidates = [v for v in ranked if v.usable] if ranked is not None else []
+        candidates = [v for v in ranked if v.usable]
         if not candidates:
             return self.error(
                 call, start_response, 503, "no Ollama server is available"
@@ -284,7 +284,8 @@ class Gateway:
                 self.monitor.record_failure(server.name, outcome.error)
             else:
                 self.monitor.record_success(server.name)
-                if opened.status == 200 and call.model and call.path in MODEL_ROUTES:
+                # inference only: a show or a push neither loads nor measures
+                if opened.status == 200 and call.model and call.kind != "other":
                     self.ttft.add(server.name, ttft)
                     self.models.mark_loaded(server.name, call.model)
                     if sticky_key:
@@ -346,7 +347,7 @@ class Gateway:
             started_at=call.wall,
             method=call.method,
             path=call.path,
-            kind=request_kind(call.path),
+            kind=call.kind,
             model=call.model,
             server=server,
             status=status,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ollama_webmgr.gateway.relay import HOP_BY_HOP
+from ollama_webmgr.gateway.stats import request_kind
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -34,6 +35,10 @@ class Call:
     model: str | None = None
     started: float = field(default_factory=time.monotonic)
     wall: float = field(default_factory=time.time)
+
+    @property
+    def kind(self) -> str:
+        return request_kind(self.path)
 
     @property
     def size(self) -> int:
