@@ -40,6 +40,8 @@ def name_key(raw: str) -> NameKey | None:
 
 
 def _entry_key(entry: Mapping[str, Any]) -> NameKey | None:
+    if not isinstance(entry, Mapping):
+        return None  # servers are not trusted to answer well-formed lists
     raw = entry.get("model") or entry.get("name")
     return name_key(raw) if isinstance(raw, str) else None
 

@@ -12,6 +12,8 @@ fetch helper.
 '0.9.1'
 >>> lowest_version(["0.33.0", "0.33.0-rc2"])
 '0.33.0-rc2'
+>>> merge_tags({"a": None, "b": ["junk", {"name": "x:1"}]})
+[{'name': 'x:1'}]
 """
 
 from __future__ import annotations
@@ -47,8 +49,9 @@ def fetch_all(
             response = pool.request(
                 "GET", server.url + path, timeout=timeout, retries=False
             )
-            if response.status == 200:
-                results[server.name] = json.loads(response.data)
+            data = json.loads(response.data) if response.status == 200 else None
+            if isinstance(data, dict):
+                results[server.name] = data
         except (urllib3.exceptions.HTTPError, OSError, ValueError):
             pass  # the health monitor notices failing servers
 
@@ -76,7 +79,9 @@ def _union(
 ) -> list[Entry]:
     best: dict[Any, Entry] = {}
     for entries in per_server.values():
-        for entry in entries:
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, dict):
+                continue  # a server answering nonsense must not break the union
             ident = key(entry)
             kept = best.get(ident)
             if kept is None or parse_time(entry.get(field)) > parse_time(
@@ -105,7 +110,9 @@ def merge_openai_models(per_server: Mapping[str, list[Entry]]) -> list[Entry] | 
     """Union of ``/v1/models`` data by id; ``None`` when empty, as Ollama answers."""
     best: dict[str, Entry] = {}
     for entries in per_server.values():
-        for entry in entries or []:
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, dict):
+                continue
             ident = str(entry.get("id", ""))
             if ident not in best or entry.get("created", 0) > best[ident].get(
                 "created", 0
