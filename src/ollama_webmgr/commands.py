@@ -140,6 +140,22 @@ def worker(queue: str, burst: bool) -> None:
     run_worker(settings.redis_url, queue=queue, burst=burst)
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Bind address.")
+@click.option(
+    "--port",
+    default=None,
+    type=int,
+    help="Port (default: GATEWAY_PORT, 11435).",
+)
+def gateway(host: str, port: int | None) -> None:
+    """Run the Ollama-compatible gateway alone over the configured servers."""
+    from ollama_webmgr.gateway.serving import run_gateway
+
+    settings = load_settings()
+    run_gateway(settings, host, settings.gateway_port if port is None else port)
+
+
 def load_settings() -> Settings:
     return Settings.from_env()
 

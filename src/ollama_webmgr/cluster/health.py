@@ -1,0 +1,222 @@
+"""Health of every server: active probes, passive signals, circuit breakers.
+
+Each server has a ``CircuitBreaker`` with hysteresis: ``failures_to_down``
+consecutive failures mark it down; while down it is probed again after an
+exponential backoff; ``successes_to_up`` consecutive successful probes bring it
+back. Real traffic feeds the same breaker (``record_success``/``record_failure``).
+
+One background thread probes ``/api/version`` and refreshes ``/api/tags`` and
+``/api/ps`` of every enabled server each ``health_interval`` seconds.
+
+>>> breaker = CircuitBreaker(Policy(failures_to_down=2, successes_to_up=2), clock=lambda: 0.0)
+>>> breaker.failure(); breaker.healthy
+True
+>>> breaker.failure(); breaker.healthy
+False
+>>> breaker.success(); breaker.healthy
+False
+>>> breaker.success(); breaker.healthy
+True
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import urllib3
+
+from ollama_webmgr.cluster.models import ModelMap
+from ollama_webmgr.cluster.servers import Server, ServerRegistry
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], float]
+
+
+class HealthPolicy(Protocol):
+    health_interval: float
+    health_timeout: float
+    failures_to_down: int
+    successes_to_up: int
+    backoff_max: float
+
+
+@dataclass
+class Policy:
+    """A plain ``HealthPolicy`` (``GatewayConfig`` is another one)."""
+
+    health_interval: float = 5.0
+    health_timeout: float = 2.0
+    failures_to_down: int = 3
+    successes_to_up: int = 2
+    backoff_max: float = 60.0
+
+
+class CircuitBreaker:
+    def __init__(self, policy: HealthPolicy, *, clock: Clock = time.monotonic) -> None:
+        self._policy = policy
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.healthy = True  # optimistic until the first probe says otherwise
+        self.failures = 0
+        self.successes = 0
+        self._backoff = 0.0
+        self._next_probe = 0.0
+        self.last_error = ""
+
+    def success(self) -> None:
+        with self._lock:
+            self.failures = 0
+            if self.healthy:
+                return
+            self.successes += 1
+            self._backoff = 0.0
+            self._next_probe = 0.0
+            if self.successes >= self._policy.successes_to_up:
+                self.healthy, self.successes = True, 0
+
+    def failure(self, error: str = "") -> None:
+        with self._lock:
+            self.last_error = error or self.last_error
+            self.successes = 0
+            self.failures += 1
+            if self.healthy and self.failures >= self._policy.failures_to_down:
+                self.healthy = False
+            if not self.healthy:
+                base = max(self._policy.health_interval, 0.1)
+                self._backoff = min(
+                    self._backoff * 2 or base, max(self._policy.backoff_max, base)
+                )
+                self._next_probe = self._clock() + self._backoff
+
+    def probe_due(self) -> bool:
+        """Healthy servers are probed every round; down ones after their backoff."""
+        with self._lock:
+            return self.healthy or self._clock() >= self._next_probe
+
+
+class HealthMonitor:
+    def __init__(
+        self,
+        registry: ServerRegistry,
+        models: ModelMap,
+        policy: HealthPolicy,
+        *,
+        pool: urllib3.PoolManager | None = None,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.registry = registry
+        self.models = models
+        self.policy = policy
+        self._pool = pool or urllib3.PoolManager(maxsize=4, retries=False)
+        self._clock = clock
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self._versions: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def breaker(self, name: str) -> CircuitBreaker:
+        with self._lock:
+            found = self._breakers.get(name)
+            if found is None:
+                found = self._breakers[name] = CircuitBreaker(
+                    self.policy, clock=self._clock
+                )
+            return found
+
+    def is_healthy(self, name: str) -> bool:
+        return self.breaker(name).healthy
+
+    def version_of(self, name: str) -> str | None:
+        with self._lock:
+            return self._versions.get(name)
+
+    def record_success(self, name: str) -> None:
+        self.breaker(name).success()
+
+    def record_failure(self, name: str, error: str = "") -> None:
+        self.breaker(name).failure(error)
+
+    def check(self, server: Server) -> bool:
+        """Probe one server now; on success refresh its models too."""
+        try:
+            version = self._get_json(server, "/api/version")
+            self.refresh_models(server)
+        except Exception as exc:  # any failure of the probe is a failure signal
+            self.record_failure(server.name, _describe(exc))
+            return False
+        with self._lock:
+            self._versions[server.name] = str(version.get("version", ""))
+        self.record_success(server.name)
+        return True
+
+    def refresh_models(self, server: Server) -> None:
+        tags = self._get_json(server, "/api/tags").get("models") or []
+        running = self._get_json(server, "/api/ps").get("models") or []
+        self.models.update(server.name, tags=tags, running=running)
+
+    def refresh_models_quietly(self, server: Server) -> None:
+        """After a pull/delete/copy: best effort, the next round retries anyway."""
+        try:
+            self.refresh_models(server)
+        except Exception as exc:  # a failing server is the probes' business
+            log.debug("model refresh of %s failed: %s", server.name, exc)
+
+    def check_all(self) -> None:
+        """One round: probe every due server in parallel and wait for all."""
+        due = [s for s in self.registry.active() if self.breaker(s.name).probe_due()]
+        threads = [
+            threading.Thread(target=self.check, args=(s,), daemon=True) for s in due
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    def start(self) -> None:
+        """First round now (so routing starts informed), then every interval."""
+        self.check_all()
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._run, name="gateway-health", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.policy.health_timeout * 2 + 1)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.policy.health_interval):
+            try:
+                self.check_all()
+            except Exception:  # the loop must survive anything
+                log.exception("health round failed")
+
+    def _get_json(self, server: Server, path: str) -> dict[str, Any]:
+        timeout = self.policy.health_timeout
+        response = self._pool.request(
+            "GET",
+            server.url + path,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            retries=False,
+            redirect=False,
+        )
+        if response.status != 200:
+            raise RuntimeError(f"{path} answered {response.status}")
+        data = json.loads(response.data)
+        if not isinstance(data, dict):
+            raise RuntimeError(f"{path} answered a non-object")
+        return data
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,103 @@
+"""The registry of Ollama servers the gateway routes to.
+
+A server has a short ``name`` (shown in the ``X-Ollama-Server`` header and the
+UI), a normalised base ``url``, a routing ``weight``, a concurrency ``limit``
+(0: unlimited) and two switches: ``enabled`` (taken into account at all) and
+``draining`` (no new requests; running streams finish).
+
+>>> registry = ServerRegistry.from_urls(["http://10.0.0.5:11434", "gpu:11434"])
+>>> [s.name for s in registry.all()]
+['10.0.0.5:11434', 'gpu:11434']
+>>> registry.set_draining("gpu:11434", True).draining
+True
+>>> registry.get("nope")
+Traceback (most recent call last):
+...
+KeyError: "unknown server 'nope'"
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from ollama_webmgr.ollama.urls import display_address, normalize_base_url
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    name: str
+    url: str
+    weight: int = 1
+    limit: int = 0
+    draining: bool = False
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        if self.weight < 0 or self.limit < 0:
+            raise ValueError("weight and limit must be >= 0")
+
+
+class ServerRegistry:
+    """Thread-safe list of servers; readers get immutable ``Server`` snapshots."""
+
+    def __init__(self, servers: Iterable[Server] = ()) -> None:
+        self._lock = threading.Lock()
+        self._servers: dict[str, Server] = {}
+        for server in servers:
+            self.add(server)
+
+    @classmethod
+    def from_urls(cls, urls: Iterable[str], *, limit: int = 0) -> ServerRegistry:
+        """One server per URL, named by its ``host:port``."""
+        servers = []
+        for raw in urls:
+            url = normalize_base_url(raw)
+            servers.append(Server(display_address(url), url, limit=limit))
+        return cls(servers)
+
+    def add(self, server: Server) -> None:
+        with self._lock:
+            if server.name in self._servers:
+                raise ValueError(f"server {server.name!r} already exists")
+            self._servers[server.name] = replace(
+                server, url=normalize_base_url(server.url)
+            )
+
+    def remove(self, name: str) -> None:
+        with self._lock:
+            self._get(name)
+            del self._servers[name]
+
+    def get(self, name: str) -> Server:
+        with self._lock:
+            return self._get(name)
+
+    def all(self) -> list[Server]:
+        """Servers in registration order (the first is the primary)."""
+        with self._lock:
+            return list(self._servers.values())
+
+    def active(self) -> list[Server]:
+        return [s for s in self.all() if s.enabled]
+
+    def update(self, name: str, **changes: object) -> Server:
+        """Replace some fields (weight, limit, draining, enabled, url)."""
+        if "name" in changes:
+            raise ValueError("a server cannot be renamed")
+        with self._lock:
+            server = replace(self._get(name), **changes)  # type: ignore[arg-type]
+            if "url" in changes:
+                server = replace(server, url=normalize_base_url(server.url))
+            self._servers[name] = server
+            return server
+
+    def set_draining(self, name: str, draining: bool) -> Server:
+        return self.update(name, draining=draining)
+
+    def _get(self, name: str) -> Server:
+        try:
+            return self._servers[name]
+        except KeyError:
+            raise KeyError(f"unknown server {name!r}") from None

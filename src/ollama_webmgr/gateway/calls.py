@@ -1,0 +1,112 @@
+"""One inbound gateway request, read once: forwarded headers, body, model."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ollama_webmgr.gateway.relay import HOP_BY_HOP
+from ollama_webmgr.gateway.stats import request_kind
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
+_NAME_ALIAS = frozenset({"/api/show", "/api/push", "/api/pull", "/api/delete"})
+# Host: urllib3 sets the upstream's. Accept-Encoding: bodies must stay plain to be
+# cut on line boundaries. Content-Length: recomputed from the body.
+_NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "accept-encoding"}
+
+
+@dataclass
+class Call:
+    """One inbound request, read once."""
+
+    environ: WSGIEnvironment
+    method: str
+    path: str
+    url_tail: str  # path + query string, sent upstream as is
+    body: bytes | Iterator[bytes] | None  # an iterator: blob upload, streamed
+    headers: dict[str, str]
+    data: Any = None  # parsed JSON body when it is an object
+    model: str | None = None
+    started: float = field(default_factory=time.monotonic)
+    wall: float = field(default_factory=time.time)
+
+    @property
+    def kind(self) -> str:
+        return request_kind(self.path)
+
+    @property
+    def size(self) -> int:
+        return len(self.body) if isinstance(self.body, bytes) else 0
+
+
+def forward_headers(environ: Mapping[str, Any]) -> dict[str, str]:
+    """Client headers minus hop-by-hop ones; urllib3 sets Host for the upstream."""
+    named = {t.strip().lower() for t in environ.get("HTTP_CONNECTION", "").split(",")}
+    headers = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            name = key[5:].replace("_", "-").lower()
+            if name not in _NOT_FORWARDED and name not in named:
+                headers[name] = value
+    if environ.get("CONTENT_TYPE"):
+        headers["content-type"] = environ["CONTENT_TYPE"]
+    return headers
+
+
+def read_call(
+    environ: WSGIEnvironment, path: str, method: str, *, strip_auth: bool
+) -> Call:
+    """Read the request once: headers to forward, body, JSON, model."""
+    query = environ.get("QUERY_STRING")
+    tail = f"{path}?{query}" if query else path
+    headers = forward_headers(environ)
+    if strip_auth:
+        headers.pop("authorization", None)  # the gateway's key, not Ollama's
+    length = environ.get("CONTENT_LENGTH") or ""
+    stream = environ["wsgi.input"]
+    if path.startswith("/api/blobs/") and length:
+        headers["content-length"] = length  # streamed through, never held whole
+        body = _limited(stream, int(length)) if length.isdigit() else stream
+        return Call(environ, method, path, tail, body, headers)
+    if length.isdigit():
+        body = stream.read(int(length))
+    elif "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        body = stream.read()
+    else:
+        body = b""  # no length and not chunked: no body (reading would block)
+    call = Call(environ, method, path, tail, body or None, headers)
+    if body[:1] == b"{":
+        # not JSON: forwarded untouched, Ollama words the error itself
+        with contextlib.suppress(ValueError):
+            call.data = json.loads(body)
+    call.model = _model_of(path, call.data)
+    return call
+
+
+def _model_of(path: str, data: Any) -> str | None:
+    if path.startswith("/v1/models/"):
+        return path[len("/v1/models/") :] or None
+    if not isinstance(data, dict):
+        return None
+    model = data.get("model")
+    if not model and path in _NAME_ALIAS:
+        model = data.get("name")
+    return model if isinstance(model, str) and model else None
+
+
+def _limited(stream: Any, length: int, block: int = 65536) -> Iterator[bytes]:
+    """Exactly ``length`` bytes of the input, by blocks: some servers' inputs
+    do not stop at the request's end by themselves."""
+    left = length
+    while left > 0:
+        data = stream.read(min(block, left))
+        if not data:
+            return
+        left -= len(data)
+        yield data

@@ -1,0 +1,117 @@
+"""Runtime configuration of the gateway, changeable while it runs.
+
+Components keep a reference to one ``GatewayConfig`` and read its fields on each
+use, so ``update(...)`` (from the UI or the persisted config table) takes effect
+at once. ``update`` validates everything before changing anything.
+
+>>> config = GatewayConfig()
+>>> config.update(strategy="round_robin", max_attempts=2).strategy
+'round_robin'
+>>> config.update(strategy="random")
+Traceback (most recent call last):
+...
+ValueError: strategy: expected one of least_in_flight, round_robin, weighted, latency
+>>> config.update(colour="blue")
+Traceback (most recent call last):
+...
+ValueError: unknown gateway setting 'colour'
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass, field, fields
+from typing import TYPE_CHECKING, Any
+
+from ollama_webmgr.gateway.balancer import STRATEGIES, Strategy
+
+if TYPE_CHECKING:
+    from ollama_webmgr.settings import Settings
+
+_POSITIVE = (
+    "connect_timeout",
+    "read_timeout",
+    "pull_timeout",
+    "queue_timeout",
+    "health_interval",
+    "health_timeout",
+    "backoff_max",
+)
+_AT_LEAST_ONE = ("max_attempts", "failures_to_down", "successes_to_up")
+_NON_NEGATIVE = ("queue_size", "default_limit", "sticky_size")
+
+
+@dataclass
+class GatewayConfig:
+    strategy: Strategy = "least_in_flight"
+    sticky: bool = False
+    sticky_size: int = 10_000  # conversations remembered
+    max_attempts: int = 3  # servers tried before the first byte
+    default_limit: int = 0  # per-server concurrent requests, 0: unlimited
+    queue_size: int = 64  # requests waiting per server when full
+    queue_timeout: float = 30.0  # seconds a request may wait for a slot
+    connect_timeout: float = 5.0
+    read_timeout: float = 300.0  # between two reads; model loads can be slow
+    pull_timeout: float = 600.0
+    health_interval: float = 5.0
+    health_timeout: float = 2.0
+    failures_to_down: int = 3
+    successes_to_up: int = 2
+    backoff_max: float = 60.0
+    api_key_hashes: frozenset[str] = field(default_factory=frozenset)
+    _lock: threading.Lock = field(
+        default_factory=threading.Lock, repr=False, compare=False
+    )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> GatewayConfig:
+        return cls(
+            connect_timeout=settings.connect_timeout,
+            pull_timeout=settings.pull_timeout,
+        )
+
+    def update(self, **changes: Any) -> GatewayConfig:
+        """Validate then apply ``changes``; returns self for chaining."""
+        names = {f.name for f in fields(self) if not f.name.startswith("_")}
+        for key, value in changes.items():
+            if key not in names:
+                raise ValueError(f"unknown gateway setting {key!r}")
+            _validate(key, value)
+        with self._lock:
+            for key, value in changes.items():
+                if key == "api_key_hashes":
+                    value = frozenset(value)
+                setattr(self, key, value)
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values for persistence (key hashes as a sorted list)."""
+        data = asdict(self)
+        data.pop("_lock")
+        data["api_key_hashes"] = sorted(self.api_key_hashes)
+        return data
+
+
+def _validate(key: str, value: Any) -> None:
+    if key == "strategy" and value not in STRATEGIES:
+        raise ValueError(f"strategy: expected one of {', '.join(STRATEGIES)}")
+    if key == "sticky" and not isinstance(value, bool):
+        raise ValueError("sticky: expected true or false")
+    if key in _POSITIVE and not (_is_number(value) and value > 0):
+        raise ValueError(f"{key}: expected a positive number of seconds")
+    if key in _AT_LEAST_ONE and not (_is_int(value) and value >= 1):
+        raise ValueError(f"{key}: expected an integer >= 1")
+    if key in _NON_NEGATIVE and not (_is_int(value) and value >= 0):
+        raise ValueError(f"{key}: expected an integer >= 0")
+    if key == "api_key_hashes" and (
+        isinstance(value, str) or not all(isinstance(h, str) for h in value)
+    ):
+        raise ValueError("api_key_hashes: expected a collection of hex digests")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

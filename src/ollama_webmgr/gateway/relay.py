@@ -1,0 +1,201 @@
+"""Forward one request to one server and relay the answer as it arrives.
+
+``open_upstream`` sends the request and reads up to the first chunk of the
+body: any failure until then (connection error, timeout, 5xx) raises
+``UpstreamFailure`` so the caller can try the next server. ``relay_body`` then
+yields the body, cut on line (NDJSON) or event (SSE) boundaries so a client
+never receives half a line; if the upstream fails after that, the client gets a
+final ``{"error": ...}`` line (an SSE error event for ``/v1/*``) and the stream
+ends. The upstream response is closed in ``finally``, so a client that goes
+away frees its upstream connection.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import urllib3
+from urllib3.exceptions import HTTPError, NewConnectionError, TimeoutError
+
+HOP_BY_HOP = frozenset(
+    [
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    ]
+)
+Framing = Literal["ndjson", "sse", "raw"]
+TAIL_LIMIT = 256 * 1024
+_SEPARATORS: dict[Framing, bytes] = {"ndjson": b"\n", "sse": b"\n\n"}
+
+
+class UpstreamFailure(Exception):
+    """A failure before the first byte reached the client: worth another server."""
+
+    def __init__(
+        self, kind: Literal["connect", "timeout", "status"], message: str, **answer: Any
+    ) -> None:
+        super().__init__(message)
+        self.kind, self.message = kind, message
+        self.status: int | None = answer.get("status")
+        self.headers: list[tuple[str, str]] = answer.get("headers", [])
+        self.body: bytes = answer.get("body", b"")
+
+
+@dataclass
+class Opened:
+    status: int
+    headers: list[tuple[str, str]]
+    first: bytes
+    chunks: Iterator[bytes]
+    response: urllib3.BaseHTTPResponse
+    framing: Framing
+
+
+@dataclass
+class Outcome:
+    """What the relay saw, for the request record."""
+
+    bytes_out: int = 0
+    tail: bytes = b""  # last lines or events, or a small whole body: final stats
+    error: str | None = None
+
+
+def open_upstream(
+    pool: urllib3.PoolManager,
+    url: str,
+    method: str,
+    headers: Mapping[str, str],
+    body: bytes | Iterator[bytes] | None,
+    timeout: urllib3.Timeout,
+) -> Opened:
+    """Send the request; raise UpstreamFailure for anything retryable."""
+    try:
+        response = pool.urlopen(
+            method,
+            url,
+            body=body,
+            headers=dict(headers),
+            timeout=timeout,
+            retries=False,
+            redirect=False,
+            preload_content=False,
+            decode_content=False,
+        )
+    except (NewConnectionError, OSError) as exc:
+        raise UpstreamFailure("connect", f"cannot connect: {exc}") from None
+    except TimeoutError as exc:
+        raise UpstreamFailure("timeout", f"timed out: {exc}") from None
+    except HTTPError as exc:  # connect error wrapped by urllib3
+        raise UpstreamFailure("connect", f"connection failed: {exc}") from None
+    named = {
+        t.strip().lower() for t in response.headers.get("connection", "").split(",")
+    }
+    out_headers = [
+        (k, v)
+        for k, v in response.headers.items()
+        if k.lower() not in HOP_BY_HOP and k.lower() not in named
+    ]
+    try:
+        if response.status >= 500:
+            body_bytes = response.read(decode_content=False)
+            raise UpstreamFailure(
+                "status",
+                f"answered {response.status}",
+                status=response.status,
+                headers=out_headers,
+                body=body_bytes,
+            )
+        chunks = _chunks(response) if method != "HEAD" else iter(())
+        first = next(chunks, b"")
+    except (HTTPError, OSError) as exc:
+        response.close()
+        kind: Literal["timeout", "connect"] = (
+            "timeout" if isinstance(exc, TimeoutError) else "connect"
+        )
+        raise UpstreamFailure(kind, f"failed before the first byte: {exc}") from None
+    except UpstreamFailure:
+        response.release_conn()
+        raise
+    return Opened(
+        response.status, out_headers, first, chunks, response, _framing(response)
+    )
+
+
+def relay_body(opened: Opened, outcome: Outcome) -> Iterator[bytes]:
+    """Yield the body frame by frame; on a late failure end with an error frame."""
+    separator = _SEPARATORS.get(opened.framing)
+    pending = b""
+    finished = False
+    try:
+        for chunk in _prepend(opened.first, opened.chunks):
+            if separator is None:
+                outcome.bytes_out += len(chunk)
+                if len(outcome.tail) + len(chunk) <= TAIL_LIMIT:
+                    outcome.tail += chunk  # a small whole body: its stats are read
+                yield chunk
+                continue
+            data = pending + chunk if pending else chunk
+            cut = data.rfind(separator) + len(separator)
+            if cut < len(separator):
+                pending = data
+                continue
+            pending, frame = data[cut:], data[:cut]
+            if not frame.startswith(b"data: [DONE]"):
+                outcome.tail = frame
+            outcome.bytes_out += len(frame)
+            yield frame
+        if pending:
+            outcome.bytes_out += len(pending)
+            yield pending
+        finished = True
+    except (HTTPError, OSError) as exc:
+        outcome.error = f"upstream stream failed: {exc}"
+        if separator is None:
+            raise  # no way to signal it in-band: abort the client connection
+        yield error_frame(opened.framing, outcome.error)
+    finally:
+        if finished:
+            opened.response.release_conn()
+        else:  # client gone or upstream broken: never reuse this connection
+            opened.response.close()
+
+
+def error_frame(framing: Framing, message: str) -> bytes:
+    if framing == "sse":
+        error = {"message": message, "type": "api_error", "param": None, "code": None}
+        return b"data: " + json.dumps({"error": error}).encode() + b"\n\n"
+    return json.dumps({"error": message}).encode() + b"\n"
+
+
+def _framing(response: urllib3.BaseHTTPResponse) -> Framing:
+    if response.headers.get("content-length") is not None:
+        return "raw"  # a fixed length cannot take an extra error line
+    kind = response.headers.get("content-type", "")
+    if kind.startswith("application/x-ndjson"):
+        return "ndjson"
+    return "sse" if kind.startswith("text/event-stream") else "raw"
+
+
+def _chunks(response: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
+    if getattr(response, "chunked", False) and response.supports_chunked_reads():  # type: ignore[attr-defined]
+        yield from response.read_chunked(decode_content=False)
+        return
+    while data := response.read1(65536, decode_content=False):
+        yield data
+
+
+def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    if first:
+        yield first
+    yield from rest
