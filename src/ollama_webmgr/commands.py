@@ -14,18 +14,44 @@ def cli() -> None:
     """Manage the models of one Ollama server or a whole fleet."""
 
 
+def _bandwidth(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    from ollama_webmgr.sim.serve import parse_bandwidth
+
+    try:
+        return parse_bandwidth(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def _models(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> list[str] | None:
+    if value is None:
+        return None
+    from ollama_webmgr.sim.catalog import Registry
+    from ollama_webmgr.sim.serve import check_models
+
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    try:
+        return check_models(names, Registry())
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Bind address.")
 @click.option("--port", default=11434, show_default=True, help="Port (0: any free).")
 @click.option(
     "--models",
     default=None,
+    callback=_models,
     help="Comma-separated models installed at start (default: a small set).",
 )
 @click.option(
     "--bandwidth",
     default="200MB",
     show_default=True,
+    callback=_bandwidth,
     help="Simulated download speed per pull, e.g. 50MB, 1GB (per second).",
 )
 @click.option(
@@ -35,21 +61,14 @@ def cli() -> None:
     type=click.Path(dir_okay=False),
     help="JSON file that keeps the installed models across restarts.",
 )
-@click.option(
-    "--library-port",
-    default=None,
-    type=int,
-    help="Also serve the fake ollama.com and registry on this port.",
-)
 def sim(
     host: str,
     port: int,
-    models: str | None,
-    bandwidth: str,
+    models: list[str] | None,
+    bandwidth: float,
     state_file: str | None,
-    library_port: int | None,
 ) -> None:
-    """Run an emulated Ollama server (and optionally a fake ollama.com)."""
+    """Run an emulated Ollama server."""
     from ollama_webmgr.sim.serve import run_sim
 
     run_sim(
@@ -58,7 +77,6 @@ def sim(
         models=models,
         bandwidth=bandwidth,
         state_file=state_file,
-        library_port=library_port,
     )
 
 

@@ -1,0 +1,89 @@
+"""Responses shaped like Ollama's: JSON, NDJSON streams, plain-text errors."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import socket
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from ollama_webmgr.sim.faults import Faults
+from ollama_webmgr.sim.wire import go_json
+
+JSON = "application/json; charset=utf-8"
+NDJSON = "application/x-ndjson"
+TEXT = "text/plain; charset=utf-8"
+
+
+def json_response(
+    body: object, status: int = 200, content_type: str = JSON
+) -> Response:
+    return Response(go_json(body), status=status, content_type=content_type)
+
+
+def error_response(message: str, status: int) -> Response:
+    return json_response({"error": message}, status)
+
+
+def text_response(text: str, status: int) -> Response:
+    return Response(text, status=status, content_type=TEXT)
+
+
+def empty_response(status: int = 200) -> Response:
+    return Response(b"", status=status, content_type=None)
+
+
+def _drop(environ: dict[str, Any]) -> None:
+    sock = environ.get("werkzeug.socket") or environ.get("sim.socket")
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    # Servers treat ECONNRESET as "client went away" and close quietly.
+    raise ConnectionResetError(errno.ECONNRESET, "connection dropped by fault")
+
+
+def faulty_lines(
+    lines: Iterable[bytes], faults: Faults, environ: dict[str, Any]
+) -> Iterator[bytes]:
+    """Apply the stream faults (drop after N lines, one malformed line)."""
+    drop_after, malformed_after = faults.drop_after, faults.malformed_after
+    sent = 0
+    iterator = iter(lines)
+    try:
+        for line in iterator:
+            if drop_after is not None and sent >= drop_after:
+                _drop(environ)
+            if malformed_after is not None and sent == malformed_after:
+                yield b'{"status":"truncated\n'
+            yield line
+            sent += 1
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
+
+
+def ndjson_response(
+    objects: Iterable[object], faults: Faults, environ: dict[str, Any]
+) -> Response:
+    """A chunked NDJSON stream, one object per line, flushed per line."""
+    lines = (go_json(item) + b"\n" for item in objects)
+    return Response(
+        _closing(faulty_lines(lines, faults, environ), objects),
+        status=200,
+        content_type=NDJSON,
+        direct_passthrough=True,
+    )
+
+
+def _closing(lines: Iterator[bytes], source: Iterable[object]) -> Iterator[bytes]:
+    # Closing the response must close the source generator: a pull stops then.
+    try:
+        yield from lines
+    finally:
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()

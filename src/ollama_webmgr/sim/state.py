@@ -1,0 +1,274 @@
+"""The state of one emulated Ollama node, shared by its request handlers."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from ollama_webmgr.ollama.names import ModelName
+from ollama_webmgr.sim.catalog import CatalogModel, Registry
+from ollama_webmgr.sim.faults import Faults
+
+DEFAULT_KEEP_ALIVE = 300.0  # seconds, OLLAMA_KEEP_ALIVE's default
+FOREVER = timedelta(microseconds=(2**63 - 1) // 1000)  # max int64 ns
+
+
+def local_now() -> datetime:
+    return datetime.now().astimezone()
+
+
+@dataclass
+class InstalledModel:
+    name: ModelName
+    catalog: CatalogModel
+    manifest: bytes
+    modified_at: datetime
+
+    @property
+    def digest(self) -> str:
+        import hashlib
+
+        return hashlib.sha256(self.manifest).hexdigest()
+
+    def blob_digests(self) -> set[str]:
+        return {layer.digest for layer in self.catalog.layers()} | {
+            self.catalog.config.digest
+        }
+
+
+@dataclass
+class Runner:
+    """A loaded model, as ``/api/ps`` shows it."""
+
+    model: InstalledModel
+    keep_alive: float  # seconds; negative: forever
+    expires_at: datetime
+    size: int
+    size_vram: int
+    context_length: int
+    in_flight: int = 0
+
+    def expiry_after(self, moment: datetime) -> datetime:
+        if self.keep_alive < 0:
+            return moment + FOREVER
+        return moment + timedelta(seconds=self.keep_alive)
+
+
+@dataclass
+class BlobDownload:
+    """One blob being downloaded; its progress is a function of time.
+
+    Every pull that needs the blob joins the same download, so concurrent
+    pulls see the same numbers; when the last one leaves, progress is kept.
+    """
+
+    digest: str
+    total: int
+    base: int
+    bandwidth: float
+    started: float
+    refs: int = 0
+
+    def completed(self, now: float) -> int:
+        if now >= self.finish_time() - 1e-6:
+            return self.total
+        return min(self.total, self.base + int(self.bandwidth * (now - self.started)))
+
+    def finish_time(self) -> float:
+        return self.started + (self.total - self.base) / self.bandwidth
+
+
+@dataclass
+class SimState:
+    """Thread-safe state of one emulated node."""
+
+    registry: Registry = field(default_factory=Registry)
+    bandwidth: float = 200e6  # bytes per second per download
+    version: str = "0.33.0-rc2"
+    token_delay: float = 0.003  # seconds between streamed tokens
+    load_delay: float = 0.0  # seconds to "load" a model that is not loaded
+    gpu: bool = True
+    faults: Faults = field(default_factory=Faults)
+    state_file: Path | None = None
+    installed: dict[tuple[str, str, str, str], InstalledModel] = field(
+        default_factory=dict
+    )
+    runners: dict[tuple[str, str, str, str], Runner] = field(default_factory=dict)
+    blobs: set[str] = field(default_factory=set)
+    partial: dict[str, int] = field(default_factory=dict)
+    downloads: dict[str, BlobDownload] = field(default_factory=dict)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    hang_release: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def with_models(
+        cls,
+        names: list[str] | tuple[str, ...],
+        registry: Registry | None = None,
+        **options: object,
+    ) -> SimState:
+        """A node with ``names`` already installed (KeyError if one is unknown)."""
+        state = cls(registry=registry or Registry(), **options)  # type: ignore[arg-type]
+        for name in names:
+            entry = state.registry.lookup(name)
+            if entry is None:
+                raise KeyError(name)
+            state.install(ModelName.parse(name), entry)
+        return state
+
+    # --- installed models --------------------------------------------------
+
+    def find(self, raw_name: str) -> InstalledModel | None:
+        """The installed model ``raw_name`` designates (case-insensitive)."""
+        name = ModelName.parse(raw_name)
+        with self.lock:
+            return self.installed.get(name.key)
+
+    def install(self, name: ModelName, entry: CatalogModel) -> InstalledModel:
+        """Write a manifest for ``name`` (its blobs are taken as present)."""
+        with self.lock:
+            existing = self.installed.get(name.key)
+            shown = existing.name if existing else name
+            model = InstalledModel(shown, entry, entry.manifest_bytes(), local_now())
+            self.installed[name.key] = model
+            self.blobs |= model.blob_digests()
+            self.save()
+            return model
+
+    def copy(self, source: InstalledModel, destination: ModelName) -> None:
+        with self.lock:
+            self.installed[destination.key] = InstalledModel(
+                destination, source.catalog, source.manifest, local_now()
+            )
+            self.save()
+
+    def delete(self, model: InstalledModel) -> None:
+        """Remove the manifest and prune blobs no other manifest uses."""
+        with self.lock:
+            self.installed.pop(model.name.key, None)
+            self.blobs -= self.unused_blobs(model.blob_digests())
+            self.save()
+
+    def unused_blobs(self, digests: set[str]) -> set[str]:
+        with self.lock:
+            used: set[str] = set()
+            for other in self.installed.values():
+                used |= other.blob_digests()
+            return digests - used
+
+    def listed(self) -> list[InstalledModel]:
+        with self.lock:
+            models = list(self.installed.values())
+        return sorted(models, key=lambda m: m.modified_at, reverse=True)
+
+    # --- downloads ---------------------------------------------------------
+
+    def join_download(self, digest: str, total: int) -> BlobDownload:
+        with self.lock:
+            download = self.downloads.get(digest)
+            if download is None:
+                download = BlobDownload(
+                    digest,
+                    total,
+                    self.partial.get(digest, 0),
+                    max(self.bandwidth, 1.0),
+                    time.monotonic(),
+                )
+                self.downloads[digest] = download
+            download.refs += 1
+            return download
+
+    def leave_download(self, download: BlobDownload) -> None:
+        """Drop one reference; the last one stops the download and keeps progress."""
+        with self.lock:
+            download.refs -= 1
+            done = download.completed(time.monotonic())
+            if done >= download.total:
+                self.blobs.add(download.digest)
+                self.partial.pop(download.digest, None)
+            if download.refs <= 0:
+                self.downloads.pop(download.digest, None)
+                if done < download.total:
+                    self.partial[download.digest] = done
+
+    # --- runners -----------------------------------------------------------
+
+    def expire_runners(self) -> None:
+        """Unload idle runners whose keep_alive ran out (lazily, on read)."""
+        now = local_now()
+        with self.lock:
+            for key, runner in list(self.runners.items()):
+                if runner.in_flight == 0 and runner.expires_at <= now:
+                    del self.runners[key]
+
+    def running(self) -> list[Runner]:
+        self.expire_runners()
+        with self.lock:
+            runners = list(self.runners.values())
+        return sorted(runners, key=lambda r: r.expires_at, reverse=True)
+
+    def unload(self, model: InstalledModel) -> None:
+        with self.lock:
+            self.runners.pop(model.name.key, None)
+
+    def release_hang(self) -> None:
+        """Let requests held by the ``hang`` fault go on."""
+        with self.lock:
+            self.faults.hang = False
+        self.hang_release.set()
+
+    def reset(self) -> None:
+        """Back to no faults, no runners, no partial downloads."""
+        with self.lock:
+            self.release_hang()
+            self.faults = Faults()
+            self.runners.clear()
+            self.partial.clear()
+
+    # --- persistence -------------------------------------------------------
+
+    def save(self) -> None:
+        """Write installed models to ``state_file`` (if any)."""
+        if self.state_file is None:
+            return
+        with self.lock:
+            data = {
+                "models": [
+                    {
+                        "name": m.name.display,
+                        "catalog": m.catalog.name,
+                        "revision": m.catalog.revision,
+                        "modified_at": m.modified_at.isoformat(),
+                    }
+                    for m in self.installed.values()
+                ]
+            }
+        self.state_file.write_text(json.dumps(data, indent=2))
+
+    def load(self) -> bool:
+        """Read ``state_file`` if it exists; False when there was nothing to read."""
+        if self.state_file is None or not self.state_file.exists():
+            return False
+        data = json.loads(self.state_file.read_text())
+        with self.lock:
+            for item in data.get("models", []):
+                entry = self.registry.lookup(item["catalog"])
+                if entry is None:
+                    continue
+                entry = CatalogModel(
+                    entry.family, entry.variant, entry.tag, int(item["revision"])
+                )
+                name = ModelName.parse(item["name"])
+                model = InstalledModel(
+                    name,
+                    entry,
+                    entry.manifest_bytes(),
+                    datetime.fromisoformat(item["modified_at"]),
+                )
+                self.installed[name.key] = model
+                self.blobs |= model.blob_digests()
+        return True

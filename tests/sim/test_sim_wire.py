@@ -1,0 +1,243 @@
+"""Byte-level behaviour that clients hide: types, bodies, errors, keep_alive."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+from conftest import Node
+
+JSON = "application/json; charset=utf-8"
+
+
+def test_root_says_ollama_is_running_as_plain_text(http: httpx.Client) -> None:
+    response = http.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.content == b"Ollama is running"
+    head = http.head("/")
+    assert head.status_code == 200 and head.content == b""
+
+
+def test_version_is_compact_json_without_trailing_newline(http: httpx.Client) -> None:
+    response = http.get("/api/version")
+    assert response.headers["content-type"] == JSON
+    assert response.content == b'{"version":"0.33.0-rc2"}'
+    assert http.head("/api/tags").status_code == 200
+
+
+def test_unknown_path_and_wrong_method_use_gin_texts(http: httpx.Client) -> None:
+    missing = http.get("/api/nothing")
+    assert (missing.status_code, missing.text) == (404, "404 page not found")
+    assert missing.headers["content-type"].startswith("text/plain")
+    wrong = http.get("/api/pull")
+    assert (wrong.status_code, wrong.text) == (405, "405 method not allowed")
+    assert http.head("/api/ps").status_code == 405
+
+
+def test_show_escapes_angle_brackets_like_go(http: httpx.Client) -> None:
+    body = http.post("/api/show", json={"model": "llama3.2"}).content
+    assert b"\\u003c|eot_id|\\u003e" in body
+    assert b"<|" not in body
+    assert not body.endswith(b"\n")
+    assert json.loads(body)["parameters"].startswith('stop                           "')
+
+
+@pytest.mark.parametrize(
+    ("path", "raw", "message"),
+    [
+        ("/api/generate", b"", "missing request body"),
+        ("/api/chat", b"", "missing request body"),
+        ("/api/pull", b"", "missing request body"),
+        ("/api/generate", b'{"model":', "unexpected EOF"),
+        ("/api/generate", b"hello", "invalid character 'h' looking for beginning of value"),
+        (
+            "/api/generate",
+            b'{"model":"llama3.2","stream":"yes"}',
+            "json: cannot unmarshal string into Go struct field "
+            "GenerateRequest.stream of type bool",
+        ),
+        (
+            "/api/embed",
+            b'{"model":"all-minilm","dimensions":1.5}',
+            "json: cannot unmarshal number 1.5 into Go struct field "
+            "EmbedRequest.dimensions of type int",
+        ),
+        ("/api/embed", b'{"model":"all-minilm","input":3}', "invalid input type"),
+        ("/api/chat", b"{}", "model is required"),
+        ("/api/show", b"{}", "model is required"),
+        ("/api/embeddings", b"{}", "model is required"),
+        ("/api/copy", b'{"destination":"x"}', 'source "" is invalid'),
+        ("/api/copy", b'{"source":"llama3.2","destination":"a:"}', 'destination "a:" is invalid'),
+        ("/api/generate", b'{"model":"a b"}', "invalid model name"),
+        ("/api/pull", b'{"model":""}', "invalid model name"),
+        (
+            "/api/generate",
+            b'{"model":"llama3.2","raw":true,"system":"s","prompt":"p"}',
+            "raw mode does not support template, system, or context",
+        ),
+    ],
+)
+def test_bad_requests_answer_400_with_go_messages(
+    http: httpx.Client, path: str, raw: bytes, message: str
+) -> None:
+    response = http.post(path, content=raw)
+    assert response.status_code == 400
+    assert response.json() == {"error": message}
+
+
+def test_delete_with_invalid_name_quotes_the_name(http: httpx.Client) -> None:
+    response = http.request("DELETE", "/api/delete", content=b'{"model":"a b"}')
+    assert (response.status_code, response.json()) == (400, {"error": 'name "a b" is invalid'})
+
+
+def test_null_body_and_empty_model_on_generate_are_404(http: httpx.Client) -> None:
+    for raw in (b"null", b"{}", b'{"name":"llama3.2"}'):
+        response = http.post("/api/generate", content=raw)
+        assert (response.status_code, response.json()) == (404, {"error": "model '' not found"})
+    assert http.post("/api/embed", content=b"{}").json() == {"error": "model '' not found"}
+
+
+def test_unknown_fields_and_missing_content_type_are_accepted(http: httpx.Client) -> None:
+    response = http.post(
+        "/api/show",
+        content=b'{"model":"llama3.2","whatever":[1,2]}',
+        headers={"content-type": "text/plain"},
+    )
+    assert response.status_code == 200
+
+
+def test_delete_and_copy_succeed_with_empty_bodies(http: httpx.Client) -> None:
+    copy = http.post("/api/copy", json={"source": "llama3.2", "destination": "b"})
+    assert (copy.status_code, copy.content) == (200, b"")
+    delete = http.request("DELETE", "/api/delete", json={"model": "b"})
+    assert (delete.status_code, delete.content) == (200, b"")
+
+
+def test_generate_stream_lines_are_ndjson_without_blank_lines(http: httpx.Client) -> None:
+    response = http.post("/api/generate", json={"model": "llama3.2", "prompt": "hi"})
+    assert response.headers["content-type"] == "application/x-ndjson"
+    assert response.content.endswith(b"}\n")
+    lines = response.content.split(b"\n")[:-1]
+    assert all(lines)
+    final = json.loads(lines[-1])
+    assert final["created_at"].endswith("Z")
+    for key in ("total_duration", "load_duration", "eval_count", "eval_duration"):
+        assert isinstance(final[key], int) and final[key] > 0
+    assert "context" in final
+    assert all("total_duration" not in json.loads(line) for line in lines[:-1])
+
+
+def test_load_reply_is_a_single_object_even_when_streaming(http: httpx.Client) -> None:
+    response = http.post("/api/chat", json={"model": "llama3.2", "stream": True})
+    assert response.headers["content-type"] == JSON
+    assert response.json()["message"] == {"role": "assistant", "content": ""}
+
+
+def test_num_predict_cuts_the_reply_with_reason_length(http: httpx.Client) -> None:
+    body = {"model": "llama3.2", "prompt": "hi", "stream": False}
+    reply = http.post("/api/generate", json={**body, "options": {"num_predict": 2}}).json()
+    assert (reply["eval_count"], reply["done_reason"]) == (2, "length")
+    bad = http.post("/api/generate", json={**body, "options": {"num_ctx": "big"}})
+    assert (bad.status_code, bad.json()) == (
+        500,
+        {"error": 'option "num_ctx" must be of type integer'},
+    )
+
+
+def _expires(http: httpx.Client) -> datetime:
+    (model,) = http.get("/api/ps").json()["models"]
+    return datetime.fromisoformat(model["expires_at"])
+
+
+@pytest.mark.parametrize(
+    ("keep_alive", "seconds"),
+    [(120, 120), (90.5, 90.5), ("5m", 300), ("1h30m", 5400), ("30s", 30), (None, 300)],
+)
+def test_keep_alive_sets_expires_at(
+    http: httpx.Client, keep_alive: object, seconds: float
+) -> None:
+    body: dict[str, object] = {"model": "llama3.2"}
+    if keep_alive is not None:
+        body["keep_alive"] = keep_alive
+    before = datetime.now().astimezone()
+    assert http.post("/api/generate", json=body).json()["done_reason"] == "load"
+    delta = _expires(http) - before
+    assert timedelta(seconds=seconds - 1) < delta < timedelta(seconds=seconds + 1)
+
+
+@pytest.mark.parametrize("forever", [-1, "-1m", -3.5])
+def test_negative_keep_alive_means_forever(http: httpx.Client, forever: object) -> None:
+    http.post("/api/generate", json={"model": "llama3.2", "keep_alive": forever})
+    assert _expires(http).year in (2318, 2319)
+
+
+@pytest.mark.parametrize(
+    ("keep_alive", "message"),
+    [
+        ("300", 'time: missing unit in duration "300"'),
+        ("-1", 'time: missing unit in duration "-1"'),
+        ("soon", 'time: invalid duration "soon"'),
+        (True, "Unsupported type: 'bool'"),
+        ([1], "Unsupported type: '[]interface {}'"),
+    ],
+)
+def test_bad_keep_alive_is_rejected(
+    http: httpx.Client, keep_alive: object, message: str
+) -> None:
+    response = http.post("/api/chat", json={"model": "llama3.2", "keep_alive": keep_alive})
+    assert (response.status_code, response.json()) == (400, {"error": message})
+
+
+def test_omitted_keep_alive_keeps_the_runner_forever(http: httpx.Client) -> None:
+    http.post("/api/generate", json={"model": "llama3.2", "keep_alive": -1})
+    http.post("/api/generate", json={"model": "llama3.2", "prompt": "x", "stream": False})
+    assert _expires(http).year >= 2318
+
+
+def test_runner_expires_and_delete_does_not_unload(http: httpx.Client, node: Node) -> None:
+    http.post("/api/generate", json={"model": "llama3.2", "keep_alive": "100ms"})
+    http.post("/api/embed", json={"model": "all-minilm", "input": "x", "keep_alive": "1h"})
+    names = [m["model"] for m in http.get("/api/ps").json()["models"]]
+    assert names == ["all-minilm:latest", "llama3.2:latest"]  # expires_at desc
+    http.request("DELETE", "/api/delete", json={"model": "all-minilm"})
+    time.sleep(0.15)
+    names = [m["model"] for m in http.get("/api/ps").json()["models"]]
+    assert names == ["all-minilm:latest"]
+
+
+def test_unload_of_a_model_that_is_not_loaded_is_harmless(http: httpx.Client) -> None:
+    reply = http.post("/api/generate", json={"model": "llama3.2", "keep_alive": "0"})
+    assert reply.json()["done_reason"] == "unload"
+    assert reply.json()["model"] == "llama3.2"
+
+
+def test_empty_embed_input_still_loads_the_model(http: httpx.Client) -> None:
+    reply = http.post("/api/embed", json={"model": "all-minilm", "input": []})
+    assert reply.json() == {"model": "all-minilm", "embeddings": []}
+    assert http.get("/api/ps").json()["models"][0]["model"] == "all-minilm:latest"
+
+
+def test_lookups_are_case_insensitive(http: httpx.Client) -> None:
+    assert http.post("/api/show", json={"model": "Llama3.2"}).status_code == 200
+    reply = http.post("/api/generate", json={"model": "LLAMA3.2", "prompt": "x", "stream": False})
+    assert reply.json()["model"] == "LLAMA3.2"
+
+
+def test_copy_overwrites_and_tags_sort_newest_first(http: httpx.Client) -> None:
+    http.post("/api/copy", json={"source": "llama3.2", "destination": "x"})
+    http.post("/api/copy", json={"source": "all-minilm", "destination": "x"})
+    models = http.get("/api/tags").json()["models"]
+    assert models[0]["name"] == "x:latest"
+    minilm = next(m for m in models if m["name"] == "all-minilm:latest")
+    assert models[0]["digest"] == minilm["digest"]
+
+
+def test_tags_empty_list_and_v1_models_null(make_node) -> None:  # type: ignore[no-untyped-def]
+    with make_node(models=()) as empty, empty.http() as client:
+        assert client.get("/api/tags").content == b'{"models":[]}'
+        assert client.get("/api/ps").content == b'{"models":[]}'
+        assert client.get("/v1/models").json() == {"object": "list", "data": None}
