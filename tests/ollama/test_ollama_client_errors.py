@@ -144,11 +144,16 @@ def test_malformed_payload_names_the_server_and_the_field(
     assert caught.value.server == SERVER
 
 
-def test_connect_timeout_maps_to_ollama_timeout(mock_client: MakeClient) -> None:
+def test_connect_timeout_maps_to_ollama_timeout_and_is_not_retried(
+    mock_client: MakeClient,
+) -> None:
+    calls = []
+
     def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
         raise httpx.ConnectTimeout("timed out", request=request)
 
-    client = mock_client(handler, retries=0, connect_timeout=1.5)
+    client = mock_client(handler, retries=2, connect_timeout=1.5)
 
     with pytest.raises(
         OllamaTimeout, match=r"could not connect within 1.5 s"
@@ -157,6 +162,7 @@ def test_connect_timeout_maps_to_ollama_timeout(mock_client: MakeClient) -> None
 
     assert caught.value.status is None
     assert caught.value.server == SERVER
+    assert len(calls) == 1  # a blackholed host is not waited for three times
 
 
 def test_read_timeout_maps_to_ollama_timeout_and_is_not_retried(

@@ -50,10 +50,18 @@ T = TypeVar("T")
 #: seconds as a number (negative: forever) or a Go duration string ("5m", "0")
 KeepAlive: TypeAlias = float | str
 Message: TypeAlias = ChatMessage | Mapping[str, Any]
-_RETRYABLE = (httpx.ConnectError, httpx.ConnectTimeout)
+# Refused/reset before sending: safe and quick to retry. A connect *timeout* is
+# not retried: a blackholed host would cost (retries + 1) × connect_timeout.
+_RETRYABLE = (httpx.ConnectError,)
 
 
 class OllamaClient:
+    """Typed access to one Ollama server; close it (or use ``with``) when done.
+
+    ``read_timeout`` bounds the wait for an answer, or between two lines of a
+    generation stream; ``pull_timeout`` is the same bound for pulls.
+    """
+
     def __init__(
         self,
         base_url: str,

@@ -6,7 +6,7 @@ import contextlib
 import json
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
@@ -188,7 +188,7 @@ def _timeout_message(exc: httpx.TimeoutException) -> str:
     return f"timed out: {phase[1]}{within}"
 
 
-class Stream(Generic[T]):
+class Stream(Iterator[T]):
     """An iterator over a streamed answer that always closes its HTTP response.
 
     The request is sent on the first ``next()``. Leaving a ``for`` loop early
