@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import threading
 import time
@@ -58,13 +57,11 @@ def test_pull_lines_are_yielded_as_they_arrive() -> None:
             arrivals.append((time.monotonic(), progress.status))
 
     assert [status for _, status in arrivals][-1] == "success"
-    # The first line is in hand long before the server has produced the others.
-    assert arrivals[0][0] - started < GAP * 0.8
-    gaps = [later[0] - earlier[0] for earlier, later in itertools.pairwise(arrivals)]
-    assert all(gap > GAP * 0.6 for gap in gaps), gaps
-    # each line arrived shortly after the server wrote it
-    for sent, (received, _) in zip(app.sent_at, arrivals, strict=False):
-        assert received - sent < GAP * 0.8
+    # Each line was in hand before the server had even produced the next one.
+    assert len(app.sent_at) == 4
+    for (received, _), next_sent in zip(arrivals, app.sent_at[1:], strict=False):
+        assert received < next_sent
+    assert arrivals[0][0] - started < GAP
 
 
 def test_breaking_out_of_the_loop_closes_the_connection() -> None:
