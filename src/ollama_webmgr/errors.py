@@ -19,7 +19,8 @@ Services raise these; three edges translate them (French HTML in the web app,
     │   └── JobNotFound
     ├── NoBackendAvailable          the gateway has no server for a request
     ├── RemoteUnavailable           ollama.com / the registry cannot be used
-    └── AgentUnavailable            a node agent cannot be reached
+    ├── AgentUnavailable            a node agent cannot be reached
+    └── AssetsNotBuilt              the front-end files were not built (make assets)
 
 Every ``OllamaError`` keeps Ollama's own message (``message``), the HTTP status
 (``status``; ``-1`` for an error line inside a stream, as the official client
@@ -114,3 +115,9 @@ class RemoteUnavailable(WebmgrError):
 
 class AgentUnavailable(WebmgrError):
     code = "agent_unavailable"
+
+
+class AssetsNotBuilt(WebmgrError):
+    """The front-end files (``make assets``) are missing: the web app cannot start."""
+
+    code = "assets_not_built"

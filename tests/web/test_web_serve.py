@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from ollama_webmgr.commands import cli
+from ollama_webmgr.serving import exposure_warning
+
+
+def test_serve_help_lists_host_and_port() -> None:
+    result = CliRunner().invoke(cli, ["serve", "--help"])
+    assert result.exit_code == 0
+    assert "--host" in result.output
+    assert "--port" in result.output
+
+
+def test_exposure_warning_names_the_address_and_the_fix() -> None:
+    warning = exposure_warning("192.168.1.20", None)
+    assert warning is not None
+    assert "192.168.1.20" in warning
+    assert "ADMIN_PASSWORD" in warning
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    """The real ``ollama-webmgr serve`` (gevent, monkey-patched) on a free port."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "SECRET_KEY": "serve-test",
+        "OLLAMA_SERVERS": "http://gpu-a:11434",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ollama_webmgr", "serve", "--port", "0"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("ollama-webmgr: http://127.0.0.1:"), (
+            line + (process.stderr.read() if process.poll() is not None else "")  # type: ignore[union-attr]
+        )
+        yield line.split(": ", 1)[1].strip()
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+
+
+def test_serve_answers_over_a_real_socket_with_keep_alive(served: str) -> None:
+    with httpx.Client(base_url=served, timeout=10) as http:
+        health = http.get("/health")
+        page = http.get("/")
+        css = page.text.split('rel="stylesheet" href="', 1)[1].split('"', 1)[0]
+        asset = http.get(css, headers={"Accept-Encoding": "br"})
+    assert health.json() == {"status": "ok", "checks": {"app": "ok"}}
+    assert "gpu-a:11434" in page.text
+    assert asset.headers["Content-Encoding"] == "br"
+    assert "immutable" in asset.headers["Cache-Control"]
