@@ -12,6 +12,7 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Script } from "node:vm";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -48,7 +49,10 @@ function collectEntries() {
   for (const name of readdirSync(SOURCES).sort()) {
     if (extname(name) === ".js") {
       if (entries.has(name)) throw new Error(`assets/${name} clashes with a built asset`);
-      entries.set(name, readFileSync(join(SOURCES, name)));
+      const source = readFileSync(join(SOURCES, name));
+      // Compile only (nothing runs): a syntax error fails the build, not the page.
+      new Script(source.toString("utf8"), { filename: `assets/${name}` });
+      entries.set(name, source);
     }
   }
   return entries;

@@ -3,9 +3,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import make_app, parse
 from flask import Flask
 from flask.testing import FlaskClient
+from web_support import make_app, parse
 
 from ollama_webmgr.errors import (
     InvalidModelName,

@@ -87,7 +87,7 @@ def test_job_id_is_stamped_while_a_job_runs(log_stream: io.StringIO) -> None:
 def test_unexpected_error_is_logged_with_traceback_and_request_id(
     log_stream: io.StringIO,
 ) -> None:
-    from conftest import make_app
+    from web_support import make_app
 
     app = make_app()
 

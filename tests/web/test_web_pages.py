@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 import pytest
-from bs4 import BeautifulSoup
-from conftest import SERVERS, parse
 from flask.testing import FlaskClient
+from web_support import SERVERS, inline_code_problems, parse
 
 NAV = {
     "/": "Tableau de bord",
@@ -94,25 +93,6 @@ def test_htmx_request_gets_only_the_content_block(client: FlaskClient) -> None:
     assert "HX-Request" in full.headers["Vary"]
 
 
-def _inline_code(doc: BeautifulSoup) -> list[str]:
-    problems = [
-        f"inline <script>: {tag}"
-        for tag in doc.find_all("script")
-        if not tag.get("src")
-    ]
-    problems += [f"<style>: {tag}" for tag in doc.find_all("style")]
-    for tag in doc.find_all(True):
-        for attribute in tag.attrs:
-            if attribute == "style" or attribute.lower().startswith("on"):
-                problems.append(f"{attribute} on <{tag.name}>")
-            value = tag.attrs[attribute]
-            if isinstance(value, str) and value.strip().lower().startswith(
-                "javascript:"
-            ):
-                problems.append(f"javascript: URL in {attribute}")
-    return problems
-
-
 @pytest.mark.parametrize(
     ("path", "headers"),
     [
@@ -126,7 +106,7 @@ def test_rendered_html_has_no_inline_script_style_or_event_handler(
     client: FlaskClient, path: str, headers: dict[str, str]
 ) -> None:
     doc = parse(client.get(path, headers=headers).data)
-    assert _inline_code(doc) == []
+    assert inline_code_problems(doc) == []
 
 
 def test_inline_code_scanner_catches_what_the_csp_would_block() -> None:
@@ -134,4 +114,4 @@ def test_inline_code_scanner_catches_what_the_csp_would_block() -> None:
         '<script>alert(1)</script><p style="x" onclick="y">a</p>'
         '<a href="javascript:z">b</a><style>p{}</style>'
     )
-    assert len(_inline_code(doc)) == 5
+    assert len(inline_code_problems(doc)) == 5

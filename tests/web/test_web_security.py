@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import csrf_token_of, make_app
 from flask import Flask, jsonify, request
 from flask.testing import FlaskClient
+from web_support import csrf_token_of, make_app
 
 from ollama_webmgr.web.security import CONTENT_SECURITY_POLICY, MAX_BODY_BYTES
 
