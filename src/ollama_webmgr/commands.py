@@ -87,7 +87,7 @@ def serve(host: str | None, port: int | None) -> None:
         click.secho(warning, fg="red", bold=True, err=True)
     server = make_server(app, host, port)
     server.start()
-    click.echo(f"ollama-webmgr: {display_url(host, server.server_port)}", err=False)
+    click.echo(f"ollama-webmgr: {display_url(host, server.server_port)}")
     server.serve_forever()
 
 

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from flask.testing import FlaskClient
 from web_support import SERVERS, inline_code_problems, parse
+
+import ollama_webmgr.web
 
 NAV = {
     "/": "Tableau de bord",
@@ -115,3 +119,13 @@ def test_inline_code_scanner_catches_what_the_csp_would_block() -> None:
         '<a href="javascript:z">b</a><style>p{}</style>'
     )
     assert len(inline_code_problems(doc)) == 5
+
+
+def test_no_template_source_contains_inline_code() -> None:
+    templates = Path(ollama_webmgr.web.__file__).parent / "templates"
+    problems = {
+        path.name: found
+        for path in sorted(templates.rglob("*.html"))
+        if (found := inline_code_problems(parse(path.read_text(encoding="utf-8"))))
+    }
+    assert problems == {}
