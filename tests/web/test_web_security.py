@@ -164,3 +164,10 @@ def test_oversized_body_is_refused_with_413(client: FlaskClient) -> None:
     )
     assert response.status_code == 413
     assert response.json["error"]["message"] == "Requête trop volumineuse."
+
+
+def test_write_to_an_unknown_api_route_is_a_404_not_a_csrf_error(
+    client: FlaskClient,
+) -> None:
+    response = client.post("/api/no-such-route", data="x")
+    assert response.status_code == 404

@@ -19,7 +19,11 @@ from ollama_webmgr.wiring import EXTENSION_KEY, Services, build_services
 def create_app(
     settings: Settings | None = None, *, services: Services | None = None
 ) -> Flask:
-    """Build the web app; raises ``AssetsNotBuilt`` when ``make assets`` is needed."""
+    """Build the web app; raises ``AssetsNotBuilt`` when ``make assets`` is needed.
+
+    ``services`` (tests pass fakes) wins over ``settings``; without either, the
+    settings are read from the environment.
+    """
     if services is None:
         services = build_services(settings or Settings.from_env())
     settings = services.settings
@@ -27,13 +31,14 @@ def create_app(
     # Without SECRET_KEY, sessions and CSRF tokens last until the next restart.
     app.secret_key = settings.secret_key or secrets.token_hex(32)
     app.extensions[EXTENSION_KEY] = services
-    app.extensions["ollama_webmgr.assets"] = dist.AssetManifest.load()
+    manifest = dist.AssetManifest.load()
+    app.extensions[dist.EXTENSION_KEY] = manifest
 
     init_request_log(app)
     init_security(app)
     init_errors(app)
     app.after_request(htmx_redirects)
-    _init_templates(app, services)
+    _init_templates(app, services, manifest)
 
     app.register_blueprint(dist.bp)
     app.register_blueprint(health.bp)
@@ -41,8 +46,9 @@ def create_app(
     return app
 
 
-def _init_templates(app: Flask, services: Services) -> None:
-    manifest = app.extensions["ollama_webmgr.assets"]
+def _init_templates(
+    app: Flask, services: Services, manifest: dist.AssetManifest
+) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.globals["asset"] = manifest.url

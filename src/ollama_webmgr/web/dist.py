@@ -18,6 +18,7 @@ from flask import Blueprint, Response, abort, current_app, request, send_file
 from ollama_webmgr.errors import AssetsNotBuilt
 
 DIST_DIR = Path(__file__).parent / "static" / "dist"
+EXTENSION_KEY = "ollama_webmgr.assets"
 ONE_YEAR = 365 * 24 * 3600
 #: preferred first: brotli is smaller than gzip
 _ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
@@ -62,7 +63,7 @@ class AssetManifest:
 
 
 def get_manifest() -> AssetManifest:
-    manifest: AssetManifest = current_app.extensions["ollama_webmgr.assets"]
+    manifest: AssetManifest = current_app.extensions[EXTENSION_KEY]
     return manifest
 
 

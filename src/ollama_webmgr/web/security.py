@@ -85,8 +85,8 @@ def check_request() -> None:
     """``before_request`` hook: body size, then the CSRF policy above."""
     if (request.content_length or 0) > MAX_BODY_BYTES:
         abort(413)
-    if request.method not in UNSAFE_METHODS:
-        return
+    if request.method not in UNSAFE_METHODS or request.routing_exception is not None:
+        return  # reads, and 404/405 answers, change nothing
     if is_cross_site():
         abort(403, "cross-site request")
     if has_valid_token():
