@@ -3,6 +3,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,19 @@ def test_unknown_asset_name_is_a_clear_error() -> None:
     manifest = AssetManifest(Path("."), json.loads('{"app.css": "app.0.css"}'))
     with pytest.raises(KeyError, match=r"unknown asset 'nope\.js'"):
         manifest.url("nope.js")
+
+
+def test_build_is_deterministic_and_removes_stale_files() -> None:
+    root = DIST_DIR.parents[4]
+    before = (DIST_DIR / "manifest.json").read_text(encoding="utf-8")
+    stale = DIST_DIR / "app.0123456789.js"
+    stale.write_text("old", encoding="utf-8")
+    subprocess.run(
+        ["node", str(root / "scripts" / "build-assets.mjs")],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    assert not stale.exists()
+    assert (DIST_DIR / "manifest.json").read_text(encoding="utf-8") == before

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -28,8 +29,8 @@ def test_exposure_warning_names_the_address_and_the_fix() -> None:
     assert "ADMIN_PASSWORD" in warning
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def serving(tmp_path: Path, *args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """The real ``ollama-webmgr serve`` (gevent, monkey-patched) on a free port."""
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -38,7 +39,7 @@ def served(tmp_path: Path) -> Iterator[str]:
         "OLLAMA_SERVERS": "http://gpu-a:11434",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "ollama_webmgr", "serve", "--port", "0"],
+        [sys.executable, "-m", "ollama_webmgr", "serve", "--port", "0", *args],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -48,13 +49,18 @@ def served(tmp_path: Path) -> Iterator[str]:
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
-        assert line.startswith("ollama-webmgr: http://127.0.0.1:"), (
-            line + (process.stderr.read() if process.poll() is not None else "")  # type: ignore[union-attr]
-        )
-        yield line.split(": ", 1)[1].strip()
+        assert line.startswith("ollama-webmgr: http://"), line
+        yield line.split(": ", 1)[1].strip(), process
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         process.communicate(timeout=10)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    with serving(tmp_path) as (url, _process):
+        yield url
 
 
 def test_serve_answers_over_a_real_socket_with_keep_alive(served: str) -> None:
@@ -67,3 +73,18 @@ def test_serve_answers_over_a_real_socket_with_keep_alive(served: str) -> None:
     assert "gpu-a:11434" in page.text
     assert asset.headers["Content-Encoding"] == "br"
     assert "immutable" in asset.headers["Cache-Control"]
+
+
+def test_serve_warns_loudly_when_reachable_from_the_network(tmp_path: Path) -> None:
+    with serving(tmp_path, "--host", "0.0.0.0") as (url, process):
+        assert url.startswith("http://0.0.0.0:")
+        process.terminate()
+        _out, err = process.communicate(timeout=10)
+    assert "WARNING: listening on 0.0.0.0 without ADMIN_PASSWORD" in err
+
+
+def test_serve_stays_quiet_on_loopback(tmp_path: Path) -> None:
+    with serving(tmp_path) as (_url, process):
+        process.terminate()
+        _out, err = process.communicate(timeout=10)
+    assert "WARNING" not in err
