@@ -37,7 +37,7 @@ lint: $(PY_STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-test: lint
+test: lint assets
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 demo: $(PY_STAMP) assets

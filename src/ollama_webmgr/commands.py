@@ -156,6 +156,35 @@ def gateway(host: str, port: int | None) -> None:
     run_gateway(settings, host, settings.gateway_port if port is None else port)
 
 
+@cli.command()
+@click.option("--host", default=None, help="Bind address [default: WEBMGR_HOST].")
+@click.option(
+    "--port", default=None, type=int, help="Port, 0 for any [default: WEBMGR_PORT]."
+)
+def serve(host: str | None, port: int | None) -> None:
+    """Run the web application under gevent."""
+    from ollama_webmgr.errors import AssetsNotBuilt
+    from ollama_webmgr.logging_setup import configure_logging
+    from ollama_webmgr.serving import display_url, exposure_warning, make_server
+    from ollama_webmgr.web.app import create_app
+
+    settings = load_settings()
+    host = settings.host if host is None else host
+    port = settings.port if port is None else port
+    configure_logging(settings.log_level)
+    try:
+        app = create_app(settings)
+    except AssetsNotBuilt as exc:
+        raise click.ClickException(exc.message) from None
+    warning = exposure_warning(host, settings.admin_password)
+    if warning:
+        click.secho(warning, fg="red", bold=True, err=True)
+    server = make_server(app, host, port)
+    server.start()
+    click.echo(f"ollama-webmgr: {display_url(host, server.server_port)}")
+    server.serve_forever()
+
+
 def load_settings() -> Settings:
     return Settings.from_env()
 

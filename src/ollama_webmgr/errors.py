@@ -21,7 +21,8 @@ Services raise these; three edges translate them (French HTML in the web app,
     ├── InvalidSearchQuery          a library search the site would not take
     ├── RemoteUnavailable           ollama.com / the registry cannot be used
     │   └── RemoteModelNotFound     ollama.com has no page for that model
-    └── AgentUnavailable            a node agent cannot be reached
+    ├── AgentUnavailable            a node agent cannot be reached
+    └── AssetsNotBuilt              the front-end files were not built (make assets)
 
 Every ``OllamaError`` keeps Ollama's own message (``message``), the HTTP status
 (``status``; ``-1`` for an error line inside a stream, as the official client
@@ -124,3 +125,9 @@ class RemoteModelNotFound(RemoteUnavailable):
 
 class AgentUnavailable(WebmgrError):
     code = "agent_unavailable"
+
+
+class AssetsNotBuilt(WebmgrError):
+    """The front-end files (``make assets``) are missing: the web app cannot start."""
+
+    code = "assets_not_built"

@@ -1,0 +1,94 @@
+"""Production WSGI serving under gevent, shared by the web app and the gateway.
+
+``gevent.pywsgi`` writes headers and body in separate packets; without
+``TCP_NODELAY`` Nagle's algorithm delays keep-alive responses by ~40 ms.
+Callers must have monkey-patched first (the command line does).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+from contextlib import suppress
+from typing import TYPE_CHECKING
+
+from gevent.pywsgi import WSGIHandler, WSGIServer
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
+log = logging.getLogger(__name__)
+
+
+class NoDelayHandler(WSGIHandler):  # type: ignore[misc]
+    """A pywsgi handler that disables Nagle's algorithm on its connection."""
+
+    def handle(self) -> None:
+        with suppress(OSError, AttributeError):  # e.g. a Unix socket
+            self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().handle()
+
+
+def make_server(app: WSGIApplication, host: str, port: int) -> WSGIServer:
+    """A started-on-demand gevent server; ``port`` 0 picks a free port.
+
+    Access lines are left to the application (JSON logs); server errors go to
+    the ``ollama_webmgr.serving`` logger.
+    """
+    return WSGIServer(
+        (host, port),
+        app,
+        handler_class=NoDelayHandler,
+        log=None,
+        error_log=log,
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """True when ``host`` only accepts connections from this machine.
+
+    >>> [is_loopback(h) for h in ("127.0.0.1", "::1", "localhost", "[::1]")]
+    [True, True, True, True]
+    >>> [is_loopback(h) for h in ("0.0.0.0", "", "192.168.1.20", "example.org")]
+    [False, False, False, False]
+    """
+    name = host.strip("[]")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_warning(host: str, admin_password: str | None) -> str | None:
+    """The warning to print when the app is reachable from the network unprotected.
+
+    >>> exposure_warning("127.0.0.1", None) is None
+    True
+    >>> exposure_warning("0.0.0.0", "s3cret") is None
+    True
+    >>> print(exposure_warning("0.0.0.0", None))  # doctest: +ELLIPSIS
+    WARNING: listening on 0.0.0.0 without ADMIN_PASSWORD: ...
+    """
+    if is_loopback(host) or admin_password:
+        return None
+    return (
+        f"WARNING: listening on {host or 'all interfaces'} without ADMIN_PASSWORD:"
+        " anyone who can reach this address can download and delete models."
+        " Set ADMIN_PASSWORD or bind to 127.0.0.1."
+    )
+
+
+def display_url(host: str, port: int) -> str:
+    """The URL to print for a bound address.
+
+    >>> display_url("::1", 8000)
+    'http://[::1]:8000/'
+    >>> display_url("0.0.0.0", 8000)
+    'http://0.0.0.0:8000/'
+    """
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}/"

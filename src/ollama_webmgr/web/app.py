@@ -1,0 +1,64 @@
+"""The Flask application factory of the web app (no side effects at import)."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Flask, request
+
+from ollama_webmgr.settings import Settings
+from ollama_webmgr.web import dashboard, dist, health
+from ollama_webmgr.web.errors import init_errors
+from ollama_webmgr.web.formatting import format_size, server_label
+from ollama_webmgr.web.htmx import htmx_redirects
+from ollama_webmgr.web.request_log import init_request_log
+from ollama_webmgr.web.security import init_security
+from ollama_webmgr.wiring import EXTENSION_KEY, Services, build_services
+
+
+def create_app(
+    settings: Settings | None = None, *, services: Services | None = None
+) -> Flask:
+    """Build the web app; raises ``AssetsNotBuilt`` when ``make assets`` is needed.
+
+    ``services`` (tests pass fakes) wins over ``settings``; without either, the
+    settings are read from the environment.
+    """
+    if services is None:
+        services = build_services(settings or Settings.from_env())
+    settings = services.settings
+    app = Flask(__name__)
+    # Without SECRET_KEY, sessions and CSRF tokens last until the next restart.
+    app.secret_key = settings.secret_key or secrets.token_hex(32)
+    app.extensions[EXTENSION_KEY] = services
+    manifest = dist.AssetManifest.load()
+    app.extensions[dist.EXTENSION_KEY] = manifest
+
+    init_request_log(app)
+    init_security(app)
+    init_errors(app)
+    app.after_request(htmx_redirects)
+    _init_templates(app, services, manifest)
+
+    app.register_blueprint(dist.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(dashboard.bp)
+    return app
+
+
+def _init_templates(
+    app: Flask, services: Services, manifest: dist.AssetManifest
+) -> None:
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    app.jinja_env.globals["asset"] = manifest.url
+    app.jinja_env.filters["size"] = format_size
+    app.jinja_env.filters["server_label"] = server_label
+
+    @app.context_processor
+    def _shell_context() -> dict[str, object]:
+        servers = services.servers
+        chosen = request.args.get("server")
+        # The model pages read the same ``?server=`` choice.
+        current = chosen if chosen in servers else (servers[0] if servers else None)
+        return {"nav_servers": servers, "current_server": current}

@@ -1,0 +1,81 @@
+"""The web edge of the exception tree: every error becomes a proper answer.
+
+- ``/api/...`` gets JSON ``{"error": {"code", "message"}}`` with a meaningful
+  status, never a traceback (an unexpected exception is logged and answered 500
+  with its ``request_id``);
+- an HTMX request gets a small fragment and a ``toast`` event;
+- a page visit gets the French ``errors.html`` page.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from ollama_webmgr.errors import WebmgrError
+from ollama_webmgr.logging_setup import request_id_var
+from ollama_webmgr.web.htmx import is_htmx, toast
+from ollama_webmgr.web.messages import ErrorView, describe_error, http_message
+
+log = logging.getLogger(__name__)
+
+
+def init_errors(app: Flask) -> None:
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(WebmgrError, _webmgr_error)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
+def _http_error(exc: HTTPException) -> Response | HTTPException:
+    if exc.code is None or exc.response is not None:
+        return exc  # already a complete response (e.g. ``abort(response)``)
+    status = exc.code
+    code = (exc.name or "error").lower().replace(" ", "_")
+    response = error_response(ErrorView(status, code, http_message(status)))
+    if status == 405:
+        valid = getattr(exc, "valid_methods", None)
+        if valid:
+            response.headers["Allow"] = ", ".join(valid)
+    return response
+
+
+def _webmgr_error(exc: WebmgrError) -> Response:
+    view = describe_error(exc)
+    log.warning("request failed: %s", exc, extra={"error_code": view.code})
+    return error_response(view)
+
+
+def _unexpected_error(exc: Exception) -> Response:
+    log.exception("unexpected error")
+    return error_response(
+        ErrorView(500, "internal_error", http_message(500)), with_request_id=True
+    )
+
+
+def error_response(view: ErrorView, *, with_request_id: bool = False) -> Response:
+    """Answer ``view`` in the form the client expects (JSON, fragment or page)."""
+    request_id = request_id_var.get()
+    if request.path.startswith("/api/"):
+        body: dict[str, object] = {"code": view.code, "message": view.message}
+        if with_request_id and request_id:
+            body["request_id"] = request_id
+        response = jsonify(error=body)
+    elif is_htmx():
+        response = toast(
+            Response(render_template("_error_fragment.html", error=view)),
+            view.message,
+            "error",
+        )
+    else:
+        response = Response(
+            render_template(
+                "errors.html",
+                error=view,
+                request_id=request_id if with_request_id else None,
+                layout="base.html",
+            )
+        )
+    response.status_code = view.status
+    return response

@@ -1,0 +1,84 @@
+"""French wording and HTTP status for every error the web edge can show.
+
+Services raise ``WebmgrError`` subclasses with English, technical messages; this
+module is the one place that turns them into what a French-speaking user reads.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ollama_webmgr import errors
+
+
+class ErrorView(NamedTuple):
+    status: int
+    code: str
+    message: str
+
+
+#: most specific class first: the first ``isinstance`` match wins
+_ERRORS: tuple[tuple[type[errors.WebmgrError], int, str], ...] = (
+    (errors.OllamaUnreachable, 502, "Serveur Ollama injoignable."),
+    (errors.OllamaTimeout, 504, "Délai dépassé : le serveur Ollama ne répond pas."),
+    (errors.OllamaNotFound, 404, "Modèle introuvable sur le serveur Ollama."),
+    (errors.OllamaBadRequest, 400, "Requête refusée par le serveur Ollama."),
+    (errors.OllamaStreamError, 502, "Le serveur Ollama a signalé une erreur."),
+    (errors.OllamaServerError, 502, "Erreur du serveur Ollama."),
+    (errors.OllamaError, 502, "Erreur du serveur Ollama."),
+    (errors.InvalidModelName, 400, "Nom de modèle invalide."),
+    (errors.InvalidServerUrl, 400, "Adresse de serveur invalide (http://hôte:port)."),
+    (errors.RemoteUnavailable, 503, "Recherche indisponible pour le moment."),
+    (errors.NoBackendAvailable, 503, "Aucun serveur Ollama disponible."),
+    (errors.JobNotFound, 404, "Tâche introuvable."),
+    (errors.JobError, 500, "La tâche a échoué."),
+    (errors.StoreError, 500, "Erreur d’enregistrement des données."),
+    (errors.AgentUnavailable, 503, "Agent du nœud injoignable."),
+)
+
+_DISK_FULL = ErrorView(
+    507, "disk_full", "Espace disque insuffisant sur le serveur Ollama."
+)
+
+_HTTP_MESSAGES = {
+    400: "Requête invalide.",
+    403: "Requête refusée : rechargez la page puis réessayez.",
+    404: "Page introuvable.",
+    405: "Méthode non autorisée pour cette adresse.",
+    413: "Requête trop volumineuse.",
+    415: "Type de contenu non pris en charge : envoyez du JSON.",
+    429: "Trop de requêtes : réessayez dans un instant.",
+    500: "Erreur interne du serveur.",
+    502: "Passerelle en erreur.",
+    503: "Service indisponible.",
+    504: "Délai dépassé.",
+}
+
+
+def describe_error(exc: errors.WebmgrError) -> ErrorView:
+    """Status, code and French message for ``exc``.
+
+    >>> describe_error(errors.OllamaUnreachable("connection refused")).message
+    'Serveur Ollama injoignable.'
+    >>> describe_error(errors.OllamaServerError(
+    ...     "write /root/.ollama/blobs/x: no space left on device", status=500
+    ... )).code
+    'disk_full'
+    """
+    if isinstance(exc, errors.OllamaError) and "no space left on device" in exc.message:
+        return _DISK_FULL
+    for kind, status, message in _ERRORS:
+        if isinstance(exc, kind):
+            return ErrorView(status, exc.code, message)
+    return ErrorView(500, exc.code, "Une erreur est survenue.")
+
+
+def http_message(status: int) -> str:
+    """French message for an HTTP error status.
+
+    >>> http_message(404)
+    'Page introuvable.'
+    >>> http_message(418)
+    'Erreur 418.'
+    """
+    return _HTTP_MESSAGES.get(status, f"Erreur {status}.")

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from web_support import SERVERS, inline_code_problems, parse
+
+import ollama_webmgr.web
+
+NAV = {
+    "/": "Tableau de bord",
+    "/models": "Modèles",
+    "/running": "En cours",
+    "/search": "Recherche",
+    "/servers": "Serveurs",
+}
+
+
+def test_dashboard_lists_every_configured_server_with_its_address(
+    client: FlaskClient,
+) -> None:
+    doc = parse(client.get("/").data)
+    items = doc.select("#servers li")
+    addresses = [item.select("p")[1].get_text(strip=True) for item in items]
+    assert addresses == ["http://localhost:11434", *SERVERS]
+    assert items[1].select_one("p").get_text(strip=True) == "gpu-a:11434"
+    assert "principal" in items[0].get_text()
+
+
+def test_pages_are_french_with_landmarks_and_main_navigation(
+    client: FlaskClient,
+) -> None:
+    doc = parse(client.get("/").data)
+    assert doc.html is not None
+    assert doc.html["lang"] == "fr"
+    assert doc.find("main", id="contenu") is not None
+    nav = doc.find("nav", attrs={"aria-label": "Navigation principale"})
+    assert nav is not None
+    links = {a["href"]: a.get_text(strip=True) for a in nav.find_all("a")}
+    assert links == NAV
+    assert nav.find("a", attrs={"aria-current": "page"})["href"] == "/"
+    status = doc.find(id="toasts")
+    assert status["role"] == "status"
+    assert status["aria-live"] == "polite"
+
+
+def test_server_selector_offers_configured_servers_and_keeps_the_choice(
+    client: FlaskClient,
+) -> None:
+    doc = parse(client.get("/", query_string={"server": SERVERS[1]}).data)
+    select = doc.find("select", attrs={"name": "server"})
+    label = doc.find("label", attrs={"for": select["id"]})
+    assert label is not None
+    options = [option["value"] for option in select.find_all("option")]
+    assert options == ["http://localhost:11434", *SERVERS]
+    assert select.find("option", selected=True)["value"] == SERVERS[1]
+
+
+def test_unknown_server_choice_falls_back_to_the_primary(client: FlaskClient) -> None:
+    doc = parse(client.get("/?server=http://evil:1").data)
+    chosen = doc.find("select", attrs={"name": "server"}).find("option", selected=True)
+    assert chosen["value"] == "http://localhost:11434"
+
+
+def test_page_carries_a_csrf_token_for_scripts(client: FlaskClient) -> None:
+    meta = parse(client.get("/").data).find("meta", attrs={"name": "csrf-token"})
+    assert meta is not None
+    assert len(meta["content"]) > 20
+
+
+def test_page_loads_hashed_assets_as_external_deferred_scripts(
+    client: FlaskClient,
+) -> None:
+    doc = parse(client.get("/").data)
+    scripts = [tag["src"] for tag in doc.find_all("script")]
+    assert [src.split("/")[-1].split(".")[0] for src in scripts] == [
+        "htmx",
+        "app",
+        "alpine",
+    ]
+    assert all(tag.has_attr("defer") for tag in doc.find_all("script"))
+    stylesheet = doc.find("link", rel="stylesheet")["href"]
+    assert stylesheet.startswith("/static/dist/app.")
+    with client.get(stylesheet) as response:
+        assert response.status_code == 200
+
+
+def test_htmx_request_gets_only_the_content_block(client: FlaskClient) -> None:
+    response = client.get("/", headers={"HX-Request": "true"})
+    doc = parse(response.data)
+    assert doc.find("html") is None
+    assert doc.find("nav") is None
+    assert doc.select("#servers li")
+    assert "HX-Request" in response.headers["Vary"]
+    full = client.get("/")
+    assert "HX-Request" in full.headers["Vary"]
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/", {}),
+        ("/", {"HX-Request": "true"}),
+        ("/no-such-page", {}),
+        ("/no-such-page", {"HX-Request": "true"}),
+    ],
+)
+def test_rendered_html_has_no_inline_script_style_or_event_handler(
+    client: FlaskClient, path: str, headers: dict[str, str]
+) -> None:
+    doc = parse(client.get(path, headers=headers).data)
+    assert inline_code_problems(doc) == []
+
+
+def test_inline_code_scanner_catches_what_the_csp_would_block() -> None:
+    doc = parse(
+        '<script>alert(1)</script><p style="x" onclick="y">a</p>'
+        '<a href="javascript:z">b</a><style>p{}</style>'
+    )
+    assert len(inline_code_problems(doc)) == 5
+
+
+def test_no_template_source_contains_inline_code() -> None:
+    templates = Path(ollama_webmgr.web.__file__).parent / "templates"
+    problems = {
+        path.name: found
+        for path in sorted(templates.rglob("*.html"))
+        if (found := inline_code_problems(parse(path.read_text(encoding="utf-8"))))
+    }
+    assert problems == {}
