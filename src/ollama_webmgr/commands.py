@@ -91,6 +91,12 @@ def _faults(
     help='Fault knobs as JSON, e.g. \'{"latency": 0.2, "fail_next": 3}\'.',
 )
 @click.option(
+    "--library-port",
+    default=None,
+    type=click.IntRange(0, 65535),
+    help="Also serve the fake ollama.com and registry on this port (0: any free).",
+)
+@click.option(
     "--ollama-version",
     default="0.33.0-rc2",
     show_default=True,
@@ -104,6 +110,7 @@ def sim(
     state_file: str | None,
     faults: Faults | None,
     ollama_version: str,
+    library_port: int | None,
 ) -> None:
     """Run an emulated Ollama server (fault knobs also at /_sim/faults)."""
     from ollama_webmgr.sim.serve import run_sim
@@ -116,6 +123,7 @@ def sim(
         state_file=state_file,
         faults=faults,
         version=ollama_version,
+        library_port=library_port,
     )
 
 

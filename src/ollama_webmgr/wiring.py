@@ -2,9 +2,8 @@
 
 ``create_app`` stores a ``Services`` in ``app.extensions["ollama_webmgr"]``; routes
 reach it through ``get_services()``, background work receives it as an argument.
-To add a collaborator (store, client pool, job runner, progress bus...), add a
-field with a default here and build it in ``build_services``; tests pass their own
-``Services`` with fakes.
+Tests build their own ``Services`` (``build_services`` with a test ``Settings`` or
+hand-made collaborators).
 """
 
 from __future__ import annotations
@@ -14,7 +13,15 @@ from typing import cast
 
 from flask import current_app
 
+from ollama_webmgr.cluster.servers import ServerRegistry
+from ollama_webmgr.jobs.bus import MemoryBus, ProgressBus
+from ollama_webmgr.jobs.runner import JobRunner, ThreadRunner
+from ollama_webmgr.jobs.tasks import TASKS_REF, default_registry
+from ollama_webmgr.manager.clients import ClientFactory, ClientPool, client_factory
+from ollama_webmgr.ollama.library import LibraryClient
+from ollama_webmgr.ollama.registry import RegistryClient
 from ollama_webmgr.settings import Settings
+from ollama_webmgr.store.database import DatabaseManager, open_database
 
 EXTENSION_KEY = "ollama_webmgr"
 
@@ -22,13 +29,52 @@ EXTENSION_KEY = "ollama_webmgr"
 @dataclass
 class Services:
     settings: Settings
-    #: configured Ollama base URLs, the primary first
-    servers: tuple[str, ...]
+    db: DatabaseManager
+    #: the fleet: configured servers plus those added in the UI
+    servers: ServerRegistry
+    clients: ClientPool
+    runner: JobRunner
+    bus: ProgressBus
+    library: LibraryClient
+    registry: RegistryClient
+
+    def close(self) -> None:
+        """Release connections and flush the store (at shutdown, or after a test)."""
+        self.clients.close()
+        self.library.close()
+        self.registry.close()
+        self.db.close()
 
 
-def build_services(settings: Settings) -> Services:
-    """The production services for ``settings``; opens nothing yet."""
-    return Services(settings=settings, servers=settings.servers)
+def build_runner(settings: Settings) -> tuple[JobRunner, ProgressBus]:
+    """In-process jobs and progress by default; RQ + Redis Streams with REDIS_URL."""
+    if not settings.redis_url:
+        bus = MemoryBus()
+        return ThreadRunner(default_registry(), bus), bus
+    import redis
+
+    from ollama_webmgr.jobs.rq_runner import RQRunner
+
+    runner = RQRunner(redis.Redis.from_url(settings.redis_url), tasks_ref=TASKS_REF)
+    return runner, runner.bus
+
+
+def build_services(
+    settings: Settings, *, make_client: ClientFactory | None = None
+) -> Services:
+    """The production services for ``settings`` (opens the store)."""
+    servers = ServerRegistry.from_urls(settings.servers)
+    runner, bus = build_runner(settings)
+    return Services(
+        settings=settings,
+        db=open_database(settings.store_url),
+        servers=servers,
+        clients=ClientPool(servers, make_client or client_factory(settings)),
+        runner=runner,
+        bus=bus,
+        library=LibraryClient(settings.library_url),
+        registry=RegistryClient(settings.registry_url),
+    )
 
 
 def get_services() -> Services:

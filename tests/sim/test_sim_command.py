@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -100,6 +101,32 @@ def test_sim_command_serves_under_gevent(tmp_path: Path) -> None:
         httpx.post(url + "/_sim/faults", json={"drop_after": 1})
         with pytest.raises(httpx.RemoteProtocolError):
             httpx.post(url + "/api/pull", json={"model": "all-minilm"})
+    finally:
+        process.terminate()
+        process.wait(5)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def test_library_port_serves_the_registry_the_node_pulls_from() -> None:
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "ollama_webmgr", "sim", "--port", "0"),
+            *("--models", "all-minilm", "--library-port", "0"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        node = process.stdout.readline().rsplit(" ", 1)[-1].strip()
+        site = process.stdout.readline().rsplit(" ", 1)[-1].strip()
+        assert site.startswith("http://127.0.0.1:")
+        (model,) = httpx.get(node + "/api/tags").json()["models"]
+        manifest = httpx.get(site + "/v2/library/all-minilm/manifests/latest")
+        assert hashlib.sha256(manifest.content).hexdigest() == model["digest"]
+        page = httpx.get(site + "/search", params={"q": "minilm"})
+        assert "x-test-search-response-title" in page.text
     finally:
         process.terminate()
         process.wait(5)

@@ -48,19 +48,19 @@ def test_pages_are_french_with_landmarks_and_main_navigation(
 def test_server_selector_offers_configured_servers_and_keeps_the_choice(
     client: FlaskClient,
 ) -> None:
-    doc = parse(client.get("/", query_string={"server": SERVERS[1]}).data)
+    doc = parse(client.get("/", query_string={"server": "192.168.1.20:11434"}).data)
     select = doc.find("select", attrs={"name": "server"})
     label = doc.find("label", attrs={"for": select["id"]})
     assert label is not None
     options = [option["value"] for option in select.find_all("option")]
-    assert options == ["http://localhost:11434", *SERVERS]
-    assert select.find("option", selected=True)["value"] == SERVERS[1]
+    assert options == ["localhost:11434", "gpu-a:11434", "192.168.1.20:11434"]
+    assert select.find("option", selected=True)["value"] == "192.168.1.20:11434"
 
 
 def test_unknown_server_choice_falls_back_to_the_primary(client: FlaskClient) -> None:
     doc = parse(client.get("/?server=http://evil:1").data)
     chosen = doc.find("select", attrs={"name": "server"}).find("option", selected=True)
-    assert chosen["value"] == "http://localhost:11434"
+    assert chosen["value"] == "localhost:11434"
 
 
 def test_page_carries_a_csrf_token_for_scripts(client: FlaskClient) -> None:

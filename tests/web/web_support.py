@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from typing import Any
 
 from bs4 import BeautifulSoup
@@ -17,6 +18,7 @@ SERVERS = ("http://gpu-a:11434", "http://192.168.1.20:11434")
 def make_app(**settings_overrides: Any) -> Flask:
     """A web app over ``Settings`` built directly (no environment involved)."""
     values: dict[str, Any] = {
+        "data_dir": tempfile.mkdtemp(prefix="webmgr-web-"),
         "ollama_base_url": "http://localhost:11434",
         "ollama_servers": SERVERS,
         "secret_key": "test-secret-key",

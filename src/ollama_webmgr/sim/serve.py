@@ -119,8 +119,13 @@ def run_sim(
     state_file: str | None,
     faults: Faults | None = None,
     version: str | None = None,
+    library_port: int | None = None,
 ) -> None:
-    """Serve one emulated Ollama node under gevent until interrupted."""
+    """Serve one emulated Ollama node under gevent until interrupted.
+
+    With ``library_port``, the fake ollama.com and registry (the node pulls from
+    the same registry) are served on that port too.
+    """
     from gevent import pywsgi
 
     from ollama_webmgr.sim.app import create_app
@@ -159,6 +164,20 @@ def run_sim(
         f"Emulated Ollama {state.version} listening on http://{host}:{bound}",
         flush=True,
     )
+    if library_port is not None:
+        from ollama_webmgr.sim.library import create_library_app
+
+        library = pywsgi.WSGIServer(
+            (host, library_port),
+            create_library_app(state.registry),
+            handler_class=Handler,
+            log=None,
+        )
+        library.start()
+        print(
+            f"Fake ollama.com and registry on http://{host}:{library.server_port}",
+            flush=True,
+        )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -9,7 +9,7 @@ from flask import Flask, request
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.web import dashboard, dist, health
 from ollama_webmgr.web.errors import init_errors
-from ollama_webmgr.web.formatting import format_size, server_label
+from ollama_webmgr.web.formatting import format_size
 from ollama_webmgr.web.htmx import htmx_redirects
 from ollama_webmgr.web.request_log import init_request_log
 from ollama_webmgr.web.security import init_security
@@ -53,12 +53,13 @@ def _init_templates(
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.globals["asset"] = manifest.url
     app.jinja_env.filters["size"] = format_size
-    app.jinja_env.filters["server_label"] = server_label
 
     @app.context_processor
     def _shell_context() -> dict[str, object]:
-        servers = services.servers
+        servers = services.servers.all()
         chosen = request.args.get("server")
-        # The model pages read the same ``?server=`` choice.
-        current = chosen if chosen in servers else (servers[0] if servers else None)
+        # The model pages read the same ``?server=`` choice (a server name).
+        current = next((s for s in servers if s.name == chosen), None)
+        if current is None and servers:
+            current = servers[0]
         return {"nav_servers": servers, "current_server": current}

@@ -12,4 +12,4 @@ bp = Blueprint("dashboard", __name__)
 
 @bp.get("/")
 def index() -> Response:
-    return render_page("dashboard.html", servers=get_services().servers)
+    return render_page("dashboard.html", servers=get_services().servers.all())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 _UNITS = ("o", "ko", "Mo", "Go", "To", "Po")
 
 
@@ -37,14 +35,3 @@ def format_size(size: int | float | None) -> str:
     else:
         number = f"{round(value):d}"
     return f"{number} {_UNITS[unit]}"
-
-
-def server_label(url: str) -> str:
-    """The short name of a server: its host and port.
-
-    >>> server_label("http://gpu-a:11434")
-    'gpu-a:11434'
-    >>> server_label("https://[::1]:443")
-    '[::1]:443'
-    """
-    return urlsplit(url).netloc or url

@@ -1,0 +1,1 @@
+"""The model manager's services: framework-free functions over the fleet."""

@@ -1,0 +1,87 @@
+"""Several emulated Ollama nodes and the fake ollama.com, sharing one registry.
+
+Used by the demo and by the tests that need a whole fleet on real sockets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from ollama_webmgr.sim.app import create_app
+from ollama_webmgr.sim.catalog import DEFAULT_MODELS, Registry
+from ollama_webmgr.sim.library import create_library_app
+from ollama_webmgr.sim.serve import RunningServer, start_in_thread
+from ollama_webmgr.sim.state import SimState
+
+
+@dataclass
+class EmulatedNode:
+    state: SimState
+    server: RunningServer
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+@dataclass
+class EmulatedFleet:
+    registry: Registry
+    nodes: list[EmulatedNode] = field(default_factory=list)
+    library: RunningServer | None = None
+
+    @property
+    def urls(self) -> list[str]:
+        return [node.url for node in self.nodes]
+
+    @property
+    def library_url(self) -> str:
+        assert self.library is not None
+        return self.library.url
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.server.stop()
+        if self.library is not None:
+            self.library.stop()
+
+
+def start_fleet(
+    models: Sequence[Sequence[str]] = (DEFAULT_MODELS,),
+    *,
+    host: str = "127.0.0.1",
+    ports: Sequence[int] = (),
+    library_port: int | None = 0,
+    **state_options: Any,
+) -> EmulatedFleet:
+    """One node per entry of ``models`` (its installed models); port 0: any free."""
+    fleet = EmulatedFleet(Registry())
+    try:
+        for index, names in enumerate(models):
+            state = SimState.with_models(list(names), fleet.registry, **state_options)
+            port = ports[index] if index < len(ports) else 0
+            fleet.nodes.append(
+                EmulatedNode(state, start_in_thread(create_app(state), host, port))
+            )
+        if library_port is not None:
+            app = create_library_app(fleet.registry)
+            fleet.library = start_in_thread(app, host, library_port)
+    except BaseException:
+        fleet.stop()
+        raise
+    return fleet
+
+
+@contextmanager
+def running_fleet(
+    models: Sequence[Sequence[str]] = (DEFAULT_MODELS,), **options: Any
+) -> Iterator[EmulatedFleet]:
+    """``start_fleet`` as a context manager that always stops everything."""
+    fleet = start_fleet(models, **options)
+    try:
+        yield fleet
+    finally:
+        fleet.stop()
