@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from ollama_webmgr import __version__
 from ollama_webmgr.settings import Settings
+
+if TYPE_CHECKING:
+    from ollama_webmgr.sim.faults import Faults
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -38,6 +43,24 @@ def _models(
         raise click.BadParameter(str(error)) from None
 
 
+def _faults(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> Faults | None:
+    if value is None:
+        return None
+    import json
+
+    from ollama_webmgr.sim.faults import Faults
+
+    try:
+        data = json.loads(value)
+        if not isinstance(data, dict):
+            raise ValueError("a JSON object is expected")
+        return Faults.from_json(data)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Bind address.")
 @click.option("--port", default=11434, show_default=True, help="Port (0: any free).")
@@ -59,7 +82,19 @@ def _models(
     "state_file",
     default=None,
     type=click.Path(dir_okay=False),
-    help="JSON file that keeps the installed models across restarts.",
+    help="JSON file that keeps the installed models across restarts (wins over --models).",
+)
+@click.option(
+    "--faults",
+    default=None,
+    callback=_faults,
+    help='Fault knobs as JSON, e.g. \'{"latency": 0.2, "fail_next": 3}\'.',
+)
+@click.option(
+    "--ollama-version",
+    default="0.33.0-rc2",
+    show_default=True,
+    help="Version reported by /api/version.",
 )
 def sim(
     host: str,
@@ -67,8 +102,10 @@ def sim(
     models: list[str] | None,
     bandwidth: float,
     state_file: str | None,
+    faults: Faults | None,
+    ollama_version: str,
 ) -> None:
-    """Run an emulated Ollama server."""
+    """Run an emulated Ollama server (fault knobs also at /_sim/faults)."""
     from ollama_webmgr.sim.serve import run_sim
 
     run_sim(
@@ -77,6 +114,8 @@ def sim(
         models=models,
         bandwidth=bandwidth,
         state_file=state_file,
+        faults=faults,
+        version=ollama_version,
     )
 
 

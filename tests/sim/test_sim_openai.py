@@ -8,7 +8,7 @@ import struct
 import httpx
 import openai
 import pytest
-from conftest import Node
+from sim_nodes import Node
 
 
 @pytest.fixture
@@ -25,7 +25,8 @@ def test_chat_completion_non_stream(client: openai.OpenAI) -> None:
     assert reply.id.startswith("chatcmpl-")
     assert reply.system_fingerprint == "fp_ollama"
     choice = reply.choices[0]
-    assert choice.message.role == "assistant" and choice.message.content
+    assert choice.message.role == "assistant"
+    assert choice.message.content
     assert choice.finish_reason == "stop"
     assert reply.usage is not None
     assert reply.usage.completion_tokens > 0
@@ -48,15 +49,19 @@ def test_chat_completion_stream_with_usage(client: openai.OpenAI) -> None:
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text
     assert chunks[-2].choices[0].finish_reason == "length"
-    assert chunks[-1].choices == [] and chunks[-1].usage is not None
+    assert chunks[-1].choices == []
+    assert chunks[-1].usage is not None
     assert chunks[-1].usage.completion_tokens == 3
     assert len({c.created for c in chunks}) == 1
 
 
 def test_completions_stream_and_not(client: openai.OpenAI) -> None:
     whole = client.completions.create(model="llama3.2", prompt="Say hi")
-    assert whole.object == "text_completion" and whole.choices[0].text
-    parts = list(client.completions.create(model="llama3.2", prompt="Say hi", stream=True))
+    assert whole.object == "text_completion"
+    assert whole.choices[0].text
+    parts = list(
+        client.completions.create(model="llama3.2", prompt="Say hi", stream=True)
+    )
     assert "".join(p.choices[0].text for p in parts) == whole.choices[0].text
     assert [p.choices[0].finish_reason for p in parts][-1] == "stop"
 
@@ -99,8 +104,12 @@ def test_missing_model_is_a_not_found_error(client: openai.OpenAI) -> None:
     assert "model 'nope:latest' not found" in str(retrieve.value)
 
 
-def test_empty_messages_and_bad_encoding_are_invalid_requests(http: httpx.Client) -> None:
-    empty = http.post("/v1/chat/completions", json={"model": "llama3.2", "messages": []})
+def test_empty_messages_and_bad_encoding_are_invalid_requests(
+    http: httpx.Client,
+) -> None:
+    empty = http.post(
+        "/v1/chat/completions", json={"model": "llama3.2", "messages": []}
+    )
     assert empty.status_code == 400
     assert empty.json()["error"]["message"] == "[] is too short - 'messages'"
     assert empty.json()["error"]["type"] == "invalid_request_error"
@@ -116,7 +125,28 @@ def test_empty_messages_and_bad_encoding_are_invalid_requests(http: httpx.Client
 def test_stream_ends_with_done_marker(http: httpx.Client) -> None:
     response = http.post(
         "/v1/chat/completions",
-        json={"model": "llama3.2", "messages": [{"role": "user", "content": "x"}], "stream": True},
+        json={
+            "model": "llama3.2",
+            "messages": [{"role": "user", "content": "x"}],
+            "stream": True,
+        },
     )
     assert response.headers["content-type"] == "text/event-stream"
     assert response.content.endswith(b"data: [DONE]\n\n")
+
+
+def test_errors_keep_the_openai_shape_for_capabilities_and_faults(
+    http: httpx.Client, node: Node
+) -> None:
+    message = [{"role": "user", "content": "x"}]
+    reply = http.post(
+        "/v1/chat/completions", json={"model": "all-minilm", "messages": message}
+    )
+    assert reply.status_code == 400
+    assert reply.json()["error"]["message"] == '"all-minilm" does not support chat'
+    node.state.faults.status = 503
+    busy = http.post(
+        "/v1/chat/completions", json={"model": "llama3.2", "messages": message}
+    )
+    assert busy.status_code == 503
+    assert busy.json()["error"]["type"] == "api_error"

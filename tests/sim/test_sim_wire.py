@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from datetime import datetime, timedelta
 
 import httpx
 import pytest
-from conftest import Node
+from sim_nodes import Node
 
 JSON = "application/json; charset=utf-8"
 
@@ -19,7 +20,8 @@ def test_root_says_ollama_is_running_as_plain_text(http: httpx.Client) -> None:
     assert response.headers["content-type"] == "text/plain; charset=utf-8"
     assert response.content == b"Ollama is running"
     head = http.head("/")
-    assert head.status_code == 200 and head.content == b""
+    assert head.status_code == 200
+    assert head.content == b""
 
 
 def test_version_is_compact_json_without_trailing_newline(http: httpx.Client) -> None:
@@ -53,7 +55,11 @@ def test_show_escapes_angle_brackets_like_go(http: httpx.Client) -> None:
         ("/api/chat", b"", "missing request body"),
         ("/api/pull", b"", "missing request body"),
         ("/api/generate", b'{"model":', "unexpected EOF"),
-        ("/api/generate", b"hello", "invalid character 'h' looking for beginning of value"),
+        (
+            "/api/generate",
+            b"hello",
+            "invalid character 'h' looking for beginning of value",
+        ),
         (
             "/api/generate",
             b'{"model":"llama3.2","stream":"yes"}',
@@ -67,11 +73,25 @@ def test_show_escapes_angle_brackets_like_go(http: httpx.Client) -> None:
             "EmbedRequest.dimensions of type int",
         ),
         ("/api/embed", b'{"model":"all-minilm","input":3}', "invalid input type"),
+        (
+            "/api/generate",
+            b'{"model":"llama3.2","keep_alive":NaN}',
+            "invalid character 'N' looking for beginning of value",
+        ),
+        (
+            "/api/generate",
+            b"[1]",
+            "json: cannot unmarshal array into Go value of type api.GenerateRequest",
+        ),
         ("/api/chat", b"{}", "model is required"),
         ("/api/show", b"{}", "model is required"),
         ("/api/embeddings", b"{}", "model is required"),
         ("/api/copy", b'{"destination":"x"}', 'source "" is invalid'),
-        ("/api/copy", b'{"source":"llama3.2","destination":"a:"}', 'destination "a:" is invalid'),
+        (
+            "/api/copy",
+            b'{"source":"llama3.2","destination":"a:"}',
+            'destination "a:" is invalid',
+        ),
         ("/api/generate", b'{"model":"a b"}', "invalid model name"),
         ("/api/pull", b'{"model":""}', "invalid model name"),
         (
@@ -91,17 +111,27 @@ def test_bad_requests_answer_400_with_go_messages(
 
 def test_delete_with_invalid_name_quotes_the_name(http: httpx.Client) -> None:
     response = http.request("DELETE", "/api/delete", content=b'{"model":"a b"}')
-    assert (response.status_code, response.json()) == (400, {"error": 'name "a b" is invalid'})
+    assert (response.status_code, response.json()) == (
+        400,
+        {"error": 'name "a b" is invalid'},
+    )
 
 
 def test_null_body_and_empty_model_on_generate_are_404(http: httpx.Client) -> None:
     for raw in (b"null", b"{}", b'{"name":"llama3.2"}'):
         response = http.post("/api/generate", content=raw)
-        assert (response.status_code, response.json()) == (404, {"error": "model '' not found"})
-    assert http.post("/api/embed", content=b"{}").json() == {"error": "model '' not found"}
+        assert (response.status_code, response.json()) == (
+            404,
+            {"error": "model '' not found"},
+        )
+    assert http.post("/api/embed", content=b"{}").json() == {
+        "error": "model '' not found"
+    }
 
 
-def test_unknown_fields_and_missing_content_type_are_accepted(http: httpx.Client) -> None:
+def test_unknown_fields_and_missing_content_type_are_accepted(
+    http: httpx.Client,
+) -> None:
     response = http.post(
         "/api/show",
         content=b'{"model":"llama3.2","whatever":[1,2]}',
@@ -117,7 +147,9 @@ def test_delete_and_copy_succeed_with_empty_bodies(http: httpx.Client) -> None:
     assert (delete.status_code, delete.content) == (200, b"")
 
 
-def test_generate_stream_lines_are_ndjson_without_blank_lines(http: httpx.Client) -> None:
+def test_generate_stream_lines_are_ndjson_without_blank_lines(
+    http: httpx.Client,
+) -> None:
     response = http.post("/api/generate", json={"model": "llama3.2", "prompt": "hi"})
     assert response.headers["content-type"] == "application/x-ndjson"
     assert response.content.endswith(b"}\n")
@@ -126,7 +158,8 @@ def test_generate_stream_lines_are_ndjson_without_blank_lines(http: httpx.Client
     final = json.loads(lines[-1])
     assert final["created_at"].endswith("Z")
     for key in ("total_duration", "load_duration", "eval_count", "eval_duration"):
-        assert isinstance(final[key], int) and final[key] > 0
+        assert isinstance(final[key], int)
+        assert final[key] > 0
     assert "context" in final
     assert all("total_duration" not in json.loads(line) for line in lines[:-1])
 
@@ -139,7 +172,9 @@ def test_load_reply_is_a_single_object_even_when_streaming(http: httpx.Client) -
 
 def test_num_predict_cuts_the_reply_with_reason_length(http: httpx.Client) -> None:
     body = {"model": "llama3.2", "prompt": "hi", "stream": False}
-    reply = http.post("/api/generate", json={**body, "options": {"num_predict": 2}}).json()
+    reply = http.post(
+        "/api/generate", json={**body, "options": {"num_predict": 2}}
+    ).json()
     assert (reply["eval_count"], reply["done_reason"]) == (2, "length")
     bad = http.post("/api/generate", json={**body, "options": {"num_ctx": "big"}})
     assert (bad.status_code, bad.json()) == (
@@ -169,7 +204,7 @@ def test_keep_alive_sets_expires_at(
     assert timedelta(seconds=seconds - 1) < delta < timedelta(seconds=seconds + 1)
 
 
-@pytest.mark.parametrize("forever", [-1, "-1m", -3.5])
+@pytest.mark.parametrize("forever", [-1, "-1m", -3.5, 1e300])
 def test_negative_keep_alive_means_forever(http: httpx.Client, forever: object) -> None:
     http.post("/api/generate", json={"model": "llama3.2", "keep_alive": forever})
     assert _expires(http).year in (2318, 2319)
@@ -181,6 +216,8 @@ def test_negative_keep_alive_means_forever(http: httpx.Client, forever: object) 
         ("300", 'time: missing unit in duration "300"'),
         ("-1", 'time: missing unit in duration "-1"'),
         ("soon", 'time: invalid duration "soon"'),
+        ("9999999999h", 'time: invalid duration "9999999999h"'),
+        ("5d", 'time: unknown unit "d" in duration "5d"'),
         (True, "Unsupported type: 'bool'"),
         ([1], "Unsupported type: '[]interface {}'"),
     ],
@@ -188,19 +225,27 @@ def test_negative_keep_alive_means_forever(http: httpx.Client, forever: object) 
 def test_bad_keep_alive_is_rejected(
     http: httpx.Client, keep_alive: object, message: str
 ) -> None:
-    response = http.post("/api/chat", json={"model": "llama3.2", "keep_alive": keep_alive})
+    response = http.post(
+        "/api/chat", json={"model": "llama3.2", "keep_alive": keep_alive}
+    )
     assert (response.status_code, response.json()) == (400, {"error": message})
 
 
 def test_omitted_keep_alive_keeps_the_runner_forever(http: httpx.Client) -> None:
     http.post("/api/generate", json={"model": "llama3.2", "keep_alive": -1})
-    http.post("/api/generate", json={"model": "llama3.2", "prompt": "x", "stream": False})
+    http.post(
+        "/api/generate", json={"model": "llama3.2", "prompt": "x", "stream": False}
+    )
     assert _expires(http).year >= 2318
 
 
-def test_runner_expires_and_delete_does_not_unload(http: httpx.Client, node: Node) -> None:
+def test_runner_expires_and_delete_does_not_unload(
+    http: httpx.Client, node: Node
+) -> None:
     http.post("/api/generate", json={"model": "llama3.2", "keep_alive": "100ms"})
-    http.post("/api/embed", json={"model": "all-minilm", "input": "x", "keep_alive": "1h"})
+    http.post(
+        "/api/embed", json={"model": "all-minilm", "input": "x", "keep_alive": "1h"}
+    )
     names = [m["model"] for m in http.get("/api/ps").json()["models"]]
     assert names == ["all-minilm:latest", "llama3.2:latest"]  # expires_at desc
     http.request("DELETE", "/api/delete", json={"model": "all-minilm"})
@@ -223,7 +268,9 @@ def test_empty_embed_input_still_loads_the_model(http: httpx.Client) -> None:
 
 def test_lookups_are_case_insensitive(http: httpx.Client) -> None:
     assert http.post("/api/show", json={"model": "Llama3.2"}).status_code == 200
-    reply = http.post("/api/generate", json={"model": "LLAMA3.2", "prompt": "x", "stream": False})
+    reply = http.post(
+        "/api/generate", json={"model": "LLAMA3.2", "prompt": "x", "stream": False}
+    )
     assert reply.json()["model"] == "LLAMA3.2"
 
 
@@ -241,3 +288,102 @@ def test_tags_empty_list_and_v1_models_null(make_node) -> None:  # type: ignore[
         assert client.get("/api/tags").content == b'{"models":[]}'
         assert client.get("/api/ps").content == b'{"models":[]}'
         assert client.get("/v1/models").json() == {"object": "list", "data": None}
+
+
+def test_capability_errors_for_tools_thinking_and_insert(make_node) -> None:  # type: ignore[no-untyped-def]
+    with make_node(models=("smollm2:360m", "tinyllama")) as node, node.http() as client:
+        message = [{"role": "user", "content": "x"}]
+        tool = {"type": "function", "function": {"name": "f"}}
+        tools = client.post(
+            "/api/chat",
+            json={"model": "tinyllama", "messages": message, "tools": [tool]},
+        )
+        assert (tools.status_code, tools.json()["error"]) == (
+            400,
+            "registry.ollama.ai/library/tinyllama:latest does not support tools",
+        )
+        think = client.post("/api/chat", json={"model": "smollm2:360m", "think": True})
+        assert think.json() == {"error": '"smollm2:360m" does not support thinking'}
+        insert = client.post(
+            "/api/generate",
+            json={"model": "smollm2:360m", "prompt": "a", "suffix": "b"},
+        )
+        assert insert.json() == {
+            "error": "registry.ollama.ai/library/smollm2:360m does not support insert"
+        }
+        top = client.post(
+            "/api/generate",
+            json={"model": "tinyllama", "prompt": "a", "top_logprobs": 21},
+        )
+        assert top.json() == {"error": "top_logprobs must be between 0 and 20"}
+
+
+def test_thinking_models_stream_thinking_before_content(make_node) -> None:  # type: ignore[no-untyped-def]
+    with make_node(models=("deepseek-r1:1.5b",)) as node, node.http() as client:
+        body = {"model": "deepseek-r1:1.5b", "prompt": "why?", "think": True}
+        lines = [
+            json.loads(line)
+            for line in client.post("/api/generate", json=body).content.splitlines()
+        ]
+        assert lines[0]["thinking"]
+        assert lines[0]["response"] == ""
+        assert "thinking" not in lines[-2]
+        assert lines[-2]["response"]
+        whole = client.post("/api/generate", json={**body, "stream": False}).json()
+        assert whole["thinking"] == "".join(line.get("thinking", "") for line in lines)
+        chat = client.post(
+            "/api/chat",
+            json={
+                "model": "deepseek-r1:1.5b",
+                "messages": [{"role": "user", "content": "why?"}],
+                "think": "high",
+                "stream": False,
+            },
+        ).json()
+        assert chat["message"]["thinking"]
+        assert chat["message"]["content"]
+
+
+def test_http_scheme_without_insecure_fails_before_streaming(
+    http: httpx.Client,
+) -> None:
+    response = http.post("/api/pull", json={"model": "http://example.com/a/b"})
+    assert (response.status_code, response.json()) == (
+        500,
+        {"error": "insecure protocol http"},
+    )
+
+
+def test_loading_model_shows_in_ps_and_load_time_is_reported(make_node) -> None:  # type: ignore[no-untyped-def]
+    with make_node(load_delay=0.3) as node, node.http() as client:
+        replies: list[dict[str, object]] = []
+        body = {"model": "llama3.2", "prompt": "x", "stream": False}
+
+        def call() -> None:
+            with node.http() as other:
+                replies.append(other.post("/api/generate", json=body).json())
+
+        thread = threading.Thread(target=call)
+        thread.start()
+        time.sleep(0.1)
+        loading = client.get("/api/ps").json()["models"]
+        assert [m["model"] for m in loading] == ["llama3.2:latest"]
+        assert replies == []
+        second = client.post("/api/generate", json=body).json()  # waits for the load
+        thread.join(3)
+        assert int(replies[0]["load_duration"]) >= 300_000_000
+        assert int(second["total_duration"]) >= 150_000_000
+
+
+def test_trailing_slash_redirects_and_options_answers_204(http: httpx.Client) -> None:
+    tags = http.get("/api/tags/")
+    assert (tags.status_code, tags.headers["location"]) == (301, "/api/tags")
+    show = http.post("/api/show/", json={"model": "llama3.2"})
+    assert (show.status_code, show.headers["location"], show.content) == (
+        307,
+        "/api/show",
+        b"",
+    )
+    assert http.get("/api/nothing/").status_code == 404
+    preflight = http.options("/api/chat")
+    assert (preflight.status_code, preflight.content) == (204, b"")

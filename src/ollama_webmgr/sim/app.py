@@ -8,11 +8,17 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
-from werkzeug.routing import Map, Rule
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.routing import Map, MapAdapter, Rule
 from werkzeug.wrappers import Request, Response
 
 from ollama_webmgr.sim import models_api, native_infer, openai_compat
-from ollama_webmgr.sim.responses import error_response, json_response, text_response
+from ollama_webmgr.sim.responses import (
+    empty_response,
+    error_response,
+    json_response,
+    text_response,
+)
 from ollama_webmgr.sim.state import SimState
 from ollama_webmgr.sim.wire import BadRequest
 
@@ -89,7 +95,7 @@ class SimApp:
             rules.append(Rule(path, endpoint=path, methods=list(methods)))
             self.handlers[path] = handler
             self.methods[path] = methods
-        self.url_map = Map(rules, strict_slashes=False, merge_slashes=False)
+        self.url_map = Map(rules, strict_slashes=True, merge_slashes=False)
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
@@ -99,40 +105,64 @@ class SimApp:
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return empty_response(204)  # Ollama's host guard answers preflights
         adapter = self.url_map.bind_to_environ(request.environ)
         try:
             endpoint, args = adapter.match()
         except MethodNotAllowed:
             return text_response("405 method not allowed", 405)
         except (NotFound, HTTPException):
-            return text_response("404 page not found", 404)
+            return self._trailing_slash(request, adapter)
         if request.method == "HEAD" and "HEAD" not in self.methods[str(endpoint)]:
             return text_response("405 method not allowed", 405)
         request.environ["sim.route_args"] = args
-        if not str(endpoint).startswith("/_sim/"):
-            faulted = self._apply_faults()
-            if faulted is not None:
-                return faulted
+        path = str(endpoint)
         try:
-            return self.handlers[str(endpoint)](self.state, request)
+            if not path.startswith("/_sim/"):
+                self._apply_faults()
+            return self.handlers[path](self.state, request)
         except BadRequest as error:
-            if str(endpoint).startswith("/v1/"):
+            if path.startswith("/v1/"):
                 return openai_compat.error(error.message, error.status)
             return error_response(error.message, error.status)
 
-    def _apply_faults(self) -> Response | None:
+    @staticmethod
+    def _trailing_slash(request: Request, adapter: MapAdapter) -> Response:
+        """gin redirects ``/api/tags/`` to ``/api/tags`` (301 GET, 307 others)."""
+        path = request.path
+        if len(path) > 1 and path.endswith("/"):
+            target = path.rstrip("/")
+            try:
+                adapter.match(target, method=request.method)
+            except HTTPException:
+                pass
+            else:
+                if request.method not in ("GET", "HEAD"):
+                    response = empty_response(307)
+                else:  # Go's http.Redirect writes a tiny page for GET only
+                    response = Response(
+                        f'<a href="{target}">{HTTP_STATUS_CODES[301]}</a>.\n\n',
+                        status=301,
+                        content_type="text/html; charset=utf-8",
+                    )
+                response.headers["Location"] = target
+                return response
+        return text_response("404 page not found", 404)
+
+    def _apply_faults(self) -> None:
+        """Wait, delay or fail as the knobs say (errors raised as BadRequest)."""
         faults = self.state.faults
         while faults.hang:
             self.state.hang_release.wait(0.05)
         if faults.latency > 0:
             time.sleep(faults.latency)
         if faults.status is not None:
-            return error_response(faults.status_message, faults.status)
+            raise BadRequest(faults.status_message, faults.status)
         with self.state.lock:
             failing = faults.should_fail()
         if failing:
-            return error_response(faults.failure_message, 500)
-        return None
+            raise BadRequest(faults.failure_message, 500)
 
 
 def create_app(state: SimState) -> WSGIApplication:

@@ -107,32 +107,44 @@ def acquire(
     keep_alive: float | None,
     options: dict[str, object] | None = None,
 ) -> Lease:
-    """Load ``model`` if needed (a given keep_alive replaces the runner's)."""
+    """Load ``model`` if needed (a given keep_alive replaces the runner's).
+
+    A runner shows up in ``/api/ps`` as soon as its load starts; concurrent
+    requests wait for the same load to finish.
+    """
     started = time.monotonic()
     state.expire_runners()
     with state.lock:
         runner = state.runners.get(model.name.key)
         fresh = runner is None
-    if fresh:
-        time.sleep(state.load_delay)
-    with state.lock:
-        runner = state.runners.get(model.name.key)
-        now = local_now()
         if runner is None:
-            ctx = _option_int(options or {}, "num_ctx") or 4096
-            ctx = min(ctx, model.catalog.family.context_length)
-            size = int(model.catalog.size * 1.1) + ctx * 64 * 1024
-            chosen = DEFAULT_KEEP_ALIVE if keep_alive is None else keep_alive
-            runner = Runner(model, chosen, now, size, size if state.gpu else 0, ctx)
-            runner.expires_at = runner.expiry_after(now)
+            runner = _new_runner(state, model, keep_alive, options or {})
             state.runners[model.name.key] = runner
         elif keep_alive is not None:
             runner.keep_alive = keep_alive
         runner.model = model
         runner.in_flight += 1
+    time.sleep(max(0.0, runner.ready_at - time.monotonic()))
     elapsed = int((time.monotonic() - started) * 1e9)
     nominal = int(model.catalog.variant.weights_size / 4e9 * 1e9) if fresh else 0
     return Lease(runner, max(elapsed, nominal, 1))
+
+
+def _new_runner(
+    state: SimState,
+    model: InstalledModel,
+    keep_alive: float | None,
+    options: dict[str, object],
+) -> Runner:
+    ctx = _option_int(options, "num_ctx") or 4096
+    ctx = min(ctx, model.catalog.family.context_length)
+    size = int(model.catalog.size * 1.1) + ctx * 64 * 1024
+    chosen = DEFAULT_KEEP_ALIVE if keep_alive is None else keep_alive
+    now = local_now()
+    runner = Runner(model, chosen, now, size, size if state.gpu else 0, ctx)
+    runner.expires_at = runner.expiry_after(now)  # what ps shows while loading
+    runner.ready_at = time.monotonic() + state.load_delay
+    return runner
 
 
 def release(state: SimState, lease: Lease) -> None:

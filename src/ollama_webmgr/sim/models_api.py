@@ -175,7 +175,11 @@ def pull(state: SimState, request: Request) -> Response:
         "password": "string",
     }
     body = decode_body(request.get_data(), "PullRequest", fields)
-    name = parse_name(_requested(body))
+    raw = _requested(body)
+    name = parse_name(raw)
+    if raw.lower().startswith("http://") and not body.get("insecure"):
+        # The first thing the pull produces is an error: a real status, no stream.
+        return error_response("insecure protocol http", 500)
     statuses = pull_statuses(state, name)
     if body.get("stream", True) is not False:
         return ndjson_response(statuses, state.faults, request.environ)

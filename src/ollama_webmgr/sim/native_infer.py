@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -109,102 +109,132 @@ def _limit(options: dict[str, Any]) -> int | None:
     return int(value) if isinstance(value, int | float) and value >= 0 else None
 
 
+Piece = Callable[[str, str], dict[str, Any]]
+
+
 def _run(
-    job: Job, prompt: str, piece: Any, final: Any, extra: dict[str, Any]
+    job: Job, prompt: str, piece: Piece, think: bool, extra: dict[str, Any]
 ) -> Iterator[dict[str, Any]]:
-    """Load, stream tokens with a delay, then the final line with metrics."""
+    """Load, stream (thinking then) tokens with a delay, then the final line."""
     lease = inference.acquire(job.state, job.model, job.keep_alive, job.options)
     try:
         tokens, reason = inference.reply_tokens(prompt, _limit(job.options))
+        thoughts = inference.reply_tokens("think:" + prompt, None)[0] if think else []
         eval_start = time.monotonic()
-        for token in tokens:
-            time.sleep(job.state.token_delay)
-            yield {**job.echo(), **piece(token), "done": False}
+        for kind, items in (("thinking", thoughts), ("content", tokens)):
+            for token in items:
+                time.sleep(job.state.token_delay)
+                yield {**job.echo(), **piece(token, kind), "done": False}
         eval_ns = max(1, int((time.monotonic() - eval_start) * 1e9))
     finally:
         inference.release(job.state, lease)
     prompt_count = inference.count_tokens(prompt) + 10
-    metrics = {
+    yield {
+        **job.echo(),
+        **piece("", "content"),
+        "done": True,
+        "done_reason": reason,
+        **extra,
         "total_duration": int((time.monotonic() - job.started) * 1e9),
         "load_duration": lease.load_ns,
         "prompt_eval_count": prompt_count,
         "prompt_eval_duration": prompt_count * 150_000,
-        "eval_count": len(tokens),
+        "eval_count": len(tokens) + len(thoughts),
         "eval_duration": eval_ns,
     }
-    yield {**job.echo(), **final(), "done": True, "done_reason": reason}
-    yield {**extra, **metrics}
-
-
-def _merge(lines: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Join the final object and its metrics (kept apart so streams stay lazy)."""
-    pending: dict[str, Any] | None = None
-    for line in lines:
-        if pending is not None:
-            yield {**pending, **line}
-            pending = None
-        elif line.get("done"):
-            pending = line
-        else:
-            yield line
 
 
 def _collect(lines: Iterator[dict[str, Any]], key: str) -> dict[str, Any]:
     """``stream:false``: one object with the concatenated text and final metrics."""
-    text, last = "", {}
+    text, thinking, last = "", "", {}
     for line in lines:
-        if key == "response":
-            text += line.get("response", "")
-        else:
-            text += line.get("message", {}).get("content", "")
+        holder = line if key == "response" else line["message"]
+        text += holder.get(key if key == "response" else "content", "")
+        thinking += holder.get("thinking", "")
         last = line
     if key == "response":
         last["response"] = text
+        holder = last
     else:
-        last["message"] = {"role": "assistant", "content": text}
+        last["message"] = holder = {"role": "assistant", "content": text}
+    if thinking:
+        holder["thinking"] = thinking
     return last
 
 
 def _answer(
     request: Request, job: Job, stream: bool, key: str, lines: Iterator[dict[str, Any]]
 ) -> Response:
-    merged = _merge(lines)
     if not stream:
-        return json_response(_collect(merged, key))
-    return ndjson_response(merged, job.state.faults, request.environ)
+        return json_response(_collect(lines, key))
+    return ndjson_response(lines, job.state.faults, request.environ)
 
 
-def _load_or_unload(job: Job, extra: dict[str, Any]) -> dict[str, Any]:
-    if job.keep_alive == 0:
-        job.state.unload(job.model)
-        reason = "unload"
-    else:
-        inference.release(
-            job.state, inference.acquire(job.state, job.model, job.keep_alive)
-        )
-        reason = "load"
-    return {**job.echo(), **extra, "done": True, "done_reason": reason}
+def _unload(job: Job, empty: bool, extra: dict[str, Any]) -> Response | None:
+    """Empty prompt/messages with keep_alive 0: expire the runner (no load)."""
+    if not (empty and job.keep_alive == 0):
+        return None
+    job.state.unload(job.model)
+    return json_response({**job.echo(), **extra, "done": True, "done_reason": "unload"})
+
+
+def _load(job: Job, extra: dict[str, Any]) -> Response:
+    lease = inference.acquire(job.state, job.model, job.keep_alive, job.options)
+    inference.release(job.state, lease)
+    return json_response({**job.echo(), **extra, "done": True, "done_reason": "load"})
+
+
+def _full_name(job: Job) -> str:
+    name = job.model.name
+    return f"{name.host}/{name.namespace}/{name.model}:{name.tag}"
+
+
+def _common_checks(job: Job, body: dict[str, Any]) -> bool:
+    """Checks shared by generate and chat; True when thinking is requested."""
+    top = body.get("top_logprobs")
+    if isinstance(top, int) and not 0 <= top <= 20:
+        raise BadRequest("top_logprobs must be between 0 and 20")
+    capabilities = job.model.catalog.family.capabilities
+    think = body.get("think")
+    wanted = think not in (None, False, "")
+    if wanted and "thinking" not in capabilities:
+        raise BadRequest(f"{json.dumps(job.raw_name)} does not support thinking")
+    if body.get("tools") and "tools" not in capabilities:
+        raise BadRequest(f"{_full_name(job)} does not support tools")
+    return wanted
+
+
+def _generate_piece(text: str, kind: str) -> dict[str, Any]:
+    if kind == "thinking":
+        return {"response": "", "thinking": text}
+    return {"response": text}
+
+
+def _chat_piece(text: str, kind: str) -> dict[str, Any]:
+    if kind == "thinking":
+        return {"message": {"role": "assistant", "content": "", "thinking": text}}
+    return {"message": {"role": "assistant", "content": text}}
 
 
 def generate(state: SimState, request: Request) -> Response:
     body = decode_body(request.get_data(), "GenerateRequest", GENERATE_FIELDS)
     job = resolve(state, body, "model '' not found", "model '{}' not found")
-    _require(job, "completion", "generate")
     if body.get("raw") and (
         body.get("template") or body.get("system") or body.get("context")
     ):
         raise BadRequest("raw mode does not support template, system, or context")
     prompt = str(body.get("prompt") or "")
+    unloaded = _unload(job, not prompt, {"response": ""})
+    if unloaded is not None:
+        return unloaded
+    _require(job, "completion", "generate")
+    think = _common_checks(job, body)
+    if body.get("suffix") and "insert" not in job.model.catalog.family.capabilities:
+        raise BadRequest(f"{_full_name(job)} does not support insert")
     if not prompt:
-        return json_response(_load_or_unload(job, {"response": ""}))
+        return _load(job, {"response": ""})
     extra = {} if body.get("raw") else {"context": _context(prompt)}
-    lines = _run(
-        job,
-        prompt,
-        lambda token: {"response": token},
-        lambda: {"response": ""},
-        extra,
-    )
+    lines = _run(job, prompt, _generate_piece, think, extra)
     return _answer(request, job, body.get("stream") is not False, "response", lines)
 
 
@@ -220,32 +250,28 @@ def _chat_prompt(messages: list[Any]) -> str:
                 f"{'string' if isinstance(message, str) else 'number'} into Go struct "
                 "field ChatRequest.messages of type api.Message"
             )
-    users = [str(m.get("content") or "") for m in messages if m.get("role") == "user"]
+    users = [
+        str(m.get("content") or "")
+        for m in messages
+        if str(m.get("role", "")).lower() == "user"
+    ]
     return users[-1] if users else json.dumps(messages)
 
 
 def chat(state: SimState, request: Request) -> Response:
     body = decode_body(request.get_data(), "ChatRequest", CHAT_FIELDS)
     job = resolve(state, body, "model is required", "model '{}' not found")
-    _require(job, "completion", "chat")
-    if body.get("tools") and "tools" not in job.model.catalog.family.capabilities:
-        full = job.model.name
-        raise BadRequest(
-            f"{full.host}/{full.namespace}/{full.model}:{full.tag} does not support tools"
-        )
-    if body.get("think") and "thinking" not in job.model.catalog.family.capabilities:
-        raise BadRequest(f"{json.dumps(job.raw_name)} does not support thinking")
     messages = body.get("messages") or []
+    prompt = _chat_prompt(messages)
     empty = {"message": {"role": "assistant", "content": ""}}
+    unloaded = _unload(job, not messages, empty)
+    if unloaded is not None:
+        return unloaded
+    _require(job, "completion", "chat")
+    think = _common_checks(job, body)
     if not messages:
-        return json_response(_load_or_unload(job, empty))
-    lines = _run(
-        job,
-        _chat_prompt(messages),
-        lambda token: {"message": {"role": "assistant", "content": token}},
-        lambda: dict(empty),
-        {},
-    )
+        return _load(job, empty)
+    lines = _run(job, prompt, _chat_piece, think, {})
     return _answer(request, job, body.get("stream") is not False, "message", lines)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import random
 import struct
 import time
@@ -14,7 +15,7 @@ from werkzeug.wrappers import Request, Response
 from ollama_webmgr.ollama.names import ModelName
 from ollama_webmgr.sim import inference
 from ollama_webmgr.sim.models_api import parse_name
-from ollama_webmgr.sim.native_infer import Job, check_options, resolve
+from ollama_webmgr.sim.native_infer import Job, resolve
 from ollama_webmgr.sim.responses import faulty_lines, json_response
 from ollama_webmgr.sim.state import InstalledModel, SimState
 from ollama_webmgr.sim.wire import BadRequest, decode_body, go_json
@@ -39,10 +40,12 @@ def error(message: str, status: int) -> Response:
     return json_response(body, status)
 
 
-def _job(state: SimState, body: dict[str, Any], absent: str) -> Job:
+def _job(state: SimState, body: dict[str, Any], absent: str, action: str = "") -> Job:
     job = resolve(state, body, "model is required", absent)
+    if action and "completion" not in job.model.catalog.family.capabilities:
+        raise BadRequest(f"{json.dumps(job.raw_name)} does not support {action}")
     if isinstance(body.get("max_tokens"), int):
-        job.options = {**check_options({}), "num_predict": body["max_tokens"]}
+        job.options = {"num_predict": body["max_tokens"]}
     return job
 
 
@@ -91,7 +94,7 @@ def chat_completions(state: SimState, request: Request) -> Response:
     messages = body.get("messages") or []
     if not messages:
         raise BadRequest("[] is too short - 'messages'")
-    job = _job(state, body, "model '{}' not found")
+    job = _job(state, body, "model '{}' not found", "chat")
     users = [
         str(m.get("content") or "")
         for m in messages
@@ -131,7 +134,7 @@ def chat_completions(state: SimState, request: Request) -> Response:
 
 def completions(state: SimState, request: Request) -> Response:
     body = decode_body(request.get_data(), "CompletionRequest", _CHAT_FIELDS)
-    job = _job(state, body, "model '{}' not found")
+    job = _job(state, body, "model '{}' not found", "generate")
     prompt = str(body.get("prompt") or "")
     tokens, reason = _tokens(job, prompt)
     head = {

@@ -15,6 +15,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from ollama_webmgr.ollama.names import ModelName
 from ollama_webmgr.sim.catalog import DEFAULT_MODELS, Registry
+from ollama_webmgr.sim.faults import Faults
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -116,6 +117,8 @@ def run_sim(
     models: list[str] | None,
     bandwidth: float,
     state_file: str | None,
+    faults: Faults | None = None,
+    version: str | None = None,
 ) -> None:
     """Serve one emulated Ollama node under gevent until interrupted."""
     from gevent import pywsgi
@@ -124,8 +127,12 @@ def run_sim(
     from ollama_webmgr.sim.state import SimState
 
     state = SimState(
-        bandwidth=bandwidth, state_file=Path(state_file) if state_file else None
+        bandwidth=bandwidth,
+        state_file=Path(state_file) if state_file else None,
+        faults=faults or Faults(),
     )
+    if version:
+        state.version = version
     if not state.load():
         for name in models if models is not None else list(DEFAULT_MODELS):
             entry = state.registry.lookup(name)

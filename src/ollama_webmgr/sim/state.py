@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -30,8 +31,7 @@ class InstalledModel:
 
     @property
     def digest(self) -> str:
-        import hashlib
-
+        """sha256 of the manifest bytes, as ``/api/tags`` shows it."""
         return hashlib.sha256(self.manifest).hexdigest()
 
     def blob_digests(self) -> set[str]:
@@ -51,6 +51,7 @@ class Runner:
     size_vram: int
     context_length: int
     in_flight: int = 0
+    ready_at: float = 0.0  # time.monotonic() when the simulated load ends
 
     def expiry_after(self, moment: datetime) -> datetime:
         if self.keep_alive < 0:

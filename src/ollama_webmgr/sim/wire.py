@@ -33,7 +33,7 @@ from typing import Any
 
 
 class BadRequest(Exception):
-    """A request Ollama would answer with 400 and ``{"error": message}``."""
+    """An answer ``{"error": message}`` with ``status`` (400 unless said)."""
 
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
@@ -103,8 +103,12 @@ def parse_go_duration(text: str) -> float:
             raise BadRequest(f'time: unknown unit "{unit}" in duration {quoted}')
         total += float(number) * _UNITS[unit]
         position = match.end()
+    if total >= _MAX_SECONDS:
+        raise BadRequest(f"time: invalid duration {quoted}")
     return sign * total
 
+
+_MAX_SECONDS = (2**63 - 1) / 1e9
 
 _GO_TYPE_OF_JSON = {
     bool: "bool",
@@ -120,9 +124,10 @@ def parse_keep_alive(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         go_type = _GO_TYPE_OF_JSON.get(type(value), type(value).__name__)
         raise BadRequest(f"Unsupported type: '{go_type}'")
-    if isinstance(value, str):
-        return parse_go_duration(value)
-    return float(value)
+    seconds = parse_go_duration(value) if isinstance(value, str) else float(value)
+    if abs(seconds) >= _MAX_SECONDS:
+        return -1.0  # beyond int64 nanoseconds: Go ends up with "forever"
+    return seconds
 
 
 # --- request bodies -------------------------------------------------------
@@ -152,6 +157,11 @@ def _fits(value: object, go_type: str) -> bool:
     return True
 
 
+def _reject_constant(name: str) -> object:
+    # Go's decoder knows no NaN/Infinity literals.
+    raise ValueError(f"invalid character '{name[0]}' looking for beginning of value")
+
+
 def _go_decode_error(raw: str, error: json.JSONDecodeError) -> str:
     if error.pos >= len(raw.rstrip()):
         return "unexpected EOF"
@@ -178,9 +188,13 @@ def decode_body(raw: bytes, struct: str, fields: Mapping[str, str]) -> dict[str,
     text = raw.decode("utf-8", errors="replace")
     stripped = text.lstrip()
     try:
-        value, _ = json.JSONDecoder().raw_decode(stripped)
+        value, _ = json.JSONDecoder(parse_constant=_reject_constant).raw_decode(
+            stripped
+        )
     except json.JSONDecodeError as error:
         raise BadRequest(_go_decode_error(stripped, error)) from None
+    except ValueError as error:
+        raise BadRequest(str(error)) from None
     if value is None:
         return {}
     if not isinstance(value, dict):

@@ -1,0 +1,107 @@
+"""The ``sim`` command, its option parsing and the state file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from ollama_webmgr.commands import cli
+from ollama_webmgr.ollama.names import ModelName
+from ollama_webmgr.sim.catalog import Registry
+from ollama_webmgr.sim.state import SimState
+
+
+def test_bad_bandwidth_is_a_clear_click_error() -> None:
+    result = CliRunner().invoke(cli, ["sim", "--bandwidth", "fast"])
+    assert result.exit_code == 2
+    assert "invalid bandwidth 'fast' (examples: 500KB, 50MB, 1GB)" in result.output
+
+
+def test_unknown_model_lists_the_catalogue() -> None:
+    result = CliRunner().invoke(cli, ["sim", "--models", "llama3.2,nope:1b"])
+    assert result.exit_code == 2
+    assert "unknown model(s): nope:1b" in result.output
+    assert "all-minilm:22m" in result.output
+
+
+def test_bad_faults_json_is_a_clear_click_error() -> None:
+    result = CliRunner().invoke(cli, ["sim", "--faults", '{"nope": 1}'])
+    assert result.exit_code == 2
+    assert "unknown fault knob 'nope'" in result.output
+
+
+def test_state_file_keeps_installed_models_across_restarts(tmp_path: Path) -> None:
+    path = tmp_path / "node.json"
+    registry = Registry()
+    first = SimState(registry=registry, state_file=path)
+    first.install(ModelName.parse("all-minilm"), registry.publish_update("all-minilm"))
+    first.copy(first.listed()[0], ModelName.parse("team/minilm:v2"))
+    before = {m.name.display: (m.digest, m.modified_at) for m in first.listed()}
+    second = SimState(registry=Registry(), state_file=path)
+    assert second.load()
+    after = {m.name.display: (m.digest, m.modified_at) for m in second.listed()}
+    assert after == before
+    assert not SimState(state_file=tmp_path / "absent.json").load()
+
+
+def test_sim_command_serves_under_gevent(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ollama_webmgr",
+            "sim",
+            "--port",
+            "0",
+            "--models",
+            "all-minilm",
+            "--state",
+            str(tmp_path / "state.json"),
+            "--faults",
+            '{"fail_next": 1}',
+            "--ollama-version",
+            "0.9.0",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TZ": "Etc/GMT+7"},  # a zone seven hours behind UTC
+    )
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline()
+        url = banner.rsplit(" ", 1)[-1].strip()
+        assert url.startswith("http://127.0.0.1:")
+        assert httpx.get(url + "/").status_code == 500  # fail_next from --faults
+        assert httpx.get(url + "/").text == "Ollama is running"
+        assert httpx.get(url + "/api/version").json() == {"version": "0.9.0"}
+        (model,) = httpx.get(url + "/api/tags").json()["models"]
+        assert model["name"] == "all-minilm:latest"
+        assert model["modified_at"].endswith("-07:00")  # local zone
+        reply = httpx.post(url + "/api/generate", json={"model": "all-minilm"})
+        assert reply.json()["error"] == '"all-minilm" does not support generate'
+        unload = httpx.post(url + "/api/chat", json={"model": "x", "keep_alive": 0})
+        assert unload.json()["error"] == "model 'x' not found"
+        loaded = httpx.post(
+            url + "/api/embed", json={"model": "all-minilm", "input": "a"}
+        )
+        assert loaded.status_code == 200
+        (runner,) = httpx.get(url + "/api/ps").json()["models"]
+        assert runner["expires_at"].endswith("-07:00")
+        done = httpx.post(
+            url + "/api/generate", json={"model": "all-minilm", "keep_alive": 0}
+        )
+        assert done.json()["created_at"].endswith("Z")  # created_at stays UTC
+        httpx.post(url + "/_sim/faults", json={"drop_after": 1})
+        with pytest.raises(httpx.RemoteProtocolError):
+            httpx.post(url + "/api/pull", json={"model": "all-minilm"})
+    finally:
+        process.terminate()
+        process.wait(5)
+        if process.stdout is not None:
+            process.stdout.close()
