@@ -22,6 +22,7 @@ Services raise these; three edges translate them (French HTML in the web app,
     ├── RemoteUnavailable           ollama.com / the registry cannot be used
     │   └── RemoteModelNotFound     ollama.com has no page for that model
     └── AgentUnavailable            a node agent cannot be reached
+        └── AgentProtocolError      it answered with a document that breaks the schema
 
 Every ``OllamaError`` keeps Ollama's own message (``message``), the HTTP status
 (``status``; ``-1`` for an error line inside a stream, as the official client
@@ -124,3 +125,7 @@ class RemoteModelNotFound(RemoteUnavailable):
 
 class AgentUnavailable(WebmgrError):
     code = "agent_unavailable"
+
+
+class AgentProtocolError(AgentUnavailable):
+    code = "agent_protocol_error"
