@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+from pathlib import Path
 
 import pytest
-from agent_fixtures import nvml_doc, text
+from agent_fixtures import FIXTURES, nvml_doc, text
 
 from ollama_webmgr.agent.gpu import (
     NO_GPU,
@@ -168,3 +169,47 @@ def test_rocm_smi_without_cards_is_no_gpu() -> None:
 def test_unreadable_rocm_smi_json_is_a_clear_error() -> None:
     with pytest.raises(AgentProtocolError, match="rocm-smi JSON is not valid"):
         parse_rocm_smi_json("WARNING: no AMD GPU found")
+
+
+def _fake_rocm_smi(tmp_path: Path, *, json_works: bool) -> str:
+    """An executable printing captured rocm-smi output, as the real tool would."""
+    script = tmp_path / "rocm-smi"
+    json_branch = (
+        f'cat "{FIXTURES}/rocm_smi.json"'
+        if json_works
+        else 'echo "rocm-smi: error: unrecognized arguments: --json" >&2; exit 2'
+    )
+    script.write_text(
+        "#!/bin/sh\n"
+        'case " $* " in\n'
+        f"  *' --json '*) {json_branch} ;;\n"
+        f'  *) cat "{FIXTURES}/rocm_smi.txt" ;;\n'
+        "esac\n"
+    )
+    script.chmod(0o755)
+    return str(script)
+
+
+@pytest.mark.parametrize("json_works", [True, False])
+def test_amd_machine_is_read_through_rocm_smi(tmp_path: Path, json_works: bool) -> None:
+    if nvml_gpus() is not None:
+        pytest.skip("NVML answers first on this machine")
+    binary = _fake_rocm_smi(tmp_path, json_works=json_works)
+    doc = read_gpu(which=lambda _: binary)
+    assert doc.source == "rocm-smi"
+    assert [g.name for g in doc.gpus] == ["Radeon RX 7900 XTX", "Radeon Pro W7800"]
+
+
+def test_rocm_smi_that_hangs_or_fails_is_reported_in_the_document(
+    tmp_path: Path,
+) -> None:
+    if nvml_gpus() is not None:
+        pytest.skip("NVML answers first on this machine")
+    script = tmp_path / "rocm-smi"
+    script.write_text("#!/bin/sh\necho 'ERROR: GPU driver not loaded' >&2\nexit 1\n")
+    script.chmod(0o755)
+    doc = read_gpu(which=lambda _: str(script))
+    assert doc.source == "none"
+    assert doc.gpus == []
+    assert doc.error is not None
+    assert doc.error.startswith("rocm-smi:")

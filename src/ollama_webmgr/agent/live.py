@@ -20,7 +20,12 @@ from typing import Literal
 import psutil
 
 from ollama_webmgr import __version__
-from ollama_webmgr.agent.gpu import NO_GPU, nvml_gpus, parse_rocm_smi_json
+from ollama_webmgr.agent.gpu import (
+    NO_GPU,
+    nvml_gpus,
+    parse_rocm_smi_json,
+    parse_rocm_smi_text,
+)
 from ollama_webmgr.agent.hardware import (
     CpuTimes,
     cpu_doc,
@@ -70,7 +75,7 @@ def live_readers(models_dir: str, *, proc: str = "/proc") -> Readers:
         cpu=sampler.read,
         memory=lambda: parse_meminfo(Path(proc, "meminfo").read_text()),
         disk=lambda: read_disk(models_dir),
-        gpu=read_gpu,
+        gpu=lambda: read_gpu(),
     )
 
 
@@ -127,29 +132,33 @@ def _volume(label: Literal["models", "root"], path: str) -> Volume:
         return missing_volume(label, path, exc.strerror or str(exc))
 
 
-def read_gpu() -> GpuDoc:
-    """NVML first, then ``rocm-smi``; neither present is "no GPU"."""
+def read_gpu(which: Callable[[str], str | None] = shutil.which) -> GpuDoc:
+    """NVML first, then ``rocm-smi`` (found with ``which``); neither is "no GPU"."""
     found = nvml_gpus()
     if found is not None:
         return found
-    binary = shutil.which("rocm-smi")
+    binary = which("rocm-smi")
     if binary is None:
         return NO_GPU
     try:
-        done = subprocess.run(
-            [
-                binary,
-                "--showuse",
-                "--showmeminfo",
-                "vram",
-                "--showproductname",
-                "--json",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=ROCM_SMI_TIMEOUT_S,
-            check=True,
-        )
-        return parse_rocm_smi_json(done.stdout)
-    except (OSError, subprocess.SubprocessError, AgentProtocolError) as exc:
+        return parse_rocm_smi_json(_rocm_smi(binary, "--json"))
+    except (AgentProtocolError, subprocess.CalledProcessError):
+        pass  # old releases lack --json or print warnings around it: read the text
+    except (OSError, subprocess.SubprocessError) as exc:
         return GpuDoc(source="none", gpus=[], error=f"rocm-smi: {exc}")
+    try:
+        return parse_rocm_smi_text(_rocm_smi(binary))
+    except (OSError, subprocess.SubprocessError) as exc:
+        return GpuDoc(source="none", gpus=[], error=f"rocm-smi: {exc}")
+
+
+def _rocm_smi(binary: str, *extra: str) -> str:
+    args = ["--showuse", "--showmeminfo", "vram", "--showproductname", *extra]
+    done = subprocess.run(
+        [binary, *args],
+        capture_output=True,
+        text=True,
+        timeout=ROCM_SMI_TIMEOUT_S,
+        check=True,
+    )
+    return done.stdout

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from concurrent import futures
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 SERVICE_NAME = "ollama_webmgr.agent.OllamaService"
 HEALTH_PREFIX = "/grpc.health.v1.Health/"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class SystemInfoServicer(ollama_pb2_grpc.OllamaServiceServicer):  # type: ignore[misc]
@@ -144,6 +146,13 @@ def run_agent(host: str, port: int, *, models_dir: str, token: str | None) -> No
         grpc_gevent.init_gevent()
     server, bound = create_server(host, port, models_dir=models_dir, token=token)
     log.info("agent on %s:%d (token: %s)", host, bound, "yes" if token else "no")
+    if not token and host not in LOOPBACK:
+        print(
+            f"WARNING: the agent listens on {host} without a token: anyone who can"
+            " reach this port can read the machine's hardware (set AGENT_TOKEN)",
+            file=sys.stderr,
+            flush=True,
+        )
     print(f"ollama-webmgr agent on {host}:{bound}", flush=True)
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
