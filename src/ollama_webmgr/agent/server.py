@@ -21,6 +21,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from ollama_webmgr.agent.generated import ollama_pb2, ollama_pb2_grpc
+from ollama_webmgr.agent.green import cooperate_with_gevent
 from ollama_webmgr.agent.live import Readers, live_readers
 from ollama_webmgr.agent.schema import encode_all
 from ollama_webmgr.errors import AgentUnavailable, WebmgrError
@@ -136,14 +137,7 @@ def create_server(
 
 def run_agent(host: str, port: int, *, models_dir: str, token: str | None) -> None:
     """Serve until SIGINT or SIGTERM (the ``ollama-webmgr agent`` command)."""
-    from gevent import monkey
-
-    under_gevent = monkey.is_module_patched("socket")
-    if under_gevent:
-        # gRPC's own threads must cooperate with gevent's loop
-        import grpc.experimental.gevent as grpc_gevent
-
-        grpc_gevent.init_gevent()
+    under_gevent = cooperate_with_gevent()
     server, bound = create_server(host, port, models_dir=models_dir, token=token)
     log.info("agent on %s:%d (token: %s)", host, bound, "yes" if token else "no")
     if not token and host not in LOOPBACK:

@@ -64,8 +64,15 @@ class Collected:
 def grpc_client_factory(
     *, token: str | None = None, timeout: float = DEFAULT_TIMEOUT_S
 ) -> ClientFactory:
-    """Real gRPC clients (the ``agent`` extra must be installed)."""
+    """Real gRPC clients (the ``agent`` extra must be installed).
+
+    Call it before any other gRPC object exists: under gevent it switches gRPC
+    to cooperative mode first.
+    """
     from ollama_webmgr.agent.client import AgentClient
+    from ollama_webmgr.agent.green import cooperate_with_gevent
+
+    cooperate_with_gevent()
 
     return lambda address: AgentClient(address, token=token, timeout=timeout)
 
