@@ -46,6 +46,10 @@ demo: $(PY_STAMP) assets
 run: $(PY_STAMP) assets
 	$(BIN)/ollama-webmgr serve
 
+# gRPC modules of the node agent (committed; tests/agent checks they are current)
+proto: $(PY_STAMP)
+	$(PY) scripts/gen_proto.py
+
 bench: $(PY_STAMP) assets
 	$(PY) benchmarks/run_all.py
 
