@@ -53,6 +53,9 @@ def web_manifest(client: FlaskClient) -> dict[str, object]:
     with client.get("/manifest.json") as response:
         assert response.status_code == 200
         assert response.mimetype == "application/manifest+json"
+        assert response.cache_control.no_cache
+        for name, value in SECURITY_HEADERS.items():
+            assert response.headers[name] == value
         data: dict[str, object] = json.loads(response.data)
     return data
 
