@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from e2e_support import PageWatch, is_controlled, wait_for_service_worker
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from ollama_webmgr.settings import Settings
+from ollama_webmgr.sim.serve import serve_in_thread
+from ollama_webmgr.web import dist
+from ollama_webmgr.web.app import create_app
+from ollama_webmgr.web.dist import AssetManifest
 
 OFFLINE_TITLE = "Indisponible hors ligne"
 # Network actions following the convention of pwa.js, the way pages write them.
@@ -131,3 +137,43 @@ def test_pages_partially_rendered_for_htmx_are_never_cached(page: Page) -> None:
         }"""
     )
     assert cached == []
+
+
+def test_a_deploy_installs_a_new_worker_that_deletes_the_old_caches(
+    browser: Browser, tmp_path: Path
+) -> None:
+    settings = Settings(
+        data_dir=str(tmp_path),
+        ollama_base_url="http://127.0.0.1:9",
+        secret_key="test-secret-key",
+    )
+    app = create_app(settings)
+    with serve_in_thread(app) as server:
+        context = browser.new_context(base_url=server.url)
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        open_controlled(page)
+        before = page.evaluate("caches.keys()")
+        # A deploy: the built assets change, hence the worker's source.
+        assets: AssetManifest = app.extensions[dist.EXTENSION_KEY]
+        deployed = {**assets.names, "deploy.js": assets.names["app.js"]}
+        app.extensions[dist.EXTENSION_KEY] = AssetManifest(assets.directory, deployed)
+        after = page.evaluate(
+            """async () => {
+              const registration = await navigator.serviceWorker.getRegistration();
+              await registration.update();
+              // "activated" comes once the activate step (cache clean-up) is over.
+              const worker = registration.installing || registration.waiting
+                || registration.active;
+              await new Promise((resolve) => {
+                if (worker.state === "activated") resolve();
+                worker.addEventListener("statechange", () => {
+                  if (worker.state === "activated") resolve();
+                });
+              });
+              return caches.keys();
+            }"""
+        )
+        context.close()
+    assert len(before) == len(after) == 2
+    assert set(before).isdisjoint(after)
