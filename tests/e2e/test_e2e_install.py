@@ -108,6 +108,16 @@ def test_finished_jobs_are_notified_through_the_service_worker(
     assert shown["job-j2"]["title"] == "Échec de la vérification des mises à jour"
     assert shown["job-j2"]["body"] == "registre injoignable"
     expect(page.locator("#toasts")).to_contain_text("Téléchargement terminé")
+
+    # In a background tab: no toast (nobody sees it), the notification still shows.
+    page.evaluate(
+        """() => Object.defineProperty(document, "visibilityState",
+                                       { value: "hidden", configurable: true })"""
+    )
+    background = {"id": "j4", "kind": "pull", "state": "done", "model": "qwen3:0.6b"}
+    assert page.evaluate("(job) => webmgr.notifyJobFinished(job)", background)
+    assert "job-j4" in {n["tag"] for n in notifications_shown(page)}
+    expect(page.locator("#toasts")).not_to_contain_text("qwen3:0.6b")
     assert watch.problems() == []
 
 

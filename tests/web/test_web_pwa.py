@@ -200,5 +200,5 @@ def test_offline_banner_and_pwa_buttons_start_hidden(client: FlaskClient) -> Non
         ("notifications-button", "Activer les notifications"),
     ):
         button = doc.find(id=button_id)
-        assert button.get_text(strip=True) == label
+        assert button.get("aria-label", button.get_text(strip=True)) == label
         assert button.has_attr("x-cloak")
