@@ -27,7 +27,7 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-$(ASSETS_STAMP): $(NODE_STAMP) $(shell find src/ollama_webmgr/web/assets src/ollama_webmgr/web/templates -type f 2>/dev/null) scripts/build-assets.mjs
+$(ASSETS_STAMP): $(NODE_STAMP) $(shell find src/ollama_webmgr/web/assets src/ollama_webmgr/web/templates -type f 2>/dev/null) scripts/build-assets.mjs scripts/icons.mjs
 	npm run --silent build
 
 assets: $(ASSETS_STAMP)
