@@ -33,8 +33,8 @@ $(ASSETS_STAMP): $(NODE_STAMP) $(shell find src/ollama_webmgr/web/assets src/oll
 assets: $(ASSETS_STAMP)
 
 lint: $(PY_STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts conftest.py
+	$(BIN)/ruff format --check src tests benchmarks scripts conftest.py
 	$(BIN)/mypy
 
 test: lint assets
