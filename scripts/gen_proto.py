@@ -37,7 +37,9 @@ def generate(out_dir: Path) -> None:
         raise SystemExit(f"protoc failed with status {status}")
     service = out_dir / "ollama_pb2_grpc.py"
     text = re.sub(
-        r"^import ollama_pb2 as", "from . import ollama_pb2 as", service.read_text(),
+        r"^import ollama_pb2 as",
+        "from . import ollama_pb2 as",
+        service.read_text(),
         flags=re.MULTILINE,
     )
     service.write_text(text)
