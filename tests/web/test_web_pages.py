@@ -25,7 +25,8 @@ def test_dashboard_lists_every_configured_server_with_its_address(
     addresses = [item.select("p")[1].get_text(strip=True) for item in items]
     assert addresses == ["http://localhost:11434", *SERVERS]
     name = items[1].select_one("[data-server-name]")
-    assert name is not None and name.get_text(strip=True) == "gpu-a:11434"
+    assert name is not None
+    assert name.get_text(strip=True) == "gpu-a:11434"
     assert "principal" in items[0].get_text()
 
 
