@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import time
 
+from flask import Flask
+
 from ollama_webmgr.jobs.model import Job
 from ollama_webmgr.jobs.runner import JobRunner
 from ollama_webmgr.ollama.client import OllamaClient
 from ollama_webmgr.sim.fleet import EmulatedFleet
+from ollama_webmgr.wiring import EXTENSION_KEY, Services
 
 SMALL = "smollm2:135m"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def services(app: Flask) -> Services:
+    found = app.extensions[EXTENSION_KEY]
+    assert isinstance(found, Services)
+    return found
 
 
 def load(

@@ -9,15 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from api_support import REDIS_URL, services
 from flask import Flask
 from flask.testing import FlaskClient
 
 from fleet_support import SMALL_MODELS, fleet_settings
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
 from ollama_webmgr.web.app import create_app
-from ollama_webmgr.wiring import EXTENSION_KEY, Services
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +42,6 @@ def app(fleet: EmulatedFleet, tmp_path: Path) -> Iterator[Flask]:
 def client(app: Flask) -> Iterator[FlaskClient]:
     with app.test_client() as test_client:
         yield test_client
-
-
-def services(app: Flask) -> Services:
-    found = app.extensions[EXTENSION_KEY]
-    assert isinstance(found, Services)
-    return found
 
 
 @pytest.fixture

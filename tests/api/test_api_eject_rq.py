@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_support import SMALL, load, loaded, wait_job
-from conftest import REDIS_URL
+from api_support import REDIS_URL, SMALL, load, loaded, wait_job
 from flask.testing import FlaskClient
 from rq import SimpleWorker
 from rq.timeouts import TimerDeathPenalty

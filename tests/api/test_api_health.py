@@ -4,7 +4,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from conftest import REDIS_URL, services
+from api_support import REDIS_URL, services
 from flask.testing import FlaskClient
 
 from fleet_support import fleet_settings

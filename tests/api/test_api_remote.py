@@ -4,8 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_support import SMALL, server_names
-from conftest import services
+from api_support import SMALL, server_names, services
 from flask.testing import FlaskClient
 
 from fleet_support import fleet_settings

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import time
 
-from api_support import SMALL, load, loaded, server_names, wait_job
-from conftest import services
+from api_support import SMALL, load, loaded, server_names, services, wait_job
 from flask import Flask
 from flask.testing import FlaskClient
 

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import services
+from api_support import services
 from flask import Flask
 from flask.testing import FlaskClient
 
