@@ -52,7 +52,9 @@ def list_servers() -> Response:
     servers = fleet.registry.all()
     body = [server_json(fleet, server) for server in servers]
     if request.args.get("status", "1") != "0":
-        for entry, status in zip(body, fleet_status(servers), strict=True):
+        for entry, status in zip(
+            body, fleet_status(servers, get_services().clients), strict=True
+        ):
             entry["status"] = status_json(status)
     return jsonify(servers=body)
 

@@ -47,8 +47,9 @@ def search() -> Response:
 
 def local_digests(server_name: str | None) -> dict[tuple[str, ...], str] | None:
     """Installed model key → 12-hex id on the server, or None if it did not answer."""
-    server = server_named(get_services(), server_name)
-    outcome = ask(server, lambda client: client.tags())
+    services = get_services()
+    server = server_named(services, server_name)
+    outcome = ask(server, lambda client: client.tags(), services.clients)
     if outcome.value is None:
         return None
     return {_key(tag.name): tag.short_id for tag in outcome.value}

@@ -65,7 +65,9 @@ def outcome_errors(outcomes: list[Outcome[Any]]) -> list[dict[str, str]]:
 @bp.get("/api/running")
 def running() -> Response:
     services = get_services()
-    outcomes = running_on(servers_chosen(services, request.args.get("server")))
+    outcomes = running_on(
+        servers_chosen(services, request.args.get("server")), services.clients
+    )
     models = [
         running_json(outcome.server, model)
         for outcome in outcomes

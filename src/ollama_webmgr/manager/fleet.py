@@ -32,7 +32,7 @@ from ollama_webmgr.errors import (
     ServerUrlTaken,
     UnknownServer,
 )
-from ollama_webmgr.manager.probe import probe_client
+from ollama_webmgr.manager.clients import probe_factory
 from ollama_webmgr.ollama.urls import display_address, normalize_base_url
 from ollama_webmgr.store.database import DatabaseManager, Doc, Where
 
@@ -62,7 +62,7 @@ def check_server(url: str) -> ServerCheck:
     url = normalize_base_url(url)
     started = time.perf_counter()
     try:
-        with probe_client(url) as client:
+        with probe_factory(url) as client:
             version = client.version()
     except OllamaError as exc:
         raise ServerCheckFailed(f"{url} does not answer as Ollama: {exc}") from exc

@@ -1,10 +1,10 @@
 """Ask every server of the fleet the same question at once, with short timeouts.
 
 Pages and ``/health`` must answer quickly even when a server is down or
-blackholed: each server gets its own short-lived client (connect 1 s, read 3 s,
-no retry) and the calls run in parallel, so the slowest server bounds the wait,
-not the sum of them. A thread pool works the same under gevent (threads are
-greenlets once monkey-patched).
+blackholed: calls use the pool's probe clients (connect 1 s, read 3 s, no
+retry; ``ClientPool.probe``) and run in parallel, so the slowest server bounds
+the wait, not the sum of them. A thread pool works the same under gevent
+(threads are greenlets once monkey-patched).
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from typing import Generic, TypeVar
 
 from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.errors import OllamaError, OllamaTimeout
+from ollama_webmgr.manager.clients import ClientPool, probe_factory
 from ollama_webmgr.ollama.client import OllamaClient
 
 T = TypeVar("T")
 
-PROBE_CONNECT_TIMEOUT = 1.0
-PROBE_READ_TIMEOUT = 3.0
+PROBE_DEADLINE = 5.0  # seconds: connect 1 s + read 3 s + slack
 MAX_PARALLEL = 16
 
 
@@ -41,22 +41,20 @@ class Outcome(Generic[T]):
         return self.error is None
 
 
-def probe_client(url: str) -> OllamaClient:
-    """A client that gives up fast: for status reads, never for pulls."""
-    return OllamaClient(
-        url,
-        connect_timeout=PROBE_CONNECT_TIMEOUT,
-        read_timeout=PROBE_READ_TIMEOUT,
-        retries=0,
-    )
+def ask(
+    server: Server, call: Callable[[OllamaClient], T], clients: ClientPool | None
+) -> Outcome[T]:
+    """``call`` on the probe client of ``server``; Ollama errors are kept.
 
-
-def ask(server: Server, call: Callable[[OllamaClient], T]) -> Outcome[T]:
-    """``call`` on a fresh probe client of ``server``; Ollama errors are kept."""
+    Without a pool, a one-off probe client is built and closed.
+    """
     started = time.perf_counter()
     try:
-        with probe_client(server.url) as client:
-            value = call(client)
+        if clients is not None:
+            value = call(clients.probe(server))
+        else:
+            with probe_factory(server.url) as client:
+                value = call(client)
     except OllamaError as exc:
         return Outcome(server, None, exc, _since(started))
     return Outcome(server, value, None, _since(started))
@@ -65,8 +63,9 @@ def ask(server: Server, call: Callable[[OllamaClient], T]) -> Outcome[T]:
 def ask_all(
     servers: Sequence[Server],
     call: Callable[[OllamaClient], T],
+    clients: ClientPool | None,
     *,
-    deadline: float = PROBE_CONNECT_TIMEOUT + PROBE_READ_TIMEOUT + 1.0,
+    deadline: float = PROBE_DEADLINE,
 ) -> list[Outcome[T]]:
     """``ask`` every server in parallel; results in the order of ``servers``.
 
@@ -79,7 +78,7 @@ def ask_all(
         max_workers=min(MAX_PARALLEL, len(servers)), thread_name_prefix="probe"
     )
     try:
-        futures = [pool.submit(ask, server, call) for server in servers]
+        futures = [pool.submit(ask, server, call, clients) for server in servers]
         end = time.monotonic() + deadline
         outcomes: list[Outcome[T]] = []
         for server, future in zip(servers, futures, strict=True):

@@ -19,6 +19,7 @@ from typing import Any
 from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.errors import EjectFailed, OllamaError, OllamaNotFound
 from ollama_webmgr.jobs.context import TaskContext
+from ollama_webmgr.manager.clients import ClientPool
 from ollama_webmgr.manager.probe import Outcome, ask_all
 from ollama_webmgr.ollama.client import OllamaClient
 from ollama_webmgr.ollama.names import ModelName, same_model
@@ -28,9 +29,11 @@ FORCE_TIMEOUT = 4.5  # seconds: under the brief's 5 s, with room for the API cal
 POLL_INTERVAL = 0.1
 
 
-def running_on(servers: Sequence[Server]) -> list[Outcome[list[RunningModel]]]:
+def running_on(
+    servers: Sequence[Server], clients: ClientPool | None
+) -> list[Outcome[list[RunningModel]]]:
     """``/api/ps`` of each server (in order), or the error it gave."""
-    return ask_all(servers, lambda client: client.ps())
+    return ask_all(servers, lambda client: client.ps(), clients)
 
 
 def is_loaded(running: Sequence[RunningModel], model: str) -> bool:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.errors import OllamaError
+from ollama_webmgr.manager.clients import ClientPool
 from ollama_webmgr.manager.probe import ask_all
 from ollama_webmgr.ollama.client import OllamaClient
 from ollama_webmgr.ollama.payloads import ModelTag, RunningModel
@@ -48,10 +49,12 @@ def inventory(client: OllamaClient) -> Inventory:
     return Inventory(client.version(), client.tags(), client.ps())
 
 
-def fleet_status(servers: Sequence[Server]) -> list[ServerStatus]:
+def fleet_status(
+    servers: Sequence[Server], clients: ClientPool | None
+) -> list[ServerStatus]:
     """The status of each server, in order."""
     statuses = []
-    for outcome in ask_all(servers, inventory):
+    for outcome in ask_all(servers, inventory, clients):
         found = outcome.value
         if found is None:
             statuses.append(

@@ -19,7 +19,7 @@ bp = Blueprint("dashboard", __name__)
 @bp.get("/")
 def index() -> Response:
     services = get_services()
-    statuses = fleet_status(services.servers.active())
+    statuses = fleet_status(services.servers.active(), services.clients)
     return render_page(
         "dashboard.html",
         statuses=statuses,

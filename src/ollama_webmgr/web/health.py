@@ -57,7 +57,9 @@ def check_redis(services: Services) -> dict[str, Any] | None:
 
 def check_ollama(services: Services) -> list[dict[str, Any]]:
     results = []
-    for outcome in ask_all(services.servers.active(), lambda c: c.version()):
+    for outcome in ask_all(
+        services.servers.active(), lambda c: c.version(), services.clients
+    ):
         entry: dict[str, Any] = {
             "server": outcome.server.name,
             "url": outcome.server.url,

@@ -41,7 +41,8 @@ class Row:
 
 
 def table_context() -> dict[str, Any]:
-    outcomes = running_on(get_services().servers.active())
+    services = get_services()
+    outcomes = running_on(services.servers.active(), services.clients)
     return {"rows": rows_of(outcomes), "down": [o.server for o in outcomes if not o.ok]}
 
 

@@ -27,7 +27,7 @@ bp = Blueprint("servers", __name__)
 def panel_context(fleet: Fleet, error: str | None = None) -> dict[str, Any]:
     servers = fleet.registry.all()
     return {
-        "statuses": fleet_status(servers),
+        "statuses": fleet_status(servers, get_services().clients),
         "configured": {s.name for s in servers if fleet.is_configured(s)},
         "form_error": error,
     }
