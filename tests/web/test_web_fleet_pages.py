@@ -146,10 +146,12 @@ def test_search_page_has_a_debounced_box_chips_and_result_cards(
     web: FlaskClient,
 ) -> None:
     doc = page(web, "/search?q=smollm2")
+    box = doc.select_one("#search-q")
+    assert box["hx-get"] == "/search/results"
+    assert box["hx-trigger"] == "input changed delay:400ms, search"
+    assert box["hx-include"] == "#search-form"
     form = doc.select_one("#search-form")
-    assert form["hx-get"] == "/search/results"
-    assert "input changed delay:400ms" in form["hx-trigger"]
-    assert "search" in form["hx-trigger"]
+    assert form["hx-trigger"] == "submit, change from:.chip-input"
     chips = [label.get_text(strip=True) for label in doc.select("label.chip")]
     assert chips[:3] == ["Tous", "Outils", "Vision"]
     card = doc.select_one("[data-remote-model='smollm2']")
@@ -305,3 +307,19 @@ def test_dashboard_shows_active_jobs_with_a_progress_bar(
     assert item is not None
     assert item.find("progress") is not None
     assert "eject_force" in item.get_text()
+
+
+def test_dashboard_does_not_wait_for_a_server_that_never_answers(
+    web: FlaskClient, fleet_app: Flask
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        services_of(fleet_app).servers.add(Server("muet", url))
+        started = time.monotonic()
+        doc = page(web, "/")
+        elapsed = time.monotonic() - started
+    assert elapsed < 2.8
+    assert (
+        doc.select_one("[data-server='muet'] [data-state]").get_text() == "injoignable"
+    )
+    assert doc.select_one("[data-summary-servers]").get_text(strip=True) == "2 / 3"

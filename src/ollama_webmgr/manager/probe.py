@@ -23,7 +23,9 @@ from ollama_webmgr.ollama.client import OllamaClient
 
 T = TypeVar("T")
 
-PROBE_DEADLINE = 5.0  # seconds: connect 1 s + read 3 s + slack
+# Seconds for a whole page of reads: a server slower than this shows as timed
+# out (its thread finishes on its own, bounded by the read timeout).
+PROBE_DEADLINE = 2.0
 MAX_PARALLEL = 16
 
 
