@@ -32,13 +32,19 @@ def json_body() -> dict[str, Any]:
     return data
 
 
-def text_field(data: dict[str, Any], key: str, *, required: bool = True) -> str | None:
+def text_field(data: dict[str, Any], key: str) -> str:
+    """A required, non-empty string field (stripped)."""
     value = data.get(key)
-    if value is None and not required:
-        return None
     if not isinstance(value, str) or not value.strip():
         bad_request(f"Champ « {key} » manquant ou vide.")
     return value.strip()
+
+
+def optional_text(data: dict[str, Any], key: str) -> str | None:
+    """An optional string field: absent or null gives None, anything else is checked."""
+    if data.get(key) is None:
+        return None
+    return text_field(data, key)
 
 
 def server_named(services: Services, name: str | None) -> Server:

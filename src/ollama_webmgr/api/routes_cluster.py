@@ -6,7 +6,13 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from ollama_webmgr.api.inputs import audit, bad_request, json_body, text_field
+from ollama_webmgr.api.inputs import (
+    audit,
+    bad_request,
+    json_body,
+    optional_text,
+    text_field,
+)
 from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.manager.fleet import Fleet
 from ollama_webmgr.manager.status import ServerStatus, fleet_status
@@ -64,7 +70,7 @@ def add_server() -> tuple[Response, int]:
     services = get_services()
     data = json_body()
     fleet = fleet_of(services)
-    server = fleet.add(text_field(data, "name") or "", text_field(data, "url") or "")
+    server = fleet.add(text_field(data, "name"), text_field(data, "url"))
     audit(services, "server_add", server.name, url=server.url)
     return jsonify(server_json(fleet, server)), 201
 
@@ -73,7 +79,7 @@ def add_server() -> tuple[Response, int]:
 def change_server(name: str) -> Response:
     services = get_services()
     data = json_body()
-    new_name = text_field(data, "name", required=False)
+    new_name = optional_text(data, "name")
     enabled = data.get("enabled")
     if enabled is not None and not isinstance(enabled, bool):
         bad_request("Champ « enabled » invalide : true ou false attendu.")
@@ -98,7 +104,7 @@ def remove_server(name: str) -> Response:
 
 @bp.post("/api/servers/test")
 def test_server() -> Response:
-    url = text_field(json_body(), "url") or ""
+    url = text_field(json_body(), "url")
     check = fleet_of(get_services()).test(url)
     return jsonify(
         url=check.url,

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, jsonify, request
 from ollama_webmgr.api.inputs import (
     audit,
     json_body,
+    optional_text,
     server_named,
     servers_chosen,
     text_field,
@@ -77,8 +78,8 @@ def running() -> Response:
 
 
 def _eject_target(data: dict[str, Any]) -> tuple[str, Server]:
-    name = ModelName.parse(text_field(data, "name") or "").display
-    server = server_named(get_services(), text_field(data, "server", required=False))
+    name = ModelName.parse(text_field(data, "name")).display
+    server = server_named(get_services(), optional_text(data, "server"))
     return name, server
 
 
