@@ -25,6 +25,7 @@ from ollama_webmgr.errors import (
     ConfiguredServerRemoval,
     FleetError,
     InvalidServerName,
+    InvalidServerUrl,
     LastActiveServer,
     OllamaError,
     ServerCheckFailed,
@@ -94,19 +95,8 @@ def load_registry(configured: Sequence[str], db: DatabaseManager) -> ServerRegis
         if state is not None:
             _apply_saved(registry, server, state)
     for state in saved.values():
-        if state.get("origin") != ORIGIN_UI:
-            continue  # a server removed from the environment since
-        try:
-            registry.add(
-                Server(
-                    str(state["name"]),
-                    str(state["url"]),
-                    weight=int(state.get("weight", 1)),
-                    enabled=bool(state.get("enabled", True)),
-                )
-            )
-        except (ValueError, KeyError) as exc:
-            log.warning("saved server %r skipped: %s", state.get("name"), exc)
+        if state.get("origin") == ORIGIN_UI:  # else: gone from the environment
+            _restore(registry, state)
     return registry
 
 
@@ -220,6 +210,34 @@ class Fleet:
 
 def _fleet_docs(db: DatabaseManager) -> list[Doc]:
     return [doc for doc in db.find(TABLE) if isinstance(doc.get("fleet"), dict)]
+
+
+def _restore(registry: ServerRegistry, state: Doc) -> None:
+    """Add a saved UI server; a configured server that took its name meanwhile
+    wins and the saved one gets a suffix (``gpu-2``) rather than vanishing."""
+    try:
+        base = validate_name(str(state["name"]))
+        url = normalize_base_url(str(state["url"]))
+    except (KeyError, InvalidServerName, InvalidServerUrl) as exc:
+        log.warning("saved server %r skipped: %s", state.get("name"), exc)
+        return
+    taken = {server.name for server in registry.all()}
+    name = base
+    for n in range(2, 100):
+        if name not in taken:
+            break
+        name = f"{base[:60]}-{n}"
+    try:
+        registry.add(
+            Server(
+                name,
+                url,
+                weight=int(state.get("weight", 1)),
+                enabled=bool(state.get("enabled", True)),
+            )
+        )
+    except ValueError as exc:
+        log.warning("saved server %r skipped: %s", name, exc)
 
 
 def _apply_saved(registry: ServerRegistry, server: Server, state: Doc) -> None:
