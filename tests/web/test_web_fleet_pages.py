@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,6 +50,14 @@ def services_of(app: Flask) -> Services:
     found = app.extensions[EXTENSION_KEY]
     assert isinstance(found, Services)
     return found
+
+
+def wait_for_probes(limit: float = 5.0) -> None:
+    """Wait until no status-read thread (``manager/probe.py``) is still running."""
+    end = time.monotonic() + limit
+    while any(t.name.startswith("probe") for t in threading.enumerate()):
+        assert time.monotonic() < end, "a probe thread is still running"
+        time.sleep(0.02)
 
 
 def load(url: str, keep: float | str = "5m") -> None:
@@ -318,6 +327,10 @@ def test_dashboard_does_not_wait_for_a_server_that_never_answers(
         started = time.monotonic()
         doc = page(web, "/")
         elapsed = time.monotonic() - started
+        # Let the late read end now, before the app's clients are closed.
+        connection, _ = silent.accept()
+        connection.close()
+        wait_for_probes()
     assert elapsed < 2.8
     assert (
         doc.select_one("[data-server='muet'] [data-state]").get_text() == "injoignable"
