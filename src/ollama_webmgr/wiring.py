@@ -18,6 +18,7 @@ from ollama_webmgr.jobs.bus import MemoryBus, ProgressBus
 from ollama_webmgr.jobs.runner import JobRunner, ThreadRunner
 from ollama_webmgr.jobs.tasks import TASKS_REF, default_registry
 from ollama_webmgr.manager.clients import ClientFactory, ClientPool, client_factory
+from ollama_webmgr.manager.fleet import load_registry
 from ollama_webmgr.ollama.library import LibraryClient
 from ollama_webmgr.ollama.registry import RegistryClient
 from ollama_webmgr.settings import Settings
@@ -63,11 +64,13 @@ def build_services(
     settings: Settings, *, make_client: ClientFactory | None = None
 ) -> Services:
     """The production services for ``settings`` (opens the store)."""
-    servers = ServerRegistry.from_urls(settings.servers)
+    db = open_database(settings.store_url)
+    # The configured servers plus those added in the UI (manager/fleet.py).
+    servers = load_registry(settings.servers, db)
     runner, bus = build_runner(settings)
     return Services(
         settings=settings,
-        db=open_database(settings.store_url),
+        db=db,
         servers=servers,
         clients=ClientPool(servers, make_client or client_factory(settings)),
         runner=runner,
