@@ -7,10 +7,11 @@ import secrets
 from flask import Flask, request
 
 from ollama_webmgr.settings import Settings
-from ollama_webmgr.web import dashboard, dist, health
+from ollama_webmgr.web import dashboard, dist, health, observability
 from ollama_webmgr.web.errors import init_errors
 from ollama_webmgr.web.formatting import format_size
 from ollama_webmgr.web.htmx import htmx_redirects
+from ollama_webmgr.web.metrics import init_metrics
 from ollama_webmgr.web.request_log import init_request_log
 from ollama_webmgr.web.security import init_security
 from ollama_webmgr.wiring import EXTENSION_KEY, Services, build_services
@@ -37,12 +38,14 @@ def create_app(
     init_request_log(app)
     init_security(app)
     init_errors(app)
+    init_metrics(app, services.runner)
     app.after_request(htmx_redirects)
     _init_templates(app, services, manifest)
 
     app.register_blueprint(dist.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(observability.bp)
     return app
 
 
