@@ -108,5 +108,5 @@ def test_boosted_navigation_gets_the_full_page(app: Flask) -> None:
 def test_health_reports_the_app_check(client: FlaskClient) -> None:
     response = client.get("/health")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "checks": {"app": "ok"}}
+    assert response.json == {"status": "ok", "checks": {"app": "ok"}, "agents": {}}
     assert response.cache_control.no_store
