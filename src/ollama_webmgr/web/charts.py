@@ -195,12 +195,12 @@ def _axes(
         )
         label = fr_number(tick, decimals) + (f" {unit}" if unit else "")
         parts.append(_text(LEFT - 4, ty + 4, label, "end", "chart-label"))
-    for tick in time_ticks(start, end):
-        tx = x(tick)
-        anchor = "start" if tx < LEFT + 30 else "end" if tx > WIDTH - 40 else "middle"
-        parts.append(
-            _text(tx, HEIGHT - 8, time_label(tick, hourly, tz), anchor, "chart-label")
-        )
+    # a date (JJ/MM/AAAA) is about 60 units wide: three fit in 316 units
+    half = 16 if hourly else 31
+    for tick in time_ticks(start, end, 4 if hourly else 3):
+        tx = min(max(x(tick), LEFT + half), WIDTH - RIGHT - half)
+        label = time_label(tick, hourly, tz)
+        parts.append(_text(tx, HEIGHT - 8, label, "middle", "chart-label"))
     return parts
 
 

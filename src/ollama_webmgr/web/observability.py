@@ -108,10 +108,14 @@ def health_page() -> Response:
         hourly=win.hourly,
         tz=tz,
     )
+    incidents = sorted(
+        ((r.name, i) for r in rows for i in r.incidents), key=lambda p: -p[1].start
+    )
     has_data = any(r.health_points or r.uptime["30j"] is not None for r in rows)
     return render_page(
         "sante.html",
         rows=rows,
+        incidents=incidents,
         has_data=has_data,
         health_chart=health_chart,
         latency_chart=latency_chart,
