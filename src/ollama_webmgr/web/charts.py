@@ -172,7 +172,10 @@ def line_chart(
     legend = _legend(series)
     table = _series_table(chart_id, title, series, unit, hourly, tz, decimals)
     svg = _frame(chart_id, title, summary, body)
-    return Markup(f'<figure class="chart-figure">{svg}{legend}{table}</figure>')
+    caption = f'<figcaption class="chart-caption">{escape(title)}</figcaption>'
+    return Markup(
+        f'<figure class="chart-figure">{caption}{svg}{legend}{table}</figure>'
+    )
 
 
 def _axes(
@@ -348,4 +351,5 @@ def bar_chart(
         f'<table id="{chart_id}-table"><caption>{caption}</caption>'
         f"<tbody>{rows}</tbody></table></details>"
     )
-    return Markup(f'<figure class="chart-figure">{svg}{table}</figure>')
+    figcaption = f'<figcaption class="chart-caption">{escape(title)}</figcaption>'
+    return Markup(f'<figure class="chart-figure">{figcaption}{svg}{table}</figure>')
