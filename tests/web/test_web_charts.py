@@ -27,7 +27,8 @@ def test_line_chart_places_points_on_the_scale_and_labels_in_french() -> None:
     assert doc.select_one("polyline")["points"] == "44.0,174.0 350.0,12.0"
     labels = [t.get_text() for t in doc.select("text")]
     assert labels[:2] == ["0 ms", "25 ms"]
-    assert "22/11/2025" in labels and "23/11/2025" in labels
+    assert "22/11/2025" in labels
+    assert "23/11/2025" in labels
     assert doc.select_one("title").get_text() == "Latence <moyenne>"
     assert "max 100 ms" in doc.select_one("desc").get_text()
     rows = [r.get_text(" ", strip=True) for r in doc.select("details tbody tr")]
