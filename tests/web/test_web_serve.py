@@ -73,6 +73,7 @@ def test_serve_answers_over_a_real_socket_with_keep_alive(served: str) -> None:
     assert health.status_code == 200
     assert health.json()["status"] == "degraded"
     assert health.json()["checks"]["store"]["ok"] is True
+    assert health.json()["agents"] == {}
     assert "gpu-a:11434" in page.text
     assert asset.headers["Content-Encoding"] == "br"
     assert "immutable" in asset.headers["Cache-Control"]

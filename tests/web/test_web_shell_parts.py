@@ -109,4 +109,5 @@ def test_health_is_not_cached_and_reports_the_store(client: FlaskClient) -> None
     response = client.get("/health")
     assert response.status_code == 200
     assert response.json["checks"]["store"]["ok"] is True
+    assert response.json["agents"] == {}
     assert response.cache_control.no_store

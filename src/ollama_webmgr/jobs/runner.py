@@ -20,6 +20,7 @@ from ollama_webmgr.errors import JobError, JobNotFound
 from ollama_webmgr.jobs.bus import ProgressBus
 from ollama_webmgr.jobs.context import ProgressTracker, TaskRegistry
 from ollama_webmgr.jobs.execution import execute, finish
+from ollama_webmgr.jobs.hooks import JobListeners
 from ollama_webmgr.jobs.model import RETRYABLE_STATES, Job, Progress
 
 
@@ -50,7 +51,9 @@ class _MemoryStore:
     ) -> None:
         self.lock = threading.RLock()
         self.jobs: dict[str, Job] = {}
-        self._on_change = on_change
+        self.listeners: JobListeners[Job] = (
+            JobListeners(on_change) if on_change else JobListeners()
+        )
         self._keep_finished = keep_finished
 
     def get(self, job_id: str) -> Job:
@@ -65,8 +68,7 @@ class _MemoryStore:
             self.jobs[job.id] = job
             if job.finished:
                 self._forget_old_locked()
-        if self._on_change is not None:
-            self._on_change(job)
+        self.listeners(job)
 
     def update_progress(self, job_id: str, progress: Progress) -> None:
         with self.lock:
@@ -117,6 +119,10 @@ class ThreadRunner:
         self._store = _MemoryStore(on_change, keep_finished)
         self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="webmgr-job")
         self._tracker_factory = tracker_factory
+
+    def add_listener(self, listener: Callable[[Job], None]) -> None:
+        """See every change of a record too, after ``on_change`` (e.g. metrics)."""
+        self._store.listeners.add(listener)
 
     def submit(
         self, kind: str, params: dict[str, Any], *, dedupe_key: str | None = None

@@ -12,6 +12,7 @@ pseudo-server ``*``, value the latency in milliseconds.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
@@ -254,3 +255,123 @@ def run_maintenance(
     for period in periods:
         aggregate_stats(db, period, now=now)
     return cleanup_old_stats(db, days_to_keep, now=now)
+
+
+# -- percentiles and per-model figures ----------------------------------------------------
+#: pseudo-server prefix of per-model samples (``model:<name>``)
+MODEL_PREFIX = "model:"
+
+
+def percentile(values: Sequence[float], fraction: float) -> float | None:
+    """Nearest-rank percentile (``fraction`` 0..1); ``None`` without values.
+
+    >>> percentile([5, 1, 3, 2, 4], 0.5), percentile(range(1, 101), 0.95)
+    (3, 95)
+    >>> percentile([], 0.5) is None
+    True
+    """
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    # rounding first: 0.95 * 100 must give rank 95, not 96
+    rank = max(1, math.ceil(round(fraction * len(ordered), 9)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def latency_percentiles(
+    db: DatabaseManager,
+    servers: Sequence[str],
+    metric: str,
+    start: float,
+    end: float,
+) -> dict[str, float | int | None]:
+    """p50 / p95 / count of raw samples (rollups keep no percentiles).
+
+    Raw samples are kept ``STATS_RETENTION_DAYS`` days (30 by default), so windows
+    up to that age are exact; older ones are not covered.
+    """
+    values = [r.sum for r in db.query_series(servers, metric, start, end, "raw")]
+    return {
+        "count": len(values),
+        "p50": percentile(values, 0.5),
+        "p95": percentile(values, 0.95),
+    }
+
+
+def request_percentiles(
+    db: DatabaseManager, start: float, end: float
+) -> dict[str, dict[str, float | int | None]]:
+    """Latency p50 / p95 per request type (and ``all``) between two instants."""
+    result = {}
+    every: list[float] = []
+    for kind in REQUEST_TYPES:
+        rows = db.query_series([ALL_SERVERS], f"req:{kind}", start, end, "raw")
+        values = [r.sum for r in rows]
+        every += values
+        result[kind] = {
+            "count": len(values),
+            "p50": percentile(values, 0.5),
+            "p95": percentile(values, 0.95),
+        }
+    result["all"] = {
+        "count": len(every),
+        "p50": percentile(every, 0.5),
+        "p95": percentile(every, 0.95),
+    }
+    return result
+
+
+def record_model_requests(
+    db: DatabaseManager,
+    rows: Iterable[tuple[str, str | None, float, float | None, float]],
+) -> int:
+    """Per-model request samples: ``(model, server address, latency_ms, tokens/s, ts)``.
+
+    Writes ``requests`` (value: latency) on ``model:<name>`` and, when known,
+    ``tokens_per_s`` on ``model:<name>`` and on the server. Each model gets a
+    ``models`` document (by ``name``) so pages can list the models seen.
+    """
+    samples, names = [], set()
+    for model, server, latency, rate, ts in rows:
+        names.add(model)
+        key = MODEL_PREFIX + model
+        samples.append(Sample(key, "requests", ts, latency))
+        if rate is not None:
+            samples.append(Sample(key, "tokens_per_s", ts, rate))
+            if server:
+                samples.append(Sample(server, "tokens_per_s", ts, rate))
+    for name in sorted(names):
+        if not db.find("models", [Where("name", "==", name)], limit=1):
+            db.insert("models", {"name": name, "usage_count": 0})
+    return record_samples(db, samples)
+
+
+def model_totals(
+    db: DatabaseManager, models: Sequence[str], start: float, end: float
+) -> list[Doc]:
+    """Per model: requests, mean latency and mean tokens/s over a window, busiest first.
+
+    Reads hourly rollups (whole hours touching the window).
+    """
+    keys = [MODEL_PREFIX + m for m in models]
+    first = (start // HOUR) * HOUR
+    counts = db.query_series(keys, "requests", first, end, "hour")
+    rates = db.query_series(keys, "tokens_per_s", first, end, "hour")
+    rows: list[Doc] = []
+    for model, key in zip(models, keys, strict=True):
+        mine = [r for r in counts if r.server == key]
+        speed = [r for r in rates if r.server == key]
+        total = sum(r.count for r in mine)
+        if not total:
+            continue
+        rated = sum(r.count for r in speed)
+        rows.append(
+            {
+                "model": model,
+                "requests": total,
+                "latency_ms": sum(r.sum for r in mine) / total,
+                "tokens_per_s": sum(r.sum for r in speed) / rated if rated else None,
+            }
+        )
+    rows.sort(key=lambda row: (-row["requests"], row["model"]))
+    return rows

@@ -8,10 +8,20 @@ from flask import Flask, request
 
 from ollama_webmgr.api import routes_cluster, routes_remote, routes_running
 from ollama_webmgr.settings import Settings
-from ollama_webmgr.web import dashboard, dist, health, pwa, running, search, servers
+from ollama_webmgr.web import (
+    dashboard,
+    dist,
+    health,
+    observability,
+    pwa,
+    running,
+    search,
+    servers,
+)
 from ollama_webmgr.web.errors import init_errors
 from ollama_webmgr.web.formatting import format_size
 from ollama_webmgr.web.htmx import htmx_redirects
+from ollama_webmgr.web.metrics import init_metrics
 from ollama_webmgr.web.request_log import init_request_log
 from ollama_webmgr.web.security import init_security
 from ollama_webmgr.wiring import EXTENSION_KEY, Services, build_services
@@ -38,6 +48,7 @@ def create_app(
     init_request_log(app)
     init_security(app)
     init_errors(app)
+    init_metrics(app, services.runner)
     app.after_request(htmx_redirects)
     _init_templates(app, services, manifest)
 
@@ -54,6 +65,7 @@ def create_app(
         servers.bp,
     ):
         app.register_blueprint(blueprint)
+    app.register_blueprint(observability.bp)
     return app
 
 

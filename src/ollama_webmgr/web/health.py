@@ -9,6 +9,9 @@ page can be trusted and a load balancer should route elsewhere. An Ollama
 server down only makes the answer ``degraded`` with HTTP 200: the app still
 serves its pages, shows the server as unreachable and works with the others,
 and restarting or unrouting the web app would not bring the server back.
+
+``agents`` (``agent_report``) is informational: a node agent that stopped
+answering is shown as ``stale`` but never makes the web app unhealthy.
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
+from ollama_webmgr.errors import StoreError
+from ollama_webmgr.manager.observability import agent_stale
 from ollama_webmgr.manager.probe import ask_all
+from ollama_webmgr.store.database import Where
 from ollama_webmgr.wiring import Services, get_services
 
 bp = Blueprint("health", __name__)
@@ -88,10 +94,32 @@ def run_checks(services: Services) -> tuple[str, dict[str, Any]]:
     return "ok", checks
 
 
+def agent_report(services: Services, now: float | None = None) -> dict[str, object]:
+    """Per server with an agent: ``reachable`` or ``stale`` (with the last error)."""
+    when = time.time() if now is None else now
+    try:
+        docs = services.db.find("servers", [Where("agent_address", "!=", None)])
+    except StoreError as exc:
+        return {"error": f"store: {exc.message}"}
+    report: dict[str, object] = {}
+    for doc in docs:
+        info = doc.get("hardware_info") or {}
+        entry: dict[str, object] = {
+            "agent": doc.get("agent_address"),
+            "state": "stale" if agent_stale(info, when) else "reachable",
+            "collected_at": info.get("collected_at"),
+        }
+        if info.get("last_error"):
+            entry["last_error"] = info["last_error"]
+        report[str(doc.get("name") or doc.get("address"))] = entry
+    return report
+
+
 @bp.get("/health")
 def health() -> Response:
-    status, checks = run_checks(get_services())
-    response = jsonify(status=status, checks=checks)
+    services = get_services()
+    status, checks = run_checks(services)
+    response = jsonify(status=status, checks=checks, agents=agent_report(services))
     response.status_code = 503 if status == "error" else 200
     response.cache_control.no_store = True
     return response
