@@ -25,16 +25,6 @@ from ollama_webmgr.wiring import Services, build_services
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PAGES = ("/sante", "/statistiques", "/materiel")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PRIMARY = "http://127.0.0.1:9"  # nothing listens: the pages never call it
