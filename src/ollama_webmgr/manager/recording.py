@@ -1,0 +1,126 @@
+"""What the running product writes to the store: checks, requests, jobs.
+
+Each writer is a small callable handed to the part that produces the facts
+(the health monitor, the gateway's ``BatchRecorder``, the job runner), so those
+parts stay free of persistence code.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+
+from ollama_webmgr.cluster.servers import Server, ServerRegistry
+from ollama_webmgr.errors import JobError
+from ollama_webmgr.gateway.stats import RequestRecord
+from ollama_webmgr.jobs.model import Job
+from ollama_webmgr.store.database import DatabaseManager, Sample
+from ollama_webmgr.store.records import record_job, record_server_check
+from ollama_webmgr.store.stats import record_requests, record_samples
+
+log = logging.getLogger(__name__)
+
+#: gateway request kind -> request type of ``store.stats``
+REQUEST_TYPES = {"generate": "generate", "chat": "chat", "embed": "embedding"}
+
+
+class HealthRecorder:
+    """``HealthMonitor.on_check``: one ``record_server_check`` per probe.
+
+    ``load`` is the number of gateway requests running on the server.
+    """
+
+    def __init__(
+        self, db: DatabaseManager, in_flight: Callable[[str], int] | None = None
+    ) -> None:
+        self._db = db
+        self._in_flight = in_flight
+
+    def __call__(self, server: Server, ok: bool, latency_ms: float) -> None:
+        load = self._in_flight(server.name) if self._in_flight else None
+        record_server_check(
+            self._db,
+            server.url,
+            healthy=ok,
+            latency_ms=round(latency_ms, 3) if ok else None,
+            load=None if load is None else float(load),
+            name=server.name,
+        )
+
+
+class RequestSink:
+    """``BatchRecorder`` sink: request counts by type plus per-server latencies.
+
+    Per server (by address): ``request_latency`` and ``ttft`` samples in ms.
+    """
+
+    def __init__(self, db: DatabaseManager, registry: ServerRegistry) -> None:
+        self._db = db
+        self._registry = registry
+
+    def __call__(self, records: Sequence[RequestRecord]) -> None:
+        record_requests(
+            self._db,
+            [
+                (REQUEST_TYPES.get(r.kind, "other"), r.latency_ms, r.started_at)
+                for r in records
+            ],
+        )
+        urls = {s.name: s.url for s in self._registry.all()}
+        samples = []
+        for record in records:
+            url = urls.get(record.server or "")
+            if url is None:  # answered by the gateway or by several servers
+                continue
+            samples.append(
+                Sample(url, "request_latency", record.started_at, record.latency_ms)
+            )
+            if record.ttft_ms is not None:
+                samples.append(Sample(url, "ttft", record.started_at, record.ttft_ms))
+        record_samples(self._db, samples)
+
+
+class JobRecorder:
+    """``ThreadRunner.on_change``: keep each job's record when its state changes.
+
+    Progress-only changes are skipped (they come many times a second).
+    """
+
+    def __init__(self, db: DatabaseManager) -> None:
+        self._db = db
+        self._lock = threading.Lock()
+        self._states: dict[str, str] = {}
+
+    def __call__(self, job: Job) -> None:
+        with self._lock:
+            if self._states.get(job.id) == job.state:
+                return
+            if job.finished:
+                self._states.pop(job.id, None)
+            else:
+                self._states[job.id] = job.state
+        record_job(
+            self._db,
+            job.id,
+            job.kind,
+            job.state,
+            target=job.params.get("model"),
+            server=job.params.get("server"),
+            error=job.error,
+            job=job.to_dict(),
+        )
+
+
+def stored_jobs(db: DatabaseManager) -> list[Job]:
+    """The jobs kept by ``JobRecorder``, oldest first (unreadable ones skipped)."""
+    jobs = []
+    for doc in db.find("jobs"):
+        data = doc.get("job")
+        if not isinstance(data, dict):
+            continue
+        try:
+            jobs.append(Job.from_dict(data))
+        except (JobError, TypeError, ValueError) as exc:
+            log.warning("skipping unreadable job %s: %s", doc.get("id"), exc)
+    return jobs
