@@ -45,6 +45,9 @@ function collectEntries() {
     ["app.css", buildCss()],
     ["htmx.js", readFileSync(join(MODULES, "htmx.org", "dist", "htmx.min.js"))],
     ["alpine.js", readFileSync(join(MODULES, "@alpinejs", "csp", "dist", "cdn.min.js"))],
+    // the API documentation page (/api/docs)
+    ["swagger-ui.css", readFileSync(join(MODULES, "swagger-ui-dist", "swagger-ui.css"))],
+    ["swagger-ui.js", readFileSync(join(MODULES, "swagger-ui-dist", "swagger-ui-bundle.js"))],
   ]);
   for (const name of readdirSync(SOURCES).sort()) {
     if (extname(name) === ".js") {

@@ -21,7 +21,7 @@ from ollama_webmgr.jobs.runner import JobRunner, ThreadRunner
 from ollama_webmgr.jobs.tasks import TASKS_REF, default_registry
 from ollama_webmgr.manager.background import Background
 from ollama_webmgr.manager.clients import ClientFactory, ClientPool, client_factory
-from ollama_webmgr.manager.gateway_settings import load_gateway_config
+from ollama_webmgr.manager.gateway_settings import load_draining, load_gateway_config
 from ollama_webmgr.manager.recording import HealthRecorder, JobRecorder, RequestSink
 from ollama_webmgr.ollama.library import LibraryClient
 from ollama_webmgr.ollama.registry import RegistryClient
@@ -130,6 +130,7 @@ def _build_gateway(
 ) -> GatewayService:
     """The gateway with its settings from the store, persisting checks and requests."""
     config = load_gateway_config(db, GatewayConfig.from_settings(settings))
+    load_draining(db, servers)
     service = build_gateway(
         settings, registry=servers, config=config, sink=RequestSink(db, servers)
     )

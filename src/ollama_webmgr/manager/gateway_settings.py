@@ -1,6 +1,6 @@
 """The gateway's settings and API keys, kept in the ``config`` table.
 
-Two documents: ``gateway`` (the editable ``GatewayConfig`` fields) and
+Three documents: ``gateway_draining`` (names of drained servers), ``gateway`` (the editable ``GatewayConfig`` fields) and
 ``gateway_api_keys`` (one entry per key: id, label, a short prefix to recognise
 it, its SHA-256 and when it was made; the key itself is never stored). The
 running ``GatewayConfig`` is updated in place, so every change applies at once.
@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, fields
 from typing import Any
 
+from ollama_webmgr.cluster.servers import ServerRegistry
 from ollama_webmgr.gateway.auth import hash_api_key, new_api_key
 from ollama_webmgr.gateway.config import GatewayConfig
 from ollama_webmgr.store.database import DatabaseManager, Doc, Where, now_iso
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 CONFIG_KEY = "gateway"
 KEYS_KEY = "gateway_api_keys"
+DRAIN_KEY = "gateway_draining"
 #: what the UI and ``PUT /api/gateway/config`` may change (keys have their own API)
 EDITABLE = tuple(
     f.name
@@ -131,3 +133,19 @@ def delete_api_key(db: DatabaseManager, config: GatewayConfig, key_id: str) -> b
 def public_key(entry: Doc) -> Doc:
     """What the API shows of a stored key (never its hash)."""
     return {name: entry.get(name) for name in ("id", "label", "prefix", "created_at")}
+
+
+def save_draining(db: DatabaseManager, registry: ServerRegistry) -> None:
+    """Remember which servers are drained (by name) across restarts."""
+    names = [s.name for s in registry.all() if s.draining]
+    db.upsert("config", ["key"], {"key": DRAIN_KEY, "value": {"servers": names}})
+
+
+def load_draining(db: DatabaseManager, registry: ServerRegistry) -> None:
+    doc = _document(db, DRAIN_KEY)
+    value = doc.get("value") if doc else None
+    names = value.get("servers") if isinstance(value, dict) else None
+    known = {s.name for s in registry.all()}
+    for name in names or []:
+        if name in known:
+            registry.set_draining(name, True)

@@ -43,7 +43,16 @@ def create_app(
     app.register_blueprint(dist.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(dashboard.bp)
+    _register_api(app)
     return app
+
+
+def _register_api(app: Flask) -> None:
+    from ollama_webmgr.api import routes_docs, routes_gateway, routes_history
+
+    app.register_blueprint(routes_history.bp)
+    app.register_blueprint(routes_gateway.bp)
+    app.register_blueprint(routes_docs.bp)
 
 
 def _init_templates(
