@@ -61,11 +61,15 @@ class Scheduler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
+    def plan(self) -> None:
+        """Set each task's first due time from now."""
         now = self._clock()
         for task in self.tasks:
             first = task.interval if task.first_after is None else task.first_after
             task.due = now + first
+
+    def start(self) -> None:
+        self.plan()
         self._stop.clear()
         self._thread = threading.Thread(
             target=self._run, name="webmgr-scheduler", daemon=True

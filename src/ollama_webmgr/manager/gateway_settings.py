@@ -41,8 +41,8 @@ class CreatedKey:
 
 
 def editable_values(config: GatewayConfig) -> dict[str, Any]:
-    # read field by field: ``as_dict`` deep-copies, and a lock cannot be copied
-    return {name: getattr(config, name) for name in EDITABLE}
+    values = config.as_dict()
+    return {name: values[name] for name in EDITABLE}
 
 
 def _document(db: DatabaseManager, key: str) -> Doc | None:
