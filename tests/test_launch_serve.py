@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from fleet_support import SMALL_MODELS
+from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.sim.fleet import running_fleet
 from ollama_webmgr.store.database import open_database
 from ollama_webmgr.store.stats import get_stats_snapshot
@@ -56,7 +57,9 @@ def test_serve_runs_web_app_and_gateway_and_stops_cleanly(tmp_path: Path) -> Non
     db = open_database(f"sqlite:///{tmp_path / 'data' / 'webmgr.sqlite3'}")
     try:
         assert get_stats_snapshot(db)["other_requests"] == 1
-        assert {d["address"] for d in db.find("servers")} == set(fleet.urls)
+        assert {d["address"] for d in db.find("servers")} == {
+            display_address(u) for u in fleet.urls
+        }
     finally:
         db.close()
 

@@ -11,6 +11,7 @@ import pytest
 from api_support import Product, running_product
 
 from fleet_support import SMALL_MODELS
+from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.store.stats import get_stats_snapshot, health_series
 
 MODEL = SMALL_MODELS[0]
@@ -48,9 +49,10 @@ def test_gateway_requests_land_in_the_request_statistics(tmp_path: Path) -> None
             client.embed(SMALL_MODELS[1], "text")
             client.list()
         product.services.stop()  # flushes the batch recorder
-        snapshot = get_stats_snapshot(product.services.db)
-        url = product.fleet.urls[0]
-        latencies = health_series(product.services.db, url, "request_latency", "1h")
+        db = product.services.db
+        snapshot = get_stats_snapshot(db)
+        address = display_address(product.fleet.urls[0])
+        latencies = health_series(db, address, "request_latency", "1h")
     assert snapshot["chat_requests"] == 2
     assert snapshot["generate_requests"] == 1
     assert snapshot["embedding_requests"] == 1
@@ -61,7 +63,7 @@ def test_gateway_requests_land_in_the_request_statistics(tmp_path: Path) -> None
 def test_every_health_check_is_persisted(tmp_path: Path) -> None:
     with running_product([SMALL_MODELS, SMALL_MODELS], tmp_path) as product:
         db = product.services.db
-        url = product.fleet.urls[0]
+        url = display_address(product.fleet.urls[0])
         before = sum(p.count for p in health_series(db, url, "health", "1h"))
         product.services.gateway.monitor.check_all()
         after = health_series(db, url, "health", "1h")
@@ -73,7 +75,7 @@ def test_every_health_check_is_persisted(tmp_path: Path) -> None:
     assert before == 1  # the start-up round
     assert sum(p.count for p in after) == 2
     assert all(p.min == 1.0 for p in after)
-    assert {docs[u]["healthy"] for u in product.fleet.urls} == {True}
+    assert {docs[display_address(u)]["healthy"] for u in product.fleet.urls} == {True}
     assert history.status_code == 200
     assert history.json["address"] == url
     assert sum(p["count"] for p in history.json["points"]) == 2

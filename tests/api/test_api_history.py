@@ -17,6 +17,7 @@ from ollama_webmgr.web.app import create_app
 from ollama_webmgr.wiring import get_services
 
 URL = "http://gpu-a:11434"
+ADDRESS = "gpu-a:11434"
 
 
 @pytest.fixture
@@ -47,8 +48,8 @@ def test_history_returns_the_points_of_one_metric(
     app: Flask, client: FlaskClient
 ) -> None:
     db = _db(app)
-    record_server_check(db, URL, healthy=True, latency_ms=5.0)
-    record_server_check(db, URL, healthy=False)
+    record_server_check(db, ADDRESS, healthy=True, latency_ms=5.0)
+    record_server_check(db, ADDRESS, healthy=False)
     latency = client.get(
         "/api/v1/servers/history?server=gpu-a:11434&metric=latency&period=1h"
     ).json
@@ -65,10 +66,10 @@ def test_history_returns_the_points_of_one_metric(
 
 
 def test_health_report_gives_uptime_per_server(app: Flask, client: FlaskClient) -> None:
-    record_server_check(_db(app), URL, healthy=True, name="gpu-a:11434")
+    record_server_check(_db(app), ADDRESS, healthy=True, name="gpu-a:11434")
     report = client.get("/api/v1/servers/health").json["servers"]
     assert [(s["address"], s["healthy"], s["uptime"]["24h"]) for s in report] == [
-        (URL, True, 100.0)
+        (ADDRESS, True, 100.0)
     ]
 
 
@@ -96,7 +97,7 @@ def test_request_stats_count_requests_by_type(app: Flask, client: FlaskClient) -
 
 
 def test_hardware_shows_what_agents_reported(app: Flask, client: FlaskClient) -> None:
-    record_hardware(_db(app), URL, {"cpu": {"cores": 16}})
+    record_hardware(_db(app), ADDRESS, {"cpu": {"cores": 16}})
     nodes = client.get("/api/v1/nodes/hardware").json["nodes"]
     one = client.get("/api/v1/nodes/hardware?server=gpu-a:11434").json["nodes"]
     assert [(n["server"], n["hardware_info"]) for n in nodes] == [

@@ -17,6 +17,7 @@ from ollama_webmgr.jobs.model import Job, Progress
 from ollama_webmgr.manager import gateway_settings as gs
 from ollama_webmgr.manager.background import Periodic, Scheduler
 from ollama_webmgr.manager.recording import HealthRecorder, JobRecorder, stored_jobs
+from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.sim.app import create_app
 from ollama_webmgr.sim.serve import serve_in_thread
 from ollama_webmgr.sim.state import SimState
@@ -125,12 +126,13 @@ def test_each_probe_of_the_monitor_is_recorded(db: DatabaseManager) -> None:
         )
         monitor.check_all()
     servers = {d["address"]: d for d in db.find("servers")}
-    up = health_series(db, node.url, "health", "1h")
-    latency = health_series(db, node.url, "latency", "1h")
-    down = health_series(db, "http://127.0.0.1:9", "health", "1h")
-    assert (servers[node.url]["healthy"], servers[node.url]["name"]) == (True, "a")
-    assert servers[node.url]["load"] == 2.0
-    assert servers["http://127.0.0.1:9"]["healthy"] is False
+    address = display_address(node.url)
+    up = health_series(db, address, "health", "1h")
+    latency = health_series(db, address, "latency", "1h")
+    down = health_series(db, "127.0.0.1:9", "health", "1h")
+    assert (servers[address]["healthy"], servers[address]["name"]) == (True, "a")
+    assert servers[address]["load"] == 2.0
+    assert servers["127.0.0.1:9"]["healthy"] is False
     assert [(p.count, p.avg) for p in up] == [(1, 1.0)]
     assert latency[0].avg > 0
     assert [(p.count, p.avg) for p in down] == [(1, 0.0)]

@@ -12,6 +12,7 @@ from ollama_webmgr.jobs.model import Job
 from ollama_webmgr.manager import gateway_settings as gs
 from ollama_webmgr.manager.recording import JobRecorder
 from ollama_webmgr.ollama.names import ModelName
+from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.sim.fleet import running_fleet
 from ollama_webmgr.store.records import record_audit
 from ollama_webmgr.store.stats import get_stats_snapshot, update_request_stats
@@ -56,7 +57,7 @@ def test_config_keys_jobs_stats_and_servers_survive_a_restart(tmp_path: Path) ->
             }
             assert get_stats_snapshot(services.db)["chat_requests"] == 1
             addresses = {d["address"] for d in services.db.find("servers")}
-            assert addresses == set(fleet.urls)
+            assert addresses == {display_address(u) for u in fleet.urls}
             assert services.db.count("audit") == 1
 
 
@@ -84,5 +85,7 @@ def test_a_restart_reconciles_models_that_appeared_or_vanished(tmp_path: Path) -
             assert report.appeared == [second_model]
             models = {d["name"]: d for d in services.db.find("models")}
             assert models[SMALL_MODELS[1]]["servers"] == []
-            assert models[second_model]["servers"] == [second.url]
-            assert sorted(models[SMALL_MODELS[0]]["servers"]) == sorted(fleet.urls)
+            assert models[second_model]["servers"] == [display_address(second.url)]
+            assert sorted(models[SMALL_MODELS[0]]["servers"]) == sorted(
+                display_address(u) for u in fleet.urls
+            )

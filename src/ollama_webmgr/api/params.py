@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 from flask import abort, request
 
 from ollama_webmgr.cluster.servers import Server, ServerRegistry
+from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.web.errors import error_response
 from ollama_webmgr.web.messages import ErrorView
 
@@ -49,9 +50,9 @@ def integer(name: str, default: int, low: int, high: int) -> int:
 
 
 def server_of(registry: ServerRegistry, value: str) -> Server:
-    """A server given by name or by address; unknown -> 404."""
+    """A server given by name, address (``host:port``) or URL; unknown -> 404."""
     for server in registry.all():
-        if value in (server.name, server.url):
+        if value in (server.name, server.url, display_address(server.url)):
             return server
     fail(f"Serveur inconnu : « {value} ».", status=404, code="unknown_server")
 

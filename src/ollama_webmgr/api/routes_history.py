@@ -22,6 +22,7 @@ from typing import Any, cast
 from flask import Blueprint, Response, jsonify, request
 
 from ollama_webmgr.api.params import choice, fail, integer, server_of
+from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.store.database import Where
 from ollama_webmgr.store.stats import (
     REQUEST_TYPES,
@@ -50,10 +51,11 @@ def server_history() -> Response:
     server = server_of(services.servers, raw)
     metric = choice("metric", METRICS, "health")
     period = choice("period", tuple(WINDOWS), "24h")
-    points = health_series(services.db, server.url, metric, period)
+    address = display_address(server.url)
+    points = health_series(services.db, address, metric, period)
     return jsonify(
         server=server.name,
-        address=server.url,
+        address=address,
         metric=metric,
         period=period,
         resolution=WINDOWS[period][1],
@@ -105,7 +107,8 @@ def nodes_hardware() -> Response:
     stored = {
         doc["address"]: doc
         for doc in services.db.find(
-            "servers", [Where("address", "in", [s.url for s in servers])]
+            "servers",
+            [Where("address", "in", [display_address(s.url) for s in servers])],
         )
     }
     models = services.gateway.app.models
@@ -115,8 +118,11 @@ def nodes_hardware() -> Response:
         nodes.append(
             {
                 "server": server.name,
-                "address": server.url,
-                "hardware_info": stored.get(server.url, {}).get("hardware_info"),
+                "address": display_address(server.url),
+                "url": server.url,
+                "hardware_info": stored.get(display_address(server.url), {}).get(
+                    "hardware_info"
+                ),
                 "vram_used": sum(_int(m.get("size_vram")) for m in running),
                 "loaded_models": [
                     {"name": m.get("name"), "size_vram": _int(m.get("size_vram"))}

@@ -20,6 +20,7 @@ from ollama_webmgr.cluster.health import HealthMonitor
 from ollama_webmgr.cluster.servers import ServerRegistry
 from ollama_webmgr.jobs.runner import ThreadRunner
 from ollama_webmgr.manager.recording import stored_jobs
+from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.store.database import DatabaseManager
 from ollama_webmgr.store.records import record_model_map
 
@@ -55,12 +56,13 @@ def _live_digests(
     for server in registry.active():
         if not _answered(monitor, server.name):
             continue
-        answered.add(server.url)
+        address = display_address(server.url)
+        answered.add(address)
         for entry in monitor.models.tags_of(server.name):
             name = entry.get("model") or entry.get("name")
             if not isinstance(name, str):
                 continue
-            digests.setdefault(name, {})[server.url] = str(entry.get("digest", ""))
+            digests.setdefault(name, {})[address] = str(entry.get("digest", ""))
             info = entry.get("details")
             info = info if isinstance(info, dict) else {}
             details[name] = {
@@ -111,7 +113,7 @@ def reconcile(
     report.unreachable = [
         s.name for s in registry.active() if not _answered(monitor, s.name)
     ]
-    known = {s.url for s in registry.all()}
+    known = {display_address(s.url) for s in registry.all()}
     report.unknown_servers = sorted(
         str(doc["address"])
         for doc in db.find("servers")

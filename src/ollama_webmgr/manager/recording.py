@@ -15,6 +15,7 @@ from ollama_webmgr.cluster.servers import Server, ServerRegistry
 from ollama_webmgr.errors import JobError
 from ollama_webmgr.gateway.stats import RequestRecord
 from ollama_webmgr.jobs.model import Job
+from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.store.database import DatabaseManager, Sample
 from ollama_webmgr.store.records import record_job, record_server_check
 from ollama_webmgr.store.stats import record_requests, record_samples
@@ -41,7 +42,7 @@ class HealthRecorder:
         load = self._in_flight(server.name) if self._in_flight else None
         record_server_check(
             self._db,
-            server.url,
+            display_address(server.url),
             healthy=ok,
             latency_ms=round(latency_ms, 3) if ok else None,
             load=None if load is None else float(load),
@@ -52,7 +53,7 @@ class HealthRecorder:
 class RequestSink:
     """``BatchRecorder`` sink: request counts by type plus per-server latencies.
 
-    Per server (by address): ``request_latency`` and ``ttft`` samples in ms.
+    Per server (by its store address, ``host:port``): ``request_latency`` and ``ttft`` samples in ms.
     """
 
     def __init__(self, db: DatabaseManager, registry: ServerRegistry) -> None:
@@ -67,7 +68,7 @@ class RequestSink:
                 for r in records
             ],
         )
-        urls = {s.name: s.url for s in self._registry.all()}
+        urls = {s.name: display_address(s.url) for s in self._registry.all()}
         samples = []
         for record in records:
             url = urls.get(record.server or "")
