@@ -136,3 +136,19 @@ def test_each_probe_of_the_monitor_is_recorded(db: DatabaseManager) -> None:
     assert [(p.count, p.avg) for p in up] == [(1, 1.0)]
     assert latency[0].avg > 0
     assert [(p.count, p.avg) for p in down] == [(1, 0.0)]
+
+
+def test_job_documents_without_a_full_record_are_read_too(db: DatabaseManager) -> None:
+    db.insert(
+        "jobs",
+        {
+            "id": "j1",
+            "kind": "pull_model",
+            "state": "running",
+            "params": {"model": "llama3.2"},
+        },
+    )
+    db.insert("jobs", {"id": "j2", "kind": "pull_model", "state": "exploded"})
+    (job,) = stored_jobs(db)
+    assert (job.id, job.state, job.params) == ("j1", "running", {"model": "llama3.2"})
+    assert job.created_at > 0

@@ -7,6 +7,7 @@ parts stay free of persistence code.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -16,7 +17,7 @@ from ollama_webmgr.errors import JobError
 from ollama_webmgr.gateway.stats import RequestRecord
 from ollama_webmgr.jobs.model import Job
 from ollama_webmgr.ollama.urls import display_address
-from ollama_webmgr.store.database import DatabaseManager, Sample
+from ollama_webmgr.store.database import DatabaseManager, Doc, Sample
 from ollama_webmgr.store.records import record_job, record_server_check
 from ollama_webmgr.store.stats import record_requests, record_samples
 
@@ -114,14 +115,31 @@ class JobRecorder:
 
 
 def stored_jobs(db: DatabaseManager) -> list[Job]:
-    """The jobs kept by ``JobRecorder``, oldest first (unreadable ones skipped)."""
+    """The jobs kept in the store, oldest first (unreadable ones skipped).
+
+    ``JobRecorder`` keeps the whole record under ``job``; a document written
+    by another writer (top-level ``kind``, ``state``, ``params``) is read too.
+    """
     jobs = []
     for doc in db.find("jobs"):
         data = doc.get("job")
         if not isinstance(data, dict):
-            continue
+            data = _job_fields(doc)
         try:
             jobs.append(Job.from_dict(data))
         except (JobError, TypeError, ValueError) as exc:
             log.warning("skipping unreadable job %s: %s", doc.get("id"), exc)
     return jobs
+
+
+def _job_fields(doc: Doc) -> Doc:
+    created = dt.datetime.fromisoformat(str(doc.get("created_at"))).timestamp()
+    return {
+        "id": doc.get("id"),
+        "kind": doc.get("kind"),
+        "params": doc.get("params") or {},
+        "state": doc.get("state"),
+        "created_at": created,
+        "error": doc.get("error"),
+        "error_code": doc.get("error_code"),
+    }
