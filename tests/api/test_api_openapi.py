@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from flask.testing import FlaskClient
 
 from ollama_webmgr.api.openapi import described_operations, openapi_document
 from ollama_webmgr.settings import Settings
+from ollama_webmgr.sim.serve import serve_in_thread
 from ollama_webmgr.web.app import create_app
 from ollama_webmgr.web.security import CONTENT_SECURITY_POLICY
 from ollama_webmgr.wiring import get_services
@@ -86,3 +89,32 @@ def test_swagger_ui_is_served_from_our_assets_under_our_csp(app: Flask) -> None:
     assert root["data-spec-url"] == "/api/openapi.json"
     with client.get(scripts[1]) as init:
         assert "SwaggerUIBundle" in init.get_data(as_text=True)
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.mark.slow
+def test_swagger_ui_renders_in_a_real_browser_under_the_csp(app: Flask) -> None:
+    if not Path(CHROMIUM).is_file():
+        pytest.skip("Debian's chromium is not installed (apt install chromium)")
+    with serve_in_thread(app) as server:
+        dom = subprocess.run(
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--virtual-time-budget=8000",
+                "--dump-dom",
+                server.url + "/api/docs",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+    rendered = BeautifulSoup(dom, "html.parser")
+    paths = {tag["data-path"] for tag in rendered.select(".opblock-summary-path")}
+    assert "/api/v1/servers/history" in paths
+    assert "/api/gateway/config" in paths

@@ -12,17 +12,20 @@ import pytest
 from ollama_webmgr.cluster.health import HealthMonitor, Policy
 from ollama_webmgr.cluster.models import ModelMap
 from ollama_webmgr.cluster.servers import Server, ServerRegistry
+from ollama_webmgr.gateway.auth import hash_api_key
 from ollama_webmgr.gateway.config import GatewayConfig
 from ollama_webmgr.jobs.model import Job, Progress
 from ollama_webmgr.manager import gateway_settings as gs
-from ollama_webmgr.manager.background import Periodic, Scheduler
+from ollama_webmgr.manager.background import ConfigSync, Periodic, Scheduler
 from ollama_webmgr.manager.recording import HealthRecorder, JobRecorder, stored_jobs
 from ollama_webmgr.ollama.urls import display_address
+from ollama_webmgr.settings import Settings
 from ollama_webmgr.sim.app import create_app
 from ollama_webmgr.sim.serve import serve_in_thread
 from ollama_webmgr.sim.state import SimState
 from ollama_webmgr.store.database import DatabaseManager, open_database
 from ollama_webmgr.store.stats import health_series
+from ollama_webmgr.wiring import build_services
 
 
 @pytest.fixture
@@ -152,3 +155,22 @@ def test_job_documents_without_a_full_record_are_read_too(db: DatabaseManager) -
     (job,) = stored_jobs(db)
     assert (job.id, job.state, job.params) == ("j1", "running", {"model": "llama3.2"})
     assert job.created_at > 0
+
+
+def test_a_separate_gateway_process_picks_up_settings_edited_in_the_ui(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(ollama_base_url="http://127.0.0.1:9", data_dir=str(tmp_path))
+    web, gateway = build_services(settings), build_services(settings)
+    try:
+        sync = ConfigSync(gateway)
+        sync()  # nothing changed yet
+        assert gateway.gateway.app.config.strategy == "least_in_flight"
+        gs.save_gateway_config(web.db, web.gateway.app.config, {"strategy": "latency"})
+        key = gs.create_api_key(web.db, web.gateway.app.config, "ci").key
+        sync()
+        assert gateway.gateway.app.config.strategy == "latency"
+        assert gateway.gateway.app.config.api_key_hashes == {hash_api_key(key)}
+    finally:
+        web.close()
+        gateway.close()
