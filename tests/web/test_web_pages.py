@@ -14,6 +14,7 @@ NAV = {
     "/running": "En cours",
     "/search": "Recherche",
     "/servers": "Serveurs",
+    "/passerelle": "Passerelle",
 }
 
 

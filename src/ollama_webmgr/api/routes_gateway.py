@@ -56,15 +56,20 @@ def put_config() -> Response:
 
 
 def _check_setting(name: str, value: Any) -> None:
-    """A French 400 naming the setting and what it expects."""
+    problem = setting_problem(name, value)
+    if problem:
+        fail(problem)
+
+
+def setting_problem(name: str, value: Any) -> str | None:
+    """What is wrong with one gateway setting, in French (None: nothing)."""
     if name not in gs.EDITABLE:
-        fail(
-            f"Réglage inconnu : « {name} ». Réglages possibles : {', '.join(gs.EDITABLE)}."
-        )
+        return f"Réglage inconnu : « {name} ». Réglages possibles : {', '.join(gs.EDITABLE)}."
     try:
         GatewayConfig().update(**{name: value})
     except ValueError as exc:
-        fail(f"Valeur invalide pour « {name} » : {_expected(str(exc))}.")
+        return f"Valeur invalide pour « {name} » : {_expected(str(exc))}."
+    return None
 
 
 def _expected(english: str) -> str:

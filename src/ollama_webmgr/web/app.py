@@ -49,7 +49,9 @@ def create_app(
 
 def _register_api(app: Flask) -> None:
     from ollama_webmgr.api import routes_docs, routes_gateway, routes_history
+    from ollama_webmgr.web import gateway_page
 
+    app.register_blueprint(gateway_page.bp)
     app.register_blueprint(routes_history.bp)
     app.register_blueprint(routes_gateway.bp)
     app.register_blueprint(routes_docs.bp)
