@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -79,3 +80,30 @@ def test_serve_without_gateway_runs_the_web_app_alone(tmp_path: Path) -> None:
     assert health.status_code == 200
     assert "gateway" not in out
     assert process.returncode == 0
+
+
+def test_serve_explains_a_busy_port_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        process = _start(tmp_path, "http://127.0.0.1:9", "--gateway-port", str(port))
+        _out, err = process.communicate(timeout=30)
+    assert process.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in err
+    assert "Traceback" not in err
+
+
+def test_serve_explains_a_bad_store_url_in_one_line(tmp_path: Path) -> None:
+    env = {"PATH": os.environ.get("PATH", ""), "DATABASE_URL": "mysql://db/x"}
+    result = subprocess.run(
+        [sys.executable, "-m", "ollama_webmgr", "serve", "--port", "0"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: unsupported DATABASE_URL scheme 'mysql'")
+    assert "Traceback" not in result.stderr

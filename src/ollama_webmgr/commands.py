@@ -158,10 +158,14 @@ def worker(queue: str, burst: bool) -> None:
 )
 def gateway(host: str, port: int | None) -> None:
     """Run the Ollama-compatible gateway alone over the configured servers."""
+    from ollama_webmgr.errors import WebmgrError
     from ollama_webmgr.gateway.serving import run_gateway
 
     settings = load_settings()
-    run_gateway(settings, host, settings.gateway_port if port is None else port)
+    try:
+        run_gateway(settings, host, settings.gateway_port if port is None else port)
+    except WebmgrError as exc:  # e.g. a store that cannot be opened
+        raise click.ClickException(exc.message) from None
 
 
 @cli.command()

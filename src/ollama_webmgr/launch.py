@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ollama_webmgr.errors import AssetsNotBuilt
+from ollama_webmgr.errors import WebmgrError
 from ollama_webmgr.serving import (
     display_url,
     exposure_warning,
@@ -49,12 +49,15 @@ def run_serve(
     """Serve until a signal; ``gateway_port`` None runs the web app alone."""
     from ollama_webmgr.web.app import create_app
 
-    services = build_services(settings)
+    try:
+        services = build_services(settings)
+    except WebmgrError as exc:  # e.g. a store that cannot be opened
+        raise click.ClickException(exc.message) from None
     try:
         app = create_app(services=services)
         servers = _bind(services, app, host, port, gateway_port)
         services.start()
-    except AssetsNotBuilt as exc:
+    except WebmgrError as exc:  # AssetsNotBuilt, StoreError...
         services.close()
         raise click.ClickException(exc.message) from None
     except BaseException:
