@@ -35,46 +35,89 @@ def _p(name: str, text: str) -> Param:
     return (name, "path", True, STR, text)
 
 
-def _body(**properties: Schema) -> Schema:
-    return {"type": "object", "properties": properties, "required": list(properties)}
+def _body(required: tuple[str, ...] | None = None, **properties: Schema) -> Schema:
+    """An object schema; every property is required unless ``required`` says."""
+    names = list(properties) if required is None else list(required)
+    return {"type": "object", "properties": properties, "required": names}
 
 
 SERVER_Q = _q("server", STR, "Nom du serveur (défaut : le principal).")
-MODEL_BODY = _body(name=STR)
+REFRESH = _q("refresh", STR, "1 : sans le cache")
+JOB_ID = _p("job_id", "Identifiant de la tâche")
+SERVERS: Schema = {
+    "oneOf": [{"type": "array", "items": STR}, {"type": "string", "enum": ["all"]}],
+    "description": "Plusieurs serveurs, ou « all »",
+}
 OK = {200: ("Réponse", OBJ)}
 BAD = {400: ("Paramètre invalide", ERROR)}
 UNKNOWN = {404: ("Introuvable", ERROR)}
 STARTED = {202: ("Tâche lancée", JOB)}
 
 ROUTES: list[tuple[str, str, str, str, list[Param], Schema | None, dict[int, Any]]] = [
-    # -- models (the brief's contract) --------------------------------------------
+    # -- models and jobs (the brief's contract) --------------------------------------
     ("get", "/api/models", "modèles", "Modèles installés (GET /api/tags d’Ollama)",
-     [SERVER_Q], None, OK),
+     [_q("server", STR, "Nom du serveur, ou « all » pour toute la flotte (écarts "
+         "de version signalés)"), REFRESH], None, OK),
     ("post", "/api/models/show", "modèles", "Détails d’un modèle (POST /api/show)",
-     [SERVER_Q], MODEL_BODY, {**OK, **BAD, **UNKNOWN}),
-    ("post", "/api/models/pull", "modèles", "Télécharger un modèle (tâche)",
-     [SERVER_Q], MODEL_BODY, {**STARTED, **BAD}),
+     [], _body(name=STR, server=STR, required=("name",)), {**OK, **BAD, **UNKNOWN}),
+    ("post", "/api/models/pull", "modèles", "Télécharger un modèle (une tâche par "
+     "serveur)", [], _body(name=STR, server=STR, servers=SERVERS, required=("name",)),
+     {**STARTED, **BAD}),
     ("delete", "/api/models/{name}", "modèles", "Supprimer un modèle (DELETE /api/delete)",
      [SERVER_Q, _p("name", "Nom du modèle, ex. qwen2.5:7b")], None, {**OK, **UNKNOWN}),
     ("post", "/api/models/copy", "modèles", "Copier un modèle (POST /api/copy)",
-     [SERVER_Q], _body(source=STR, dest=STR), {**OK, **BAD, **UNKNOWN}),
+     [], _body(source=STR, dest=STR, server=STR, required=("source", "dest")),
+     {**OK, **BAD, **UNKNOWN}),
     ("post", "/api/models/check_update", "modèles",
-     "Vérifier si une mise à jour existe (tâche)", [SERVER_Q], MODEL_BODY,
+     "Vérifier si une mise à jour existe (tâche)", [],
+     _body(name=STR, server=STR, servers=SERVERS, required=("name",)),
      {**STARTED, **BAD}),
-    ("get", "/api/running", "modèles", "Modèles chargés en mémoire (GET /api/ps)",
-     [SERVER_Q], None, OK),
-    ("post", "/api/eject", "modèles", "Éjecter un modèle (keep_alive: 0)",
-     [SERVER_Q], MODEL_BODY, {**OK, **BAD}),
-    ("post", "/api/eject/force", "modèles", "Éjection forcée (tâche vérifiant /api/ps)",
-     [SERVER_Q], MODEL_BODY, {**STARTED, **BAD}),
+    ("post", "/api/models/update_all", "modèles",
+     "Mettre à jour les modèles signalés par les vérifications (tâches)", [],
+     _body(server=STR, servers=SERVERS, required=()), {**STARTED, **BAD}),
+    ("get", "/api/jobs", "tâches", "Tâches récentes",
+     [_q("active", STR, "1 : seulement celles en cours")], None, OK),
+    ("get", "/api/jobs/{job_id}", "tâches", "Une tâche", [JOB_ID], None,
+     {**OK, **UNKNOWN}),
+    ("delete", "/api/jobs/{job_id}", "tâches", "Annuler une tâche", [JOB_ID], None,
+     {**OK, **UNKNOWN}),
+    ("post", "/api/jobs/{job_id}/retry", "tâches",
+     "Relancer une tâche échouée, annulée ou interrompue", [JOB_ID], None,
+     {**STARTED, **BAD, **UNKNOWN}),
     ("get", "/api/stream/progress", "tâches", "Progression d’une tâche (SSE : progress, "
-     "status, done, error)", [_q("job_id", STR, "Identifiant de la tâche", True)], None,
-     {200: ("Flux text/event-stream", STR), **UNKNOWN}),
+     "status, done, error ; reprise par Last-Event-ID)",
+     [_q("job_id", STR, "Identifiant de la tâche", True),
+      _q("last_event_id", STR, "Dernier événement reçu (comme l’en-tête Last-Event-ID)")],
+     None, {200: ("Flux text/event-stream", STR), **BAD, **UNKNOWN}),
+    # -- running models and eject ------------------------------------------------------
+    ("get", "/api/running", "modèles", "Modèles chargés en mémoire (GET /api/ps)",
+     [_q("server", STR, "Nom du serveur (défaut : tous)")], None, OK),
+    ("post", "/api/eject", "modèles", "Éjecter un modèle (keep_alive: 0)",
+     [], _body(name=STR, server=STR, required=("name",)), {**OK, **BAD, **UNKNOWN}),
+    ("post", "/api/eject/force", "modèles", "Éjection forcée (tâche vérifiant /api/ps)",
+     [], _body(name=STR, server=STR, required=("name",)), {**STARTED, **BAD, **UNKNOWN}),
+    # -- servers -------------------------------------------------------------------------
+    ("get", "/api/servers", "serveurs", "Serveurs de la flotte et leur état",
+     [_q("status", STR, "0 : sans interroger les serveurs")], None, OK),
+    ("post", "/api/servers", "serveurs", "Ajouter un serveur (doit répondre à "
+     "/api/version)", [], _body(name=STR, url=STR),
+     {201: ("Ajouté", OBJ), **BAD, 409: ("Conflit", ERROR), 502: ("Injoignable", ERROR)}),
+    ("patch", "/api/servers/{name}", "serveurs", "Renommer, activer/désactiver, poids",
+     [_p("name", "Nom du serveur")],
+     _body(name=STR, enabled=BOOL, weight={"type": "integer", "minimum": 0},
+           required=()), {**OK, **BAD, **UNKNOWN, 409: ("Conflit", ERROR)}),
+    ("delete", "/api/servers/{name}", "serveurs", "Retirer un serveur ajouté dans l’interface",
+     [_p("name", "Nom du serveur")], None, {**OK, **UNKNOWN, 409: ("Conflit", ERROR)}),
+    ("post", "/api/servers/test", "serveurs", "Tester une adresse (GET /api/version)",
+     [], _body(url=STR), {**OK, **BAD, 502: ("Injoignable", ERROR)}),
     # -- remote library ------------------------------------------------------------
     ("get", "/api/remote/search", "bibliothèque", "Rechercher sur ollama.com",
-     [_q("q", STR, "Texte recherché", True)], None, {**OK, **BAD}),
-    ("get", "/api/remote/variants", "bibliothèque", "Variantes (tags) d’un modèle",
-     [_q("model", STR, "Nom du modèle", True)], None, {**OK, **BAD, **UNKNOWN}),
+     [_q("q", STR, "Texte recherché"), _q("c", STR, "Capacité (tools, vision…)"),
+      _q("page", {"type": "integer", "minimum": 1}, "Page")], None, {**OK, **BAD}),
+    ("get", "/api/remote/variants", "bibliothèque", "Variantes (tags) d’un modèle, "
+     "avec leur état sur le serveur",
+     [_q("model", STR, "Nom du modèle", True), SERVER_Q], None,
+     {**OK, **BAD, **UNKNOWN}),
     # -- history (/api/v1) -----------------------------------------------------------
     ("get", "/api/v1/servers/history", "historique", "Historique d’une mesure d’un serveur",
      [_q("server", STR, "Nom ou adresse du serveur", True),
@@ -194,7 +237,13 @@ def openapi_document() -> Schema:
                         "error": _body(code=STR, message=STR),
                     },
                 },
-                "JobRef": {"type": "object", "properties": {"job_id": STR}},
+                "JobRef": {
+                    "type": "object",
+                    "properties": {
+                        "job_id": STR,
+                        "job_ids": {"type": "array", "items": STR},
+                    },
+                },
                 "GatewayConfig": {
                     "type": "object",
                     "properties": _CONFIG_PROPERTIES,
