@@ -102,16 +102,18 @@ class JobRecorder:
                 self._states.pop(job.id, None)
             else:
                 self._states[job.id] = job.state
-        record_job(
-            self._db,
-            job.id,
-            job.kind,
-            job.state,
-            target=job.params.get("model"),
-            server=job.params.get("server"),
-            error=job.error,
-            job=job.to_dict(),
-        )
+        fields: dict[str, object] = {
+            "target": job.params.get("model"),
+            "server": job.params.get("server"),
+            "params": job.params,
+            "error": job.error,
+            "error_code": job.error_code,
+            "job": job.to_dict(),
+        }
+        if job.finished_at is not None:
+            finished = dt.datetime.fromtimestamp(job.finished_at, dt.UTC)
+            fields["finished_at"] = finished.isoformat(timespec="microseconds")
+        record_job(self._db, job.id, job.kind, job.state, **fields)
 
 
 def stored_jobs(db: DatabaseManager) -> list[Job]:
