@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import ollama
 import pytest
-from api_support import Product, running_product
+from product_support import Product, running_product
 
 from fleet_support import SMALL_MODELS
 from ollama_webmgr.ollama.urls import display_address
