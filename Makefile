@@ -27,14 +27,14 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-$(ASSETS_STAMP): $(NODE_STAMP) $(shell find src/ollama_webmgr/web/assets src/ollama_webmgr/web/templates -type f 2>/dev/null) scripts/build-assets.mjs
+$(ASSETS_STAMP): $(NODE_STAMP) $(shell find src/ollama_webmgr/web/assets src/ollama_webmgr/web/templates -type f 2>/dev/null) scripts/build-assets.mjs scripts/icons.mjs
 	npm run --silent build
 
 assets: $(ASSETS_STAMP)
 
 lint: $(PY_STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts conftest.py
+	$(BIN)/ruff format --check src tests benchmarks scripts conftest.py
 	$(BIN)/mypy
 
 test: lint assets
@@ -45,6 +45,10 @@ demo: $(PY_STAMP) assets
 
 run: $(PY_STAMP) assets
 	$(BIN)/ollama-webmgr serve
+
+# gRPC modules of the node agent (committed; tests/agent checks they are current)
+proto: $(PY_STAMP)
+	$(PY) scripts/gen_proto.py
 
 bench: $(PY_STAMP) assets
 	$(PY) benchmarks/run_all.py

@@ -15,11 +15,15 @@ import { fileURLToPath } from "node:url";
 import { Script } from "node:vm";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 
+import { buildIcons } from "./icons.mjs";
+
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const WEB = join(ROOT, "src", "ollama_webmgr", "web");
 const SOURCES = join(WEB, "assets");
 const DIST = join(WEB, "static", "dist");
 const MODULES = join(ROOT, "node_modules");
+// Not a hashed asset: web/pwa.py fills it in and serves it at /service-worker.js.
+const SERVICE_WORKER = join(SOURCES, "sw", "service-worker.js");
 
 function buildCss() {
   const work = mkdtempSync(join(tmpdir(), "webmgr-css-"));
@@ -49,16 +53,22 @@ function collectEntries() {
     ["swagger-ui.css", readFileSync(join(MODULES, "swagger-ui-dist", "swagger-ui.css"))],
     ["swagger-ui.js", readFileSync(join(MODULES, "swagger-ui-dist", "swagger-ui-bundle.js"))],
   ]);
+  for (const [name, png] of buildIcons()) entries.set(name, png);
+  checkSyntax(SERVICE_WORKER, "assets/sw/service-worker.js");
   for (const name of readdirSync(SOURCES).sort()) {
     if (extname(name) === ".js") {
       if (entries.has(name)) throw new Error(`assets/${name} clashes with a built asset`);
-      const source = readFileSync(join(SOURCES, name));
-      // Compile only (nothing runs): a syntax error fails the build, not the page.
-      new Script(source.toString("utf8"), { filename: `assets/${name}` });
-      entries.set(name, source);
+      entries.set(name, checkSyntax(join(SOURCES, name), `assets/${name}`));
     }
   }
   return entries;
+}
+
+// Compile only (nothing runs): a syntax error fails the build, not the page.
+function checkSyntax(path, filename) {
+  const source = readFileSync(path);
+  new Script(source.toString("utf8"), { filename });
+  return source;
 }
 
 function hashedName(name, content) {

@@ -274,3 +274,42 @@ def db_info(url: str | None) -> None:
         click.echo(describe(url or load_settings().store_url))
     except StoreError as exc:
         raise click.ClickException(exc.message) from None
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Bind address.")
+@click.option("--port", default=50051, show_default=True, help="Port (0: any free).")
+@click.option(
+    "--ollama-models-dir",
+    "models_dir",
+    envvar="OLLAMA_MODELS",
+    default="~/.ollama/models",
+    show_default=True,
+    help="Ollama's models folder, whose disk is reported (env: OLLAMA_MODELS).",
+)
+@click.option(
+    "--token",
+    default=None,
+    help="Shared token callers must send (default: AGENT_TOKEN; none: open).",
+)
+def agent(host: str, port: int, models_dir: str, token: str | None) -> None:
+    """Run the node agent: gRPC GetSystemInfo (CPU, RAM, disks, GPUs) + health."""
+    import os
+
+    try:
+        from ollama_webmgr.agent.server import run_agent
+    except ImportError as exc:
+        raise click.ClickException(
+            f"the agent needs the 'agent' extra (pip install 'ollama-webmgr[agent]'): {exc}"
+        ) from None
+    from ollama_webmgr.errors import AgentUnavailable
+
+    try:
+        run_agent(
+            host,
+            port,
+            models_dir=os.path.expanduser(models_dir),
+            token=token or load_settings().agent_token,
+        )
+    except AgentUnavailable as exc:
+        raise click.ClickException(exc.message) from None

@@ -22,6 +22,7 @@ Services raise these; three edges translate them (French HTML in the web app,
     ├── RemoteUnavailable           ollama.com / the registry cannot be used
     │   └── RemoteModelNotFound     ollama.com has no page for that model
     ├── AgentUnavailable            a node agent cannot be reached
+    │   └── AgentProtocolError      it answered with a document that breaks the schema
     └── AssetsNotBuilt              the front-end files were not built (make assets)
 
 Every ``OllamaError`` keeps Ollama's own message (``message``), the HTTP status
@@ -125,6 +126,10 @@ class RemoteModelNotFound(RemoteUnavailable):
 
 class AgentUnavailable(WebmgrError):
     code = "agent_unavailable"
+
+
+class AgentProtocolError(AgentUnavailable):
+    code = "agent_protocol_error"
 
 
 class AssetsNotBuilt(WebmgrError):

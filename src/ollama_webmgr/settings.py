@@ -175,6 +175,18 @@ class Settings:
         "Conservation des mesures brutes (jours)",
         _integer,
     )
+    agent_token: str | None = _setting(
+        "AGENT_TOKEN",
+        None,
+        "Jeton partagé avec les agents de nœud (gRPC ; vide : sans jeton)",
+        _optional,
+    )
+    hardware_interval: float = _setting(
+        "HARDWARE_INTERVAL",
+        60.0,
+        "Intervalle de collecte du matériel auprès des agents (secondes)",
+        _positive_float,
+    )
     log_level: str = _setting(
         "LOG_LEVEL",
         "INFO",

@@ -78,6 +78,7 @@ def test_page_loads_hashed_assets_as_external_deferred_scripts(
     assert [src.split("/")[-1].split(".")[0] for src in scripts] == [
         "htmx",
         "app",
+        "pwa",
         "alpine",
     ]
     assert all(tag.has_attr("defer") for tag in doc.find_all("script"))

@@ -16,7 +16,8 @@ class ServerDoc(TypedDict, total=False):
     load: float
     last_check: str
     first_seen: str
-    hardware_info: dict[str, Any]  # cpu, ram, gpu, storage (from the node agent)
+    agent_address: str  # host:port of its node agent (gRPC), when it has one
+    hardware_info: dict[str, Any]  # cluster/hardware.py: agent documents + stale flag
 
 
 class ModelDoc(TypedDict, total=False):

@@ -7,7 +7,7 @@ import secrets
 from flask import Flask, request
 
 from ollama_webmgr.settings import Settings
-from ollama_webmgr.web import dashboard, dist, health
+from ollama_webmgr.web import dashboard, dist, health, pwa
 from ollama_webmgr.web.errors import init_errors
 from ollama_webmgr.web.formatting import format_size
 from ollama_webmgr.web.htmx import htmx_redirects
@@ -42,6 +42,7 @@ def create_app(
 
     app.register_blueprint(dist.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(pwa.bp)
     app.register_blueprint(dashboard.bp)
     _register_api(app)
     return app
