@@ -121,7 +121,8 @@ def test_hardware_shows_what_agents_reported(app: Flask, client: FlaskClient) ->
             "/api/v1/servers/history?server=gpu-a:11434&metric=cpu",
             400,
             "Valeur « cpu » invalide pour « metric » : valeurs possibles health,"
-            " latency, load, request_latency, ttft.",
+            " latency, load, request_latency, ttft, cpu_percent, ram_percent,"
+            " gpu_util, vram_used, disk_free.",
         ),
         (
             "/api/v1/servers/history?server=gpu-a:11434&period=2d",

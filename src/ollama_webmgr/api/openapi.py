@@ -121,7 +121,9 @@ ROUTES: list[tuple[str, str, str, str, list[Param], Schema | None, dict[int, Any
     # -- history (/api/v1) -----------------------------------------------------------
     ("get", "/api/v1/servers/history", "historique", "Historique d’une mesure d’un serveur",
      [_q("server", STR, "Nom ou adresse du serveur", True),
-      _q("metric", _enum("health", "latency", "load", "request_latency", "ttft"),
+      _q("metric", _enum("health", "latency", "load", "request_latency", "ttft",
+                         "cpu_percent", "ram_percent", "gpu_util", "vram_used",
+                         "disk_free"),
          "Mesure (défaut health)"),
       _q("period", _enum("1h", "24h", "7d", "30d", "365d"), "Fenêtre (défaut 24h)")],
      None, {**OK, **BAD, **UNKNOWN}),

@@ -4,7 +4,8 @@
   server over a window. ``server``: its name or address (required); ``metric``:
   ``health`` (1 up, 0 down; the mean is the uptime), ``latency`` (probe, ms),
   ``load`` (gateway requests running), ``request_latency`` and ``ttft`` (ms, from
-  gateway requests); ``period``: ``1h`` (raw samples), ``24h``, ``7d``, ``30d``
+  gateway requests), and from node agents ``cpu_percent``, ``ram_percent``,
+  ``gpu_util``, ``vram_used`` and ``disk_free`` (bytes); ``period``: ``1h`` (raw samples), ``24h``, ``7d``, ``30d``
   (hourly points) or ``365d`` (daily points); default ``24h``.
 * ``GET /api/v1/servers/health``: last state and uptime % over 24 h / 7 d / 30 d.
 * ``GET /api/v1/stats/requests?period=&type=&days=``: requests per ``hourly``,
@@ -22,6 +23,8 @@ from typing import Any, cast
 from flask import Blueprint, Response, jsonify, request
 
 from ollama_webmgr.api.params import choice, fail, integer, server_of
+from ollama_webmgr.cluster.hardware import METRICS as HARDWARE_METRICS
+from ollama_webmgr.cluster.hardware import vram_from_ps
 from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.store.database import Where
 from ollama_webmgr.store.stats import (
@@ -36,7 +39,7 @@ from ollama_webmgr.wiring import get_services
 
 bp = Blueprint("api_history", __name__, url_prefix="/api/v1")
 
-METRICS = ("health", "latency", "load", "request_latency", "ttft")
+METRICS = ("health", "latency", "load", "request_latency", "ttft", *HARDWARE_METRICS)
 PERIODS = ("hourly", "daily", "weekly")
 DEFAULT_DAYS = {"hourly": 1, "daily": 7, "weekly": 28}
 MAX_DAYS = 400
@@ -114,24 +117,22 @@ def nodes_hardware() -> Response:
     models = services.gateway.app.models
     nodes: list[dict[str, Any]] = []
     for server in servers:
+        address = display_address(server.url)
+        doc = stored.get(address, {})
         running = models.running_of(server.name)
         nodes.append(
             {
                 "server": server.name,
-                "address": display_address(server.url),
+                "address": address,
                 "url": server.url,
-                "hardware_info": stored.get(display_address(server.url), {}).get(
-                    "hardware_info"
-                ),
-                "vram_used": sum(_int(m.get("size_vram")) for m in running),
+                "agent_address": doc.get("agent_address"),
+                "hardware_info": doc.get("hardware_info"),
+                # what Ollama itself says, agent or not (as the gateway last saw it)
+                "vram_used": vram_from_ps(running),
                 "loaded_models": [
-                    {"name": m.get("name"), "size_vram": _int(m.get("size_vram"))}
+                    {"name": m.get("name"), "size_vram": vram_from_ps([m])}
                     for m in running
                 ],
             }
         )
     return jsonify(nodes=nodes)
-
-
-def _int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0

@@ -5,7 +5,8 @@
 request recorder, reconcile the store with the live fleet, then run periodic
 work on one thread: store maintenance (hourly: request roll-ups and retention),
 the model map (every 5 minutes), and gateway settings edited by another process
-(every 5 seconds). ``stop()`` ends them and flushes queued request records.
+(every 5 seconds); and the node agents' hardware (``HARDWARE_INTERVAL``).
+``stop()`` ends them and flushes queued request records.
 ``create_app`` never starts them, so tests stay free of side effects.
 """
 
@@ -28,6 +29,7 @@ from ollama_webmgr.manager.reconcile import (
 from ollama_webmgr.store.stats import run_maintenance
 
 if TYPE_CHECKING:
+    from ollama_webmgr.cluster.hardware import HardwareCollector
     from ollama_webmgr.wiring import Services
 
 log = logging.getLogger(__name__)
@@ -123,6 +125,7 @@ class Background:
         self.services = services
         self.report: ReconcileReport | None = None
         self._scheduler: Scheduler | None = None
+        self._hardware: HardwareCollector | None = None
         self._started = False
 
     def start(self, *, jobs: bool = True) -> ReconcileReport:
@@ -154,6 +157,9 @@ class Background:
             ]
         )
         self._scheduler.start()
+        self._hardware = _hardware_collector(services)
+        if self._hardware is not None:
+            self._hardware.start()
         self._started = True
         return self.report
 
@@ -164,4 +170,20 @@ class Background:
         self._started = False
         if self._scheduler is not None:
             self._scheduler.stop()
+        if self._hardware is not None:
+            self._hardware.stop()
         self.services.gateway.stop()
+
+
+def _hardware_collector(services: Services) -> HardwareCollector | None:
+    """Ask the node agents every ``HARDWARE_INTERVAL`` (needs the ``agent`` extra)."""
+    from ollama_webmgr.cluster.hardware import HardwareCollector, grpc_client_factory
+
+    try:
+        factory = grpc_client_factory(token=services.settings.agent_token)
+    except ImportError as exc:
+        log.info("node agents not polled (the 'agent' extra is missing): %s", exc)
+        return None
+    return HardwareCollector(
+        services.db, factory, interval=services.settings.hardware_interval
+    )
