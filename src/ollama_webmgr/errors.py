@@ -15,8 +15,17 @@ Services raise these; three edges translate them (French HTML in the web app,
     ├── InvalidServerUrl            a base URL that is not http(s)://host[:port]
     ├── SettingsError               a bad configuration value
     ├── StoreError                  the persistence layer failed
+    ├── FleetError                  a change to the server list that cannot be made
+    │   ├── UnknownServer           no server of that name
+    │   ├── InvalidServerName       a name the UI cannot carry (?server=, URLs)
+    │   ├── ServerNameTaken         another server already has that name
+    │   ├── ServerUrlTaken          that address is already in the fleet
+    │   ├── ConfiguredServerRemoval servers from the environment cannot be removed
+    │   ├── LastActiveServer        the last enabled server cannot be disabled
+    │   └── ServerCheckFailed       the address does not answer as an Ollama server
     ├── JobError                    job runner problems
-    │   └── JobNotFound
+    │   ├── JobNotFound
+    │   └── EjectFailed             a model still loaded after a forced eject
     ├── NoBackendAvailable          the gateway has no server for a request
     ├── InvalidSearchQuery          a library search the site would not take
     ├── RemoteUnavailable           ollama.com / the registry cannot be used
@@ -100,12 +109,48 @@ class StoreError(WebmgrError):
     code = "store_error"
 
 
+class FleetError(WebmgrError):
+    code = "fleet_error"
+
+
+class UnknownServer(FleetError):
+    code = "unknown_server"
+
+
+class InvalidServerName(FleetError):
+    code = "invalid_server_name"
+
+
+class ServerNameTaken(FleetError):
+    code = "server_name_taken"
+
+
+class ServerUrlTaken(FleetError):
+    code = "server_url_taken"
+
+
+class ConfiguredServerRemoval(FleetError):
+    code = "configured_server"
+
+
+class LastActiveServer(FleetError):
+    code = "last_active_server"
+
+
+class ServerCheckFailed(FleetError):
+    code = "server_unreachable"
+
+
 class JobError(WebmgrError):
     code = "job_error"
 
 
 class JobNotFound(JobError):
     code = "job_not_found"
+
+
+class EjectFailed(JobError):
+    code = "eject_failed"
 
 
 class NoBackendAvailable(WebmgrError):

@@ -21,6 +21,7 @@ from ollama_webmgr.jobs.runner import JobRunner, ThreadRunner
 from ollama_webmgr.jobs.tasks import TASKS_REF, default_registry
 from ollama_webmgr.manager.background import Background
 from ollama_webmgr.manager.clients import ClientFactory, ClientPool, client_factory
+from ollama_webmgr.manager.fleet import load_registry
 from ollama_webmgr.manager.gateway_settings import load_draining, load_gateway_config
 from ollama_webmgr.manager.recording import HealthRecorder, JobRecorder, RequestSink
 from ollama_webmgr.ollama.library import LibraryClient
@@ -110,7 +111,8 @@ def build_services(
     background parts.
     """
     db = open_database(settings.store_url)
-    servers = ServerRegistry.from_urls(settings.servers)
+    # The configured servers plus those added in the UI (manager/fleet.py).
+    servers = load_registry(settings.servers, db)
     runner, bus = build_runner(settings, tasks=tasks, on_change=JobRecorder(db))
     return Services(
         settings=settings,

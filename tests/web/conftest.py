@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from web_support import make_app
+from web_support import close_open_apps, make_app
 
 from ollama_webmgr.web.dist import DIST_DIR
 
@@ -18,6 +18,12 @@ def _assets_are_built() -> None:
             " (make test builds them first)",
             pytrace=False,
         )
+
+
+@pytest.fixture(autouse=True)
+def _close_apps() -> Iterator[None]:
+    yield
+    close_open_apps()
 
 
 @pytest.fixture

@@ -79,7 +79,10 @@ def test_serve_answers_over_a_real_socket_with_keep_alive(served: str) -> None:
         page = http.get("/")
         css = page.text.split('rel="stylesheet" href="', 1)[1].split('"', 1)[0]
         asset = http.get(css, headers={"Accept-Encoding": "br"})
-    assert health.json() == {"status": "ok", "checks": {"app": "ok"}}
+    # The configured servers do not exist: degraded, but the app serves (200).
+    assert health.status_code == 200
+    assert health.json()["status"] == "degraded"
+    assert health.json()["checks"]["store"]["ok"] is True
     assert "gpu-a:11434" in page.text
     assert asset.headers["Content-Encoding"] == "br"
     assert "immutable" in asset.headers["Cache-Control"]

@@ -11,8 +11,11 @@ from flask.testing import FlaskClient
 
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.web.app import create_app
+from ollama_webmgr.wiring import EXTENSION_KEY
 
 SERVERS = ("http://gpu-a:11434", "http://192.168.1.20:11434")
+#: apps made by ``make_app`` in the current test; conftest closes their services
+OPEN_APPS: list[Flask] = []
 
 
 def make_app(**settings_overrides: Any) -> Flask:
@@ -24,7 +27,15 @@ def make_app(**settings_overrides: Any) -> Flask:
         "secret_key": "test-secret-key",
     }
     values.update(settings_overrides)
-    return create_app(Settings(**values))
+    app = create_app(Settings(**values))
+    OPEN_APPS.append(app)
+    return app
+
+
+def close_open_apps() -> None:
+    """Close the services (pooled connections, store) of the apps made so far."""
+    while OPEN_APPS:
+        OPEN_APPS.pop().extensions[EXTENSION_KEY].close()
 
 
 def parse(html: str | bytes) -> BeautifulSoup:

@@ -10,6 +10,10 @@ UI), a normalised base ``url``, a routing ``weight``, a concurrency ``limit``
 ['10.0.0.5:11434', 'gpu:11434']
 >>> registry.set_draining("gpu:11434", True).draining
 True
+>>> registry.rename("10.0.0.5:11434", "cpu").name
+'cpu'
+>>> [s.name for s in registry.all()]
+['cpu', 'gpu:11434']
 >>> registry.get("nope")
 Traceback (most recent call last):
 ...
@@ -91,6 +95,18 @@ class ServerRegistry:
             if "url" in changes:
                 server = replace(server, url=normalize_base_url(server.url))
             self._servers[name] = server
+            return server
+
+    def rename(self, name: str, new_name: str) -> Server:
+        """Give a server another name, keeping its place (the first is primary)."""
+        with self._lock:
+            server = replace(self._get(name), name=new_name)
+            if new_name != name and new_name in self._servers:
+                raise ValueError(f"server {new_name!r} already exists")
+            self._servers = {
+                (new_name if key == name else key): (server if key == name else value)
+                for key, value in self._servers.items()
+            }
             return server
 
     def set_draining(self, name: str, draining: bool) -> Server:

@@ -15,4 +15,8 @@ TASKS_REF = "ollama_webmgr.jobs.tasks:default_registry"
 
 def default_registry() -> dict[str, Task]:
     """Job kind → task function."""
-    return {}
+    # Imported here: the task modules pull in the HTTP client, and reading this
+    # module (e.g. for TASKS_REF) should stay cheap.
+    from ollama_webmgr.manager.running import eject_force
+
+    return {"eject_force": eject_force}

@@ -6,8 +6,9 @@ import secrets
 
 from flask import Flask, request
 
+from ollama_webmgr.api import routes_cluster, routes_remote, routes_running
 from ollama_webmgr.settings import Settings
-from ollama_webmgr.web import dashboard, dist, health, pwa
+from ollama_webmgr.web import dashboard, dist, health, pwa, running, search, servers
 from ollama_webmgr.web.errors import init_errors
 from ollama_webmgr.web.formatting import format_size
 from ollama_webmgr.web.htmx import htmx_redirects
@@ -44,6 +45,15 @@ def create_app(
     app.register_blueprint(health.bp)
     app.register_blueprint(pwa.bp)
     app.register_blueprint(dashboard.bp)
+    for blueprint in (
+        routes_running.bp,
+        routes_remote.bp,
+        routes_cluster.bp,
+        running.bp,
+        search.bp,
+        servers.bp,
+    ):
+        app.register_blueprint(blueprint)
     _register_api(app)
     return app
 
@@ -68,7 +78,8 @@ def _init_templates(
 
     @app.context_processor
     def _shell_context() -> dict[str, object]:
-        servers = services.servers.all()
+        # Disabled servers are not offered (they stay on the servers page).
+        servers = services.servers.active()
         chosen = request.args.get("server")
         # The model pages read the same ``?server=`` choice (a server name).
         current = next((s for s in servers if s.name == chosen), None)

@@ -1,9 +1,15 @@
-"""The dashboard page (``/``): the configured servers, for now."""
+"""The dashboard (``/``): fleet summary, loaded models, active jobs, links.
+
+Every server is asked once, in parallel, with short timeouts
+(``manager/status.py``): an unreachable server shows « injoignable » and never
+delays the page beyond a few seconds.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response
 
+from ollama_webmgr.manager.status import fleet_status
 from ollama_webmgr.web.htmx import render_page
 from ollama_webmgr.wiring import get_services
 
@@ -12,4 +18,14 @@ bp = Blueprint("dashboard", __name__)
 
 @bp.get("/")
 def index() -> Response:
-    return render_page("dashboard.html", servers=get_services().servers.all())
+    services = get_services()
+    statuses = fleet_status(services.servers.active(), services.clients)
+    return render_page(
+        "dashboard.html",
+        statuses=statuses,
+        servers=[status.server for status in statuses],
+        reachable=sum(1 for status in statuses if status.reachable),
+        disk_bytes=sum(status.disk_bytes for status in statuses),
+        vram_bytes=sum(status.vram_bytes for status in statuses),
+        jobs=services.runner.list(active_only=True),
+    )

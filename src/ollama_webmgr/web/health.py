@@ -1,28 +1,97 @@
-"""``GET /health``: is the application able to serve?
+"""``GET /health``: can the application serve, and what is degraded?
 
-Each check returns ``"ok"`` or a short English reason. Add a check (store,
-Redis, Ollama...) to ``run_checks``; any failure turns the answer into a 503.
+Checks: ``store`` (a trivial query), ``redis`` (a ping, only when ``REDIS_URL``
+is set: the runner and the progress bus live there), and one entry per enabled
+Ollama server (version and latency, or the error).
+
+Status: ``error`` and HTTP 503 when the store or Redis is down, because then no
+page can be trusted and a load balancer should route elsewhere. An Ollama
+server down only makes the answer ``degraded`` with HTTP 200: the app still
+serves its pages, shows the server as unreachable and works with the others,
+and restarting or unrouting the web app would not bring the server back.
 """
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from flask import Blueprint, Response, jsonify
 
+from ollama_webmgr.manager.probe import ask_all
 from ollama_webmgr.wiring import Services, get_services
 
 bp = Blueprint("health", __name__)
 
 
-def run_checks(services: Services) -> dict[str, str]:
-    """Name -> ``"ok"`` or what is wrong."""
-    return {"app": "ok"}
+def _timed(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+def check_store(services: Services) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        services.db.count("config")
+    except Exception as exc:  # any failure of the store is the answer itself
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    return {"ok": True, "latency_ms": _timed(started)}
+
+
+def check_redis(services: Services) -> dict[str, Any] | None:
+    """None when Redis is not configured (nothing to check)."""
+    url = services.settings.redis_url
+    if not url:
+        return None
+    import redis
+
+    started = time.perf_counter()
+    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    finally:
+        client.close()
+    return {"ok": True, "latency_ms": _timed(started)}
+
+
+def check_ollama(services: Services) -> list[dict[str, Any]]:
+    results = []
+    for outcome in ask_all(
+        services.servers.active(), lambda c: c.version(), services.clients
+    ):
+        entry: dict[str, Any] = {
+            "server": outcome.server.name,
+            "url": outcome.server.url,
+            "ok": outcome.ok,
+            "latency_ms": outcome.latency_ms,
+        }
+        if outcome.error is None:
+            entry["version"] = outcome.value
+        else:
+            entry["error"] = str(outcome.error)
+        results.append(entry)
+    return results
+
+
+def run_checks(services: Services) -> tuple[str, dict[str, Any]]:
+    """Overall status (``ok``/``degraded``/``error``) and every check."""
+    checks: dict[str, Any] = {"store": check_store(services)}
+    redis_check = check_redis(services)
+    if redis_check is not None:
+        checks["redis"] = redis_check
+    checks["ollama"] = check_ollama(services)
+    if not all(checks[name]["ok"] for name in ("store", "redis") if name in checks):
+        return "error", checks
+    if not all(entry["ok"] for entry in checks["ollama"]):
+        return "degraded", checks
+    return "ok", checks
 
 
 @bp.get("/health")
 def health() -> Response:
-    checks = run_checks(get_services())
-    healthy = all(value == "ok" for value in checks.values())
-    response = jsonify(status="ok" if healthy else "error", checks=checks)
-    response.status_code = 200 if healthy else 503
+    status, checks = run_checks(get_services())
+    response = jsonify(status=status, checks=checks)
+    response.status_code = 503 if status == "error" else 200
     response.cache_control.no_store = True
     return response

@@ -28,9 +28,48 @@ _ERRORS: tuple[tuple[type[errors.WebmgrError], int, str], ...] = (
     (errors.OllamaError, 502, "Erreur du serveur Ollama."),
     (errors.InvalidModelName, 400, "Nom de modèle invalide."),
     (errors.InvalidServerUrl, 400, "Adresse de serveur invalide (http://hôte:port)."),
-    (errors.RemoteUnavailable, 503, "Recherche indisponible pour le moment."),
+    (errors.InvalidSearchQuery, 400, "Recherche invalide : vérifiez les critères."),
+    (
+        errors.RemoteModelNotFound,
+        404,
+        "Modèle introuvable sur ollama.com.",
+    ),
+    (
+        errors.RemoteUnavailable,
+        503,
+        "Recherche indisponible : ollama.com ne répond pas, réessayez plus tard.",
+    ),
     (errors.NoBackendAvailable, 503, "Aucun serveur Ollama disponible."),
+    (errors.UnknownServer, 404, "Serveur inconnu."),
+    (
+        errors.InvalidServerName,
+        400,
+        "Nom de serveur invalide : 1 à 64 caractères parmi lettres, chiffres, "
+        "« . », « _ », « - » et « : », en commençant par une lettre ou un chiffre.",
+    ),
+    (errors.ServerNameTaken, 409, "Ce nom est déjà utilisé par un autre serveur."),
+    (errors.ServerUrlTaken, 409, "Ce serveur (même adresse) est déjà dans la liste."),
+    (
+        errors.ConfiguredServerRemoval,
+        409,
+        "Ce serveur vient de la configuration (OLLAMA_BASE_URL ou OLLAMA_SERVERS) : "
+        "vous pouvez le renommer ou le désactiver, pas le supprimer.",
+    ),
+    (errors.LastActiveServer, 409, "Au moins un serveur doit rester actif."),
+    (
+        errors.ServerCheckFailed,
+        502,
+        "Serveur injoignable : aucune réponse d’Ollama à cette adresse "
+        "(GET /api/version). Vérifiez l’adresse et que le serveur tourne, "
+        "puis réessayez.",
+    ),
+    (errors.FleetError, 400, "Modification de la liste des serveurs impossible."),
     (errors.JobNotFound, 404, "Tâche introuvable."),
+    (
+        errors.EjectFailed,
+        500,
+        "Le modèle est toujours chargé : l’éjection forcée a échoué.",
+    ),
     (errors.JobError, 500, "La tâche a échoué."),
     (errors.StoreError, 500, "Erreur d’enregistrement des données."),
     (errors.AgentUnavailable, 503, "Agent du nœud injoignable."),

@@ -1,0 +1,77 @@
+"""The « En cours » page: loaded models of every enabled server, with eject.
+
+The table is a fragment (``/running/table``) that the page re-fetches every 5 s
+with htmx polling; « Éjecter » posts to ``/running/eject`` and gets the fresh
+fragment back. « Forcer » goes through the JSON API and the SSE progress route
+(``assets/fleet.js``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request
+
+from ollama_webmgr.api.inputs import audit, server_named
+from ollama_webmgr.cluster.servers import Server
+from ollama_webmgr.manager.probe import Outcome
+from ollama_webmgr.manager.running import running_on, soft_eject
+from ollama_webmgr.ollama.names import ModelName
+from ollama_webmgr.ollama.payloads import RunningModel
+from ollama_webmgr.web.htmx import render_page, toast
+from ollama_webmgr.web.labels import expiry, gpu_share
+from ollama_webmgr.wiring import get_services
+
+bp = Blueprint("running", __name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    server: Server
+    model: RunningModel
+
+    @property
+    def share(self) -> str:
+        return gpu_share(self.model.size, self.model.size_vram)
+
+    @property
+    def expires(self) -> str:
+        return expiry(self.model.expires_at)
+
+
+def table_context() -> dict[str, Any]:
+    services = get_services()
+    outcomes = running_on(services.servers.active(), services.clients)
+    return {"rows": rows_of(outcomes), "down": [o.server for o in outcomes if not o.ok]}
+
+
+def rows_of(outcomes: list[Outcome[list[RunningModel]]]) -> list[Row]:
+    return [Row(o.server, model) for o in outcomes for model in o.value or []]
+
+
+@bp.get("/running")
+def page() -> Response:
+    return render_page("running.html", **table_context())
+
+
+@bp.get("/running/table")
+def table() -> str:
+    return render_template("_running_table.html", **table_context())
+
+
+@bp.post("/running/eject")
+def eject() -> Response:
+    services = get_services()
+    name = ModelName.parse(request.form.get("name", "")).display
+    server = server_named(services, request.form.get("server"))
+    gone = soft_eject(services.clients.get(server), name)
+    audit(services, "eject", name, server=server.name, ejected=gone)
+    response = Response(render_template("_running_table.html", **table_context()))
+    if gone:
+        return toast(response, f"{name} éjecté de {server.name}.", "success")
+    return toast(
+        response,
+        f"{name} est toujours chargé sur {server.name} : essayez « Forcer ».",
+        "warning",
+    )

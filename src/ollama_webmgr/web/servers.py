@@ -1,0 +1,93 @@
+"""The « Serveurs » page: the fleet with its status, and forms to change it.
+
+Every form posts with htmx and gets the refreshed panel back; a refused change
+(bad name or address, unreachable server, duplicate...) re-renders the panel
+with the French reason next to the forms, plus a toast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request
+
+from ollama_webmgr.api.inputs import audit
+from ollama_webmgr.api.routes_cluster import fleet_of
+from ollama_webmgr.errors import FleetError, InvalidServerUrl
+from ollama_webmgr.manager.fleet import Fleet
+from ollama_webmgr.manager.status import fleet_status
+from ollama_webmgr.web.htmx import render_page, toast
+from ollama_webmgr.web.messages import describe_error
+from ollama_webmgr.wiring import get_services
+
+bp = Blueprint("servers", __name__)
+
+
+def panel_context(fleet: Fleet, error: str | None = None) -> dict[str, Any]:
+    servers = fleet.registry.all()
+    return {
+        "statuses": fleet_status(servers, get_services().clients),
+        "configured": {s.name for s in servers if fleet.is_configured(s)},
+        "form_error": error,
+    }
+
+
+@bp.get("/servers")
+def page() -> Response:
+    return render_page("servers.html", **panel_context(fleet_of(get_services())))
+
+
+def _change(action: str, target: str, apply: Callable[[Fleet], str]) -> Response:
+    """Apply a change; answer the panel with a toast (success or French reason)."""
+    services = get_services()
+    fleet = fleet_of(services)
+    try:
+        message = apply(fleet)
+    except (FleetError, InvalidServerUrl) as exc:
+        reason = describe_error(exc).message
+        html = render_template("_servers_panel.html", **panel_context(fleet, reason))
+        return toast(Response(html, status=200), reason, "error")
+    audit(services, action, target)
+    html = render_template("_servers_panel.html", **panel_context(fleet))
+    return toast(Response(html), message, "success")
+
+
+@bp.post("/servers/add")
+def add() -> Response:
+    name, url = request.form.get("name", ""), request.form.get("url", "")
+
+    def apply(fleet: Fleet) -> str:
+        server = fleet.add(name, url)
+        return f"Serveur {server.name} ajouté."
+
+    return _change("server_add", name, apply)
+
+
+@bp.post("/servers/<name>/rename")
+def rename(name: str) -> Response:
+    new_name = request.form.get("new_name", "")
+
+    def apply(fleet: Fleet) -> str:
+        server = fleet.update(name, new_name=new_name)
+        return f"Serveur renommé en {server.name}."
+
+    return _change("server_update", name, apply)
+
+
+@bp.post("/servers/<name>/toggle")
+def toggle(name: str) -> Response:
+    def apply(fleet: Fleet) -> str:
+        server = fleet.update(name, enabled=not fleet.get(name).enabled)
+        return f"Serveur {name} {'activé' if server.enabled else 'désactivé'}."
+
+    return _change("server_update", name, apply)
+
+
+@bp.post("/servers/<name>/delete")
+def delete(name: str) -> Response:
+    def apply(fleet: Fleet) -> str:
+        fleet.remove(name)
+        return f"Serveur {name} supprimé."
+
+    return _change("server_remove", name, apply)

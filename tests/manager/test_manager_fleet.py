@@ -1,0 +1,85 @@
+"""``Fleet`` and ``load_registry`` over a real SQLite store (no network: the
+reachability check is the constructor's seam)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ollama_webmgr.errors import (
+    InvalidServerUrl,
+    ServerCheckFailed,
+    ServerNameTaken,
+    UnknownServer,
+)
+from ollama_webmgr.manager.fleet import Fleet, ServerCheck, load_registry
+from ollama_webmgr.store.database import DatabaseManager, open_database
+
+ENV = ("http://a:11434", "http://b:11434")
+
+
+def reachable(url: str) -> ServerCheck:
+    return ServerCheck(url, "0.12.0", 1.0)
+
+
+def unreachable(url: str) -> ServerCheck:
+    raise ServerCheckFailed(f"{url} is down")
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[DatabaseManager]:
+    store = open_database(f"sqlite:///{tmp_path / 'fleet.sqlite3'}")
+    yield store
+    store.close()
+
+
+def fleet_of(db: DatabaseManager, configured: tuple[str, ...] = ENV) -> Fleet:
+    return Fleet(load_registry(configured, db), db, configured, check=reachable)
+
+
+def test_a_server_added_then_configured_keeps_its_ui_name(db: DatabaseManager) -> None:
+    fleet_of(db).add("gpu", "http://c:11434")
+    # The operator later lists it in OLLAMA_SERVERS: it becomes a configured one.
+    later = fleet_of(db, (*ENV, "http://c:11434"))
+    names = [s.name for s in later.registry.all()]
+    assert names == ["a:11434", "b:11434", "gpu"]
+    assert later.is_configured(later.get("gpu"))
+
+
+def test_a_server_dropped_from_the_environment_is_not_resurrected(
+    db: DatabaseManager,
+) -> None:
+    fleet_of(db).update("b:11434", enabled=False)
+    later = fleet_of(db, ENV[:1])
+    assert [s.name for s in later.registry.all()] == ["a:11434"]
+
+
+def test_a_ui_server_whose_name_is_taken_at_start_gets_a_suffix(
+    db: DatabaseManager,
+) -> None:
+    fleet_of(db).add("c:11434", "http://d:11434")
+    # Later a configured server arrives whose default name is "c:11434" too.
+    later = fleet_of(db, (*ENV, "http://c:11434"))
+    servers = {s.name: s.url for s in later.registry.all()}
+    assert servers["c:11434"] == "http://c:11434"
+    assert servers["c:11434-2"] == "http://d:11434"
+
+
+def test_unreachable_or_invalid_addresses_are_not_saved(db: DatabaseManager) -> None:
+    fleet = Fleet(load_registry(ENV, db), db, ENV, check=unreachable)
+    with pytest.raises(ServerCheckFailed):
+        fleet.add("c", "http://c:11434")
+    with pytest.raises(InvalidServerUrl):
+        fleet.add("c", "http://c:11434/path")
+    assert len(fleet_of(db).registry.all()) == 2
+
+
+def test_renames_are_checked_against_every_name(db: DatabaseManager) -> None:
+    fleet = fleet_of(db)
+    with pytest.raises(ServerNameTaken):
+        fleet.update("a:11434", new_name="b:11434")
+    with pytest.raises(UnknownServer):
+        fleet.update("zzz", enabled=True)
+    assert fleet.update("a:11434", new_name=" a:11434 ").name == "a:11434"
