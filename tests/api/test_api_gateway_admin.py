@@ -219,7 +219,7 @@ def test_a_drained_server_gets_no_new_request(tmp_path: Path) -> None:
             "/api/gateway/config",
             [1],
             400,
-            "Le corps de la requête doit être un objet JSON.",
+            "Corps de requête invalide : un objet JSON est attendu.",
         ),
         (
             "/api/gateway/drain",

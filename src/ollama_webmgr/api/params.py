@@ -1,13 +1,13 @@
-"""Reading and checking API parameters; a bad one is a clear French 400.
+"""Checking query parameters; a bad one is a clear French 400 (404 for a server).
 
-The answer goes through the JSON error edge (``{"error": {"code", "message"}}``),
-like every other API error.
+Like ``api/inputs.py`` (JSON bodies), the answer goes through the JSON error
+edge (``{"error": {"code", "message"}}``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from flask import abort, request
 
@@ -55,13 +55,6 @@ def server_of(registry: ServerRegistry, value: str) -> Server:
         if value in (server.name, server.url, display_address(server.url)):
             return server
     fail(f"Serveur inconnu : « {value} ».", status=404, code="unknown_server")
-
-
-def json_object() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        fail("Le corps de la requête doit être un objet JSON.")
-    return data
 
 
 def _listing(allowed: Collection[str]) -> str:

@@ -19,7 +19,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from ollama_webmgr.api.params import fail, json_object, server_of
+from ollama_webmgr.api.inputs import json_body
+from ollama_webmgr.api.params import fail, server_of
 from ollama_webmgr.gateway.config import GatewayConfig
 from ollama_webmgr.gateway.status import fleet_status
 from ollama_webmgr.manager import gateway_settings as gs
@@ -41,7 +42,7 @@ def get_config() -> Response:
 
 @bp.put("/config")
 def put_config() -> Response:
-    changes = json_object()
+    changes = json_body()
     if not changes:
         fail("Aucun réglage à modifier.")
     for name, value in changes.items():
@@ -93,7 +94,7 @@ def status() -> Response:
 
 @bp.post("/drain")
 def drain() -> Response:
-    data = json_object()
+    data = json_body()
     name, draining = data.get("server"), data.get("draining")
     if not isinstance(name, str) or not name:
         fail("« server » attendu : le nom d’un serveur.")
@@ -115,7 +116,7 @@ def list_keys() -> Response:
 
 @bp.post("/keys")
 def create_key() -> tuple[Response, int]:
-    label = json_object().get("label", "")
+    label = json_body().get("label", "")
     if not isinstance(label, str) or not 1 <= len(label.strip()) <= gs.LABEL_MAX:
         fail(f"« label » attendu : un nom de 1 à {gs.LABEL_MAX} caractères.")
     services = get_services()
