@@ -49,6 +49,9 @@ function collectEntries() {
     ["app.css", buildCss()],
     ["htmx.js", readFileSync(join(MODULES, "htmx.org", "dist", "htmx.min.js"))],
     ["alpine.js", readFileSync(join(MODULES, "@alpinejs", "csp", "dist", "cdn.min.js"))],
+    // the API documentation page (/api/docs)
+    ["swagger-ui.css", readFileSync(join(MODULES, "swagger-ui-dist", "swagger-ui.css"))],
+    ["swagger-ui.js", readFileSync(join(MODULES, "swagger-ui-dist", "swagger-ui-bundle.js"))],
   ]);
   for (const [name, png] of buildIcons()) entries.set(name, png);
   checkSyntax(SERVICE_WORKER, "assets/sw/service-worker.js");

@@ -158,10 +158,14 @@ def worker(queue: str, burst: bool) -> None:
 )
 def gateway(host: str, port: int | None) -> None:
     """Run the Ollama-compatible gateway alone over the configured servers."""
+    from ollama_webmgr.errors import WebmgrError
     from ollama_webmgr.gateway.serving import run_gateway
 
     settings = load_settings()
-    run_gateway(settings, host, settings.gateway_port if port is None else port)
+    try:
+        run_gateway(settings, host, settings.gateway_port if port is None else port)
+    except WebmgrError as exc:  # e.g. a store that cannot be opened
+        raise click.ClickException(exc.message) from None
 
 
 @cli.command()
@@ -169,28 +173,66 @@ def gateway(host: str, port: int | None) -> None:
 @click.option(
     "--port", default=None, type=int, help="Port, 0 for any [default: WEBMGR_PORT]."
 )
-def serve(host: str | None, port: int | None) -> None:
-    """Run the web application under gevent."""
-    from ollama_webmgr.errors import AssetsNotBuilt
+@click.option(
+    "--gateway-port",
+    default=None,
+    type=int,
+    help="Gateway port, 0 for any [default: GATEWAY_PORT].",
+)
+@click.option("--no-gateway", is_flag=True, help="Run the web application alone.")
+def serve(
+    host: str | None, port: int | None, gateway_port: int | None, no_gateway: bool
+) -> None:
+    """Run the web application and the gateway under gevent."""
+    from ollama_webmgr.launch import run_serve
     from ollama_webmgr.logging_setup import configure_logging
-    from ollama_webmgr.serving import display_url, exposure_warning, make_server
-    from ollama_webmgr.web.app import create_app
 
     settings = load_settings()
-    host = settings.host if host is None else host
-    port = settings.port if port is None else port
     configure_logging(settings.log_level)
-    try:
-        app = create_app(settings)
-    except AssetsNotBuilt as exc:
-        raise click.ClickException(exc.message) from None
-    warning = exposure_warning(host, settings.admin_password)
-    if warning:
-        click.secho(warning, fg="red", bold=True, err=True)
-    server = make_server(app, host, port)
-    server.start()
-    click.echo(f"ollama-webmgr: {display_url(host, server.server_port)}")
-    server.serve_forever()
+    run_serve(
+        settings,
+        host=settings.host if host is None else host,
+        port=settings.port if port is None else port,
+        gateway_port=None
+        if no_gateway
+        else (settings.gateway_port if gateway_port is None else gateway_port),
+    )
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Bind address.")
+@click.option("--port", default=8000, show_default=True, help="Web app port (0: any).")
+@click.option(
+    "--gateway-port", default=11435, show_default=True, help="Gateway port (0: any)."
+)
+@click.option(
+    "--base-port",
+    default=11501,
+    show_default=True,
+    help="First emulated node port (then +1, +2; the fake ollama.com on +9; 0: any).",
+)
+@click.option(
+    "--data-dir",
+    default="data/demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where the demo keeps its store.",
+)
+def demo(
+    host: str, port: int, gateway_port: int, base_port: int, data_dir: str
+) -> None:
+    """Three emulated Ollama nodes, the application and the gateway (offline)."""
+    from ollama_webmgr.demo import run_demo
+    from ollama_webmgr.logging_setup import configure_logging
+
+    configure_logging("WARNING")
+    run_demo(
+        host=host,
+        port=port,
+        gateway_port=gateway_port,
+        base_port=base_port,
+        data_dir=data_dir,
+    )
 
 
 def load_settings() -> Settings:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import signal
 import socket
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
@@ -92,3 +94,27 @@ def display_url(host: str, port: int) -> str:
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
     return f"http://{host}:{port}/"
+
+
+def wait_for_signal(servers: Sequence[WSGIServer], on_stop: Callable[[], None]) -> None:
+    """Serve until SIGINT or SIGTERM, then stop ``servers`` and call ``on_stop``.
+
+    The servers must be started already. Running requests get a few seconds to
+    finish (``stop(timeout=)``); ``on_stop`` flushes and closes the services.
+    """
+    import gevent
+    from gevent.event import Event
+
+    stopping = Event()
+    handlers = [
+        gevent.signal_handler(number, stopping.set)
+        for number in (signal.SIGINT, signal.SIGTERM)
+    ]
+    try:
+        stopping.wait()
+    finally:
+        for handler in handlers:
+            handler.cancel()
+        for server in servers:
+            server.stop(timeout=5)
+        on_stop()

@@ -8,21 +8,32 @@ hand-made collaborators).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import cast
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 from flask import current_app
 
 from ollama_webmgr.cluster.servers import ServerRegistry
+from ollama_webmgr.gateway.config import GatewayConfig
+from ollama_webmgr.gateway.serving import GatewayService, build_gateway
 from ollama_webmgr.jobs.bus import MemoryBus, ProgressBus
 from ollama_webmgr.jobs.runner import JobRunner, ThreadRunner
 from ollama_webmgr.jobs.tasks import TASKS_REF, default_registry
+from ollama_webmgr.manager.background import Background
 from ollama_webmgr.manager.clients import ClientFactory, ClientPool, client_factory
 from ollama_webmgr.manager.fleet import load_registry
+from ollama_webmgr.manager.gateway_settings import load_draining, load_gateway_config
+from ollama_webmgr.manager.recording import HealthRecorder, JobRecorder, RequestSink
 from ollama_webmgr.ollama.library import LibraryClient
 from ollama_webmgr.ollama.registry import RegistryClient
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.store.database import DatabaseManager, open_database
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ollama_webmgr.jobs.context import TaskRegistry
+    from ollama_webmgr.jobs.model import Job
 
 EXTENSION_KEY = "ollama_webmgr"
 
@@ -38,20 +49,48 @@ class Services:
     bus: ProgressBus
     library: LibraryClient
     registry: RegistryClient
+    #: the Ollama-compatible gateway over the same ``servers`` (its WSGI app,
+    #: health monitor and request recorder); served by ``serve`` / ``gateway``
+    gateway: GatewayService
+    background: Background = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.background = Background(self)
+
+    def start(self, *, jobs: bool = True) -> None:
+        """Start the background parts (restore jobs, health, records, schedule)."""
+        self.background.start(jobs=jobs)
+
+    def stop(self) -> None:
+        """Stop the background parts and flush queued records (idempotent)."""
+        self.background.stop()
 
     def close(self) -> None:
         """Release connections and flush the store (at shutdown, or after a test)."""
+        self.stop()
+        if isinstance(self.runner, ThreadRunner):
+            self.runner.shutdown(wait=False)
         self.clients.close()
         self.library.close()
         self.registry.close()
         self.db.close()
 
 
-def build_runner(settings: Settings) -> tuple[JobRunner, ProgressBus]:
-    """In-process jobs and progress by default; RQ + Redis Streams with REDIS_URL."""
+def build_runner(
+    settings: Settings,
+    *,
+    tasks: TaskRegistry | None = None,
+    on_change: Callable[[Job], None] | None = None,
+) -> tuple[JobRunner, ProgressBus]:
+    """In-process jobs and progress by default; RQ + Redis Streams with REDIS_URL.
+
+    ``on_change`` (in-process runner only) sees every change of a job record;
+    RQ keeps its records in Redis.
+    """
     if not settings.redis_url:
         bus = MemoryBus()
-        return ThreadRunner(default_registry(), bus), bus
+        registry = default_registry() if tasks is None else tasks
+        return ThreadRunner(registry, bus, on_change=on_change), bus
     import redis
 
     from ollama_webmgr.jobs.rq_runner import RQRunner
@@ -61,13 +100,20 @@ def build_runner(settings: Settings) -> tuple[JobRunner, ProgressBus]:
 
 
 def build_services(
-    settings: Settings, *, make_client: ClientFactory | None = None
+    settings: Settings,
+    *,
+    make_client: ClientFactory | None = None,
+    tasks: TaskRegistry | None = None,
 ) -> Services:
-    """The production services for ``settings`` (opens the store)."""
+    """The production services for ``settings`` (opens the store; starts nothing).
+
+    ``tasks`` replaces the job kinds (tests); ``Services.start()`` starts the
+    background parts.
+    """
     db = open_database(settings.store_url)
     # The configured servers plus those added in the UI (manager/fleet.py).
     servers = load_registry(settings.servers, db)
-    runner, bus = build_runner(settings)
+    runner, bus = build_runner(settings, tasks=tasks, on_change=JobRecorder(db))
     return Services(
         settings=settings,
         db=db,
@@ -77,7 +123,21 @@ def build_services(
         bus=bus,
         library=LibraryClient(settings.library_url),
         registry=RegistryClient(settings.registry_url),
+        gateway=_build_gateway(settings, db, servers),
     )
+
+
+def _build_gateway(
+    settings: Settings, db: DatabaseManager, servers: ServerRegistry
+) -> GatewayService:
+    """The gateway with its settings from the store, persisting checks and requests."""
+    config = load_gateway_config(db, GatewayConfig.from_settings(settings))
+    load_draining(db, servers)
+    service = build_gateway(
+        settings, registry=servers, config=config, sink=RequestSink(db, servers)
+    )
+    service.monitor.on_check = HealthRecorder(db, service.app.slots.in_flight)
+    return service
 
 
 def get_services() -> Services:

@@ -19,7 +19,13 @@ from ollama_webmgr.sim.state import SimState
 def test_gateway_command_serves_the_configured_servers(tmp_path: Path) -> None:
     state = SimState.with_models(["llama3.2:latest"], token_delay=0.05)
     with serve_in_thread(create_app(state)) as node:
-        env = {**os.environ, "OLLAMA_BASE_URL": node.url, "OLLAMA_SERVERS": ""}
+        env = {
+            **os.environ,
+            "OLLAMA_BASE_URL": node.url,
+            "OLLAMA_SERVERS": "",
+            "WEBMGR_DATA_DIR": str(tmp_path / "data"),
+            "DATABASE_URL": "",
+        }
         command = [sys.executable, "-m", "ollama_webmgr", "gateway", "--port", "0"]
         with subprocess.Popen(
             command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True

@@ -39,7 +39,17 @@ def serving(tmp_path: Path, *args: str) -> Iterator[tuple[str, subprocess.Popen[
         "OLLAMA_SERVERS": "http://gpu-a:11434",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "ollama_webmgr", "serve", "--port", "0", *args],
+        [
+            sys.executable,
+            "-m",
+            "ollama_webmgr",
+            "serve",
+            "--port",
+            "0",
+            "--gateway-port",
+            "0",
+            *args,
+        ],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,

@@ -36,6 +36,8 @@ from ollama_webmgr.cluster.servers import Server, ServerRegistry
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], float]
+#: called after each probe with the server, its outcome and the probe's duration (ms)
+CheckObserver = Callable[[Server, bool, float], None]
 
 
 class HealthPolicy(Protocol):
@@ -109,8 +111,10 @@ class HealthMonitor:
         *,
         pool: urllib3.PoolManager | None = None,
         clock: Clock = time.monotonic,
+        on_check: CheckObserver | None = None,
     ) -> None:
         self.registry = registry
+        self.on_check = on_check
         self.models = models
         self.policy = policy
         self._pool = pool or urllib3.PoolManager(maxsize=4, retries=False)
@@ -145,16 +149,28 @@ class HealthMonitor:
 
     def check(self, server: Server) -> bool:
         """Probe one server now; on success refresh its models too."""
+        started = time.perf_counter()
         try:
             version = self._get_json(server, "/api/version")
+            latency_ms = (time.perf_counter() - started) * 1000
             self.refresh_models(server)
         except Exception as exc:  # any failure of the probe is a failure signal
             self.record_failure(server.name, _describe(exc))
+            self._observe(server, False, (time.perf_counter() - started) * 1000)
             return False
         with self._lock:
             self._versions[server.name] = str(version.get("version", ""))
         self.record_success(server.name)
+        self._observe(server, True, latency_ms)
         return True
+
+    def _observe(self, server: Server, ok: bool, latency_ms: float) -> None:
+        if self.on_check is None:
+            return
+        try:
+            self.on_check(server, ok, latency_ms)
+        except Exception:  # recording must never break the probes
+            log.exception("health check observer failed for %s", server.name)
 
     def refresh_models(self, server: Server) -> None:
         tags = self._get_json(server, "/api/tags").get("models") or []

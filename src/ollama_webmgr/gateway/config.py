@@ -20,7 +20,7 @@ ValueError: unknown gateway setting 'colour'
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from ollama_webmgr.gateway.balancer import STRATEGIES, Strategy
@@ -85,8 +85,13 @@ class GatewayConfig:
         return self
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain values for persistence (key hashes as a sorted list)."""
-        data = asdict(self)
+        """Plain values for persistence (key hashes as a sorted list).
+
+        >>> GatewayConfig().as_dict()["strategy"]
+        'least_in_flight'
+        """
+        # field by field: ``dataclasses.asdict`` would deep-copy the lock and fail
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
         data.pop("_lock")
         data["api_key_hashes"] = sorted(self.api_key_hashes)
         return data

@@ -1,12 +1,11 @@
-"""Build and run the gateway: one function for ``serve`` and ``gateway`` commands."""
+"""Build the gateway (``wiring`` does it for ``serve``) and run it alone (``gateway``)."""
 
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ollama_webmgr.cluster.health import HealthMonitor
 from ollama_webmgr.cluster.models import ModelMap
@@ -60,33 +59,23 @@ def build_gateway(
     return GatewayService(app, monitor, recorder)
 
 
-def make_server(app: Any, host: str, port: int) -> Any:
-    """A ``gevent.pywsgi`` server whose sockets send small writes at once.
-
-    Without TCP_NODELAY, headers and body of keep-alive answers leave in separate
-    packets and Nagle's algorithm adds ~40 ms to each response.
-    """
-    from gevent.pywsgi import WSGIServer
-
-    class _Server(WSGIServer):  # type: ignore[misc]
-        def handle(self, sock: socket.socket, address: Any) -> Any:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            return super().handle(sock, address)
-
-    return _Server((host, port), app, log=None)
-
-
 def run_gateway(settings: Settings, host: str, port: int) -> None:
-    """Serve the gateway until interrupted (the CLI has monkey-patched gevent)."""
-    service = build_gateway(settings)
-    service.start()
-    server = make_server(service.app, host, port)
-    server.start()  # bound now: port 0 has become a real port
-    print(f"ollama-webmgr gateway on http://{host}:{server.server_port}", flush=True)
+    """Serve the gateway alone until SIGINT/SIGTERM (the CLI has monkey-patched).
+
+    It shares the store with the web app: settings and API keys edited in the
+    UI apply within seconds; checks and requests are recorded.
+    """
+    from ollama_webmgr.serving import display_url, make_server, wait_for_signal
+    from ollama_webmgr.wiring import build_services
+
+    services = build_services(settings)
+    server = make_server(services.gateway.app, host, port)
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
-        service.stop()
+        server.start()  # bound now: port 0 has become a real port
+        services.start(jobs=False)
+    except BaseException:
+        services.close()
+        raise
+    url = display_url(host, server.server_port).rstrip("/")
+    print(f"ollama-webmgr gateway on {url}", flush=True)
+    wait_for_signal([server], services.close)

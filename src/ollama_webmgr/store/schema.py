@@ -10,7 +10,7 @@ from typing import Any, TypedDict
 
 
 class ServerDoc(TypedDict, total=False):
-    address: str  # normalised base URL, the natural key
+    address: str  # ``host:port`` (``ollama.urls.display_address``), the natural key
     name: str
     healthy: bool | None
     load: float
@@ -29,7 +29,7 @@ class ModelDoc(TypedDict, total=False):
     first_seen: str
     last_used: str
     usage_count: int
-    digests: dict[str, str]  # server address -> manifest digest
+    digests: dict[str, str]  # server address (host:port) -> manifest digest
 
 
 class RequestStatsDoc(TypedDict, total=False):

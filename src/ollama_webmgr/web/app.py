@@ -6,11 +6,19 @@ import secrets
 
 from flask import Flask, request
 
-from ollama_webmgr.api import routes_cluster, routes_remote, routes_running
+from ollama_webmgr.api import (
+    routes_cluster,
+    routes_docs,
+    routes_gateway,
+    routes_history,
+    routes_remote,
+    routes_running,
+)
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.web import (
     dashboard,
     dist,
+    gateway_page,
     health,
     observability,
     pwa,
@@ -52,20 +60,24 @@ def create_app(
     app.after_request(htmx_redirects)
     _init_templates(app, services, manifest)
 
-    app.register_blueprint(dist.bp)
-    app.register_blueprint(health.bp)
-    app.register_blueprint(pwa.bp)
-    app.register_blueprint(dashboard.bp)
     for blueprint in (
-        routes_running.bp,
-        routes_remote.bp,
-        routes_cluster.bp,
+        dist.bp,
+        health.bp,
+        pwa.bp,
+        dashboard.bp,
         running.bp,
         search.bp,
         servers.bp,
+        observability.bp,
+        gateway_page.bp,
+        routes_running.bp,
+        routes_remote.bp,
+        routes_cluster.bp,
+        routes_history.bp,
+        routes_gateway.bp,
+        routes_docs.bp,
     ):
         app.register_blueprint(blueprint)
-    app.register_blueprint(observability.bp)
     return app
 
 

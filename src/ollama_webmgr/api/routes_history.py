@@ -1,0 +1,138 @@
+"""``/api/v1/...``: the measured history of the fleet (read-only JSON).
+
+* ``GET /api/v1/servers/history?server=&metric=&period=``: one metric of one
+  server over a window. ``server``: its name or address (required); ``metric``:
+  ``health`` (1 up, 0 down; the mean is the uptime), ``latency`` (probe, ms),
+  ``load`` (gateway requests running), ``request_latency`` and ``ttft`` (ms, from
+  gateway requests), and from node agents ``cpu_percent``, ``ram_percent``,
+  ``gpu_util``, ``vram_used`` and ``disk_free`` (bytes); ``period``: ``1h`` (raw samples), ``24h``, ``7d``, ``30d``
+  (hourly points) or ``365d`` (daily points); default ``24h``.
+* ``GET /api/v1/servers/health``: last state and uptime % over 24 h / 7 d / 30 d.
+* ``GET /api/v1/stats/requests?period=&type=&days=``: requests per ``hourly``,
+  ``daily`` (default) or ``weekly`` period over the last ``days`` days (default
+  1, 7, 28 by period); ``type`` ``all`` (default), ``generate``, ``chat``,
+  ``embedding`` or ``other``.
+* ``GET /api/v1/nodes/hardware?server=``: what node agents reported, plus the
+  VRAM used by loaded models (from ``/api/ps``, as the gateway last saw it).
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from flask import Blueprint, Response, jsonify, request
+
+from ollama_webmgr.api.params import choice, fail, integer, server_of
+from ollama_webmgr.cluster.hardware import METRICS as HARDWARE_METRICS
+from ollama_webmgr.cluster.hardware import vram_from_ps
+from ollama_webmgr.ollama.urls import display_address
+from ollama_webmgr.store.database import Where
+from ollama_webmgr.store.stats import (
+    REQUEST_TYPES,
+    WINDOWS,
+    Period,
+    get_health_report,
+    get_historical_stats,
+    health_series,
+)
+from ollama_webmgr.wiring import get_services
+
+bp = Blueprint("api_history", __name__, url_prefix="/api/v1")
+
+METRICS = ("health", "latency", "load", "request_latency", "ttft", *HARDWARE_METRICS)
+PERIODS = ("hourly", "daily", "weekly")
+DEFAULT_DAYS = {"hourly": 1, "daily": 7, "weekly": 28}
+MAX_DAYS = 400
+
+
+@bp.get("/servers/history")
+def server_history() -> Response:
+    services = get_services()
+    raw = request.args.get("server", "")
+    if not raw:
+        fail("Paramètre « server » manquant : le nom ou l’adresse d’un serveur.")
+    server = server_of(services.servers, raw)
+    metric = choice("metric", METRICS, "health")
+    period = choice("period", tuple(WINDOWS), "24h")
+    address = display_address(server.url)
+    points = health_series(services.db, address, metric, period)
+    return jsonify(
+        server=server.name,
+        address=address,
+        metric=metric,
+        period=period,
+        resolution=WINDOWS[period][1],
+        points=[
+            {
+                "t": p.bucket,
+                "count": p.count,
+                "avg": round(p.avg, 3),
+                "min": p.min,
+                "max": p.max,
+            }
+            for p in points
+        ],
+    )
+
+
+@bp.get("/servers/health")
+def servers_health() -> Response:
+    return jsonify(servers=get_health_report(get_services().db))
+
+
+@bp.get("/stats/requests")
+def request_stats() -> Response:
+    period = cast(Period, choice("period", PERIODS, "daily"))
+    kind = choice("type", ("all", *REQUEST_TYPES), "all")
+    days = integer("days", DEFAULT_DAYS[period], 1, MAX_DAYS)
+    rows = get_historical_stats(get_services().db, period, days)
+    if kind != "all":
+        rows = [
+            {
+                "period": r["period"],
+                "timestamp": r["timestamp"],
+                "requests": r[f"{kind}_requests"],
+            }
+            for r in rows
+        ]
+    else:
+        rows = [{**r, "requests": r["total_requests"]} for r in rows]
+    return jsonify(period=period, type=kind, days=days, rows=rows)
+
+
+@bp.get("/nodes/hardware")
+def nodes_hardware() -> Response:
+    services = get_services()
+    wanted = request.args.get("server")
+    servers = services.servers.all()
+    if wanted is not None:
+        servers = [server_of(services.servers, wanted)]
+    stored = {
+        doc["address"]: doc
+        for doc in services.db.find(
+            "servers",
+            [Where("address", "in", [display_address(s.url) for s in servers])],
+        )
+    }
+    models = services.gateway.app.models
+    nodes: list[dict[str, Any]] = []
+    for server in servers:
+        address = display_address(server.url)
+        doc = stored.get(address, {})
+        running = models.running_of(server.name)
+        nodes.append(
+            {
+                "server": server.name,
+                "address": address,
+                "url": server.url,
+                "agent_address": doc.get("agent_address"),
+                "hardware_info": doc.get("hardware_info"),
+                # what Ollama itself says, agent or not (as the gateway last saw it)
+                "vram_used": vram_from_ps(running),
+                "loaded_models": [
+                    {"name": m.get("name"), "size_vram": vram_from_ps([m])}
+                    for m in running
+                ],
+            }
+        )
+    return jsonify(nodes=nodes)

@@ -1,0 +1,109 @@
+"""``ollama-webmgr demo``: everything on one machine, offline.
+
+Three emulated Ollama nodes with different models (ports 11501-11503) and the
+fake ollama.com + registry (11510) where one model has a newer revision, so the
+« mise à jour disponible » badge shows; then ``serve`` (web 8000, gateway 11435)
+over them with a store in ``./data/demo``. A busy emulator port falls back to
+any free one; the web and gateway ports are the user's choice.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import click
+
+from ollama_webmgr.launch import Bound, run_serve
+from ollama_webmgr.settings import Settings
+from ollama_webmgr.sim.fleet import EmulatedFleet, start_fleet
+
+NODE_MODELS = (
+    ("llama3.2:latest", "qwen2.5:0.5b", "nomic-embed-text:latest"),
+    ("llama3.2:latest", "gemma3:1b", "smollm2:135m"),
+    ("deepseek-r1:1.5b", "phi3:mini", "all-minilm:latest"),
+)
+UPDATED_MODEL = "llama3.2:latest"
+LIBRARY_OFFSET = 9  # 11501 -> 11510
+DEMO_BANDWIDTH = 80e6  # bytes/s: a pull lasts long enough to watch its progress
+
+
+def _is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def start_demo_fleet(host: str, base_port: int) -> EmulatedFleet:
+    """The nodes on fixed ports when all are free, else on any free ports.
+
+    (werkzeug exits the process on a busy port, so they are checked first.)
+    """
+    ports = [base_port + i for i in range(len(NODE_MODELS))]
+    library_port = base_port + LIBRARY_OFFSET
+    if not base_port or not all(_is_free(host, p) for p in [*ports, library_port]):
+        ports, library_port = [], 0
+    fleet = start_fleet(
+        NODE_MODELS,
+        host=host,
+        ports=ports,
+        library_port=library_port,
+        bandwidth=DEMO_BANDWIDTH,
+    )
+    fleet.registry.publish_update(UPDATED_MODEL)
+    return fleet
+
+
+def demo_settings(fleet: EmulatedFleet, data_dir: str) -> Settings:
+    primary, *others = fleet.urls
+    return Settings(
+        ollama_base_url=primary,
+        ollama_servers=tuple(others),
+        library_url=fleet.library_url,
+        registry_url=fleet.library_url,
+        data_dir=str(Path(data_dir).resolve()),
+        log_level="WARNING",
+    )
+
+
+def banner(bound: Bound, fleet: EmulatedFleet) -> str:
+    """What the demo prints once everything answers (French: users read it)."""
+    lines = [
+        "",
+        "Démo ollama-webmgr prête (Ctrl+C pour arrêter).",
+        f"  Application : {bound.web_url}",
+    ]
+    if bound.gateway_url:
+        lines.append(f"  Passerelle compatible Ollama : {bound.gateway_url}")
+    lines.append("  Nœuds émulés :")
+    for index, (node, models) in enumerate(zip(fleet.nodes, NODE_MODELS, strict=True)):
+        lines.append(f"    nœud {index + 1} : {node.url}  ({', '.join(models)})")
+    lines.append(f"  Faux ollama.com et registre : {fleet.library_url}")
+    lines.append(f"  Mise à jour disponible publiée pour : {UPDATED_MODEL}")
+    if bound.gateway_url:
+        lines += [
+            "",
+            "Pour utiliser la passerelle avec un client Ollama :",
+            f"  OLLAMA_HOST={bound.gateway_url} ollama list",
+        ]
+    return "\n".join(lines)
+
+
+def run_demo(
+    *, host: str, port: int, gateway_port: int, base_port: int, data_dir: str
+) -> None:
+    fleet = start_demo_fleet(host, base_port)
+    try:
+        run_serve(
+            demo_settings(fleet, data_dir),
+            host=host,
+            port=port,
+            gateway_port=gateway_port,
+            announce=lambda bound: click.echo(banner(bound, fleet)),
+        )
+    finally:
+        fleet.stop()

@@ -1,0 +1,105 @@
+"""``ollama-webmgr serve``: the web app and the gateway in one gevent process.
+
+Both servers are bound first (a busy port fails at once), then the background
+parts start (stored jobs restored, first health round, reconciliation,
+schedule), then the addresses are printed: once printed, everything answers.
+SIGINT or SIGTERM stops the servers, flushes the request records and closes
+the store; the process then exits 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import click
+
+from ollama_webmgr.errors import WebmgrError
+from ollama_webmgr.serving import (
+    display_url,
+    exposure_warning,
+    make_server,
+    wait_for_signal,
+)
+from ollama_webmgr.wiring import Services, build_services
+
+if TYPE_CHECKING:
+    from gevent.pywsgi import WSGIServer
+
+    from ollama_webmgr.settings import Settings
+
+
+@dataclass(frozen=True)
+class Bound:
+    """Where the started process answers (``gateway_url`` None without it)."""
+
+    web_url: str
+    gateway_url: str | None
+
+
+def run_serve(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    gateway_port: int | None,
+    announce: Callable[[Bound], None] | None = None,
+) -> None:
+    """Serve until a signal; ``gateway_port`` None runs the web app alone."""
+    from ollama_webmgr.web.app import create_app
+
+    try:
+        services = build_services(settings)
+    except WebmgrError as exc:  # e.g. a store that cannot be opened
+        raise click.ClickException(exc.message) from None
+    try:
+        app = create_app(services=services)
+        servers = _bind(services, app, host, port, gateway_port)
+        services.start()
+    except WebmgrError as exc:  # AssetsNotBuilt, StoreError...
+        services.close()
+        raise click.ClickException(exc.message) from None
+    except BaseException:
+        services.close()
+        raise
+    warning = exposure_warning(host, settings.admin_password)
+    if warning:
+        click.secho(warning, fg="red", bold=True, err=True)
+    bound = Bound(
+        display_url(host, servers[0].server_port),
+        display_url(host, servers[1].server_port).rstrip("/")
+        if len(servers) > 1
+        else None,
+    )
+    click.echo(f"ollama-webmgr: {bound.web_url}")
+    if bound.gateway_url:
+        click.echo(f"ollama-webmgr gateway: {bound.gateway_url}")
+    if announce is not None:
+        announce(bound)
+    wait_for_signal(servers, services.close)
+
+
+def _bind(
+    services: Services,
+    app: object,
+    host: str,
+    port: int,
+    gateway_port: int | None,
+) -> list[WSGIServer]:
+    wanted: list[tuple[object, int]] = [(app, port)]
+    if gateway_port is not None:
+        wanted.append((services.gateway.app, gateway_port))
+    started: list[WSGIServer] = []
+    for wsgi, number in wanted:
+        server = make_server(wsgi, host, number)  # type: ignore[arg-type]
+        try:
+            server.start()
+        except OSError as exc:
+            for running in started:
+                running.stop()
+            raise click.ClickException(
+                f"cannot listen on {host}:{number}: {exc.strerror or exc}"
+            ) from None
+        started.append(server)
+    return started

@@ -1,0 +1,189 @@
+"""The background parts of a running product, started and stopped together.
+
+``Background.start()``: restore stored jobs (active ones come back
+``interrupted``), start the gateway's health monitor (one synchronous round) and
+request recorder, reconcile the store with the live fleet, then run periodic
+work on one thread: store maintenance (hourly: request roll-ups and retention),
+the model map (every 5 minutes), and gateway settings edited by another process
+(every 5 seconds); and the node agents' hardware (``HARDWARE_INTERVAL``).
+``stop()`` ends them and flushes queued request records.
+``create_app`` never starts them, so tests stay free of side effects.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ollama_webmgr.manager import gateway_settings
+from ollama_webmgr.manager.reconcile import (
+    ReconcileReport,
+    reconcile,
+    restore_jobs,
+    sync_model_map,
+)
+from ollama_webmgr.store.stats import run_maintenance
+
+if TYPE_CHECKING:
+    from ollama_webmgr.cluster.hardware import HardwareCollector
+    from ollama_webmgr.wiring import Services
+
+log = logging.getLogger(__name__)
+
+MAINTENANCE_EVERY = 3600.0
+MODEL_MAP_EVERY = 300.0
+MAINTENANCE_FIRST = 60.0  # a process restarted often still applies retention
+CONFIG_SYNC_EVERY = 5.0
+
+
+@dataclass
+class Periodic:
+    """Call ``action`` every ``interval`` seconds; the first time after
+    ``first_after`` seconds (default: one interval)."""
+
+    name: str
+    interval: float
+    action: Callable[[], object]
+    first_after: float | None = None
+    due: float = field(default=0.0)
+
+
+class Scheduler:
+    """One thread (a greenlet under gevent) running ``Periodic`` tasks."""
+
+    def __init__(
+        self, tasks: list[Periodic], *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.tasks = tasks
+        self._clock = clock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def plan(self) -> None:
+        """Set each task's first due time from now."""
+        now = self._clock()
+        for task in self.tasks:
+            first = task.interval if task.first_after is None else task.first_after
+            task.due = now + first
+
+    def start(self) -> None:
+        self.plan()
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._run, name="webmgr-scheduler", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def run_due(self) -> None:
+        now = self._clock()
+        for task in self.tasks:
+            if now < task.due:
+                continue
+            task.due = now + task.interval
+            try:
+                task.action()
+            except Exception:  # the loop must survive a failing task
+                log.exception("periodic task %s failed", task.name)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.run_due()
+            wait = min(t.due for t in self.tasks) - self._clock() if self.tasks else 60
+            self._stop.wait(max(wait, 0.05))
+
+
+class ConfigSync:
+    """Reload the gateway settings when another process changed them."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._seen = gateway_settings.stamp(services.db)
+
+    def __call__(self) -> None:
+        current = gateway_settings.stamp(self._services.db)
+        if current != self._seen:
+            self._seen = current
+            gateway_settings.load_gateway_config(
+                self._services.db, self._services.gateway.app.config
+            )
+
+
+class Background:
+    """Everything ``serve``, ``gateway`` and ``demo`` run besides the servers."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.report: ReconcileReport | None = None
+        self._scheduler: Scheduler | None = None
+        self._hardware: HardwareCollector | None = None
+        self._started = False
+
+    def start(self, *, jobs: bool = True) -> ReconcileReport:
+        """``jobs=False`` (the gateway alone) leaves the job records to the web
+        process that owns them."""
+        services = self.services
+        gateway = services.gateway
+        interrupted = restore_jobs(services.db, services.runner) if jobs else []
+        gateway.start()  # the first health round runs now, recorded
+        self.report = reconcile(services.db, services.servers, gateway.monitor)
+        self.report.interrupted = interrupted
+        days = services.settings.stats_retention_days
+        self._scheduler = Scheduler(
+            [
+                Periodic(
+                    "maintenance",
+                    MAINTENANCE_EVERY,
+                    lambda: run_maintenance(services.db, days),
+                    first_after=MAINTENANCE_FIRST,
+                ),
+                Periodic(
+                    "model map",
+                    MODEL_MAP_EVERY,
+                    lambda: sync_model_map(
+                        services.db, services.servers, gateway.monitor
+                    ),
+                ),
+                Periodic("gateway settings", CONFIG_SYNC_EVERY, ConfigSync(services)),
+            ]
+        )
+        self._scheduler.start()
+        self._hardware = _hardware_collector(services)
+        if self._hardware is not None:
+            self._hardware.start()
+        self._started = True
+        return self.report
+
+    def stop(self) -> None:
+        """Stop the periodic work, the monitor, and flush the request records."""
+        if not self._started:
+            return
+        self._started = False
+        if self._scheduler is not None:
+            self._scheduler.stop()
+        if self._hardware is not None:
+            self._hardware.stop()
+        self.services.gateway.stop()
+
+
+def _hardware_collector(services: Services) -> HardwareCollector | None:
+    """Ask the node agents every ``HARDWARE_INTERVAL`` (needs the ``agent`` extra)."""
+    from ollama_webmgr.cluster.hardware import HardwareCollector, grpc_client_factory
+
+    try:
+        factory = grpc_client_factory(token=services.settings.agent_token)
+    except ImportError as exc:
+        log.info("node agents not polled (the 'agent' extra is missing): %s", exc)
+        return None
+    return HardwareCollector(
+        services.db, factory, interval=services.settings.hardware_interval
+    )

@@ -1,0 +1,140 @@
+"""The « Passerelle » page: gateway settings, drain switches and API keys.
+
+Plain HTML forms (CSRF field), so the page works without JavaScript; each
+action answers the page again with a message. The same changes are available
+as JSON under ``/api/gateway/...``; both apply at once and are audited.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from ollama_webmgr.api.routes_gateway import WHO, setting_problem
+from ollama_webmgr.gateway.status import fleet_status
+from ollama_webmgr.manager import gateway_settings as gs
+from ollama_webmgr.store.records import record_audit
+from ollama_webmgr.web.htmx import render_page
+from ollama_webmgr.wiring import get_services
+
+bp = Blueprint("gateway_page", __name__, url_prefix="/passerelle")
+
+STRATEGIES = (
+    ("least_in_flight", "Le moins chargé"),
+    ("round_robin", "Chacun son tour"),
+    ("weighted", "Selon le poids"),
+    ("latency", "Le plus rapide (temps de première réponse)"),
+)
+#: field -> French label, in the order of the form
+FIELDS = (
+    ("max_attempts", "Serveurs essayés avant d’abandonner"),
+    ("default_limit", "Requêtes simultanées par serveur (0 : sans limite)"),
+    ("queue_size", "Requêtes en attente par serveur"),
+    ("queue_timeout", "Attente maximale d’une place (s)"),
+    ("connect_timeout", "Délai de connexion (s)"),
+    ("read_timeout", "Délai entre deux lectures (s)"),
+    ("pull_timeout", "Délai des téléchargements (s)"),
+    ("health_interval", "Intervalle des vérifications de santé (s)"),
+    ("health_timeout", "Délai d’une vérification (s)"),
+    ("failures_to_down", "Échecs avant de déclarer un serveur hors service"),
+    ("successes_to_up", "Succès avant de le remettre en service"),
+    ("backoff_max", "Attente maximale entre deux essais d’un serveur hors service (s)"),
+    ("sticky_size", "Conversations mémorisées"),
+)
+
+
+def _page(
+    status: int = 200,
+    *,
+    message: str | None = None,
+    error: str | None = None,
+    new_key: str | None = None,
+) -> Response:
+    services = get_services()
+    config = services.gateway.app.config
+    return render_page(
+        "gateway.html",
+        status,
+        values=gs.editable_values(config),
+        strategies=STRATEGIES,
+        fields=FIELDS,
+        servers=fleet_status(services.gateway.app),
+        keys=[gs.public_key(k) for k in gs.list_api_keys(services.db)],
+        message=message,
+        error=error,
+        new_key=new_key,
+    )
+
+
+@bp.get("")
+def show() -> Response:
+    return _page()
+
+
+@bp.post("/config")
+def save_config() -> Response:
+    current = gs.editable_values(get_services().gateway.app.config)
+    changes: dict[str, Any] = {
+        "strategy": request.form.get("strategy", ""),
+        "sticky": request.form.get("sticky") == "on",
+    }
+    for name, _label in FIELDS:
+        changes[name] = _number(request.form.get(name, ""), current[name])
+    for name, value in changes.items():
+        problem = setting_problem(name, value)
+        if problem:
+            return _page(400, error=problem)
+    services = get_services()
+    changed = {k: v for k, v in changes.items() if current[k] != v}
+    gs.save_gateway_config(services.db, services.gateway.app.config, changed)
+    if changed:
+        record_audit(services.db, WHO, "gateway.config", "gateway", changed)
+    return _page(message="Réglages enregistrés : ils s’appliquent tout de suite.")
+
+
+def _number(raw: str, current: Any) -> Any:
+    """The form's text as the type of the current value (else the text, refused)."""
+    text = raw.strip().replace(",", ".")
+    try:
+        return int(text) if isinstance(current, int) else float(text)
+    except ValueError:
+        return text
+
+
+@bp.post("/drain")
+def drain() -> Response:
+    services = get_services()
+    name = request.form.get("server", "")
+    draining = request.form.get("draining") == "1"
+    if name not in {s.name for s in services.servers.all()}:
+        return _page(404, error=f"Serveur inconnu : « {name} ».")
+    services.servers.set_draining(name, draining)
+    gs.save_draining(services.db, services.servers)
+    record_audit(services.db, WHO, "gateway.drain", name, {"draining": draining})
+    if draining:
+        return _page(
+            message=f"{name} est vidé : plus de nouvelles requêtes,"
+            " celles en cours se terminent."
+        )
+    return _page(message=f"{name} est remis en service.")
+
+
+@bp.post("/keys")
+def create_key() -> Response:
+    label = request.form.get("label", "").strip()
+    if not 1 <= len(label) <= gs.LABEL_MAX:
+        return _page(400, error=f"Nom de clé attendu (1 à {gs.LABEL_MAX} caractères).")
+    services = get_services()
+    created = gs.create_api_key(services.db, services.gateway.app.config, label)
+    record_audit(services.db, WHO, "gateway.key.create", created.entry["id"])
+    return _page(message=f"Clé « {label} » créée.", new_key=created.key)
+
+
+@bp.post("/keys/<key_id>/delete")
+def delete_key(key_id: str) -> Response:
+    services = get_services()
+    if not gs.delete_api_key(services.db, services.gateway.app.config, key_id):
+        return _page(404, error="Clé inconnue.")
+    record_audit(services.db, WHO, "gateway.key.delete", key_id)
+    return _page(message="Clé supprimée.")
