@@ -8,20 +8,24 @@ hand-made collaborators).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import cast
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 from flask import current_app
 
 from ollama_webmgr.cluster.servers import ServerRegistry
 from ollama_webmgr.jobs.bus import MemoryBus, ProgressBus
+from ollama_webmgr.jobs.model import Job
 from ollama_webmgr.jobs.runner import JobRunner, ThreadRunner
 from ollama_webmgr.jobs.tasks import TASKS_REF, default_registry
+from ollama_webmgr.manager.cache import ModelsCache
 from ollama_webmgr.manager.clients import ClientFactory, ClientPool, client_factory
 from ollama_webmgr.ollama.library import LibraryClient
 from ollama_webmgr.ollama.registry import RegistryClient
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.store.database import DatabaseManager, open_database
+from ollama_webmgr.store.records import record_job
 
 EXTENSION_KEY = "ollama_webmgr"
 
@@ -37,6 +41,8 @@ class Services:
     bus: ProgressBus
     library: LibraryClient
     registry: RegistryClient
+    #: ``/api/tags`` answers per server (``manager/models.py``)
+    models_cache: ModelsCache = field(default_factory=ModelsCache)
 
     def close(self) -> None:
         """Release connections and flush the store (at shutdown, or after a test)."""
@@ -46,11 +52,31 @@ class Services:
         self.db.close()
 
 
-def build_runner(settings: Settings) -> tuple[JobRunner, ProgressBus]:
-    """In-process jobs and progress by default; RQ + Redis Streams with REDIS_URL."""
+def job_recorder(db: DatabaseManager) -> Callable[[Job], None]:
+    """``on_change`` hook keeping the final state of every job in the store."""
+
+    def record(job: Job) -> None:
+        if not job.finished:
+            return
+        fields: dict[str, Any] = {"params": job.params, "created_at": job.created_at}
+        if job.error:
+            fields.update(error=job.error, error_code=job.error_code)
+        record_job(db, job.id, job.kind, job.state, **fields)
+
+    return record
+
+
+def build_runner(
+    settings: Settings, db: DatabaseManager | None = None
+) -> tuple[JobRunner, ProgressBus]:
+    """In-process jobs and progress by default; RQ + Redis Streams with REDIS_URL.
+
+    With ``db``, in-process jobs keep their final state in its ``jobs`` table.
+    """
     if not settings.redis_url:
         bus = MemoryBus()
-        return ThreadRunner(default_registry(), bus), bus
+        on_change = job_recorder(db) if db is not None else None
+        return ThreadRunner(default_registry(), bus, on_change=on_change), bus
     import redis
 
     from ollama_webmgr.jobs.rq_runner import RQRunner
@@ -64,10 +90,11 @@ def build_services(
 ) -> Services:
     """The production services for ``settings`` (opens the store)."""
     servers = ServerRegistry.from_urls(settings.servers)
-    runner, bus = build_runner(settings)
+    db = open_database(settings.store_url)
+    runner, bus = build_runner(settings, db)
     return Services(
         settings=settings,
-        db=open_database(settings.store_url),
+        db=db,
         servers=servers,
         clients=ClientPool(servers, make_client or client_factory(settings)),
         runner=runner,

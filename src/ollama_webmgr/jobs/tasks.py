@@ -9,10 +9,11 @@ web process and in an RQ worker.
 from __future__ import annotations
 
 from ollama_webmgr.jobs.context import Task
+from ollama_webmgr.jobs.model_tasks import check_update, pull_model
 
 TASKS_REF = "ollama_webmgr.jobs.tasks:default_registry"
 
 
 def default_registry() -> dict[str, Task]:
     """Job kind → task function."""
-    return {}
+    return {"pull_model": pull_model, "check_update": check_update}

@@ -6,6 +6,7 @@ import secrets
 
 from flask import Flask, request
 
+from ollama_webmgr.api.routes import register_api
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.web import dashboard, dist, health
 from ollama_webmgr.web.errors import init_errors
@@ -43,6 +44,7 @@ def create_app(
     app.register_blueprint(dist.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(dashboard.bp)
+    register_api(app)
     return app
 
 

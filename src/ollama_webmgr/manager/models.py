@@ -1,0 +1,259 @@
+"""Models of the fleet: list (cached), compare across servers, show, delete, copy.
+
+Framework-free: every function takes the ``Services`` explicitly. Servers are
+named as in the UI (``?server=<name>``; ``None`` means the primary). Names are
+validated with Ollama's rules before any request leaves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ollama_webmgr.cluster.servers import Server
+from ollama_webmgr.errors import JobNotFound, OllamaError, WebmgrError
+from ollama_webmgr.ollama.names import ModelName
+from ollama_webmgr.ollama.payloads import ModelTag, ShowInfo
+from ollama_webmgr.store.records import record_audit, record_model_map
+
+if TYPE_CHECKING:
+    from ollama_webmgr.wiring import Services
+
+ALL_SERVERS = "all"
+NameKey = tuple[str, str, str, str]
+
+
+class ServerNotFound(WebmgrError):
+    """No configured server has that name (the web edge answers 404)."""
+
+    code = "unknown_server"
+
+
+def resolve_server(services: Services, name: str | None) -> Server:
+    """The server called ``name`` (or with that URL); the primary for ``None``."""
+    servers = services.servers.all()
+    if not servers:
+        raise ServerNotFound("no server is configured")
+    if not name:
+        return servers[0]
+    for server in servers:
+        if name in (server.name, server.url):
+            return server
+    raise ServerNotFound(f"unknown server {name!r}")
+
+
+def resolve_servers(services: Services, names: object) -> list[Server]:
+    """``"all"`` (every enabled server), one name, or a list of names (deduplicated)."""
+    if names == ALL_SERVERS:
+        servers = services.servers.active()
+        if not servers:
+            raise ServerNotFound("no server is enabled")
+        return servers
+    if names is None or isinstance(names, str):
+        return [resolve_server(services, names)]
+    if not isinstance(names, list):
+        raise ServerNotFound(f"not a server list: {names!r}")
+    chosen: dict[str, Server] = {}
+    for name in names:
+        server = resolve_server(services, name if isinstance(name, str) else repr(name))
+        chosen[server.url] = server
+    if not chosen:
+        raise ServerNotFound("no server was chosen")
+    return list(chosen.values())
+
+
+def name_key(name: str) -> NameKey:
+    """Case-folded identity of a model name (raises InvalidModelName).
+
+    >>> name_key("Qwen2.5") == name_key("registry.ollama.ai/library/qwen2.5:latest")
+    True
+    """
+    return ModelName.parse(name).key
+
+
+def normalised(name: str) -> str:
+    """One spelling per model, for job dedupe keys.
+
+    >>> normalised("Qwen2.5")
+    'registry.ollama.ai/library/qwen2.5:latest'
+    """
+    host, namespace, model, tag = name_key(name)
+    return f"{host}/{namespace}/{model}:{tag}"
+
+
+def valid_name(name: object) -> str:
+    """The display form of a submitted name; InvalidModelName for anything else."""
+    return ModelName.parse(name.strip() if isinstance(name, str) else "").display
+
+
+# -- listing ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerModels:
+    server: Server
+    models: list[ModelTag]
+    cached: bool
+
+
+def _job_finished(services: Services, job_id: str) -> bool:
+    try:
+        return services.runner.get(job_id).finished
+    except JobNotFound:
+        return True
+
+
+def list_models(
+    services: Services, server_name: str | None = None, *, refresh: bool = False
+) -> ServerModels:
+    """``/api/tags`` of one server, from the cache unless stale or ``refresh``."""
+    return server_models(services, resolve_server(services, server_name), refresh)
+
+
+def server_models(services: Services, server: Server, refresh: bool) -> ServerModels:
+    cache = services.models_cache
+    if not refresh:
+        hit = cache.get(
+            server.url,
+            ttl=services.settings.models_cache_ttl,
+            is_finished=lambda job_id: _job_finished(services, job_id),
+        )
+        if hit is not None:
+            return ServerModels(server, hit, cached=True)
+    tags = services.clients.get(server).tags()
+    cache.put(server.url, tags)
+    return ServerModels(server, tags, cached=False)
+
+
+@dataclass(frozen=True)
+class FleetModel:
+    """One model across the fleet: its copy on each server that has it."""
+
+    name: str
+    copies: dict[str, ModelTag]  # server name -> its /api/tags entry
+
+    @property
+    def drift(self) -> bool:
+        """True when servers hold different versions (different digests)."""
+        return len({tag.digest for tag in self.copies.values()}) > 1
+
+    @property
+    def size(self) -> int:
+        return max(tag.size for tag in self.copies.values())
+
+    @property
+    def newest(self) -> ModelTag:
+        stamps = [t for t in self.copies.values() if t.modified_at is not None]
+        if not stamps:
+            return next(iter(self.copies.values()))
+        return max(stamps, key=lambda t: t.modified_at)  # type: ignore[arg-type,return-value]
+
+
+@dataclass(frozen=True)
+class FleetModels:
+    servers: list[Server]
+    models: list[FleetModel]
+    #: servers that could not be listed: name -> the error
+    failures: dict[str, OllamaError] = field(default_factory=dict)
+
+
+def list_all(services: Services, *, refresh: bool = False) -> FleetModels:
+    """Every model of every enabled server, grouped by name; drift flagged."""
+    servers = services.servers.active()
+    grouped: dict[NameKey, FleetModel] = {}
+    failures: dict[str, OllamaError] = {}
+    fresh = False
+    for server in servers:
+        try:
+            listing = server_models(services, server, refresh)
+        except OllamaError as exc:
+            failures[server.name] = exc
+            continue
+        fresh = fresh or not listing.cached
+        for tag in listing.models:
+            key = _key_or_none(tag.model)
+            if key is None:
+                continue
+            entry = grouped.setdefault(key, FleetModel(tag.model, {}))
+            entry.copies[server.name] = tag
+    models = sorted(grouped.values(), key=lambda m: m.name.casefold())
+    if fresh:
+        _record_map(services, models)
+    return FleetModels(servers, models, failures)
+
+
+def _key_or_none(name: str) -> NameKey | None:
+    try:
+        return name_key(name)
+    except WebmgrError:
+        return None  # a name the server accepted but we cannot parse: skip it
+
+
+def _record_map(services: Services, models: list[FleetModel]) -> None:
+    for model in models:
+        digests = {server: tag.digest for server, tag in model.copies.items()}
+        tag = model.newest
+        record_model_map(
+            services.db,
+            model.name,
+            digests,
+            size=model.size,
+            parameter_count=tag.details.parameter_size,
+            quantization=tag.details.quantization_level,
+        )
+
+
+def holders(services: Services, name: str) -> dict[str, ModelTag]:
+    """Which servers have model ``name`` (from the cached listings)."""
+    key = name_key(name)
+    found: dict[str, ModelTag] = {}
+    for server in services.servers.active():
+        try:
+            listing = server_models(services, server, refresh=False)
+        except OllamaError:
+            continue
+        for tag in listing.models:
+            if _key_or_none(tag.model) == key:
+                found[server.name] = tag
+    return found
+
+
+# -- one model -------------------------------------------------------------
+
+
+def show_model(services: Services, server_name: str | None, name: object) -> ShowInfo:
+    model = valid_name(name)
+    server = resolve_server(services, server_name)
+    return services.clients.get(server).show(model)
+
+
+def delete_model(
+    services: Services, server_name: str | None, name: object, *, who: str = "web"
+) -> Server:
+    model = valid_name(name)
+    server = resolve_server(services, server_name)
+    try:
+        services.clients.get(server).delete(model)
+    finally:
+        services.models_cache.invalidate(server.url)
+    record_audit(services.db, who, "model.delete", model, {"server": server.name})
+    return server
+
+
+def copy_model(
+    services: Services,
+    server_name: str | None,
+    source: object,
+    destination: object,
+    *,
+    who: str = "web",
+) -> Server:
+    src, dst = valid_name(source), valid_name(destination)
+    server = resolve_server(services, server_name)
+    try:
+        services.clients.get(server).copy(src, dst)
+    finally:
+        services.models_cache.invalidate(server.url)
+    details = {"server": server.name, "destination": dst}
+    record_audit(services.db, who, "model.copy", src, details)
+    return server
