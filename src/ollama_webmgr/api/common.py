@@ -10,7 +10,7 @@ from flask import Flask, Response, abort, request
 from ollama_webmgr.errors import WebmgrError
 from ollama_webmgr.manager.model_jobs import JobNotRetryable
 from ollama_webmgr.manager.models import ServerNotFound
-from ollama_webmgr.ollama.payloads import ModelTag
+from ollama_webmgr.ollama.payloads import ModelTag, ShowInfo
 from ollama_webmgr.web.errors import error_response
 from ollama_webmgr.web.messages import ErrorView
 
@@ -55,3 +55,19 @@ def tag_json(tag: ModelTag) -> dict[str, Any]:
     data["modified_at"] = tag.modified_at.isoformat() if tag.modified_at else None
     data["short_id"] = tag.short_id
     return data
+
+
+def show_json(info: ShowInfo) -> dict[str, Any]:
+    """``/api/show``'s answer (``model_info`` is a read-only mapping: copied)."""
+    return {
+        "details": asdict(info.details),
+        "model_info": dict(info.model_info),
+        "capabilities": list(info.capabilities),
+        "license": info.license,
+        "modelfile": info.modelfile,
+        "parameters": info.parameters,
+        "template": info.template,
+        "system": info.system,
+        "context_length": info.context_length,
+        "modified_at": info.modified_at.isoformat() if info.modified_at else None,
+    }

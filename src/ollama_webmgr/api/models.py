@@ -6,12 +6,11 @@ Thin routes: parse, one service call, JSON. Errors go through the JSON edge
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from ollama_webmgr.api.common import flag, json_body, tag_json
+from ollama_webmgr.api.common import flag, json_body, show_json, tag_json
 from ollama_webmgr.jobs.model import Job
 from ollama_webmgr.manager import model_jobs, models
 from ollama_webmgr.wiring import get_services
@@ -75,9 +74,7 @@ def _fleet_json(fleet: models.FleetModels) -> dict[str, Any]:
 def show() -> Response:
     body = json_body()
     info = models.show_model(get_services(), body.get("server"), body.get("name", ""))
-    data = asdict(info)
-    data["modified_at"] = info.modified_at.isoformat() if info.modified_at else None
-    return jsonify(data)
+    return jsonify(show_json(info))
 
 
 @bp.post("/pull")
