@@ -194,7 +194,6 @@ def test_a_hanging_server_times_out_as_504(
     fleet: EmulatedFleet, tmp_path: object
 ) -> None:
 
-
     fleet.nodes[0].state.faults.hang = True
     try:
         with fleet_services(
