@@ -8,7 +8,7 @@ from flask import Flask, request
 
 from ollama_webmgr.api.routes import register_api
 from ollama_webmgr.settings import Settings
-from ollama_webmgr.web import dashboard, dist, health
+from ollama_webmgr.web import dashboard, dist, health, models_pages
 from ollama_webmgr.web.errors import init_errors
 from ollama_webmgr.web.formatting import format_size
 from ollama_webmgr.web.htmx import htmx_redirects
@@ -45,6 +45,7 @@ def create_app(
     app.register_blueprint(health.bp)
     app.register_blueprint(dashboard.bp)
     register_api(app)
+    app.register_blueprint(models_pages.bp)
     return app
 
 
