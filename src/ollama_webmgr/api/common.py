@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from flask import Flask, Response, abort, request
@@ -49,10 +50,14 @@ def flag(name: str) -> bool:
     return request.args.get(name, "").lower() in ("1", "true", "yes", "on")
 
 
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
 def tag_json(tag: ModelTag) -> dict[str, Any]:
     """A model as ``/api/tags`` shows it (times in ISO 8601)."""
     data = asdict(tag)
-    data["modified_at"] = tag.modified_at.isoformat() if tag.modified_at else None
+    data["modified_at"] = iso(tag.modified_at)
     data["short_id"] = tag.short_id
     return data
 
@@ -69,5 +74,5 @@ def show_json(info: ShowInfo) -> dict[str, Any]:
         "template": info.template,
         "system": info.system,
         "context_length": info.context_length,
-        "modified_at": info.modified_at.isoformat() if info.modified_at else None,
+        "modified_at": iso(info.modified_at),
     }

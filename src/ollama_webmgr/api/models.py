@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from ollama_webmgr.api.common import flag, json_body, show_json, tag_json
+from ollama_webmgr.api.common import flag, iso, json_body, show_json, tag_json
 from ollama_webmgr.jobs.model import Job
 from ollama_webmgr.manager import model_jobs, models
 from ollama_webmgr.wiring import get_services
@@ -56,7 +56,7 @@ def _fleet_json(fleet: models.FleetModels) -> dict[str, Any]:
                     server: {
                         "digest": tag.digest,
                         "size": tag.size,
-                        "modified_at": tag_json(tag)["modified_at"],
+                        "modified_at": iso(tag.modified_at),
                     }
                     for server, tag in model.copies.items()
                 },

@@ -36,6 +36,7 @@ class ModelsCache:
     clock: Callable[[], float] = time.monotonic
     _entries: dict[str, _Entry] = field(default_factory=dict)
     _watched: dict[str, set[str]] = field(default_factory=dict)
+    _recorded: dict[str, dict[str, str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def get(
@@ -82,3 +83,12 @@ class ModelsCache:
         with self._lock:
             self._watched.setdefault(url, set()).add(job_id)
             self._entries.pop(url, None)
+
+    def first_seen(self, name: str, digests: dict[str, str]) -> bool:
+        """True (and remembered) when this model map differs from the last one
+        written, so an unchanged fleet costs no store write per listing."""
+        with self._lock:
+            if self._recorded.get(name) == digests:
+                return False
+            self._recorded[name] = dict(digests)
+            return True

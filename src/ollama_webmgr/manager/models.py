@@ -7,7 +7,9 @@ validated with Ollama's rules before any request leaves.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ollama_webmgr.cluster.servers import Server
@@ -62,6 +64,7 @@ def resolve_servers(services: Services, names: object) -> list[Server]:
     return list(chosen.values())
 
 
+@lru_cache(maxsize=8192)
 def name_key(name: str) -> NameKey:
     """Case-folded identity of a model name (raises InvalidModelName).
 
@@ -111,18 +114,47 @@ def list_models(
 
 
 def server_models(services: Services, server: Server, refresh: bool) -> ServerModels:
-    cache = services.models_cache
-    if not refresh:
-        hit = cache.get(
-            server.url,
-            ttl=services.settings.models_cache_ttl,
-            is_finished=lambda job_id: _job_finished(services, job_id),
-        )
-        if hit is not None:
-            return ServerModels(server, hit, cached=True)
+    cached = None if refresh else _cached(services, server)
+    return cached or _fetch(services, server)
+
+
+def _cached(services: Services, server: Server) -> ServerModels | None:
+    hit = services.models_cache.get(
+        server.url,
+        ttl=services.settings.models_cache_ttl,
+        is_finished=lambda job_id: _job_finished(services, job_id),
+    )
+    return None if hit is None else ServerModels(server, hit, cached=True)
+
+
+def _fetch(services: Services, server: Server) -> ServerModels:
     tags = services.clients.get(server).tags()
-    cache.put(server.url, tags)
+    services.models_cache.put(server.url, tags)
     return ServerModels(server, tags, cached=False)
+
+
+def _listings(
+    services: Services, servers: list[Server], refresh: bool
+) -> list[ServerModels | OllamaError]:
+    """Each server's listing (or its error); the servers to ask are asked at once."""
+    found: list[ServerModels | OllamaError | None] = [
+        None if refresh else _cached(services, server) for server in servers
+    ]
+    missing = [i for i, listing in enumerate(found) if listing is None]
+
+    def fetch(index: int) -> ServerModels | OllamaError:
+        try:
+            return _fetch(services, servers[index])
+        except OllamaError as exc:
+            return exc
+
+    if len(missing) == 1:
+        found[missing[0]] = fetch(missing[0])
+    elif missing:
+        with ThreadPoolExecutor(len(missing), thread_name_prefix="webmgr-tags") as pool:
+            for index, listing in zip(missing, pool.map(fetch, missing), strict=True):
+                found[index] = listing
+    return [listing for listing in found if listing is not None]
 
 
 @dataclass(frozen=True)
@@ -163,11 +195,11 @@ def list_all(services: Services, *, refresh: bool = False) -> FleetModels:
     grouped: dict[NameKey, FleetModel] = {}
     failures: dict[str, OllamaError] = {}
     fresh = False
-    for server in servers:
-        try:
-            listing = server_models(services, server, refresh)
-        except OllamaError as exc:
-            failures[server.name] = exc
+    for server, listing in zip(
+        servers, _listings(services, servers, refresh), strict=True
+    ):
+        if isinstance(listing, OllamaError):
+            failures[server.name] = listing
             continue
         fresh = fresh or not listing.cached
         for tag in listing.models:
@@ -192,6 +224,8 @@ def _key_or_none(name: str) -> NameKey | None:
 def _record_map(services: Services, models: list[FleetModel]) -> None:
     for model in models:
         digests = {server: tag.digest for server, tag in model.copies.items()}
+        if not services.models_cache.first_seen(model.name, digests):
+            continue
         tag = model.newest
         record_model_map(
             services.db,
@@ -207,10 +241,11 @@ def holders(services: Services, name: str) -> dict[str, ModelTag]:
     """Which servers have model ``name`` (from the cached listings)."""
     key = name_key(name)
     found: dict[str, ModelTag] = {}
-    for server in services.servers.active():
-        try:
-            listing = server_models(services, server, refresh=False)
-        except OllamaError:
+    servers = services.servers.active()
+    for server, listing in zip(
+        servers, _listings(services, servers, False), strict=True
+    ):
+        if isinstance(listing, OllamaError):
             continue
         for tag in listing.models:
             if _key_or_none(tag.model) == key:
