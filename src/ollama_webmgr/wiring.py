@@ -8,6 +8,7 @@ hand-made collaborators).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -58,7 +59,11 @@ def job_recorder(db: DatabaseManager) -> Callable[[Job], None]:
     def record(job: Job) -> None:
         if not job.finished:
             return
-        fields: dict[str, Any] = {"params": job.params, "created_at": job.created_at}
+        finished = dt.datetime.fromtimestamp(job.finished_at or 0.0, dt.UTC)
+        fields: dict[str, Any] = {
+            "params": job.params,
+            "finished_at": finished.isoformat(timespec="microseconds"),
+        }
         if job.error:
             fields.update(error=job.error, error_code=job.error_code)
         record_job(db, job.id, job.kind, job.state, **fields)
