@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from web_support import csrf_token_of, inline_code_problems, parse
 
 from fleet_support import FAST, fleet_services
+from ollama_webmgr.manager import model_jobs
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
 from ollama_webmgr.web.app import create_app
 from ollama_webmgr.wiring import Services
@@ -244,3 +245,17 @@ def test_an_unreachable_server_shows_a_message_not_an_error_page(
     assert answer.status_code == 200
     alert = parse(answer.data).find(attrs={"data-server-error": names[1]})
     assert "Serveur Ollama injoignable." in alert.get_text()
+
+
+def test_detail_page_lists_only_the_jobs_about_that_model(
+    client: FlaskClient, services: Services, names: list[str]
+) -> None:
+    [mine] = model_jobs.submit_pull(services, names[1], "smollm2:135m")
+    model_jobs.submit_pull(services, names[1], "all-minilm")
+    wait_idle(services)
+    doc = parse(client.get(f"/models/smollm2:135m?server={names[1]}").data)
+    shown = [li["data-job-id"] for li in doc.select("[data-job-id]")]
+    assert shown == [mine.id]
+    item = doc.select_one("[data-job-id]")
+    assert item["data-job-state"] == "done"
+    assert item.find("progress")["value"] == "100"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ollama_webmgr.errors import OllamaError, OllamaNotFound
+from ollama_webmgr.errors import InvalidModelName, OllamaError, OllamaNotFound
 from ollama_webmgr.jobs.context import TaskContext
 from ollama_webmgr.ollama.client import OllamaClient
 from ollama_webmgr.ollama.names import ModelName, same_model
@@ -89,7 +89,11 @@ def check_update(params: dict[str, Any], ctx: TaskContext) -> list[dict[str, Any
             results.append(_check_one(client, registry, tag, version, ctx))
         ctx.report(
             "progress",
-            {"status": "checked", "completed": len(tags), "total": len(tags)},
+            {
+                "status": "vérification terminée",
+                "completed": len(tags),
+                "total": len(tags),
+            },
         )
     return results
 
@@ -121,7 +125,17 @@ def _check_one(
     version: str | None,
     ctx: TaskContext,
 ) -> dict[str, Any]:
-    check = registry.check_update(tag.model, tag.digest, ollama_version=version)
+    try:
+        check = registry.check_update(tag.model, tag.digest, ollama_version=version)
+    except InvalidModelName as exc:  # listed by the node, refused by our parser
+        return {
+            "model": tag.model,
+            "status": "unknown",
+            "reason": "invalid_name",
+            "local_digest": tag.digest,
+            "remote_digest": None,
+            "detail": exc.message,
+        }
     result: dict[str, Any] = {
         "model": check.name,
         "status": check.status,

@@ -193,4 +193,5 @@ def detail(name: str) -> Response:
         holders=holders,
         drift=len({tag.digest for tag in holders.values()}) > 1,
         servers=services.servers.active(),
+        jobs=models_view.model_job_views(services, model=display),
     )

@@ -139,7 +139,7 @@ def job_view(job: Job) -> JobView:
         label = f"Téléchargement de {model} sur {server}"
     else:
         label = f"Mises à jour de {model or 'tous les modèles'} sur {server}"
-    fraction = job.progress.fraction
+    fraction = 1.0 if job.state == "done" else job.progress.fraction
     message = ""
     if job.finished and job.state != "done":
         message = message_for_code(job.error_code or job.state)
@@ -154,13 +154,20 @@ def job_view(job: Job) -> JobView:
     )
 
 
-def model_job_views(services: Services) -> list[JobView]:
-    """Active model jobs, then the few that finished lately (newest first)."""
+def model_job_views(services: Services, model: str | None = None) -> list[JobView]:
+    """Active model jobs, then the few that finished lately (newest first).
+
+    With ``model``, only the jobs about that model (checks of a whole server too).
+    """
     now = time.time()
+    key = _key_or_none(model) if model else None
     active: list[JobView] = []
     recent: list[JobView] = []
     for job in services.runner.list():
         if job.kind not in (model_jobs.PULL, model_jobs.CHECK):
+            continue
+        about = job.params.get("model")
+        if key is not None and about and _key_or_none(str(about)) != key:
             continue
         if job.active:
             active.append(job_view(job))
