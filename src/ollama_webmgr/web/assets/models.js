@@ -5,6 +5,8 @@
 
 (() => {
   const streams = new Map();
+  // Jobs whose end was shown: a panel rendered just before it must not re-follow them.
+  const ended = new Set();
   const numberFormat = new Intl.NumberFormat("fr-FR", { maximumFractionDigits: 1 });
   const ERROR_MESSAGES = {
     cancelled: "Tâche annulée.",
@@ -77,6 +79,8 @@
     const source = streams.get(id);
     if (source) source.close();
     streams.delete(id);
+    if (ended.has(id)) return;
+    ended.add(id);
     const pull = item.dataset.jobKind === "pull_model";
     if (ok) {
       window.webmgr.showToast(pull ? "Téléchargement terminé." : "Vérification terminée.", "success");
@@ -90,7 +94,8 @@
 
   function follow(item) {
     const id = item.dataset.jobId;
-    if (streams.has(id) || !["queued", "running"].includes(item.dataset.jobState)) return;
+    if (streams.has(id) || ended.has(id)) return;
+    if (!["queued", "running"].includes(item.dataset.jobState)) return;
     const source = new EventSource(`/api/stream/progress?job_id=${encodeURIComponent(id)}`);
     streams.set(id, source);
     const parse = (event) => JSON.parse(event.data);
