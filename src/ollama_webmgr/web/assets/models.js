@@ -7,6 +7,8 @@
   const streams = new Map();
   // Jobs whose end was shown: a panel rendered just before it must not re-follow them.
   const ended = new Set();
+  // Ended jobs already seen final in a re-rendered panel (the list was refreshed).
+  const settled = new Set();
   const numberFormat = new Intl.NumberFormat("fr-FR", { maximumFractionDigits: 1 });
   const ERROR_MESSAGES = {
     cancelled: "Tâche annulée.",
@@ -88,7 +90,6 @@
       const message = ERROR_MESSAGES[data.code] ?? "La tâche a échoué.";
       window.webmgr.showToast(message, data.state === "cancelled" ? "info" : "error");
     }
-    document.body.dispatchEvent(new CustomEvent("models-changed"));
     refreshJobs();
   }
 
@@ -111,8 +112,25 @@
     });
   }
 
+  // The terminal event is published just before the job record is saved, so a
+  // panel fetched at once may still say "running": fetch it again until it is
+  // final, and only then refresh the list (its cache learns from that record).
   function attach(root) {
-    for (const item of root.querySelectorAll("[data-job-id]")) follow(item);
+    let stale = false;
+    let changed = false;
+    for (const item of root.querySelectorAll("[data-job-id]")) {
+      const id = item.dataset.jobId;
+      if (!ended.has(id)) {
+        follow(item);
+      } else if (["queued", "running"].includes(item.dataset.jobState)) {
+        stale = true;
+      } else if (!settled.has(id)) {
+        settled.add(id);
+        changed = true;
+      }
+    }
+    if (changed) document.body.dispatchEvent(new CustomEvent("models-changed"));
+    if (stale) setTimeout(refreshJobs, 300);
     // Streams of items no longer shown are closed.
     for (const [id, source] of streams) {
       if (!document.querySelector(`[data-job-id="${CSS.escape(id)}"]`)) {
