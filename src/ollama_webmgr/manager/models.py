@@ -100,10 +100,17 @@ class ServerModels:
 
 
 def _job_finished(services: Services, job_id: str) -> bool:
+    """Has this job changed the server's models yet?
+
+    A pull's ``success`` line is saved in the record before its terminal event
+    goes out (the final record only after it), so a page that reacts to
+    ``done`` at once already finds the listing stale.
+    """
     try:
-        return services.runner.get(job_id).finished
+        job = services.runner.get(job_id)
     except JobNotFound:
         return True
+    return job.finished or job.progress.status == "success"
 
 
 def list_models(
