@@ -18,7 +18,7 @@ from ollama_webmgr.jobs.model import RETRYABLE_STATES, Job
 from ollama_webmgr.manager.models import (
     ALL_SERVERS,
     NameKey,
-    _key_or_none,
+    key_or_none,
     name_key,
     normalised,
     resolve_servers,
@@ -131,7 +131,7 @@ def update_statuses(services: Services) -> dict[tuple[str, NameKey], UpdateStatu
         url = str(job.params.get("server_url"))
         when = job.finished_at or 0.0
         for model, status, reason in _verdicts(job):
-            key = _key_or_none(model)
+            key = key_or_none(model)
             if key is not None:
                 found[(url, key)] = UpdateStatus(model, status, reason, when)
     return found
@@ -157,7 +157,7 @@ def submit_updates(services: Services, servers: object = ALL_SERVERS) -> list[Jo
         installed = {
             name_key(tag.model): tag.model
             for tag in server_models(services, server, refresh=False).models
-            if _key_or_none(tag.model) is not None
+            if key_or_none(tag.model) is not None
         }
         for key, model in installed.items():
             verdict = statuses.get((server.url, key))

@@ -182,10 +182,11 @@ class FleetModel:
 
     @property
     def newest(self) -> ModelTag:
-        stamps = [t for t in self.copies.values() if t.modified_at is not None]
-        if not stamps:
-            return next(iter(self.copies.values()))
-        return max(stamps, key=lambda t: t.modified_at)  # type: ignore[arg-type,return-value]
+        """The most recently modified copy (what a row of the list shows)."""
+        return max(
+            self.copies.values(),
+            key=lambda t: t.modified_at.timestamp() if t.modified_at else 0.0,
+        )
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,7 @@ def list_all(services: Services, *, refresh: bool = False) -> FleetModels:
             continue
         fresh = fresh or not listing.cached
         for tag in listing.models:
-            key = _key_or_none(tag.model)
+            key = key_or_none(tag.model)
             if key is None:
                 continue
             entry = grouped.setdefault(key, FleetModel(tag.model, {}))
@@ -221,7 +222,7 @@ def list_all(services: Services, *, refresh: bool = False) -> FleetModels:
     return FleetModels(servers, models, failures)
 
 
-def _key_or_none(name: str) -> NameKey | None:
+def key_or_none(name: str) -> NameKey | None:
     try:
         return name_key(name)
     except WebmgrError:
@@ -255,7 +256,7 @@ def holders(services: Services, name: str) -> dict[str, ModelTag]:
         if isinstance(listing, OllamaError):
             continue
         for tag in listing.models:
-            if _key_or_none(tag.model) == key:
+            if key_or_none(tag.model) == key:
                 found[server.name] = tag
     return found
 

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from ollama_webmgr.errors import OllamaError
 from ollama_webmgr.manager import model_jobs, models
@@ -86,17 +94,24 @@ def _fragment(template: str, **context: Any) -> Response:
     return response
 
 
+def _back(services: Services) -> Response:
+    """A plain form was posted: back to the list it came from."""
+    return make_response(
+        redirect(url_for(".index", server=_server_choice(services)), 303)
+    )
+
+
 def _jobs_answer(services: Services, message: str | None = None) -> Response:
     """The jobs panel for HTMX, or back to the list for a plain form."""
     if not is_htmx():
-        return redirect(url_for(".index", server=_server_choice(services)), 303)  # type: ignore[return-value]
+        return _back(services)
     response = _fragment("_model_jobs.html", jobs=models_view.model_job_views(services))
     return toast(response, message) if message else response
 
 
 def _list_answer(services: Services, message: str) -> Response:
     if not is_htmx():
-        return redirect(url_for(".index", server=_server_choice(services)), 303)  # type: ignore[return-value]
+        return _back(services)
     server = _server_choice(services)
     response = _fragment("_models_list.html", **_listing(services, server, False))
     return toast(response, message, "success")

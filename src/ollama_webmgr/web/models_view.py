@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from ollama_webmgr.jobs.model import RETRYABLE_STATES, Job
 from ollama_webmgr.manager import model_jobs
-from ollama_webmgr.manager.models import FleetModels, ServerModels, _key_or_none
+from ollama_webmgr.manager.models import FleetModels, ServerModels, key_or_none
 from ollama_webmgr.ollama.payloads import ModelTag
 from ollama_webmgr.web.messages import message_for_code
 
@@ -59,12 +59,17 @@ class ModelRow:
 
 
 def _status(statuses: Statuses, url: str, tag: ModelTag) -> str:
-    key = _key_or_none(tag.model)
+    key = key_or_none(tag.model)
     verdict = statuses.get((url, key)) if key is not None else None
     return verdict.status if verdict is not None else "unchecked"
 
 
-def _row(tag: ModelTag, status: str, **extra: object) -> ModelRow:
+def _row(
+    tag: ModelTag,
+    status: str,
+    servers: tuple[str, ...] = (),
+    drift: bool = False,
+) -> ModelRow:
     return ModelRow(
         name=tag.model,
         size=tag.size,
@@ -74,7 +79,8 @@ def _row(tag: ModelTag, status: str, **extra: object) -> ModelRow:
         parameter_size=tag.details.parameter_size,
         quantization=tag.details.quantization_level,
         status=status,
-        **extra,  # type: ignore[arg-type]
+        servers=servers,
+        drift=drift,
     )
 
 
@@ -160,14 +166,14 @@ def model_job_views(services: Services, model: str | None = None) -> list[JobVie
     With ``model``, only the jobs about that model (checks of a whole server too).
     """
     now = time.time()
-    key = _key_or_none(model) if model else None
+    key = key_or_none(model) if model else None
     active: list[JobView] = []
     recent: list[JobView] = []
     for job in services.runner.list():
         if job.kind not in (model_jobs.PULL, model_jobs.CHECK):
             continue
         about = job.params.get("model")
-        if key is not None and about and _key_or_none(str(about)) != key:
+        if key is not None and about and key_or_none(str(about)) != key:
             continue
         if job.active:
             active.append(job_view(job))
