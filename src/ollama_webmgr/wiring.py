@@ -20,6 +20,7 @@ from ollama_webmgr.jobs.bus import MemoryBus, ProgressBus
 from ollama_webmgr.jobs.runner import JobRunner, ThreadRunner
 from ollama_webmgr.jobs.tasks import TASKS_REF, default_registry
 from ollama_webmgr.manager.background import Background
+from ollama_webmgr.manager.cache import ModelsCache
 from ollama_webmgr.manager.clients import ClientFactory, ClientPool, client_factory
 from ollama_webmgr.manager.fleet import load_registry
 from ollama_webmgr.manager.gateway_settings import load_draining, load_gateway_config
@@ -52,6 +53,8 @@ class Services:
     #: the Ollama-compatible gateway over the same ``servers`` (its WSGI app,
     #: health monitor and request recorder); served by ``serve`` / ``gateway``
     gateway: GatewayService
+    #: ``/api/tags`` answers per server (``manager/models.py``)
+    models_cache: ModelsCache = field(default_factory=ModelsCache)
     background: Background = field(init=False)
 
     def __post_init__(self) -> None:

@@ -14,12 +14,14 @@ from ollama_webmgr.api import (
     routes_remote,
     routes_running,
 )
+from ollama_webmgr.api.routes import register_api
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.web import (
     dashboard,
     dist,
     gateway_page,
     health,
+    models_pages,
     observability,
     pwa,
     running,
@@ -65,6 +67,7 @@ def create_app(
         health.bp,
         pwa.bp,
         dashboard.bp,
+        models_pages.bp,
         running.bp,
         search.bp,
         servers.bp,
@@ -78,6 +81,7 @@ def create_app(
         routes_docs.bp,
     ):
         app.register_blueprint(blueprint)
+    register_api(app)
     return app
 
 

@@ -121,3 +121,26 @@ def http_message(status: int) -> str:
     'Erreur 418.'
     """
     return _HTTP_MESSAGES.get(status, f"Erreur {status}.")
+
+
+def message_for_code(code: str | None) -> str:
+    """French message for an error ``code`` kept in a job record.
+
+    >>> message_for_code("ollama_timeout")
+    'Délai dépassé : le serveur Ollama ne répond pas.'
+    >>> message_for_code("cancelled")
+    'Tâche annulée.'
+    """
+    if code in _JOB_CODES:
+        return _JOB_CODES[code]
+    for kind, _status, message in _ERRORS:
+        if kind.code == code:
+            return message
+    return "La tâche a échoué."
+
+
+_JOB_CODES = {
+    "cancelled": "Tâche annulée.",
+    "interrupted": "Tâche interrompue : relancez-la.",
+    "internal": "La tâche a échoué (erreur interne).",
+}

@@ -1,0 +1,68 @@
+"""``/api/jobs`` (list, read, cancel, retry) and ``/api/stream/progress`` (SSE)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, jsonify, request
+
+from ollama_webmgr.api.common import flag
+from ollama_webmgr.jobs.model import Job
+from ollama_webmgr.manager.model_jobs import retry_job
+from ollama_webmgr.web.messages import message_for_code
+from ollama_webmgr.web.sse import SSE_HEADERS, SSE_MIMETYPE, progress_stream
+from ollama_webmgr.wiring import get_services
+
+bp = Blueprint("api_jobs", __name__, url_prefix="/api")
+
+#: app.config key: seconds of silence before a ``: keep-alive`` comment
+HEARTBEAT_KEY = "SSE_HEARTBEAT"
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    """The record, plus a French ``message`` for a job that did not succeed."""
+    data = job.to_dict()
+    if job.finished and job.state != "done":
+        data["message"] = message_for_code(job.error_code or job.state)
+    return data
+
+
+@bp.get("/jobs")
+def list_jobs() -> Response:
+    jobs = get_services().runner.list(active_only=flag("active"))
+    return jsonify(jobs=[job_json(job) for job in jobs])
+
+
+@bp.get("/jobs/<job_id>")
+def get_job(job_id: str) -> Response:
+    return jsonify(job=job_json(get_services().runner.get(job_id)))
+
+
+@bp.delete("/jobs/<job_id>")
+def cancel_job(job_id: str) -> Response:
+    return jsonify(job=job_json(get_services().runner.cancel(job_id)))
+
+
+@bp.post("/jobs/<job_id>/retry")
+def retry(job_id: str) -> Response:
+    job = retry_job(get_services(), job_id)
+    response = jsonify(job_id=job.id, job=job_json(job))
+    response.status_code = 202
+    return response
+
+
+@bp.get("/stream/progress")
+def progress() -> Response:
+    job_id = request.args.get("job_id", "")
+    if not job_id:
+        abort(400)
+    services = get_services()
+    last_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
+    stream = progress_stream(
+        services.runner,
+        services.bus,
+        job_id,
+        last_id,
+        heartbeat=float(current_app.config.get(HEARTBEAT_KEY, 15.0)),
+    )
+    return Response(stream, mimetype=SSE_MIMETYPE, headers=SSE_HEADERS)

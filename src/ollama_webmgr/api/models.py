@@ -1,0 +1,120 @@
+"""``/api/models...``: the brief's JSON facade over Ollama's model endpoints.
+
+Thin routes: parse, one service call, JSON. Errors go through the JSON edge
+(``{"error": {"code", "message"}}``, French message).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from ollama_webmgr.api.common import flag, iso, json_body, show_json, tag_json
+from ollama_webmgr.jobs.model import Job
+from ollama_webmgr.manager import model_jobs, models
+from ollama_webmgr.wiring import get_services
+
+bp = Blueprint("api_models", __name__, url_prefix="/api/models")
+
+
+def _server_arg(body: dict[str, Any]) -> Any:
+    """``servers`` (a list or "all") wins over ``server``; None: the primary."""
+    return body.get("servers", body.get("server"))
+
+
+def _jobs_answer(jobs: list[Job]) -> Response:
+    body: dict[str, Any] = {"job_id": jobs[0].id, "job_ids": [j.id for j in jobs]}
+    response = jsonify(body)
+    response.status_code = 202
+    return response
+
+
+@bp.get("")
+def list_models() -> Response:
+    services = get_services()
+    server = request.args.get("server")
+    if server == models.ALL_SERVERS:
+        return jsonify(_fleet_json(models.list_all(services, refresh=flag("refresh"))))
+    listing = models.list_models(services, server, refresh=flag("refresh"))
+    return jsonify(
+        server={"name": listing.server.name, "url": listing.server.url},
+        cached=listing.cached,
+        models=[tag_json(tag) for tag in listing.models],
+    )
+
+
+def _fleet_json(fleet: models.FleetModels) -> dict[str, Any]:
+    return {
+        "servers": [{"name": s.name, "url": s.url} for s in fleet.servers],
+        "models": [
+            {
+                "name": model.name,
+                "drift": model.drift,
+                "size": model.size,
+                "servers": {
+                    server: {
+                        "digest": tag.digest,
+                        "size": tag.size,
+                        "modified_at": iso(tag.modified_at),
+                    }
+                    for server, tag in model.copies.items()
+                },
+            }
+            for model in fleet.models
+        ],
+        "errors": {
+            name: {"code": exc.code, "message": exc.message}
+            for name, exc in fleet.failures.items()
+        },
+    }
+
+
+@bp.post("/show")
+def show() -> Response:
+    body = json_body()
+    info = models.show_model(get_services(), body.get("server"), body.get("name", ""))
+    return jsonify(show_json(info))
+
+
+@bp.post("/pull")
+def pull() -> Response:
+    body = json_body()
+    jobs = model_jobs.submit_pull(get_services(), _server_arg(body), body.get("name"))
+    return _jobs_answer(jobs)
+
+
+@bp.delete("/<path:name>")
+def delete(name: str) -> Response:
+    server = models.delete_model(get_services(), request.args.get("server"), name)
+    return jsonify(deleted=models.valid_name(name), server=server.name)
+
+
+@bp.post("/copy")
+def copy() -> Response:
+    body = json_body()
+    server = models.copy_model(
+        get_services(), body.get("server"), body.get("source"), body.get("dest")
+    )
+    return jsonify(
+        source=models.valid_name(body.get("source")),
+        dest=models.valid_name(body.get("dest")),
+        server=server.name,
+    )
+
+
+@bp.post("/check_update")
+def check_update() -> Response:
+    body = json_body()
+    jobs = model_jobs.submit_check(get_services(), _server_arg(body), body.get("name"))
+    return _jobs_answer(jobs)
+
+
+@bp.post("/update_all")
+def update_all() -> Response:
+    """Pull every model the last checks flagged, on each server that has it."""
+    body = json_body()
+    jobs = model_jobs.submit_updates(
+        get_services(), _server_arg(body) or models.ALL_SERVERS
+    )
+    return jsonify(job_ids=[j.id for j in jobs])

@@ -1,0 +1,14 @@
+"""Registration of the JSON API blueprints (``create_app`` calls ``register_api``)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from ollama_webmgr.api import jobs, models
+from ollama_webmgr.api.common import init_local_errors
+
+
+def register_api(app: Flask) -> None:
+    init_local_errors(app)
+    app.register_blueprint(models.bp)
+    app.register_blueprint(jobs.bp)

@@ -1,0 +1,296 @@
+"""Models of the fleet: list (cached), compare across servers, show, delete, copy.
+
+Framework-free: every function takes the ``Services`` explicitly. Servers are
+named as in the UI (``?server=<name>``; ``None`` means the primary). Names are
+validated with Ollama's rules before any request leaves.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from ollama_webmgr.cluster.servers import Server
+from ollama_webmgr.errors import JobNotFound, OllamaError, UnknownServer, WebmgrError
+from ollama_webmgr.ollama.names import ModelName
+from ollama_webmgr.ollama.payloads import ModelTag, ShowInfo
+from ollama_webmgr.store.records import record_audit, record_model_map
+
+if TYPE_CHECKING:
+    from ollama_webmgr.wiring import Services
+
+ALL_SERVERS = "all"
+NameKey = tuple[str, str, str, str]
+
+
+def resolve_server(services: Services, name: str | None) -> Server:
+    """The server called ``name`` (or with that URL); the primary for ``None``."""
+    servers = services.servers.all()
+    if not servers:
+        raise UnknownServer("no server is configured")
+    if not name:
+        return servers[0]
+    for server in servers:
+        if name in (server.name, server.url):
+            return server
+    raise UnknownServer(f"unknown server {name!r}")
+
+
+def resolve_servers(services: Services, names: object) -> list[Server]:
+    """``"all"`` (every enabled server), one name, or a list of names (deduplicated)."""
+    if names == ALL_SERVERS:
+        servers = services.servers.active()
+        if not servers:
+            raise UnknownServer("no server is enabled")
+        return servers
+    if names is None or isinstance(names, str):
+        return [resolve_server(services, names)]
+    if not isinstance(names, list):
+        raise UnknownServer(f"not a server list: {names!r}")
+    chosen: dict[str, Server] = {}
+    for name in names:
+        server = resolve_server(services, name if isinstance(name, str) else repr(name))
+        chosen[server.url] = server
+    if not chosen:
+        raise UnknownServer("no server was chosen")
+    return list(chosen.values())
+
+
+@lru_cache(maxsize=8192)
+def name_key(name: str) -> NameKey:
+    """Case-folded identity of a model name (raises InvalidModelName).
+
+    >>> name_key("Qwen2.5") == name_key("registry.ollama.ai/library/qwen2.5:latest")
+    True
+    """
+    return ModelName.parse(name).key
+
+
+def normalised(name: str) -> str:
+    """One spelling per model, for job dedupe keys.
+
+    >>> normalised("Qwen2.5")
+    'registry.ollama.ai/library/qwen2.5:latest'
+    """
+    host, namespace, model, tag = name_key(name)
+    return f"{host}/{namespace}/{model}:{tag}"
+
+
+def valid_name(name: object) -> str:
+    """The display form of a submitted name; InvalidModelName for anything else."""
+    return ModelName.parse(name.strip() if isinstance(name, str) else "").display
+
+
+# -- listing ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerModels:
+    server: Server
+    models: list[ModelTag]
+    cached: bool
+
+
+def _job_finished(services: Services, job_id: str) -> bool:
+    """Has this job changed the server's models yet?
+
+    A pull's ``success`` line is saved in the record before its terminal event
+    goes out (the final record only after it), so a page that reacts to
+    ``done`` at once already finds the listing stale.
+    """
+    try:
+        job = services.runner.get(job_id)
+    except JobNotFound:
+        return True
+    return job.finished or job.progress.status == "success"
+
+
+def list_models(
+    services: Services, server_name: str | None = None, *, refresh: bool = False
+) -> ServerModels:
+    """``/api/tags`` of one server, from the cache unless stale or ``refresh``."""
+    return server_models(services, resolve_server(services, server_name), refresh)
+
+
+def server_models(services: Services, server: Server, refresh: bool) -> ServerModels:
+    cached = None if refresh else _cached(services, server)
+    return cached or _fetch(services, server)
+
+
+def _cached(services: Services, server: Server) -> ServerModels | None:
+    hit = services.models_cache.get(
+        server.url,
+        ttl=services.settings.models_cache_ttl,
+        is_finished=lambda job_id: _job_finished(services, job_id),
+    )
+    return None if hit is None else ServerModels(server, hit, cached=True)
+
+
+def _fetch(services: Services, server: Server) -> ServerModels:
+    tags = services.clients.get(server).tags()
+    services.models_cache.put(server.url, tags)
+    return ServerModels(server, tags, cached=False)
+
+
+def _listings(
+    services: Services, servers: list[Server], refresh: bool
+) -> list[ServerModels | OllamaError]:
+    """Each server's listing (or its error); the servers to ask are asked at once."""
+    found: list[ServerModels | OllamaError | None] = [
+        None if refresh else _cached(services, server) for server in servers
+    ]
+    missing = [i for i, listing in enumerate(found) if listing is None]
+
+    def fetch(index: int) -> ServerModels | OllamaError:
+        try:
+            return _fetch(services, servers[index])
+        except OllamaError as exc:
+            return exc
+
+    if len(missing) == 1:
+        found[missing[0]] = fetch(missing[0])
+    elif missing:
+        with ThreadPoolExecutor(len(missing), thread_name_prefix="webmgr-tags") as pool:
+            for index, listing in zip(missing, pool.map(fetch, missing), strict=True):
+                found[index] = listing
+    return [listing for listing in found if listing is not None]
+
+
+@dataclass(frozen=True)
+class FleetModel:
+    """One model across the fleet: its copy on each server that has it."""
+
+    name: str
+    copies: dict[str, ModelTag]  # server name -> its /api/tags entry
+
+    @property
+    def drift(self) -> bool:
+        """True when servers hold different versions (different digests)."""
+        return len({tag.digest for tag in self.copies.values()}) > 1
+
+    @property
+    def size(self) -> int:
+        return max(tag.size for tag in self.copies.values())
+
+    @property
+    def newest(self) -> ModelTag:
+        """The most recently modified copy (what a row of the list shows)."""
+        return max(
+            self.copies.values(),
+            key=lambda t: t.modified_at.timestamp() if t.modified_at else 0.0,
+        )
+
+
+@dataclass(frozen=True)
+class FleetModels:
+    servers: list[Server]
+    models: list[FleetModel]
+    #: servers that could not be listed: name -> the error
+    failures: dict[str, OllamaError] = field(default_factory=dict)
+
+
+def list_all(services: Services, *, refresh: bool = False) -> FleetModels:
+    """Every model of every enabled server, grouped by name; drift flagged."""
+    servers = services.servers.active()
+    grouped: dict[NameKey, FleetModel] = {}
+    failures: dict[str, OllamaError] = {}
+    fresh = False
+    for server, listing in zip(
+        servers, _listings(services, servers, refresh), strict=True
+    ):
+        if isinstance(listing, OllamaError):
+            failures[server.name] = listing
+            continue
+        fresh = fresh or not listing.cached
+        for tag in listing.models:
+            key = key_or_none(tag.model)
+            if key is None:
+                continue
+            entry = grouped.setdefault(key, FleetModel(tag.model, {}))
+            entry.copies[server.name] = tag
+    models = sorted(grouped.values(), key=lambda m: m.name.casefold())
+    if fresh:
+        _record_map(services, models)
+    return FleetModels(servers, models, failures)
+
+
+def key_or_none(name: str) -> NameKey | None:
+    try:
+        return name_key(name)
+    except WebmgrError:
+        return None  # a name the server accepted but we cannot parse: skip it
+
+
+def _record_map(services: Services, models: list[FleetModel]) -> None:
+    for model in models:
+        digests = {server: tag.digest for server, tag in model.copies.items()}
+        if not services.models_cache.first_seen(model.name, digests):
+            continue
+        tag = model.newest
+        record_model_map(
+            services.db,
+            model.name,
+            digests,
+            size=model.size,
+            parameter_count=tag.details.parameter_size,
+            quantization=tag.details.quantization_level,
+        )
+
+
+def holders(services: Services, name: str) -> dict[str, ModelTag]:
+    """Which servers have model ``name`` (from the cached listings)."""
+    key = name_key(name)
+    found: dict[str, ModelTag] = {}
+    servers = services.servers.active()
+    for server, listing in zip(
+        servers, _listings(services, servers, False), strict=True
+    ):
+        if isinstance(listing, OllamaError):
+            continue
+        for tag in listing.models:
+            if key_or_none(tag.model) == key:
+                found[server.name] = tag
+    return found
+
+
+# -- one model -------------------------------------------------------------
+
+
+def show_model(services: Services, server_name: str | None, name: object) -> ShowInfo:
+    model = valid_name(name)
+    server = resolve_server(services, server_name)
+    return services.clients.get(server).show(model)
+
+
+def delete_model(
+    services: Services, server_name: str | None, name: object, *, who: str = "web"
+) -> Server:
+    model = valid_name(name)
+    server = resolve_server(services, server_name)
+    try:
+        services.clients.get(server).delete(model)
+    finally:
+        services.models_cache.invalidate(server.url)
+    record_audit(services.db, who, "model.delete", model, {"server": server.name})
+    return server
+
+
+def copy_model(
+    services: Services,
+    server_name: str | None,
+    source: object,
+    destination: object,
+    *,
+    who: str = "web",
+) -> Server:
+    src, dst = valid_name(source), valid_name(destination)
+    server = resolve_server(services, server_name)
+    try:
+        services.clients.get(server).copy(src, dst)
+    finally:
+        services.models_cache.invalidate(server.url)
+    details = {"server": server.name, "destination": dst}
+    record_audit(services.db, who, "model.copy", src, details)
+    return server

@@ -1,0 +1,141 @@
+"""Model jobs on real RQ workers over the real Redis (the ``REDIS_URL`` mode)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from models_api_support import model_names, parse_sse, post, wait_finished
+
+from ollama_webmgr.jobs.tasks import TASKS_REF
+from ollama_webmgr.sim.fleet import EmulatedFleet
+from ollama_webmgr.web.app import create_app
+from ollama_webmgr.wiring import Services
+
+redis = pytest.importorskip("redis")
+rq = pytest.importorskip("rq")
+from rq.timeouts import TimerDeathPenalty  # noqa: E402
+
+
+class ThreadWorker(rq.SimpleWorker):  # type: ignore[misc]
+    """A real RQ worker that can run in a thread (signals belong to the main one)."""
+
+    death_penalty_class = TimerDeathPenalty
+
+    def _install_signal_handlers(self) -> None:
+        pass
+
+
+@pytest.fixture
+def redis_conn() -> Iterator[Any]:
+    conn = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    try:
+        conn.ping()
+    except redis.ConnectionError:
+        if os.environ.get("CI"):
+            pytest.fail("Redis on 127.0.0.1:6379 is required in CI")
+        pytest.skip("no Redis server on 127.0.0.1:6379")
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def prefix(redis_conn: Any) -> Iterator[str]:
+    """A unique key prefix and queue name; every key it made goes afterwards."""
+    name = f"test-models-{uuid.uuid4().hex[:10]}"
+    yield name
+    job_ids = {k.decode().split(":")[2] for k in redis_conn.scan_iter(f"{name}:job:*")}
+    for pattern in (f"{name}*", f"rq:*{name}*", *(f"rq:*{i}*" for i in job_ids)):
+        keys = list(redis_conn.scan_iter(match=pattern))
+        if keys:
+            redis_conn.delete(*keys)
+    redis_conn.srem("rq:queues", f"rq:queue:{name}")
+
+
+@pytest.fixture
+def rq_services(services: Services, redis_conn: Any, prefix: str) -> Services:
+    from ollama_webmgr.jobs.rq_runner import RQRunner
+
+    runner = RQRunner(redis_conn, tasks_ref=TASKS_REF, prefix=prefix, queue=prefix)
+    return replace(services, runner=runner, bus=runner.bus)
+
+
+@pytest.fixture
+def rq_client(rq_services: Services) -> FlaskClient:
+    return create_app(services=rq_services).test_client()
+
+
+def work(connection: Any, queue: str) -> None:
+    """Run what is queued on a real worker, then return."""
+    worker = ThreadWorker([queue], connection=connection, name=f"{queue}-w")
+    thread = threading.Thread(target=worker.work, kwargs={"burst": True})
+    thread.start()
+    thread.join(20)
+    assert not thread.is_alive(), "the RQ worker did not finish"
+
+
+def test_a_pull_runs_on_a_worker_and_its_events_replay_from_redis(
+    rq_client: FlaskClient,
+    rq_services: Services,
+    fleet: EmulatedFleet,
+    redis_conn: Any,
+    prefix: str,
+    names: list[str],
+) -> None:
+    fleet.nodes[1].state.bandwidth = 46e6 / 0.4
+    assert "all-minilm:latest" not in model_names(rq_client, names[1])
+    body = {"name": "all-minilm", "server": names[1]}
+    job_id = post(rq_client, "/api/models/pull", body).json["job_id"]
+    assert post(rq_client, "/api/models/pull", body).json["job_id"] == job_id
+    work(redis_conn, prefix)
+    job = wait_finished(rq_services, job_id)
+    assert job.state == "done"
+    assert job.result == {"status": "success", "model": "all-minilm:latest"}
+    events = list(rq_services.bus.events(job_id, None, timeout=0))
+    kinds = [e.type for e in events]
+    assert kinds[-1] == "done"
+    assert "progress" in kinds
+    statuses = [e.data.get("status") for e in events if e.type == "status"]
+    assert "verifying sha256 digest" in statuses
+    # the web process learns from the job record that its cache is stale
+    assert "all-minilm:latest" in model_names(rq_client, names[1], refresh=False)
+    stream = rq_client.get(f"/api/stream/progress?job_id={job_id}")
+    assert stream.status_code == 200
+    replay = parse_sse(stream.get_data(as_text=True))
+    assert replay[0].event == "status"
+    assert replay[-1].event == "done"
+
+
+def test_update_checks_run_on_a_worker(
+    rq_client: FlaskClient,
+    rq_services: Services,
+    fleet: EmulatedFleet,
+    redis_conn: Any,
+    prefix: str,
+    names: list[str],
+) -> None:
+    body = {"name": "smollm2:135m", "server": "all"}
+    first = post(rq_client, "/api/models/check_update", body).json["job_ids"]
+    work(redis_conn, prefix)
+    for job_id in first:
+        job = wait_finished(rq_services, job_id)
+        assert [r["status"] for r in job.result] == ["up_to_date"]
+    fleet.registry.publish_update("smollm2:135m")
+    second = post(rq_client, "/api/models/check_update", body).json["job_ids"]
+    work(redis_conn, prefix)
+    for job_id in second:
+        job = wait_finished(rq_services, job_id)
+        assert [r["status"] for r in job.result] == ["update_available"]
+    pulls = post(rq_client, "/api/models/update_all", {}).json["job_ids"]
+    assert len(pulls) == 2
+    work(redis_conn, prefix)
+    for job_id in pulls:
+        assert wait_finished(rq_services, job_id).state == "done"
+    page = rq_client.get(f"/models?server={names[1]}").get_data(as_text=True)
+    assert "à jour" in page
