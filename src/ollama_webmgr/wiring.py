@@ -17,6 +17,7 @@ from ollama_webmgr.cluster.servers import ServerRegistry
 from ollama_webmgr.gateway.config import GatewayConfig
 from ollama_webmgr.gateway.serving import GatewayService, build_gateway
 from ollama_webmgr.jobs.bus import MemoryBus, ProgressBus
+from ollama_webmgr.jobs.hooks import JobListeners
 from ollama_webmgr.jobs.runner import JobRunner, ThreadRunner
 from ollama_webmgr.jobs.tasks import TASKS_REF, default_registry
 from ollama_webmgr.manager.background import Background
@@ -24,6 +25,7 @@ from ollama_webmgr.manager.cache import ModelsCache
 from ollama_webmgr.manager.clients import ClientFactory, ClientPool, client_factory
 from ollama_webmgr.manager.fleet import load_registry
 from ollama_webmgr.manager.gateway_settings import load_draining, load_gateway_config
+from ollama_webmgr.manager.model_requests import ModelRequestSink
 from ollama_webmgr.manager.recording import HealthRecorder, JobRecorder, RequestSink
 from ollama_webmgr.ollama.library import LibraryClient
 from ollama_webmgr.ollama.registry import RegistryClient
@@ -136,9 +138,8 @@ def _build_gateway(
     """The gateway with its settings from the store, persisting checks and requests."""
     config = load_gateway_config(db, GatewayConfig.from_settings(settings))
     load_draining(db, servers)
-    service = build_gateway(
-        settings, registry=servers, config=config, sink=RequestSink(db, servers)
-    )
+    sink = JobListeners(RequestSink(db, servers), ModelRequestSink(db, servers))
+    service = build_gateway(settings, registry=servers, config=config, sink=sink)
     service.monitor.on_check = HealthRecorder(db, service.app.slots.in_flight)
     return service
 

@@ -7,11 +7,16 @@ ModelRequestSink(db, servers))`` (``jobs.hooks`` fans one call out).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 from ollama_webmgr.cluster.servers import ServerRegistry
+from ollama_webmgr.errors import InvalidModelName
 from ollama_webmgr.gateway.stats import RequestRecord
+from ollama_webmgr.ollama.names import ModelName
 from ollama_webmgr.store.database import DatabaseManager
+from ollama_webmgr.store.records import record_model_use
 from ollama_webmgr.store.stats import record_model_requests
 
 Row = tuple[str, str | None, float, float | None, float]
@@ -63,6 +68,28 @@ class ModelRequestSink:
 
     def __call__(self, records: Sequence[RequestRecord]) -> None:
         urls = {s.name: s.url for s in self._registry.all()}
-        rows = model_request_rows(records, urls)
-        if rows:
-            record_model_requests(self._db, rows)
+        rows = self._canonical(model_request_rows(records, urls))
+        if not rows:
+            return
+        record_model_requests(self._db, rows)
+        # ``models.usage_count`` / ``last_used`` of each model used.
+        for name, count in Counter(row[0] for row in rows).items():
+            record_model_use(self._db, name, count)
+
+    def _canonical(self, rows: list[Row]) -> list[Row]:
+        """Rows named as the store knows the model (names compared as Ollama does),
+        else by their display form; invalid names are dropped."""
+        known = {_key(doc["name"]): doc["name"] for doc in self._db.find("models")}
+        named = []
+        for name, *rest in rows:
+            key = _key(name)
+            if key is not None:
+                named.append((known.get(key) or ModelName.parse(name).display, *rest))
+        return cast(list[Row], named)
+
+
+def _key(raw: str) -> tuple[str, ...] | None:
+    try:
+        return ModelName.parse(raw).key
+    except InvalidModelName:
+        return None

@@ -92,15 +92,15 @@ def record_model_map(
     return saved
 
 
-def record_model_use(db: DatabaseManager, name: str) -> None:
-    """Count one use of a model (last writer wins between processes)."""
+def record_model_use(db: DatabaseManager, name: str, count: int = 1) -> None:
+    """Count ``count`` uses of a known model (last writer wins between processes)."""
     current = _first(db, "models", "name", name)
     if current is not None:
         db.update(
             "models",
             current["id"],
             {
-                "usage_count": int(current.get("usage_count") or 0) + 1,
+                "usage_count": int(current.get("usage_count") or 0) + count,
                 "last_used": now_iso(),
             },
         )
