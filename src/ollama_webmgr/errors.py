@@ -22,7 +22,8 @@ Services raise these; three edges translate them (French HTML in the web app,
     │   ├── ServerUrlTaken          that address is already in the fleet
     │   ├── ConfiguredServerRemoval servers from the environment cannot be removed
     │   ├── LastActiveServer        the last enabled server cannot be disabled
-    │   └── ServerCheckFailed       the address does not answer as an Ollama server
+    │   ├── ServerCheckFailed       the address does not answer as an Ollama server
+    │   └── InvalidAgentAddress     a node agent address that is not host:port
     ├── JobError                    job runner problems
     │   ├── JobNotFound
     │   └── EjectFailed             a model still loaded after a forced eject
@@ -139,6 +140,10 @@ class LastActiveServer(FleetError):
 
 class ServerCheckFailed(FleetError):
     code = "server_unreachable"
+
+
+class InvalidAgentAddress(FleetError):
+    code = "invalid_agent_address"
 
 
 class JobError(WebmgrError):

@@ -212,9 +212,10 @@ def test_servers_page_lists_status_and_forms_in_french(
     assert len(items) == 2
     assert all(i.select_one("[data-state]").get_text() == "joignable" for i in items)
     assert "Version" in items[0].get_text()
-    # Configured servers: rename and disable, no removal.
+    # Configured servers: rename, set an agent and disable, no removal.
     assert [b.get_text(strip=True) for b in items[0].find_all("button")] == [
         "Renommer",
+        "Enregistrer l’agent",
         "Désactiver",
     ]
     add = doc.select_one("[data-add-server]")

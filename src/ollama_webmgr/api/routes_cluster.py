@@ -34,6 +34,7 @@ def server_json(fleet: Fleet, server: Server) -> dict[str, Any]:
         "enabled": server.enabled,
         "weight": server.weight,
         "configured": fleet.is_configured(server),
+        "agent": fleet.agent_of(server),
         "primary": bool(active) and active[0].name == server.name,
     }
 
@@ -91,6 +92,19 @@ def change_server(name: str) -> Response:
     fleet = fleet_of(services)
     server = fleet.update(name, new_name=new_name, enabled=enabled, weight=weight)
     audit(services, "server_update", name, changes=data)
+    return jsonify(server_json(fleet, server))
+
+
+@bp.put("/api/servers/<name>/agent")
+def set_agent(name: str) -> Response:
+    """``{"agent": "host:port"}`` gives the server a node agent; null removes it."""
+    services = get_services()
+    agent = json_body().get("agent")
+    if agent is not None and not isinstance(agent, str):
+        bad_request("Champ « agent » invalide : « hôte:port » ou null attendu.")
+    fleet = fleet_of(services)
+    server = fleet.set_agent(name, agent)
+    audit(services, "server_agent", name, agent=agent)
     return jsonify(server_json(fleet, server))
 
 

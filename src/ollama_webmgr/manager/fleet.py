@@ -20,10 +20,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ollama_webmgr.cluster.hardware import set_agent_address
 from ollama_webmgr.cluster.servers import Server, ServerRegistry
 from ollama_webmgr.errors import (
+    AgentUnavailable,
     ConfiguredServerRemoval,
     FleetError,
+    InvalidAgentAddress,
     InvalidServerName,
     InvalidServerUrl,
     LastActiveServer,
@@ -170,6 +173,23 @@ class Fleet:
         if changes:
             server = self.registry.update(server.name, **changes)
         self._save(server)
+        return server
+
+    def agent_of(self, server: Server) -> str | None:
+        """The node agent address of a server (``host:port``), if it has one."""
+        docs = self._docs_of(server.url)
+        return next(
+            (str(d["agent_address"]) for d in docs if d.get("agent_address")), None
+        )
+
+    def set_agent(self, name: str, agent: str | None) -> Server:
+        """Give a server a node agent (``host:port``), or remove it (empty)."""
+        server = self.get(name)
+        address = (agent or "").strip() or None
+        try:
+            set_agent_address(self.db, display_address(server.url), address)
+        except AgentUnavailable as exc:
+            raise InvalidAgentAddress(exc.message) from None
         return server
 
     def remove(self, name: str) -> None:

@@ -57,6 +57,11 @@ _ERRORS: tuple[tuple[type[errors.WebmgrError], int, str], ...] = (
     ),
     (errors.LastActiveServer, 409, "Au moins un serveur doit rester actif."),
     (
+        errors.InvalidAgentAddress,
+        400,
+        "Adresse d’agent invalide : hôte:port attendu (par exemple gpu-a:50051).",
+    ),
+    (
         errors.ServerCheckFailed,
         502,
         "Serveur injoignable : aucune réponse d’Ollama à cette adresse "

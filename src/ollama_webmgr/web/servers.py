@@ -29,6 +29,7 @@ def panel_context(fleet: Fleet, error: str | None = None) -> dict[str, Any]:
     return {
         "statuses": fleet_status(servers, get_services().clients),
         "configured": {s.name for s in servers if fleet.is_configured(s)},
+        "agents": {s.name: fleet.agent_of(s) for s in servers},
         "form_error": error,
     }
 
@@ -82,6 +83,19 @@ def toggle(name: str) -> Response:
         return f"Serveur {name} {'activé' if server.enabled else 'désactivé'}."
 
     return _change("server_update", name, apply)
+
+
+@bp.post("/servers/<name>/agent")
+def agent(name: str) -> Response:
+    address = request.form.get("agent", "")
+
+    def apply(fleet: Fleet) -> str:
+        fleet.set_agent(name, address)
+        if address.strip():
+            return f"Agent {address.strip()} enregistré pour {name}."
+        return f"Agent retiré de {name}."
+
+    return _change("server_agent", name, apply)
 
 
 @bp.post("/servers/<name>/delete")
