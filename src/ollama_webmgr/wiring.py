@@ -89,8 +89,9 @@ def build_runner(
 ) -> tuple[JobRunner, ProgressBus]:
     """In-process jobs and progress by default; RQ + Redis Streams with REDIS_URL.
 
-    ``on_change`` (in-process runner only) sees every change of a job record;
-    RQ keeps its records in Redis.
+    ``on_change`` sees every state change of a job record. With RQ it sees the
+    changes made in this process; the workers record theirs (running, final)
+    into the store at ``settings.store_url`` themselves.
     """
     if not settings.redis_url:
         bus = MemoryBus()
@@ -100,7 +101,12 @@ def build_runner(
 
     from ollama_webmgr.jobs.rq_runner import RQRunner
 
-    runner = RQRunner(redis.Redis.from_url(settings.redis_url), tasks_ref=TASKS_REF)
+    runner = RQRunner(
+        redis.Redis.from_url(settings.redis_url),
+        tasks_ref=TASKS_REF,
+        on_change=on_change,
+        store_url=settings.store_url,
+    )
     return runner, runner.bus
 
 

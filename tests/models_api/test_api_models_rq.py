@@ -15,6 +15,7 @@ from models_api_support import model_names, parse_sse, post, wait_finished
 
 from ollama_webmgr.jobs.tasks import TASKS_REF
 from ollama_webmgr.sim.fleet import EmulatedFleet
+from ollama_webmgr.store.database import Where
 from ollama_webmgr.web.app import create_app
 from ollama_webmgr.wiring import Services
 
@@ -139,3 +140,38 @@ def test_update_checks_run_on_a_worker(
         assert wait_finished(rq_services, job_id).state == "done"
     page = rq_client.get(f"/models?server={names[1]}").get_data(as_text=True)
     assert "à jour" in page
+
+
+def test_rq_jobs_reach_the_jobs_table_through_the_worker(
+    services: Services,
+    fleet: EmulatedFleet,
+    redis_conn: Any,
+    prefix: str,
+    names: list[str],
+) -> None:
+    from ollama_webmgr.jobs.rq_runner import RQRunner
+    from ollama_webmgr.manager.recording import JobRecorder, stored_jobs
+
+    # The web side records "queued"; the worker opens the store by its URL and
+    # records "running" then the final state (no web process needs to watch).
+    runner = RQRunner(
+        redis_conn,
+        tasks_ref=TASKS_REF,
+        prefix=prefix,
+        queue=prefix,
+        on_change=JobRecorder(services.db),
+        store_url=services.settings.store_url,
+    )
+    client = create_app(
+        services=replace(services, runner=runner, bus=runner.bus)
+    ).test_client()
+    body = {"name": "all-minilm", "server": names[1]}
+    job_id = post(client, "/api/models/pull", body).json["job_id"]
+    [queued] = [job for job in stored_jobs(services.db) if job.id == job_id]
+    assert queued.state == "queued"
+    work(redis_conn, prefix)
+    [done] = [job for job in stored_jobs(services.db) if job.id == job_id]
+    assert done.state == "done"
+    [doc] = services.db.find("jobs", [Where("id", "==", job_id)])
+    assert doc["kind"] == "pull_model"
+    assert doc["finished_at"]

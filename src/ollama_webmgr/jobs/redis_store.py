@@ -8,6 +8,7 @@ expires the worker is gone), ``jobs`` (sorted set of ids by creation time) and
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -24,17 +25,33 @@ if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) 
 return 0
 """
 
+log = logging.getLogger(__name__)
 FINISHED_RECORD_TTL = 7 * 86400
 CANCEL_FLAG_TTL = 86400
 
 
 class RedisJobStore:
     def __init__(
-        self, connection: redis.Redis, prefix: str, *, alive_ttl: float = 10.0
+        self,
+        connection: redis.Redis,
+        prefix: str,
+        *,
+        alive_ttl: float = 10.0,
+        on_change: Callable[[Job], None] | None = None,
     ) -> None:
         self.redis = connection
         self.prefix = prefix
         self.alive_ttl = alive_ttl
+        self._on_change = on_change
+
+    def notify(self, job: Job) -> None:
+        """Tell ``on_change`` (e.g. the store's jobs table); its failures are logged."""
+        if self._on_change is None:
+            return
+        try:
+            self._on_change(job)
+        except Exception:  # a broken recorder must not break the job
+            log.exception("job on_change hook failed for %s", job.id)
 
     def job_key(self, job_id: str) -> str:
         return f"{self.prefix}:job:{job_id}"
@@ -65,7 +82,7 @@ class RedisJobStore:
         ids: Any = self.redis.zrevrange(self.index_key, 0, limit - 1)
         return [i.decode() if isinstance(i, bytes) else i for i in ids]
 
-    def save(self, job: Job) -> None:
+    def save(self, job: Job, *, notify: bool = True) -> None:
         pipe = self.redis.pipeline()
         ttl = FINISHED_RECORD_TTL if job.finished else None
         pipe.set(self.job_key(job.id), job.to_json(), ex=ttl)
@@ -73,6 +90,8 @@ class RedisJobStore:
         if job.finished and job.dedupe_key:
             pipe.eval(_DELETE_IF_EQUAL, 1, self.dedupe_key(job.dedupe_key), job.id)
         pipe.execute()
+        if notify:
+            self.notify(job)
 
     def delete(self, job: Job) -> None:
         self.redis.delete(self.job_key(job.id))
@@ -108,7 +127,10 @@ class RedisJobStore:
             key,
             value_from_callable=True,
         )
-        return cast(Job | None, result)
+        changed = cast(Job | None, result)
+        if changed is not None:
+            self.notify(changed)
+        return changed
 
     def start(self, job_id: str) -> Job | None:
         return self.change(

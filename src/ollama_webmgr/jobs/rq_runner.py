@@ -17,7 +17,7 @@ import importlib
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -75,13 +75,20 @@ class RQRunner:
         queue: str = DEFAULT_QUEUE,
         alive_ttl: float = 10.0,
         cancel_grace: float = 10.0,
+        on_change: Callable[[Job], None] | None = None,
+        store_url: str | None = None,
     ) -> None:
+        """``on_change`` sees the state changes made here; ``store_url`` is handed
+        to the workers so they record theirs (running, final) in the same store."""
         self._kinds = set(load_tasks(tasks_ref))
+        self._store_url = store_url
         self._tasks_ref = tasks_ref
         self._prefix = prefix
         self._alive_ttl = alive_ttl
         self._cancel_grace = cancel_grace
-        self._store = RedisJobStore(connection, prefix, alive_ttl=alive_ttl)
+        self._store = RedisJobStore(
+            connection, prefix, alive_ttl=alive_ttl, on_change=on_change
+        )
         self.bus = RedisBus(connection, prefix=prefix)
         self._queue = rq.Queue(queue, connection=connection)
 
@@ -101,7 +108,7 @@ class RQRunner:
             raise JobError(f"unknown job kind {kind!r}")
         job = Job.new(kind, params, dedupe_key=dedupe_key, retry_of=retry_of)
         # The record exists before the claim so a joiner never sees a dangling id.
-        self._store.save(job)
+        self._store.save(job, notify=False)
         if dedupe_key:
             holder = self._join_or_claim(dedupe_key, job)
             if holder is not None:
@@ -113,11 +120,13 @@ class RQRunner:
             self._prefix,
             self._tasks_ref,
             self._alive_ttl,
+            self._store_url,
             job_id=job.id,
             job_timeout=-1,  # pulls take as long as they take; reads time out
             result_ttl=600,
             failure_ttl=86400,
         )
+        self._store.notify(job)
         return job
 
     def _join_or_claim(self, key: str, job: Job) -> Job | None:
@@ -257,17 +266,46 @@ def _alive(store: RedisJobStore, job_id: str) -> Iterator[None]:
         store.drop_alive(job_id)
 
 
-def run_job(job_id: str, prefix: str, tasks_ref: str, alive_ttl: float) -> str:
-    """RQ entry point (runs on a worker): execute one job, return its final state."""
+def run_job(
+    job_id: str,
+    prefix: str,
+    tasks_ref: str,
+    alive_ttl: float,
+    store_url: str | None = None,
+) -> str:
+    """RQ entry point (runs on a worker): execute one job, return its final state.
+
+    With ``store_url`` the job's state changes also go to that store's ``jobs``
+    table, so it holds every job even when no web process is watching.
+    """
     current = rq.get_current_job()
     if current is None:
         raise JobError("run_job must run inside an RQ worker")
     connection = current.connection
-    store = RedisJobStore(connection, prefix, alive_ttl=alive_ttl)
-    bus = RedisBus(connection, prefix=prefix)
-    with _alive(store, job_id):
-        job = execute(job_id, load_tasks(tasks_ref), store, bus)
+    with _job_recorder(store_url) as on_change:
+        store = RedisJobStore(
+            connection, prefix, alive_ttl=alive_ttl, on_change=on_change
+        )
+        bus = RedisBus(connection, prefix=prefix)
+        with _alive(store, job_id):
+            job = execute(job_id, load_tasks(tasks_ref), store, bus)
     return job.state if job is not None else "skipped"
+
+
+@contextmanager
+def _job_recorder(store_url: str | None) -> Iterator[Callable[[Job], None] | None]:
+    if not store_url:
+        yield None
+        return
+    # Imported here: the persistence layer is only needed when a store is given.
+    from ollama_webmgr.manager.recording import JobRecorder
+    from ollama_webmgr.store.database import open_database
+
+    db = open_database(store_url)
+    try:
+        yield JobRecorder(db)
+    finally:
+        db.close()
 
 
 def run_worker(
