@@ -50,7 +50,12 @@ run: $(PY_STAMP) assets
 proto: $(PY_STAMP)
 	$(PY) scripts/gen_proto.py
 
-bench: $(PY_STAMP) assets
+LIGHTHOUSE := build/lighthouse/node_modules/.bin/lighthouse
+
+$(LIGHTHOUSE):
+	npm install --prefix build/lighthouse --no-audit --no-fund --loglevel=error lighthouse@12.8.2
+
+bench: $(PY_STAMP) assets $(LIGHTHOUSE)
 	$(PY) benchmarks/run_all.py
 
 clean:
