@@ -84,6 +84,23 @@ def test_job_id_is_stamped_while_a_job_runs(log_stream: io.StringIO) -> None:
     assert "job_id" not in second
 
 
+def test_a_running_job_stamps_its_log_lines_with_its_id(
+    log_stream: io.StringIO,
+) -> None:
+    from ollama_webmgr.jobs.bus import MemoryBus
+    from ollama_webmgr.jobs.runner import ThreadRunner
+
+    def chatty(params: dict[str, object], ctx: object) -> None:
+        logging.getLogger("ollama_webmgr.jobs.sample").info("working")
+
+    runner = ThreadRunner({"chatty": chatty}, MemoryBus())
+    job = runner.submit("chatty", {})
+    events = list(runner.bus.events(job.id, None, timeout=2))
+    assert events[-1].type == "done"
+    [line] = [entry for entry in _lines(log_stream) if entry["message"] == "working"]
+    assert line["job_id"] == job.id
+
+
 def test_unexpected_error_is_logged_with_traceback_and_request_id(
     log_stream: io.StringIO,
 ) -> None:

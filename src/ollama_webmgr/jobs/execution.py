@@ -18,6 +18,7 @@ from ollama_webmgr.errors import WebmgrError
 from ollama_webmgr.jobs.bus import ProgressBus
 from ollama_webmgr.jobs.context import JobCancelled, ProgressTracker, TaskRegistry
 from ollama_webmgr.jobs.model import Job, JobState, Progress
+from ollama_webmgr.logging_setup import job_id_var
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,24 @@ def execute(
     *,
     tracker_factory: Callable[[], ProgressTracker] = ProgressTracker,
 ) -> Job | None:
-    """Run a queued job to its end; ``None`` when it was no longer queued."""
+    """Run a queued job to its end; ``None`` when it was no longer queued.
+
+    Log lines written meanwhile carry the job's id (``job_id`` in the JSON logs).
+    """
+    token = job_id_var.set(job_id)
+    try:
+        return _execute(job_id, tasks, store, bus, tracker_factory)
+    finally:
+        job_id_var.reset(token)
+
+
+def _execute(
+    job_id: str,
+    tasks: TaskRegistry,
+    store: JobStore,
+    bus: ProgressBus,
+    tracker_factory: Callable[[], ProgressTracker],
+) -> Job | None:
     job = store.start(job_id)
     if job is None:
         return None
