@@ -111,3 +111,11 @@ def test_health_is_not_cached_and_reports_the_store(client: FlaskClient) -> None
     assert response.json["checks"]["store"]["ok"] is True
     assert response.json["agents"] == {}
     assert response.cache_control.no_store
+
+
+def test_get_db_is_the_apps_one_store(app: Flask) -> None:
+    from ollama_webmgr.store.flask_ext import get_db
+    from ollama_webmgr.wiring import EXTENSION_KEY
+
+    with app.app_context():
+        assert get_db() is app.extensions[EXTENSION_KEY].db

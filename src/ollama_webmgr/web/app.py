@@ -16,6 +16,7 @@ from ollama_webmgr.api import (
 )
 from ollama_webmgr.api.routes import register_api
 from ollama_webmgr.settings import Settings
+from ollama_webmgr.store.flask_ext import init_db
 from ollama_webmgr.web import (
     dashboard,
     dist,
@@ -52,6 +53,7 @@ def create_app(
     # Without SECRET_KEY, sessions and CSRF tokens last until the next restart.
     app.secret_key = settings.secret_key or secrets.token_hex(32)
     app.extensions[EXTENSION_KEY] = services
+    init_db(app, services.db)  # get_db() for code that only needs the store
     manifest = dist.AssetManifest.load()
     app.extensions[dist.EXTENSION_KEY] = manifest
 
