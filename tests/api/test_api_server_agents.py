@@ -111,3 +111,22 @@ def test_collector_reads_the_agent_given_in_the_api(
         assert doc["hardware_info"]["cpu"]
     finally:
         agent.stop(None)
+
+
+def test_without_an_agent_the_hardware_page_shows_what_ollama_tells(
+    fleet: EmulatedFleet, client: FlaskClient
+) -> None:
+    import httpx
+
+    loaded = httpx.post(
+        fleet.urls[0] + "/api/generate",
+        json={"model": "smollm2:135m", "keep_alive": "10m"},
+    )
+    assert loaded.json()["done_reason"] == "load"
+    [running] = httpx.get(fleet.urls[0] + "/api/ps").json()["models"]
+    assert running["size_vram"] > 0
+    doc = parse(client.get("/materiel").data)
+    told = [p.get_text(" ", strip=True) for p in doc.select("[data-ollama-vram]")]
+    assert told[0].startswith("Selon Ollama :")
+    assert told[0].endswith("de VRAM utilisée par les modèles chargés.")
+    assert "Mo" in told[0] or "Go" in told[0]

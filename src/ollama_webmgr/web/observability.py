@@ -15,6 +15,7 @@ from flask import Blueprint, Response, request
 from markupsafe import Markup
 
 from ollama_webmgr.manager import observability as obs
+from ollama_webmgr.manager.running import running_on
 from ollama_webmgr.web import charts
 from ollama_webmgr.web.fit_view import fit_fragment
 from ollama_webmgr.web.htmx import render_page
@@ -180,6 +181,18 @@ HARDWARE_CHARTS = (
 )
 
 
+def _vram_told_by_ollama(services: Services, names: set[str]) -> dict[str, int | None]:
+    """Without an agent, what Ollama itself tells: VRAM used by loaded models
+    (``/api/ps``); ``None`` for a server that did not answer."""
+    servers = [s for s in services.servers.all() if s.name in names]
+    return {
+        outcome.server.name: None
+        if outcome.error is not None or outcome.value is None
+        else sum(model.size_vram for model in outcome.value)
+        for outcome in running_on(servers, services.clients)
+    }
+
+
 @bp.get("/materiel")
 def hardware_page() -> Response:
     services = get_services()
@@ -212,6 +225,9 @@ def hardware_page() -> Response:
         "materiel.html",
         nodes=nodes,
         node_charts=node_charts,
+        ollama_vram=_vram_told_by_ollama(
+            services, {n.name for n in nodes if not n.has_agent}
+        ),
         free={n.name: obs.free_resources(n.info) for n in nodes},
         when=lambda ts: when(ts, tz),
         fr=charts.fr_number,
