@@ -125,7 +125,7 @@ class Settings:
     admin_password: str | None = _setting(
         "ADMIN_PASSWORD",
         None,
-        "Mot de passe d’administration (conseillé hors 127.0.0.1)",
+        "Mot de passe d’administration : authentification HTTP Basic sur toute l’application (conseillé hors 127.0.0.1)",
         _optional,
     )
     host: str = _setting("WEBMGR_HOST", "127.0.0.1", "Adresse d’écoute", str.strip)

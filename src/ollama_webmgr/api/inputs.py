@@ -13,6 +13,7 @@ from flask import abort, request
 from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.errors import UnknownServer
 from ollama_webmgr.store.records import record_audit
+from ollama_webmgr.web.auth import current_actor
 from ollama_webmgr.web.errors import error_response
 from ollama_webmgr.web.messages import ErrorView
 from ollama_webmgr.wiring import Services
@@ -68,6 +69,5 @@ def servers_chosen(services: Services, choice: str | None) -> list[Server]:
 
 
 def audit(services: Services, action: str, target: str, **details: Any) -> None:
-    """Record who (the client address) did what, for the audit trail."""
-    who = request.remote_addr or "inconnu"
-    record_audit(services.db, who, action, target, details)
+    """Record who did what, for the audit trail."""
+    record_audit(services.db, current_actor(), action, target, details)

@@ -13,6 +13,7 @@ from flask import Blueprint, Response, jsonify, request
 from ollama_webmgr.api.common import flag, iso, json_body, show_json, tag_json
 from ollama_webmgr.jobs.model import Job
 from ollama_webmgr.manager import model_jobs, models
+from ollama_webmgr.web.auth import current_actor
 from ollama_webmgr.wiring import get_services
 
 bp = Blueprint("api_models", __name__, url_prefix="/api/models")
@@ -80,13 +81,17 @@ def show() -> Response:
 @bp.post("/pull")
 def pull() -> Response:
     body = json_body()
-    jobs = model_jobs.submit_pull(get_services(), _server_arg(body), body.get("name"))
+    jobs = model_jobs.submit_pull(
+        get_services(), _server_arg(body), body.get("name"), who=current_actor()
+    )
     return _jobs_answer(jobs)
 
 
 @bp.delete("/<path:name>")
 def delete(name: str) -> Response:
-    server = models.delete_model(get_services(), request.args.get("server"), name)
+    server = models.delete_model(
+        get_services(), request.args.get("server"), name, who=current_actor()
+    )
     return jsonify(deleted=models.valid_name(name), server=server.name)
 
 
@@ -94,7 +99,11 @@ def delete(name: str) -> Response:
 def copy() -> Response:
     body = json_body()
     server = models.copy_model(
-        get_services(), body.get("server"), body.get("source"), body.get("dest")
+        get_services(),
+        body.get("server"),
+        body.get("source"),
+        body.get("dest"),
+        who=current_actor(),
     )
     return jsonify(
         source=models.valid_name(body.get("source")),

@@ -25,10 +25,10 @@ from ollama_webmgr.gateway.config import GatewayConfig
 from ollama_webmgr.gateway.status import fleet_status
 from ollama_webmgr.manager import gateway_settings as gs
 from ollama_webmgr.store.records import record_audit
+from ollama_webmgr.web.auth import current_actor
 from ollama_webmgr.wiring import get_services
 
 bp = Blueprint("api_gateway", __name__, url_prefix="/api/gateway")
-WHO = "web"
 
 
 @bp.get("/config")
@@ -49,7 +49,7 @@ def put_config() -> Response:
         _check_setting(name, value)
     services = get_services()
     values = gs.save_gateway_config(services.db, services.gateway.app.config, changes)
-    record_audit(services.db, WHO, "gateway.config", "gateway", changes)
+    record_audit(services.db, current_actor(), "gateway.config", "gateway", changes)
     return jsonify(
         config=values,
         api_keys_enabled=bool(services.gateway.app.config.api_key_hashes),
@@ -104,7 +104,13 @@ def drain() -> Response:
     server = server_of(services.servers, name)
     updated = services.servers.set_draining(server.name, draining)
     gs.save_draining(services.db, services.servers)
-    record_audit(services.db, WHO, "gateway.drain", server.name, {"draining": draining})
+    record_audit(
+        services.db,
+        current_actor(),
+        "gateway.drain",
+        server.name,
+        {"draining": draining},
+    )
     return jsonify(server=updated.name, draining=updated.draining)
 
 
@@ -121,7 +127,9 @@ def create_key() -> tuple[Response, int]:
         fail(f"« label » attendu : un nom de 1 à {gs.LABEL_MAX} caractères.")
     services = get_services()
     created = gs.create_api_key(services.db, services.gateway.app.config, label.strip())
-    record_audit(services.db, WHO, "gateway.key.create", created.entry["id"])
+    record_audit(
+        services.db, current_actor(), "gateway.key.create", created.entry["id"]
+    )
     return jsonify(key=created.key, **gs.public_key(created.entry)), 201
 
 
@@ -130,5 +138,5 @@ def delete_key(key_id: str) -> tuple[str, int]:
     services = get_services()
     if not gs.delete_api_key(services.db, services.gateway.app.config, key_id):
         fail(f"Clé inconnue : « {key_id} ».", status=404, code="unknown_key")
-    record_audit(services.db, WHO, "gateway.key.delete", key_id)
+    record_audit(services.db, current_actor(), "gateway.key.delete", key_id)
     return "", 204

@@ -149,7 +149,9 @@ def _verdicts(job: Job) -> list[tuple[str, str, str]]:
     ]
 
 
-def submit_updates(services: Services, servers: object = ALL_SERVERS) -> list[Job]:
+def submit_updates(
+    services: Services, servers: object = ALL_SERVERS, *, who: str = "web"
+) -> list[Job]:
     """ "Update everywhere": pull what the last checks flagged, where it is installed."""
     statuses = update_statuses(services)
     jobs: list[Job] = []
@@ -162,5 +164,5 @@ def submit_updates(services: Services, servers: object = ALL_SERVERS) -> list[Jo
         for key, model in installed.items():
             verdict = statuses.get((server.url, key))
             if verdict is not None and verdict.status == "update_available":
-                jobs.extend(submit_pull(services, [server.name], model))
+                jobs.extend(submit_pull(services, [server.name], model, who=who))
     return jobs

@@ -29,6 +29,7 @@ from ollama_webmgr.web import (
     search,
     servers,
 )
+from ollama_webmgr.web.auth import init_auth
 from ollama_webmgr.web.errors import init_errors
 from ollama_webmgr.web.formatting import format_size
 from ollama_webmgr.web.htmx import htmx_redirects
@@ -58,6 +59,7 @@ def create_app(
     app.extensions[dist.EXTENSION_KEY] = manifest
 
     init_request_log(app)
+    init_auth(app, settings.admin_password)
     init_security(app)
     init_errors(app)
     init_metrics(app, services.runner)

@@ -11,10 +11,11 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from ollama_webmgr.api.routes_gateway import WHO, setting_problem
+from ollama_webmgr.api.routes_gateway import setting_problem
 from ollama_webmgr.gateway.status import fleet_status
 from ollama_webmgr.manager import gateway_settings as gs
 from ollama_webmgr.store.records import record_audit
+from ollama_webmgr.web.auth import current_actor
 from ollama_webmgr.web.htmx import render_page
 from ollama_webmgr.wiring import get_services
 
@@ -89,7 +90,7 @@ def save_config() -> Response:
     changed = {k: v for k, v in changes.items() if current[k] != v}
     gs.save_gateway_config(services.db, services.gateway.app.config, changed)
     if changed:
-        record_audit(services.db, WHO, "gateway.config", "gateway", changed)
+        record_audit(services.db, current_actor(), "gateway.config", "gateway", changed)
     return _page(message="Réglages enregistrés : ils s’appliquent tout de suite.")
 
 
@@ -111,7 +112,9 @@ def drain() -> Response:
         return _page(404, error=f"Serveur inconnu : « {name} ».")
     services.servers.set_draining(name, draining)
     gs.save_draining(services.db, services.servers)
-    record_audit(services.db, WHO, "gateway.drain", name, {"draining": draining})
+    record_audit(
+        services.db, current_actor(), "gateway.drain", name, {"draining": draining}
+    )
     if draining:
         return _page(
             message=f"{name} est vidé : plus de nouvelles requêtes,"
@@ -127,7 +130,9 @@ def create_key() -> Response:
         return _page(400, error=f"Nom de clé attendu (1 à {gs.LABEL_MAX} caractères).")
     services = get_services()
     created = gs.create_api_key(services.db, services.gateway.app.config, label)
-    record_audit(services.db, WHO, "gateway.key.create", created.entry["id"])
+    record_audit(
+        services.db, current_actor(), "gateway.key.create", created.entry["id"]
+    )
     return _page(message=f"Clé « {label} » créée.", new_key=created.key)
 
 
@@ -136,5 +141,5 @@ def delete_key(key_id: str) -> Response:
     services = get_services()
     if not gs.delete_api_key(services.db, services.gateway.app.config, key_id):
         return _page(404, error="Clé inconnue.")
-    record_audit(services.db, WHO, "gateway.key.delete", key_id)
+    record_audit(services.db, current_actor(), "gateway.key.delete", key_id)
     return _page(message="Clé supprimée.")

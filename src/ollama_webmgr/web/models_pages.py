@@ -23,6 +23,7 @@ from flask import (
 from ollama_webmgr.errors import OllamaError, UnknownServer
 from ollama_webmgr.manager import model_jobs, models
 from ollama_webmgr.web import models_view
+from ollama_webmgr.web.auth import current_actor
 from ollama_webmgr.web.htmx import is_htmx, render_page, toast
 from ollama_webmgr.web.messages import describe_error
 from ollama_webmgr.wiring import Services, get_services
@@ -128,7 +129,9 @@ def _targets() -> Any:
 @bp.post("/-/pull")
 def pull() -> Response:
     services = get_services()
-    jobs = model_jobs.submit_pull(services, _targets(), request.form.get("name"))
+    jobs = model_jobs.submit_pull(
+        services, _targets(), request.form.get("name"), who=current_actor()
+    )
     plural = "s" if len(jobs) > 1 else ""
     return _jobs_answer(services, f"Téléchargement{plural} lancé{plural}.")
 
@@ -146,7 +149,9 @@ def check() -> Response:
 def update_all() -> Response:
     services = get_services()
     jobs = model_jobs.submit_updates(
-        services, request.form.get("server") or models.ALL_SERVERS
+        services,
+        request.form.get("server") or models.ALL_SERVERS,
+        who=current_actor(),
     )
     if not jobs:
         return _jobs_answer(
@@ -160,7 +165,9 @@ def update_all() -> Response:
 def delete() -> Response:
     services = get_services()
     name = request.form.get("name", "")
-    server = models.delete_model(services, request.form.get("server"), name)
+    server = models.delete_model(
+        services, request.form.get("server"), name, who=current_actor()
+    )
     return _list_answer(services, f"« {name} » supprimé de {server.name}.")
 
 
@@ -169,9 +176,9 @@ def copy() -> Response:
     services = get_services()
     source, dest = request.form.get("name", ""), request.form.get("dest", "")
     server = request.form.get("server")
-    models.copy_model(services, server, source, dest)
+    models.copy_model(services, server, source, dest, who=current_actor())
     if request.form.get("rename"):
-        models.delete_model(services, server, source)
+        models.delete_model(services, server, source, who=current_actor())
         return _list_answer(services, f"« {source} » renommé en « {dest} ».")
     return _list_answer(services, f"« {source} » copié en « {dest} ».")
 
