@@ -193,6 +193,25 @@ def test_a_hanging_node_sends_keep_alives_then_a_timeout_error(
     assert events[-1].json()["code"] == "ollama_timeout"
 
 
+def test_a_node_that_drops_the_stream_ends_the_job_in_error_and_it_can_be_retried(
+    client: FlaskClient, services: Services, fleet: EmulatedFleet, web: RunningServer
+) -> None:
+    node = fleet.nodes[0].state
+    slow_down(fleet, 1.0)
+    node.faults.drop_after = 3  # the connection is cut after three lines
+    job_id = post(client, "/api/models/pull", {"name": MODEL}).json["job_id"]
+    events = read_sse(web.url, job_id)
+    assert events[-1].event == "error"
+    assert events[-1].json()["state"] == "error"
+    job = wait_finished(services, job_id)
+    assert job.state == "error"  # ended, not left running
+    answer = client.get(f"/api/jobs/{job_id}").json
+    assert answer["job"]["message"]  # a French message for the UI
+    node.faults.drop_after = None
+    retried = post(client, f"/api/jobs/{job_id}/retry", {}).json
+    assert wait_finished(services, retried["job_id"]).state == "done"
+
+
 def test_a_client_that_disconnects_leaves_the_job_running(
     client: FlaskClient,
     services: Services,
