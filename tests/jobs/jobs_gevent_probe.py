@@ -21,7 +21,8 @@ def probe(bus: Any) -> dict[str, Any]:
 
     def slow(params: dict[str, Any], ctx: Any) -> str:
         for n in range(3):
-            time.sleep(0.15)  # silence: the stream must send keep-alives
+            # Silences of 6 heartbeats: keep-alives are due even on a busy machine.
+            time.sleep(0.3)
             ctx.report("status", {"status": f"step {n}"})
         return "ok"
 
