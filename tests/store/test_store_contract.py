@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from ollama_webmgr.errors import StoreError
-from ollama_webmgr.store.database import DatabaseManager, Sample, Where
+from ollama_webmgr.store.database import DatabaseManager, Sample, Where, open_database
 
 
 def test_insert_assigns_id_and_utc_timestamps(db: DatabaseManager) -> None:
@@ -56,6 +56,31 @@ def test_update_merges_fields_and_bumps_updated_at(db: DatabaseManager) -> None:
 
 def test_update_of_missing_document_returns_none(db: DatabaseManager) -> None:
     assert db.update("servers", "missing", {"load": 1}) is None
+
+
+def test_increment_adds_and_merges(db: DatabaseManager) -> None:
+    doc_id = db.insert("models", {"name": "m"})
+    first = db.increment("models", doc_id, "usage_count", 2, {"last_used": "t1"})
+    assert first is not None
+    assert (first["usage_count"], first["last_used"]) == (2, "t1")
+    db.increment("models", doc_id, "usage_count", 3, {})
+    assert db.get("models", doc_id)["usage_count"] == 5  # type: ignore[index]
+    assert db.increment("models", "missing", "usage_count", 1, {}) is None
+
+
+def test_concurrent_increments_lose_no_count(db: DatabaseManager) -> None:
+    doc_id = db.insert("models", {"name": "m", "usage_count": 0})
+
+    def work() -> None:
+        for _ in range(25):
+            db.increment("models", doc_id, "usage_count", 1, {})
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert db.get("models", doc_id)["usage_count"] == 100  # type: ignore[index]
 
 
 def test_upsert_inserts_then_updates_by_key(db: DatabaseManager) -> None:
@@ -259,3 +284,27 @@ def test_upsert_needs_its_keys(db: DatabaseManager) -> None:
         db.upsert("config", ["key"], {"value": 1})
     with pytest.raises(StoreError, match="dict"):
         db.update("config", "x", ["not", "a", "dict"])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "store_url",
+    ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+    indirect=True,
+)
+def test_increments_from_separate_handles_lose_no_count(store_url: str) -> None:
+    # one handle (engine, connection pool) per thread, as separate processes have
+    handles = [open_database(store_url) for _ in range(3)]
+    doc_id = handles[0].insert("models", {"name": "m"})
+
+    def work(handle: DatabaseManager) -> None:
+        for _ in range(20):
+            handle.increment("models", doc_id, "usage_count", 1, {})
+
+    threads = [threading.Thread(target=work, args=(h,)) for h in handles]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert handles[0].get("models", doc_id)["usage_count"] == 60  # type: ignore[index]
+    for handle in handles:
+        handle.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from ollama_webmgr.errors import StoreError
@@ -131,3 +133,16 @@ def test_maintenance_rolls_up_requests_and_applies_retention(
     assert periods == ["daily", "hourly", "weekly"]
     assert run_maintenance(db, days_to_keep=30, now=NOW)["server_stats"] == 0
     assert db.count("request_stats") == 3  # upserted, not duplicated
+
+
+def test_maintenance_prunes_old_finished_jobs_only(db: DatabaseManager) -> None:
+    def iso(ts: float) -> str:
+        return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="microseconds")
+
+    db.insert(
+        "jobs", {"id": "old", "state": "done", "finished_at": iso(NOW - 31 * DAY)}
+    )
+    db.insert("jobs", {"id": "new", "state": "failed", "finished_at": iso(NOW - DAY)})
+    db.insert("jobs", {"id": "running", "state": "running"})
+    assert run_maintenance(db, days_to_keep=30, now=NOW)["jobs"] == 1
+    assert sorted(d["id"] for d in db.find("jobs")) == ["new", "running"]

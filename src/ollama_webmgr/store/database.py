@@ -218,6 +218,13 @@ class DatabaseManager(ABC):
         """Merge top-level ``changes``; the updated document, or ``None`` if absent."""
 
     @abstractmethod
+    def increment(
+        self, table: str, doc_id: str, field: str, by: float, changes: Doc
+    ) -> Doc | None:
+        """Add ``by`` to a numeric field (missing counts as 0) and merge ``changes``,
+        atomically even between processes; ``None`` if the document is absent."""
+
+    @abstractmethod
     def upsert(self, table: str, key_fields: Sequence[str], doc: Doc) -> str:
         """Update the document whose ``key_fields`` equal ``doc``'s, else insert."""
 

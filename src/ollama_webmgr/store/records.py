@@ -6,6 +6,7 @@ Each takes the ``DatabaseManager`` explicitly. Timestamps are UTC ISO-8601 strin
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -93,17 +94,22 @@ def record_model_map(
 
 
 def record_model_use(db: DatabaseManager, name: str, count: int = 1) -> None:
-    """Count ``count`` uses of a known model (last writer wins between processes)."""
+    """Count ``count`` uses of a known model (atomic: no count is lost between
+    processes)."""
     current = _first(db, "models", "name", name)
     if current is not None:
-        db.update(
-            "models",
-            current["id"],
-            {
-                "usage_count": int(current.get("usage_count") or 0) + count,
-                "last_used": now_iso(),
-            },
+        db.increment(
+            "models", current["id"], "usage_count", count, {"last_used": now_iso()}
         )
+
+
+def prune_finished_jobs(db: DatabaseManager, before: float) -> int:
+    """Delete the records of jobs that ended before ``before`` (epoch seconds);
+    running and queued jobs have no ``finished_at`` and stay."""
+    cutoff = dt.datetime.fromtimestamp(before, dt.UTC).isoformat(
+        timespec="microseconds"
+    )
+    return db.delete_where("jobs", [Where("finished_at", "<", cutoff)])
 
 
 def record_job(

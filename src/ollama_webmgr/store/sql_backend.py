@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -119,8 +119,28 @@ class SqlDatabase(DatabaseManager):
         with self._tx(write=True) as conn:
             return self._update_in(conn, t, doc_id, changes)
 
+    def increment(
+        self, table: str, doc_id: str, field: str, by: float, changes: Doc
+    ) -> Doc | None:
+        check_table(table)
+        check_field(field)
+        changes = clean_changes(changes)
+        t = T.documents[table]
+
+        def add(body: Doc) -> Doc:
+            return {**changes, field: (body.get(field) or 0) + by}
+
+        # the write transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: FOR UPDATE)
+        # makes read-add-write atomic between processes
+        with self._tx(write=True) as conn:
+            return self._update_in(conn, t, doc_id, add)
+
     def _update_in(
-        self, conn: Connection, t: sa.Table, doc_id: str, changes: Doc
+        self,
+        conn: Connection,
+        t: sa.Table,
+        doc_id: str,
+        changes: Doc | Callable[[Doc], Doc],
     ) -> Doc | None:
         query = sa.select(t).where(t.c.id == doc_id)
         if self.backend == "postgresql":
@@ -128,6 +148,8 @@ class SqlDatabase(DatabaseManager):
         row = conn.execute(query).first()
         if row is None:
             return None
+        if callable(changes):
+            changes = changes(row.doc)
         body = {**row.doc, **changes}
         stamp = now_iso()
         conn.execute(

@@ -26,6 +26,7 @@ from ollama_webmgr.store.database import (
     Sample,
     Where,
 )
+from ollama_webmgr.store.records import prune_finished_jobs
 
 Period = Literal["hourly", "daily", "weekly"]
 HOUR, DAY, WEEK = 3600, 86400, 7 * 86400
@@ -250,11 +251,15 @@ def stored_stats(db: DatabaseManager, period: Period, since: float) -> list[Doc]
 def run_maintenance(
     db: DatabaseManager, days_to_keep: int = 30, *, now: float | None = None
 ) -> dict[str, int]:
-    """The periodic job (run it hourly): roll up request totals, apply retention."""
+    """The periodic job (run it hourly): roll up request totals, apply retention
+    to samples and to the records of finished jobs."""
     periods: tuple[Period, ...] = ("hourly", "daily", "weekly")
     for period in periods:
         aggregate_stats(db, period, now=now)
-    return cleanup_old_stats(db, days_to_keep, now=now)
+    removed = cleanup_old_stats(db, days_to_keep, now=now)
+    end = time.time() if now is None else now
+    removed["jobs"] = prune_finished_jobs(db, end - days_to_keep * DAY)
+    return removed
 
 
 # -- percentiles and per-model figures ----------------------------------------------------

@@ -161,6 +161,18 @@ class TinyDatabase(DatabaseManager):
             self._db.table(table).update(fields, doc_ids=[found.doc_id])
             return copy.deepcopy({**found, **fields})
 
+    def increment(
+        self, table: str, doc_id: str, field: str, by: float, changes: Doc
+    ) -> Doc | None:
+        check_field(field)
+        with self._lock:  # TinyDB is one process: the lock is enough
+            found = self._find_doc(table, doc_id)
+            if found is None:
+                return None
+            return self.update(
+                table, doc_id, {**changes, field: (found.get(field) or 0) + by}
+            )
+
     def upsert(self, table: str, key_fields: Sequence[str], doc: Doc) -> str:
         with self._lock:
             where = upsert_keys(key_fields, doc)
