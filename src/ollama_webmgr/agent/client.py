@@ -6,18 +6,17 @@ document that breaks the schema) whose message says what went wrong.
 
 from __future__ import annotations
 
-from types import TracebackType
-
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from ollama_webmgr.agent.address import check_address
 from ollama_webmgr.agent.generated import ollama_pb2, ollama_pb2_grpc
 from ollama_webmgr.agent.schema import SystemInfo, decode_all
+from ollama_webmgr.closeable import Closeable
 from ollama_webmgr.errors import AgentUnavailable
 
 
-class AgentClient:
+class AgentClient(Closeable):
     """One channel to one agent; close it (or use ``with``) when done."""
 
     def __init__(
@@ -65,14 +64,3 @@ class AgentClient:
 
     def close(self) -> None:
         self._channel.close()
-
-    def __enter__(self) -> AgentClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -18,11 +18,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypedDict, TypeVar, Unpack
 
 import httpx
 
 from ollama_webmgr import __version__
+from ollama_webmgr.closeable import Closeable
 from ollama_webmgr.errors import OllamaError, OllamaServerError
 from ollama_webmgr.ollama.names import ModelName
 from ollama_webmgr.ollama.payloads import (
@@ -55,7 +56,28 @@ Message: TypeAlias = ChatMessage | Mapping[str, Any]
 _RETRYABLE = (httpx.ConnectError,)
 
 
-class OllamaClient:
+class _CommonFields(TypedDict, total=False):
+    format: str | Mapping[str, Any] | None
+    options: Mapping[str, Any] | None
+    keep_alive: KeepAlive | None
+    think: bool | str | None
+
+
+class GenerateFields(_CommonFields, total=False):
+    """Optional fields of ``/api/generate`` (``None``: not sent)."""
+
+    system: str | None
+    images: Sequence[str] | None
+    raw: bool | None
+
+
+class ChatFields(_CommonFields, total=False):
+    """Optional fields of ``/api/chat`` (``None``: not sent)."""
+
+    tools: Sequence[Mapping[str, Any]] | None
+
+
+class OllamaClient(Closeable):
     """Typed access to one Ollama server; close it (or use ``with``) when done.
 
     ``read_timeout`` bounds the wait for an answer, or between two lines of a
@@ -88,12 +110,6 @@ class OllamaClient:
 
     def close(self) -> None:
         self._http.close()
-
-    def __enter__(self) -> OllamaClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"OllamaClient({self.base_url!r})"
@@ -166,109 +182,33 @@ class OllamaClient:
     # -- inference (never retried) --
 
     def generate(
-        self,
-        model: str,
-        prompt: str,
-        *,
-        system: str | None = None,
-        images: Sequence[str] | None = None,
-        format: str | Mapping[str, Any] | None = None,
-        options: Mapping[str, Any] | None = None,
-        keep_alive: KeepAlive | None = None,
-        think: bool | str | None = None,
-        raw: bool | None = None,
+        self, model: str, prompt: str, **fields: Unpack[GenerateFields]
     ) -> GenerateResult:
         """One complete answer (``stream: false``); ``None`` arguments are not sent."""
-        body = _body(
-            model,
-            prompt=prompt,
-            stream=False,
-            system=system,
-            images=None if images is None else list(images),
-            format=format,
-            options=options,
-            keep_alive=keep_alive,
-            think=think,
-            raw=raw,
-        )
+        body = _generate_body(model, prompt, False, fields)
         data = self._json("POST", "/api/generate", body=body)
         return self._parse(GenerateResult.from_json, data)
 
     def generate_stream(
-        self,
-        model: str,
-        prompt: str,
-        *,
-        system: str | None = None,
-        images: Sequence[str] | None = None,
-        format: str | Mapping[str, Any] | None = None,
-        options: Mapping[str, Any] | None = None,
-        keep_alive: KeepAlive | None = None,
-        think: bool | str | None = None,
-        raw: bool | None = None,
+        self, model: str, prompt: str, **fields: Unpack[GenerateFields]
     ) -> Stream[GenerateResult]:
         """Chunks as they are produced; the last one has ``done`` true."""
-        body = _body(
-            model,
-            prompt=prompt,
-            stream=True,
-            system=system,
-            images=None if images is None else list(images),
-            format=format,
-            options=options,
-            keep_alive=keep_alive,
-            think=think,
-            raw=raw,
-        )
+        body = _generate_body(model, prompt, True, fields)
         return self._stream("/api/generate", body, GenerateResult.from_json, _is_done)
 
     def chat(
-        self,
-        model: str,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[Mapping[str, Any]] | None = None,
-        format: str | Mapping[str, Any] | None = None,
-        options: Mapping[str, Any] | None = None,
-        keep_alive: KeepAlive | None = None,
-        think: bool | str | None = None,
+        self, model: str, messages: Sequence[Message], **fields: Unpack[ChatFields]
     ) -> ChatResult:
         """One complete chat answer (``stream: false``); ``None`` arguments are not sent."""
-        body = _body(
-            model,
-            messages=_messages(messages),
-            stream=False,
-            tools=None if tools is None else [dict(t) for t in tools],
-            format=format,
-            options=options,
-            keep_alive=keep_alive,
-            think=think,
-        )
+        body = _chat_body(model, messages, False, fields)
         data = self._json("POST", "/api/chat", body=body)
         return self._parse(ChatResult.from_json, data)
 
     def chat_stream(
-        self,
-        model: str,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[Mapping[str, Any]] | None = None,
-        format: str | Mapping[str, Any] | None = None,
-        options: Mapping[str, Any] | None = None,
-        keep_alive: KeepAlive | None = None,
-        think: bool | str | None = None,
+        self, model: str, messages: Sequence[Message], **fields: Unpack[ChatFields]
     ) -> Stream[ChatResult]:
         """Message chunks as they are produced; the last one has ``done`` true."""
-        body = _body(
-            model,
-            messages=_messages(messages),
-            stream=True,
-            tools=None if tools is None else [dict(t) for t in tools],
-            format=format,
-            options=options,
-            keep_alive=keep_alive,
-            think=think,
-        )
+        body = _chat_body(model, messages, True, fields)
         return self._stream("/api/chat", body, ChatResult.from_json, _is_done)
 
     def load(
@@ -404,6 +344,27 @@ def _body(model: str, **fields: Any) -> dict[str, Any]:
     """A request body with the model checked and ``None`` fields left out."""
     _check_name(model)
     return {"model": model, **_without_none(fields)}
+
+
+def _generate_body(
+    model: str, prompt: str, stream: bool, fields: GenerateFields
+) -> dict[str, Any]:
+    images = fields.get("images")
+    listed = None if images is None else list(images)
+    return _body(model, prompt=prompt, stream=stream, **{**fields, "images": listed})
+
+
+def _chat_body(
+    model: str, messages: Sequence[Message], stream: bool, fields: ChatFields
+) -> dict[str, Any]:
+    tools = fields.get("tools")
+    listed = None if tools is None else [dict(t) for t in tools]
+    return _body(
+        model,
+        messages=_messages(messages),
+        stream=stream,
+        **{**fields, "tools": listed},
+    )
 
 
 def _messages(messages: Sequence[Message]) -> list[dict[str, Any]]:

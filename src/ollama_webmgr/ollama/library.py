@@ -13,12 +13,12 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from types import TracebackType
 from typing import TypeVar, cast
 from urllib.parse import urlencode
 
 import httpx
 
+from ollama_webmgr.closeable import Closeable
 from ollama_webmgr.errors import (
     InvalidModelName,
     InvalidSearchQuery,
@@ -48,7 +48,7 @@ _CAPABILITY = re.compile(r"^[a-z]{1,20}$")
 T = TypeVar("T")
 
 
-class LibraryClient:
+class LibraryClient(Closeable):
     """Typed access to ollama.com search and tags pages, with a TTL cache.
 
     One pooled ``httpx.Client`` per instance; thread-safe. Close it (or use it as
@@ -172,14 +172,3 @@ class LibraryClient:
 
     def close(self) -> None:
         self._http.close()
-
-    def __enter__(self) -> LibraryClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Literal
 
 import httpx
 
+from ollama_webmgr.closeable import Closeable
 from ollama_webmgr.errors import RemoteModelNotFound, RemoteUnavailable
 from ollama_webmgr.ollama.library import LibraryClient
 from ollama_webmgr.ollama.names import DEFAULT_HOST, ModelName
@@ -88,7 +88,7 @@ def _is_cloud(name: ModelName) -> bool:
     return tag in ("cloud", "local") or tag.endswith("-cloud")
 
 
-class RegistryClient:
+class RegistryClient(Closeable):
     """Checks local models against the registry; one pooled HTTP client, thread-safe."""
 
     def __init__(
@@ -141,17 +141,6 @@ class RegistryClient:
 
     def close(self) -> None:
         self._http.close()
-
-    def __enter__(self) -> RegistryClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
-from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
 
+from ollama_webmgr.closeable import Closeable
 from ollama_webmgr.errors import (
     OllamaBadRequest,
     OllamaError,
@@ -188,7 +188,7 @@ def _timeout_message(exc: httpx.TimeoutException) -> str:
     return f"timed out: {phase[1]}{within}"
 
 
-class Stream(Iterator[T]):
+class Stream(Iterator[T], Closeable):
     """An iterator over a streamed answer that always closes its HTTP response.
 
     The request is sent on the first ``next()``. Leaving a ``for`` loop early
@@ -207,14 +207,3 @@ class Stream(Iterator[T]):
 
     def close(self) -> None:
         self._generator.close()
-
-    def __enter__(self) -> Stream[T]:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
