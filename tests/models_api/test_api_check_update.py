@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 from flask.testing import FlaskClient
 from models_api_support import post, wait_finished
 
-from fleet_support import fleet_services
+from fleet_support import closed_port_url, fleet_services
 from ollama_webmgr.sim.fleet import EmulatedFleet
 from ollama_webmgr.web.app import create_app
 from ollama_webmgr.wiring import Services
@@ -23,13 +22,6 @@ def check(client: FlaskClient, services: Services, body: dict[str, object]) -> l
         assert job.state == "done", job.error
         results.append(job.result)
     return results
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def test_a_published_update_is_detected_by_the_registry(

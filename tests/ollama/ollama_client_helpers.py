@@ -34,3 +34,15 @@ class TrackedStream(httpx.SyncByteStream):
 
     def close(self) -> None:
         self.closed = True
+
+
+class CountingTransport(httpx.BaseTransport):
+    """Delegates to a real transport and remembers every request it carried."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.requests: list[httpx.Request] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return self.inner.handle_request(request)

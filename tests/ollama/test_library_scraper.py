@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from ollama_client_helpers import CountingTransport
 
+from fleet_support import closed_port_url
 from ollama_webmgr.errors import (
     InvalidModelName,
     InvalidSearchQuery,
@@ -21,25 +22,9 @@ from ollama_webmgr.sim.library import LibraryFaults, create_library_app
 from ollama_webmgr.sim.serve import serve_in_thread
 
 
-class CountingTransport(httpx.BaseTransport):
-    """Delegates to a real transport and remembers every request it carried."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-        self.requests: list[httpx.Request] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.inner.handle_request(request)
-
-
-@pytest.fixture
-def closed_port_url() -> str:
-    """A loopback URL nobody listens on (the port was just released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+@pytest.fixture(name="closed_port_url")
+def closed_port_url_fixture() -> str:
+    return closed_port_url()
 
 
 @pytest.fixture

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import socket
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from ollama_client_helpers import CountingTransport
 
+from fleet_support import closed_port_url
 from ollama_webmgr.errors import InvalidModelName
 from ollama_webmgr.ollama.library import LibraryClient
 from ollama_webmgr.ollama.registry import (
@@ -19,18 +20,6 @@ from ollama_webmgr.ollama.registry import (
 from ollama_webmgr.sim.catalog import Registry
 from ollama_webmgr.sim.library import LibraryFaults, create_library_app
 from ollama_webmgr.sim.serve import serve_in_thread
-
-
-class CountingTransport(httpx.BaseTransport):
-    """Delegates to a real transport and remembers every request it carried."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-        self.requests: list[httpx.Request] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.inner.handle_request(request)
 
 
 @pytest.fixture
@@ -157,11 +146,8 @@ def test_registry_error_status_is_unknown(
 
 
 def test_unreachable_registry_is_unknown() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     result = check_update(
-        "llama3.2", "a" * 64, registry_url=f"http://127.0.0.1:{port}", timeout=2
+        "llama3.2", "a" * 64, registry_url=closed_port_url(), timeout=2
     )
     assert result.status == "unknown"
     assert result.reason == "network"
