@@ -104,6 +104,8 @@ def build_runner(
     runner = RQRunner(
         redis.Redis.from_url(settings.redis_url),
         tasks_ref=TASKS_REF,
+        prefix=settings.redis_prefix,
+        queue=settings.job_queue,
         on_change=on_change,
         store_url=settings.store_url,
     )
