@@ -137,7 +137,20 @@ def build_services(
         library=LibraryClient(settings.library_url),
         registry=RegistryClient(settings.registry_url),
         gateway=_build_gateway(settings, db, servers),
+        models_cache=_models_cache(settings),
     )
+
+
+def _models_cache(settings: Settings) -> ModelsCache:
+    """Per process; with ``REDIS_URL`` what makes an entry stale is shared."""
+    if not settings.redis_url:
+        return ModelsCache()
+    import redis
+
+    from ollama_webmgr.manager.cache import RedisVersions
+
+    connection = redis.Redis.from_url(settings.redis_url)
+    return ModelsCache(versions=RedisVersions(connection, settings.redis_prefix))
 
 
 def _build_gateway(
