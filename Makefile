@@ -20,7 +20,7 @@ help:
 $(PY_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade 'pip>=25.1'
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[redis,postgres,agent]' --group dev
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[redis,postgres,agent,deploy]' --group dev
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -33,8 +33,8 @@ $(ASSETS_STAMP): $(NODE_STAMP) $(shell find src/ollama_webmgr/web/assets src/oll
 assets: $(ASSETS_STAMP)
 
 lint: $(PY_STAMP)
-	$(BIN)/ruff check src tests benchmarks scripts conftest.py
-	$(BIN)/ruff format --check src tests benchmarks scripts conftest.py
+	$(BIN)/ruff check src tests benchmarks scripts deploy conftest.py
+	$(BIN)/ruff format --check src tests benchmarks scripts deploy conftest.py
 	$(BIN)/mypy
 
 test: lint assets
