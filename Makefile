@@ -7,7 +7,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 ASSETS_STAMP := src/ollama_webmgr/web/static/dist/manifest.json
 
-.PHONY: all demo run test lint assets bench proto clean help
+.PHONY: all demo run test lint assets bench proto requirements clean help
 
 all: test
 
@@ -49,6 +49,10 @@ run: $(PY_STAMP) assets
 # gRPC modules of the node agent (committed; tests/agent checks they are current)
 proto: $(PY_STAMP)
 	$(PY) scripts/gen_proto.py
+
+# requirements.txt for installs without pip extras (tests/deploy checks it)
+requirements: $(PY_STAMP)
+	$(PY) scripts/gen_requirements.py
 
 LIGHTHOUSE := build/lighthouse/node_modules/.bin/lighthouse
 
