@@ -103,7 +103,8 @@ class Scheduler:
 
 
 class ConfigSync:
-    """Reload the gateway settings when another process changed them."""
+    """Reload the gateway settings, keys and drained servers when another
+    process changed them (several web workers, a separate gateway)."""
 
     def __init__(self, services: Services) -> None:
         self._services = services
@@ -116,6 +117,7 @@ class ConfigSync:
             gateway_settings.load_gateway_config(
                 self._services.db, self._services.gateway.app.config
             )
+            gateway_settings.load_draining(self._services.db, self._services.servers)
 
 
 class Background:
