@@ -33,6 +33,9 @@ from ollama_webmgr.store.database import (
 from ollama_webmgr.store.sql_engine import create_engine
 from ollama_webmgr.store.sql_query import condition, order_expr
 
+#: PostgreSQL advisory lock held while the tables are created ("webmgr" in hex)
+_SCHEMA_LOCK = 0x7765626D6772
+
 
 class SqlDatabase(DatabaseManager):
     """``DatabaseManager`` over SQLite (WAL) or PostgreSQL (psycopg 3)."""
@@ -44,9 +47,23 @@ class SqlDatabase(DatabaseManager):
         )
         try:
             self.engine = create_engine(url, self.backend)
-            T.metadata.create_all(self.engine)
+            self._create_tables()
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open database {self.location()}: {exc}") from None
+
+    def _create_tables(self) -> None:
+        """Create what is missing, one process at a time: gunicorn's workers
+        open a fresh database together, and two ``CREATE TABLE`` of the same
+        table would make one of them fail."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(immediate=True)  # SQLite: write lock
+            with conn.begin():
+                if self.backend == "postgresql":
+                    conn.execute(
+                        sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                        {"key": _SCHEMA_LOCK},
+                    )
+                T.metadata.create_all(conn)
 
     # -- plumbing -------------------------------------------------------------
     @contextmanager
