@@ -1,6 +1,6 @@
 """Settings edited through one process reach another sharing the store (two
 ``Services`` over one store stand for two web workers, or the web app and a
-separate gateway): the gateway settings, and which servers are drained."""
+separate gateway): the fleet, the gateway settings, drained servers."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from fleet_support import SMALL_MODELS, fleet_services
 from ollama_webmgr.manager import gateway_settings
 from ollama_webmgr.manager.background import ConfigSync
+from ollama_webmgr.manager.fleet import Fleet
 from ollama_webmgr.sim.fleet import running_fleet
 
 
@@ -38,3 +39,27 @@ def test_drain_and_limits_set_in_one_process_apply_in_the_other(
         gateway_settings.save_draining(web.db, web.servers)
         sync()
         assert not gateway.servers.get(name).draining
+
+
+def test_servers_added_renamed_and_removed_in_one_process_reach_the_other(
+    tmp_path: Path,
+) -> None:
+    with (
+        running_fleet([SMALL_MODELS, SMALL_MODELS, SMALL_MODELS]) as fleet,
+        fleet_services(fleet, tmp_path, ollama_servers=(fleet.urls[1],)) as web,
+        fleet_services(fleet, tmp_path, ollama_servers=(fleet.urls[1],)) as gateway,
+    ):
+        sync = ConfigSync(gateway)
+        edits = Fleet(web.servers, web.db, web.settings.servers)
+        first = web.servers.all()[0].name
+        edits.add("extra", fleet.urls[2])
+        edits.update(first, new_name="primary", weight=3)
+        sync()
+        servers = {s.name: s for s in gateway.servers.all()}
+        assert set(servers) == {"primary", web.servers.all()[1].name, "extra"}
+        assert servers["primary"].weight == 3
+        assert servers["extra"].url == fleet.urls[2]
+        assert "extra" in {v.name for v in gateway.gateway.app.views(None)}
+        edits.remove("extra")
+        sync()
+        assert "extra" not in {s.name for s in gateway.servers.all()}
