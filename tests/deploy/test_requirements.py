@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
-from importlib import metadata
 import tomllib
+from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 
