@@ -18,7 +18,8 @@ def _script() -> ModuleType:
     spec = importlib.util.spec_from_file_location(
         "gen_requirements_script", ROOT / "scripts" / "gen_requirements.py"
     )
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
