@@ -7,6 +7,7 @@ ports with the shipped file, only addresses, ports and paths changed
 
 from __future__ import annotations
 
+import itertools
 import json
 import ssl
 import subprocess
@@ -121,7 +122,7 @@ def test_gateway_ndjson_crosses_nginx_line_by_line(stack: Stack) -> None:
     tokens = lines[:-1]
     assert len(tokens) >= 8
     # 150 ms between tokens at the node: they come one by one, not in a burst
-    gaps = [b.at - a.at for a, b in zip(tokens, tokens[1:], strict=False)]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(tokens)]
     assert sorted(gaps)[len(gaps) // 2] > 0.1, gaps
 
 
