@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import ssl
-import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -30,6 +30,7 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "deploy")]
 from deploy_support import (  # noqa: E402
     NginxPorts,
     gunicorn_env,
+    nginx_binary,
     render_site,
     running_gunicorn,
     running_nginx,
@@ -40,6 +41,9 @@ from deploy_support import (  # noqa: E402
 )
 
 from ollama_webmgr.sim.fleet import running_fleet  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from run_all import machine  # noqa: E402
 
 PULLED = "all-minilm:latest"
 CHAT = "smollm2:135m"
@@ -137,7 +141,7 @@ def run() -> str:
                 for _ in range(GENERATIONS):
                     direct += line_delays(client, gateway)
                     proxied += line_delays(client, f"https://127.0.0.1:{ports.gateway}")
-    added = statistics.median(proxied) - statistics.median(direct)
+    added = percentile(proxied, 0.5) - percentile(direct, 0.5)
     rows = [
         "| stream | samples | p50 | p95 | max |",
         "|---|---|---|---|---|",
@@ -150,7 +154,8 @@ def run() -> str:
             "## nginx in front: delay added per streamed event",
             "",
             "The shipped `deploy/nginx/ollama-webmgr.conf` (TLS 1.3 with a self-signed"
-            " certificate, HTTP/1.1 to the client) run by Debian's nginx on loopback,"
+            f" certificate, HTTP/1.1 to the client) run by Debian's {_nginx_version()}"
+            " on loopback,"
             " in front of gunicorn with one gevent worker for the web app and one for"
             " the gateway, over one emulated node. SSE: "
             f"{PULLS} pulls of `{PULLED}` ({PULL_SECONDS:.0f} s each), each followed"
@@ -158,13 +163,21 @@ def run() -> str:
             " delay of a live event is its arrival through nginx minus its arrival"
             " direct (same event id, same clock; replayed events left out). NDJSON:"
             f" {GENERATIONS} `/api/generate` streams each way, alternately; a line's"
-            " delay is its arrival minus the `created_at` the node stamped on it.",
+            " delay is its arrival minus the `created_at` the node stamped on it."
+            f" Machine: {machine()}.",
             "",
             *rows,
             "",
-            _verdict(statistics.median(sse), added),
+            _verdict(percentile(sse, 0.5), added),
         ]
     )
+
+
+def _nginx_version() -> str:
+    result = subprocess.run(
+        [nginx_binary(), "-v"], capture_output=True, text=True, check=True
+    )
+    return result.stderr.strip().removeprefix("nginx version: ").replace("/", " ")
 
 
 def _verdict(sse: float, ndjson: float) -> str:
