@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+from deploy_support import gunicorn_command, gunicorn_env, running_gunicorn
 
 from fleet_support import SMALL_MODELS
 from ollama_webmgr.deployment import concurrency_problem, workers_from_env
@@ -21,67 +15,6 @@ from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.sim.fleet import running_fleet
 from ollama_webmgr.store.database import open_database
 from ollama_webmgr.store.stats import get_stats_snapshot
-
-ROOT = Path(__file__).resolve().parents[2]
-CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
-GUNICORN = Path(sys.executable).parent / "gunicorn"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def gunicorn_command(target: str, *options: str) -> list[str]:
-    return [str(GUNICORN), "-c", str(CONFIG), *options, target]
-
-
-def gunicorn_env(tmp_path: Path, **values: str) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "SECRET_KEY": "gunicorn-test",
-        "WEBMGR_DATA_DIR": str(tmp_path / "data"),
-        **values,
-    }
-
-
-@contextmanager
-def running_gunicorn(
-    tmp_path: Path, target: str, env: dict[str, str]
-) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """gunicorn on a free loopback port; yields its URL once it answers."""
-    port = free_port()
-    process = subprocess.Popen(
-        gunicorn_command(target, "--bind", f"127.0.0.1:{port}"),
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(url + "/", timeout=2)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(process.communicate()[1]) from None
-                time.sleep(0.1)
-        yield url, process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.communicate()
 
 
 def test_two_workers_without_redis_refuse_to_start(tmp_path: Path) -> None:
@@ -95,16 +28,14 @@ def test_two_workers_without_redis_refuse_to_start(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     refusal = [line for line in result.stderr.splitlines() if "REDIS_URL" in line]
-    assert refusal == [
-        "ollama-webmgr: " + str(concurrency_problem(2, None)),
-    ]
+    assert refusal == ["ollama-webmgr: " + str(concurrency_problem(2, None))]
 
 
 def test_workers_flag_counts_too(tmp_path: Path) -> None:
     result = subprocess.run(
         gunicorn_command("ollama_webmgr.wsgi:gateway", "--workers", "3"),
         cwd=tmp_path,
-        env=gunicorn_env(tmp_path, WEB_CONCURRENCY="1"),
+        env=gunicorn_env(tmp_path),
         capture_output=True,
         text=True,
         timeout=60,
@@ -120,13 +51,12 @@ def test_web_app_and_gateway_under_gunicorn_run_their_background(
     tmp_path: Path,
 ) -> None:
     with running_fleet([SMALL_MODELS]) as fleet:
-        env = gunicorn_env(tmp_path, WEB_CONCURRENCY="1", OLLAMA_BASE_URL=fleet.urls[0])
-        with running_gunicorn(tmp_path, "ollama_webmgr.wsgi:app", env) as (web, _):
+        env = gunicorn_env(tmp_path, OLLAMA_BASE_URL=fleet.urls[0])
+        with running_gunicorn(tmp_path, "ollama_webmgr.wsgi:app", env) as web:
             page = httpx.get(web + "/", timeout=10)
-            with running_gunicorn(tmp_path, "ollama_webmgr.wsgi:gateway", env) as (
-                gateway,
-                _,
-            ):
+            with running_gunicorn(
+                tmp_path, "ollama_webmgr.wsgi:gateway", env
+            ) as gateway:
                 tags = httpx.get(gateway + "/api/tags", timeout=10)
     assert page.status_code == 200
     assert "text/html" in page.headers["content-type"]
