@@ -7,6 +7,10 @@
 - 2 RQ workers (``ollama-webmgr worker``);
 - 3 emulated Ollama nodes and the fake ollama.com, in this process on real
   sockets, pulling at 80 MB/s so a pull lasts seconds.
+
+The tests run in file order on one set of processes (the last one kills an RQ
+worker). Which web worker serves a request is told by ``/health``'s ``pid``;
+a kept-alive connection stays on its worker.
 """
 
 from __future__ import annotations
@@ -333,6 +337,69 @@ def test_the_per_server_limit_holds_across_both_gateways(stack: Stack) -> None:
     # at most one at a time (each gateway alone would have allowed 2)
     assert [node.peak for node in stack.nodes] == [1, 1, 1]
     assert sum(node.served for node in stack.nodes) >= 12
+
+
+def _generate_on(port: int) -> str:
+    """One short generation through a gateway; the node that answered."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    body = {"model": INSTALLED, "prompt": "hi", "stream": False}
+    body["options"] = {"num_predict": 1}
+    try:
+        conn.request("POST", "/api/generate", body=json.dumps(body))
+        response = conn.getresponse()
+        response.read()
+    finally:
+        conn.close()
+    assert response.status == 200
+    return str(response.getheader("X-Ollama-Server"))
+
+
+def test_a_drain_through_one_web_worker_reaches_every_process(stack: Stack) -> None:
+    drained = server_name(stack.urls[0])
+    conn, pid = worker_connection(stack.web)
+    try:
+        status, body = request(
+            stack.web,
+            "POST",
+            "/api/gateway/drain",
+            {"server": drained, "draining": True},
+            conn=conn,
+        )
+    finally:
+        conn.close()
+    assert status == 200, body
+    try:
+        # the other web worker shows it (config sync: every 5 s)
+        def other_sees_it() -> bool:
+            other, _ = worker_connection(stack.web, avoid=pid)
+            try:
+                _, status = request(stack.web, "GET", "/api/gateway/status", conn=other)
+            finally:
+                other.close()
+            return any(
+                s["name"] == drained and s["draining"] for s in status["servers"]
+            )
+
+        wait_for(other_sees_it, 20, "the other web worker to see the drain")
+        # and both gateways stop sending it new requests
+        for port in stack.gateways:
+            wait_for(
+                lambda port=port: all(_generate_on(port) != drained for _ in range(3)),
+                20,
+                f"gateway {port} to drain {drained}",
+            )
+        before = stack.nodes[0].served
+        answered = {_generate_on(port) for port in stack.gateways for _ in range(4)}
+        assert drained not in answered
+        assert stack.nodes[0].served == before
+    finally:
+        status, body = request(
+            stack.web,
+            "POST",
+            "/api/gateway/drain",
+            {"server": drained, "draining": False},
+        )
+        assert status == 200, body
 
 
 def test_killing_an_rq_worker_mid_pull_interrupts_the_job_and_retry_works(
