@@ -163,9 +163,15 @@ class RedisSlots:
         with self._lock:
             held = self._held.get(server)
             lease = held.pop() if held else None
-            self._counts.pop(server, None)
+            self._adjust(server, -1 if lease is not None else 0)
         if lease is not None:
             self._redis.zrem(self._slots_key(server), lease)
+
+    def _adjust(self, server: str, change: int) -> None:
+        """Count our own take or release in the cached count (lock held)."""
+        cached = self._counts.get(server)
+        if cached is not None:
+            self._counts[server] = (cached[0], max(0, cached[1] + change))
 
     # --- leases ----------------------------------------------------------------
     def _slots_key(self, server: str) -> str:
@@ -184,7 +190,7 @@ class RedisSlots:
     def _hold(self, server: str, lease: str) -> None:
         with self._lock:
             self._held[server].append(lease)
-            self._counts.pop(server, None)
+            self._adjust(server, 1)
             if self._beat_pid != os.getpid():
                 self._beat_pid = os.getpid()
                 threading.Thread(
