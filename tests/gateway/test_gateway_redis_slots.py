@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -150,3 +151,25 @@ def test_the_gateway_shares_its_slots_when_redis_is_configured(prefix: str) -> N
     )
     assert isinstance(shared.app.slots, RedisSlots)
     assert type(build_gateway(Settings()).app.slots) is Slots
+
+
+def test_without_redis_the_limits_hold_per_process() -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    from ollama_webmgr.gateway.serving import build_gateway
+    from ollama_webmgr.settings import Settings
+
+    settings = Settings(redis_url=f"redis://127.0.0.1:{port}/0")
+    slots = build_gateway(settings).app.slots
+    assert isinstance(slots, RedisSlots)
+    started = time.monotonic()
+    assert slots.try_acquire("a", limit=1)
+    assert time.monotonic() - started < 1  # fails fast, then stops asking
+    assert not slots.try_acquire("a", limit=1)
+    assert slots.in_flight("a") == 1
+    threading.Timer(0.2, slots.release, args=("a",)).start()
+    assert slots.acquire("a", 1, queue_size=1, timeout=10)
+    assert not slots.acquire("a", 1, queue_size=0, timeout=10)
+    slots.release("a")
+    assert slots.in_flight("a") == 0

@@ -15,6 +15,12 @@ same way, after their timeout); the queue's size is the fleet-wide bound. A
 waiter polls with a short exponential backoff (5 ms to 100 ms): simpler than
 wake-up messages, and a slot freed is taken within 100 ms. The queue is not
 strictly first-come first-served, like the in-process one.
+
+Redis unreachable: the gateway keeps serving with per-process slots (a
+``limiter.Slots``) and logs it; the limits are then per process until Redis
+answers again (tried again every ``_RETRY_AFTER`` seconds, so an outage does not
+add a failed connection to every request). A slot taken that way is given back
+the same way.
 """
 
 from __future__ import annotations
@@ -25,9 +31,12 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from contextlib import suppress
 from typing import Any
 
 import redis
+
+from ollama_webmgr.gateway.limiter import Slots
 
 log = logging.getLogger(__name__)
 _NOW = """
@@ -81,6 +90,9 @@ return 0
 """
 )
 _FIRST_POLL, _MAX_POLL = 0.005, 0.1
+_LOCAL = "local"  # the "lease" of a slot taken while Redis was unreachable
+_WARN_EVERY = 30.0  # seconds between two warnings about Redis
+_RETRY_AFTER = 5.0  # seconds of per-process slots after a Redis failure
 
 
 class RedisSlots:
@@ -108,29 +120,46 @@ class RedisSlots:
         self._held: defaultdict[str, list[str]] = defaultdict(list)
         self._counts: dict[str, tuple[float, int]] = {}
         self._beat_pid = 0  # the process whose heartbeat thread runs
+        self._local = Slots()
+        self._warned = -_WARN_EVERY
+        self._retry_at = 0.0  # time.monotonic() before which Redis is not asked
 
     # --- counts (cached briefly: they only order the candidates) -----------
     def in_flight(self, server: str) -> int:
-        return self._counted(server, self._slots_key(server))
+        shared = self._counted(server, self._slots_key(server))
+        return shared + self._local.in_flight(server)
 
     def waiting(self, server: str) -> int:
-        return self._counted("queue:" + server, self._queue_key(server))
+        shared = self._counted("queue:" + server, self._queue_key(server))
+        return shared + self._local.waiting(server)
 
     def _counted(self, name: str, key: str) -> int:
         now = time.monotonic()
         cached = self._counts.get(name)
         if cached is not None and now - cached[0] < self._count_ttl:
             return cached[1]
-        value = int(self._count(keys=[key]))
+        if self._down():
+            return 0
+        try:
+            value = int(self._count(keys=[key]))
+        except redis.RedisError as exc:
+            self._warn(exc)
+            return 0
         self._counts[name] = (now, value)
         return value
 
     # --- taking and giving back ----------------------------------------------
     def try_acquire(self, server: str, limit: int) -> bool:
+        if self._down():
+            return self._take_local(server, self._local.try_acquire(server, limit))
         lease = self._new_lease()
         keys = [self._slots_key(server), self._queue_key(server)]
-        if not self._take(keys=keys, args=[limit, lease, self.lease_ttl, ""]):
-            return False
+        try:
+            if not self._take(keys=keys, args=[limit, lease, self.lease_ttl, ""]):
+                return False
+        except redis.RedisError as exc:
+            self._warn(exc)
+            return self._take_local(server, self._local.try_acquire(server, limit))
         self._hold(server, lease)
         return True
 
@@ -138,6 +167,17 @@ class RedisSlots:
         self, server: str, limit: int, *, queue_size: int, timeout: float
     ) -> bool:
         """Wait in the server's fleet-wide queue; False when full or time is up."""
+        deadline = time.monotonic() + timeout
+        try:
+            if not self._down():
+                return self._wait(server, limit, queue_size, timeout)
+        except redis.RedisError as exc:
+            self._warn(exc)
+        left = max(0.0, deadline - time.monotonic())
+        got = self._local.acquire(server, limit, queue_size=queue_size, timeout=left)
+        return self._take_local(server, got)
+
+    def _wait(self, server: str, limit: int, queue_size: int, timeout: float) -> bool:
         lease, waiter = self._new_lease(), self._new_lease()
         keys = [self._slots_key(server), self._queue_key(server)]
         wait_ttl = timeout + self.lease_ttl
@@ -157,15 +197,38 @@ class RedisSlots:
                     return True
             return False
         finally:
-            self._redis.zrem(keys[1], waiter)
+            with suppress(redis.RedisError):
+                self._redis.zrem(keys[1], waiter)
 
     def release(self, server: str) -> None:
         with self._lock:
             held = self._held.get(server)
             lease = held.pop() if held else None
-            self._adjust(server, -1 if lease is not None else 0)
-        if lease is not None:
-            self._redis.zrem(self._slots_key(server), lease)
+            if lease is not None and lease != _LOCAL:
+                self._adjust(server, -1)
+        if lease == _LOCAL:
+            self._local.release(server)
+        elif lease is not None and not self._down():
+            try:
+                self._redis.zrem(self._slots_key(server), lease)
+            except redis.RedisError as exc:  # the lease expires by itself
+                self._warn(exc)
+
+    def _take_local(self, server: str, got: bool) -> bool:
+        if got:
+            with self._lock:
+                self._held[server].append(_LOCAL)
+        return got
+
+    def _down(self) -> bool:
+        return time.monotonic() < self._retry_at
+
+    def _warn(self, exc: Exception) -> None:
+        now = time.monotonic()
+        self._retry_at = now + _RETRY_AFTER
+        if now - self._warned >= _WARN_EVERY:
+            self._warned = now
+            log.warning("Redis unreachable, gateway limits per process: %s", exc)
 
     def _adjust(self, server: str, change: int) -> None:
         """Count our own take or release in the cached count (lock held)."""
@@ -200,7 +263,10 @@ class RedisSlots:
     def refresh(self) -> None:
         """Push the expiry of every lease this process holds forward."""
         with self._lock:
-            held = {server: list(leases) for server, leases in self._held.items()}
+            held = {
+                server: [lease for lease in leases if lease != _LOCAL]
+                for server, leases in self._held.items()
+            }
         for server, leases in held.items():
             if leases:
                 self._refresh(
