@@ -145,11 +145,10 @@ def _models_cache(settings: Settings) -> ModelsCache:
     """Per process; with ``REDIS_URL`` what makes an entry stale is shared."""
     if not settings.redis_url:
         return ModelsCache()
-    import redis
-
     from ollama_webmgr.manager.cache import RedisVersions
+    from ollama_webmgr.redis_client import quick_connection
 
-    connection = redis.Redis.from_url(settings.redis_url)
+    connection = quick_connection(settings.redis_url)
     return ModelsCache(versions=RedisVersions(connection, settings.redis_prefix))
 
 

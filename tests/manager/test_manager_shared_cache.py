@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,3 +99,18 @@ def test_a_listing_fetched_during_a_delete_is_not_served(
     writer.invalidate(url)  # ...a delete ends elsewhere...
     reader.put(url, ["deleted model"], version=version)  # ...the fetch ends
     assert reader.get(url, ttl=60) is None
+
+
+def test_with_redis_unreachable_nothing_stale_is_served() -> None:
+    from ollama_webmgr.redis_client import quick_connection
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    down = quick_connection(f"redis://127.0.0.1:{port}/0")
+    cache = ModelsCache(versions=RedisVersions(down, "unreachable"))
+    url = "http://node:11434"
+    cache.watch(url, "job-1")
+    cache.put(url, ["m"], version=cache.version(url))
+    assert cache.get(url, ttl=60, is_finished=lambda _: True) is None
+    cache.invalidate(url)

@@ -66,21 +66,10 @@ def _slots(settings: Settings) -> SlotTable | None:
     """With ``REDIS_URL`` the limits hold across every gateway process."""
     if not settings.redis_url:
         return None
-    import redis
-    from redis.backoff import ExponentialBackoff
-    from redis.retry import Retry
-
     from ollama_webmgr.gateway.redis_slots import RedisSlots
+    from ollama_webmgr.redis_client import quick_connection
 
-    # Short commands only: fail fast (one quick retry) so that a Redis outage
-    # turns into per-process limits rather than slow requests.
-    connection = redis.Redis.from_url(
-        settings.redis_url,
-        socket_connect_timeout=1.0,
-        socket_timeout=2.0,
-        retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), 1),
-    )
-    return RedisSlots(connection, settings.redis_prefix)
+    return RedisSlots(quick_connection(settings.redis_url), settings.redis_prefix)
 
 
 def run_gateway(settings: Settings, host: str, port: int) -> None:

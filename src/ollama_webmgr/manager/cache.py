@@ -11,7 +11,9 @@ versions and the watched jobs live here (``LocalVersions``); with several web
 workers (``REDIS_URL``) they live in Redis (``RedisVersions``), so a delete
 through one worker makes every worker's entry stale at once, and any worker
 notices a pull finished, whoever submitted it. The listings themselves stay
-per process: only the small "this is stale" facts are shared.
+per process: only the small "this is stale" facts are shared. With Redis
+unreachable nothing is served from the cache (every read asks the servers)
+rather than something possibly stale.
 
 >>> cache = ModelsCache(clock=lambda: 10.0)
 >>> cache.put("http://a:11434", ["m"])
@@ -24,14 +26,19 @@ True
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import redis
+
+log = logging.getLogger(__name__)
 
 
 class Versions(Protocol):
@@ -87,33 +94,47 @@ class RedisVersions:
     KEEP = 86400  # seconds; entries live for seconds, watched pulls for hours
 
     def __init__(self, connection: redis.Redis, prefix: str) -> None:
+        import redis
+
         self._redis = connection
         self._prefix = f"{prefix}:models"
+        self._down: type[Exception] = redis.RedisError
 
     def current(self, url: str) -> str:
-        values: Any = self._redis.mget([f"{self._prefix}:v", self._key("v", url)])
+        try:
+            keys = [f"{self._prefix}:v", self._key("v", url)]
+            values: Any = self._redis.mget(keys)
+        except self._down as exc:  # a version nothing matches: no cache
+            log.warning("model list cache off, Redis unreachable: %s", exc)
+            return f"unknown-{uuid.uuid4().hex}"
         return ".".join(_text(v) for v in values)
 
     def bump(self, url: str | None) -> None:
         key = f"{self._prefix}:v" if url is None else self._key("v", url)
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.incr(key)
-        pipe.expire(key, self.KEEP)
-        pipe.execute()
+        self._write(key, lambda pipe: pipe.incr(key))
 
     def watch(self, url: str, job_id: str) -> None:
         key = self._key("watch", url)
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.sadd(key, job_id)
-        pipe.expire(key, self.KEEP)
-        pipe.execute()
+        self._write(key, lambda pipe: pipe.sadd(key, job_id))
 
     def watched(self, url: str) -> set[str]:
-        members: Any = self._redis.smembers(self._key("watch", url))
+        try:
+            members: Any = self._redis.smembers(self._key("watch", url))
+        except self._down:  # ``current`` serves nothing then
+            return set()
         return {_text(m) for m in members}
 
     def unwatch(self, url: str, job_ids: set[str]) -> None:
-        self._redis.srem(self._key("watch", url), *job_ids)
+        with suppress(self._down):  # they expire with the key
+            self._redis.srem(self._key("watch", url), *job_ids)
+
+    def _write(self, key: str, change: Callable[[Any], object]) -> None:
+        # Lost when Redis is down: reads serve nothing from the cache then.
+        with suppress(self._down):
+            pipe = self._redis.pipeline(transaction=False)
+            change(pipe)
+            pipe.expire(key, self.KEEP)
+            pipe.execute()
 
     def _key(self, kind: str, url: str) -> str:
         return f"{self._prefix}:{kind}:{url}"
