@@ -32,6 +32,8 @@ from deploy_support import (
 
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
 
+pytestmark = pytest.mark.usefixtures("nginx_installed")
+
 PULLED = "all-minilm:latest"  # 46 MB, not on the node at first
 CHAT = "smollm2:135m"
 
