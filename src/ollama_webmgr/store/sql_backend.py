@@ -33,7 +33,6 @@ from ollama_webmgr.store.database import (
 from ollama_webmgr.store.sql_engine import create_engine
 from ollama_webmgr.store.sql_query import condition, order_expr
 
-
 #: advisory lock key held while creating the tables (any constant of our own)
 _SCHEMA_LOCK = 0x6F6C6C61  # "olla"
 
@@ -59,9 +58,7 @@ class SqlDatabase(DatabaseManager):
             conn = conn.execution_options(immediate=True)  # SQLite: write lock first
             with conn.begin():
                 if self.backend == "postgresql":
-                    conn.execute(
-                        sa.select(sa.func.pg_advisory_xact_lock(_SCHEMA_LOCK))
-                    )
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
                 T.metadata.create_all(conn)
 
     # -- plumbing -------------------------------------------------------------
