@@ -169,7 +169,7 @@ def render_site(
         ("/etc/letsencrypt/live/webmgr.example.org/fullchain.pem", str(cert)),
         ("/etc/letsencrypt/live/webmgr.example.org/privkey.pem", str(key)),
         ("/var/log/nginx/", f"{directory}/logs/"),
-        ("/var/www/letsencrypt", f"{directory}/acme"),
+        ("root /var/www/html;", f"root {directory}/acme;"),
     ]
     for old, new in replacements:
         assert old in text, f"{old!r} is no longer in {NGINX_SITE}"

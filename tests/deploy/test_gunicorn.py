@@ -33,7 +33,9 @@ def test_two_workers_without_redis_refuse_to_start(tmp_path: Path) -> None:
 
 def test_workers_flag_counts_too(tmp_path: Path) -> None:
     result = subprocess.run(
-        gunicorn_command("ollama_webmgr.wsgi:gateway", "--workers", "3"),
+        gunicorn_command(
+            "ollama_webmgr.wsgi:gateway", "--workers", "3", "--bind", "127.0.0.1:0"
+        ),
         cwd=tmp_path,
         env=gunicorn_env(tmp_path),
         capture_output=True,

@@ -32,6 +32,8 @@ from deploy_support import (
 
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
 
+pytestmark = pytest.mark.usefixtures("nginx_installed")
+
 PULLED = "all-minilm:latest"  # 46 MB, not on the node at first
 CHAT = "smollm2:135m"
 
@@ -141,6 +143,8 @@ def test_static_assets_compression_and_redirect(stack: Stack) -> None:
     assert css.status_code == 200
     assert css.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert css.headers["content-encoding"] == "br"  # the app's precompressed file
+    health = stack.client.get(stack.web + "/health")
+    assert health.json()["status"] == "ok"
     redirect = stack.client.get(stack.plain + "/models?x=1")
     assert redirect.status_code == 301
     assert redirect.headers["location"] == "https://127.0.0.1/models?x=1"

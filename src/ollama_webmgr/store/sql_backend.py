@@ -33,8 +33,8 @@ from ollama_webmgr.store.database import (
 from ollama_webmgr.store.sql_engine import create_engine
 from ollama_webmgr.store.sql_query import condition, order_expr
 
-#: PostgreSQL advisory lock held while the tables are created ("webmgr" in hex)
-_SCHEMA_LOCK = 0x7765626D6772
+#: advisory lock key held while creating the tables (any constant of our own)
+_SCHEMA_LOCK = 0x6F6C6C61  # "olla"
 
 
 class SqlDatabase(DatabaseManager):
@@ -52,17 +52,13 @@ class SqlDatabase(DatabaseManager):
             raise StoreError(f"cannot open database {self.location()}: {exc}") from None
 
     def _create_tables(self) -> None:
-        """Create what is missing, one process at a time: gunicorn's workers
-        open a fresh database together, and two ``CREATE TABLE`` of the same
-        table would make one of them fail."""
+        """Create missing tables under a lock: several processes (gunicorn and
+        RQ workers) may open a fresh database at the same moment."""
         with self.engine.connect() as conn:
-            conn = conn.execution_options(immediate=True)  # SQLite: write lock
+            conn = conn.execution_options(immediate=True)  # SQLite: write lock first
             with conn.begin():
                 if self.backend == "postgresql":
-                    conn.execute(
-                        sa.text("SELECT pg_advisory_xact_lock(:key)"),
-                        {"key": _SCHEMA_LOCK},
-                    )
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
                 T.metadata.create_all(conn)
 
     # -- plumbing -------------------------------------------------------------
