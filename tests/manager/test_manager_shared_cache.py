@@ -114,3 +114,27 @@ def test_with_redis_unreachable_nothing_stale_is_served() -> None:
     cache.put(url, ["m"], version=cache.version(url))
     assert cache.get(url, ttl=60, is_finished=lambda _: True) is None
     cache.invalidate(url)
+
+
+def test_with_redis_every_shared_part_is_the_redis_one(
+    fleet: EmulatedFleet, tmp_path: Path, prefix: str
+) -> None:
+    from ollama_webmgr.gateway.limiter import Slots
+    from ollama_webmgr.gateway.redis_slots import RedisSlots
+    from ollama_webmgr.jobs.bus import MemoryBus
+    from ollama_webmgr.jobs.redis_bus import RedisBus
+    from ollama_webmgr.jobs.rq_runner import RQRunner
+    from ollama_webmgr.jobs.runner import ThreadRunner
+    from ollama_webmgr.manager.cache import LocalVersions
+
+    shared = {"redis_url": REDIS_URL, "redis_prefix": prefix}
+    with fleet_services(fleet, tmp_path, **shared) as services:
+        assert isinstance(services.runner, RQRunner)  # never the ThreadRunner
+        assert isinstance(services.bus, RedisBus)
+        assert isinstance(services.gateway.app.slots, RedisSlots)
+        assert isinstance(services.models_cache.versions, RedisVersions)
+    with fleet_services(fleet, tmp_path / "alone") as services:
+        assert isinstance(services.runner, ThreadRunner)
+        assert isinstance(services.bus, MemoryBus)
+        assert type(services.gateway.app.slots) is Slots
+        assert isinstance(services.models_cache.versions, LocalVersions)
