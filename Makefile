@@ -7,7 +7,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 ASSETS_STAMP := src/ollama_webmgr/web/static/dist/manifest.json
 
-.PHONY: all demo run test lint assets bench proto clean help
+.PHONY: all demo run test lint assets bench proto requirements clean help
 
 all: test
 
@@ -20,7 +20,7 @@ help:
 $(PY_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade 'pip>=25.1'
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[redis,postgres,agent]' --group dev
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[redis,postgres,agent,deploy]' --group dev
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -33,8 +33,8 @@ $(ASSETS_STAMP): $(NODE_STAMP) $(shell find src/ollama_webmgr/web/assets src/oll
 assets: $(ASSETS_STAMP)
 
 lint: $(PY_STAMP)
-	$(BIN)/ruff check src tests benchmarks scripts conftest.py
-	$(BIN)/ruff format --check src tests benchmarks scripts conftest.py
+	$(BIN)/ruff check src tests benchmarks scripts deploy conftest.py
+	$(BIN)/ruff format --check src tests benchmarks scripts deploy conftest.py
 	$(BIN)/mypy
 
 test: lint assets
@@ -49,6 +49,10 @@ run: $(PY_STAMP) assets
 # gRPC modules of the node agent (committed; tests/agent checks they are current)
 proto: $(PY_STAMP)
 	$(PY) scripts/gen_proto.py
+
+# requirements.txt for installs without pip extras (tests/deploy checks it)
+requirements: $(PY_STAMP)
+	$(PY) scripts/gen_requirements.py
 
 LIGHTHOUSE := build/lighthouse/node_modules/.bin/lighthouse
 

@@ -130,12 +130,11 @@ def sim(
 @cli.command()
 @click.option(
     "--queue",
-    default="ollama-webmgr",
-    show_default=True,
-    help="RQ queue to work on.",
+    default=None,
+    help="RQ queue to work on (default: ollama-<REDIS_PREFIX>, ollama-webmgr).",
 )
 @click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
-def worker(queue: str, burst: bool) -> None:
+def worker(queue: str | None, burst: bool) -> None:
     """Run jobs (pulls, update checks, forced ejects) from Redis (needs REDIS_URL)."""
     settings = load_settings()
     if not settings.redis_url:
@@ -145,7 +144,7 @@ def worker(queue: str, burst: bool) -> None:
         )
     from ollama_webmgr.jobs.rq_runner import run_worker
 
-    run_worker(settings.redis_url, queue=queue, burst=burst)
+    run_worker(settings.redis_url, queue=queue or settings.job_queue, burst=burst)
 
 
 @cli.command()

@@ -8,6 +8,7 @@ An invalid value raises ``SettingsError`` naming the variable and what it expect
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
@@ -71,6 +72,13 @@ def _optional(value: str) -> str | None:
     return value.strip() or None
 
 
+def _redis_prefix(value: str) -> str:
+    prefix = value.strip()
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", prefix):
+        raise ValueError("letters, digits, '.', '_' or '-' (at most 64)")
+    return prefix
+
+
 def _log_level(value: str) -> str:
     level = value.strip().upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -102,6 +110,12 @@ class Settings:
         None,
         "Redis : tâches sur RQ, progression par Redis Streams (vide : tout en mémoire)",
         _optional,
+    )
+    redis_prefix: str = _setting(
+        "REDIS_PREFIX",
+        "webmgr",
+        "Préfixe des clés Redis ; la file RQ s’appelle `ollama-<préfixe>` (plusieurs installations sur un même Redis)",
+        _redis_prefix,
     )
     database_url: str | None = _setting(
         "DATABASE_URL",
@@ -222,6 +236,11 @@ class Settings:
     def servers(self) -> tuple[str, ...]:
         """Configured servers: the primary first, duplicates removed."""
         return tuple(dict.fromkeys((self.ollama_base_url, *self.ollama_servers)))
+
+    @property
+    def job_queue(self) -> str:
+        """The RQ queue of this installation (``ollama-webmgr`` by default)."""
+        return f"ollama-{self.redis_prefix}"
 
     @property
     def data_path(self) -> Path:

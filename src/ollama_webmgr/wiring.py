@@ -104,6 +104,8 @@ def build_runner(
     runner = RQRunner(
         redis.Redis.from_url(settings.redis_url),
         tasks_ref=TASKS_REF,
+        prefix=settings.redis_prefix,
+        queue=settings.job_queue,
         on_change=on_change,
         store_url=settings.store_url,
     )
@@ -135,7 +137,19 @@ def build_services(
         library=LibraryClient(settings.library_url),
         registry=RegistryClient(settings.registry_url),
         gateway=_build_gateway(settings, db, servers),
+        models_cache=_models_cache(settings),
     )
+
+
+def _models_cache(settings: Settings) -> ModelsCache:
+    """Per process; with ``REDIS_URL`` what makes an entry stale is shared."""
+    if not settings.redis_url:
+        return ModelsCache()
+    from ollama_webmgr.manager.cache import RedisVersions
+    from ollama_webmgr.redis_client import quick_connection
+
+    connection = quick_connection(settings.redis_url)
+    return ModelsCache(versions=RedisVersions(connection, settings.redis_prefix))
 
 
 def _build_gateway(

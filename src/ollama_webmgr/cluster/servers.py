@@ -109,6 +109,19 @@ class ServerRegistry:
             }
             return server
 
+    def replace_all(self, servers: Iterable[Server]) -> None:
+        """Become ``servers`` at once (the fleet as another process saved it);
+        a server keeps its ``limit`` and ``draining`` when its URL stays."""
+        with self._lock:
+            kept = {s.url: s for s in self._servers.values()}
+            fresh: dict[str, Server] = {}
+            for server in servers:
+                old = kept.get(server.url)
+                if old is not None:
+                    server = replace(server, limit=old.limit, draining=old.draining)
+                fresh[server.name] = server
+            self._servers = fresh
+
     def set_draining(self, name: str, draining: bool) -> Server:
         return self.update(name, draining=draining)
 

@@ -26,7 +26,7 @@ from ollama_webmgr.gateway.auth import key_allowed
 from ollama_webmgr.gateway.balancer import ServerView, rank
 from ollama_webmgr.gateway.calls import Call, read_call
 from ollama_webmgr.gateway.config import GatewayConfig
-from ollama_webmgr.gateway.limiter import Slots
+from ollama_webmgr.gateway.limiter import Slots, SlotTable
 from ollama_webmgr.gateway.metrics import GatewayMetrics, TtftAverages
 from ollama_webmgr.gateway.relay import (
     Opened,
@@ -82,13 +82,15 @@ class Gateway:
         *,
         pool: urllib3.PoolManager | None = None,
         on_request: Observer | None = None,
+        slots: SlotTable | None = None,
     ) -> None:
         self.config = config
         self.registry = registry
         self.monitor = monitor
         self.models = monitor.models
         self.pool = pool or urllib3.PoolManager(num_pools=64, maxsize=256)
-        self.slots = Slots()
+        # in-process by default; shared through Redis with several gateways
+        self.slots: SlotTable = slots or Slots()
         self.ttft = TtftAverages()
         self.metrics = GatewayMetrics()
         self._observers: list[Observer] = [self.metrics.observe]
@@ -383,6 +385,9 @@ def create_gateway_app(
     *,
     pool: urllib3.PoolManager | None = None,
     on_request: Observer | None = None,
+    slots: SlotTable | None = None,
 ) -> Gateway:
     """The Ollama-compatible gateway over ``registry`` (see ``wiring`` to run it)."""
-    return Gateway(config, registry, monitor, pool=pool, on_request=on_request)
+    return Gateway(
+        config, registry, monitor, pool=pool, on_request=on_request, slots=slots
+    )

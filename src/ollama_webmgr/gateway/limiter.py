@@ -4,6 +4,9 @@
 only if fewer than ``queue_size`` requests are already waiting, and at most
 ``timeout`` seconds. ``in_flight`` feeds the balancer.
 
+``Slots`` counts within one process; ``gateway/redis_slots.py`` implements the
+same ``SlotTable`` on Redis for several gateway processes (``REDIS_URL``).
+
 >>> slots = Slots()
 >>> slots.try_acquire("a", limit=1), slots.try_acquire("a", limit=1)
 (True, False)
@@ -17,6 +20,23 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from typing import Protocol
+
+
+class SlotTable(Protocol):
+    """What the gateway needs from a concurrency limiter."""
+
+    def in_flight(self, server: str) -> int: ...
+
+    def waiting(self, server: str) -> int: ...
+
+    def try_acquire(self, server: str, limit: int) -> bool: ...
+
+    def acquire(
+        self, server: str, limit: int, *, queue_size: int, timeout: float
+    ) -> bool: ...
+
+    def release(self, server: str) -> None: ...
 
 
 class Slots:

@@ -17,6 +17,7 @@ from ollama_webmgr.gateway.stats import BatchRecorder, RequestRecord
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from ollama_webmgr.gateway.limiter import SlotTable
     from ollama_webmgr.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,8 +56,20 @@ def build_gateway(
     registry = registry or ServerRegistry.from_urls(settings.servers)
     monitor = HealthMonitor(registry, ModelMap(), config)
     recorder = BatchRecorder(sink)
-    app = create_gateway_app(config, registry, monitor, on_request=recorder.submit)
+    app = create_gateway_app(
+        config, registry, monitor, on_request=recorder.submit, slots=_slots(settings)
+    )
     return GatewayService(app, monitor, recorder)
+
+
+def _slots(settings: Settings) -> SlotTable | None:
+    """With ``REDIS_URL`` the limits hold across every gateway process."""
+    if not settings.redis_url:
+        return None
+    from ollama_webmgr.gateway.redis_slots import RedisSlots
+    from ollama_webmgr.redis_client import quick_connection
+
+    return RedisSlots(quick_connection(settings.redis_url), settings.redis_prefix)
 
 
 def run_gateway(settings: Settings, host: str, port: int) -> None:

@@ -4,8 +4,9 @@
 ``interrupted``), start the gateway's health monitor (one synchronous round) and
 request recorder, reconcile the store with the live fleet, then run periodic
 work on one thread: store maintenance (hourly: request roll-ups and retention),
-the model map (every 5 minutes), and gateway settings edited by another process
-(every 5 seconds); and the node agents' hardware (``HARDWARE_INTERVAL``).
+the model map (every 5 minutes), and the fleet and gateway settings edited by
+another process (every 5 seconds); and the node agents' hardware
+(``HARDWARE_INTERVAL``).
 ``stop()`` ends them and flushes queued request records.
 ``create_app`` never starts them, so tests stay free of side effects.
 """
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ollama_webmgr.manager import gateway_settings
+from ollama_webmgr.manager import fleet, gateway_settings
 from ollama_webmgr.manager.reconcile import (
     ReconcileReport,
     reconcile,
@@ -103,19 +104,30 @@ class Scheduler:
 
 
 class ConfigSync:
-    """Reload the gateway settings when another process changed them."""
+    """Reload the fleet, the gateway settings, keys and drained servers when
+    another process changed them (several web workers, separate gateways)."""
 
     def __init__(self, services: Services) -> None:
         self._services = services
         self._seen = gateway_settings.stamp(services.db)
+        self._fleet = fleet.fleet_fingerprint(services.db)
 
     def __call__(self) -> None:
+        services = self._services
+        saved = fleet.fleet_fingerprint(services.db)
+        fleet_changed = saved != self._fleet
+        if fleet_changed:
+            self._fleet = saved
+            fleet.reload_registry(
+                services.servers, services.settings.servers, services.db
+            )
         current = gateway_settings.stamp(self._services.db)
-        if current != self._seen:
+        if current != self._seen or fleet_changed:
             self._seen = current
             gateway_settings.load_gateway_config(
                 self._services.db, self._services.gateway.app.config
             )
+            gateway_settings.load_draining(self._services.db, self._services.servers)
 
 
 class Background:
@@ -153,7 +165,7 @@ class Background:
                         services.db, services.servers, gateway.monitor
                     ),
                 ),
-                Periodic("gateway settings", CONFIG_SYNC_EVERY, ConfigSync(services)),
+                Periodic("shared settings", CONFIG_SYNC_EVERY, ConfigSync(services)),
             ]
         )
         self._scheduler.start()

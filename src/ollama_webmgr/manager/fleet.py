@@ -13,6 +13,7 @@ address is caught at once instead of showing up later as a dead server.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -101,6 +102,22 @@ def load_registry(configured: Sequence[str], db: DatabaseManager) -> ServerRegis
         if state.get("origin") == ORIGIN_UI:  # else: gone from the environment
             _restore(registry, state)
     return registry
+
+
+def fleet_fingerprint(db: DatabaseManager) -> list[tuple[str, str]]:
+    """The saved fleet in a comparable form: changes when a process edits it."""
+    return sorted(
+        (str(doc["address"]), json.dumps(doc["fleet"], sort_keys=True, default=str))
+        for doc in _fleet_docs(db)
+    )
+
+
+def reload_registry(
+    registry: ServerRegistry, configured: Sequence[str], db: DatabaseManager
+) -> None:
+    """Make ``registry`` the fleet saved in the store (added, removed, renamed,
+    switched or weighted servers through another web worker or process)."""
+    registry.replace_all(load_registry(configured, db).all())
 
 
 class Fleet:

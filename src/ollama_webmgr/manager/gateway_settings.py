@@ -50,13 +50,10 @@ def _document(db: DatabaseManager, key: str) -> Doc | None:
     return found[0] if found else None
 
 
-def stamp(db: DatabaseManager) -> tuple[str | None, str | None]:
+def stamp(db: DatabaseManager) -> tuple[str | None, ...]:
     """When each document last changed: a cheap "did another process edit it?"."""
-    config, keys = _document(db, CONFIG_KEY), _document(db, KEYS_KEY)
-    return (
-        config.get("updated_at") if config else None,
-        keys.get("updated_at") if keys else None,
-    )
+    docs = [_document(db, key) for key in (CONFIG_KEY, KEYS_KEY, DRAIN_KEY)]
+    return tuple(doc.get("updated_at") if doc else None for doc in docs)
 
 
 def load_gateway_config(db: DatabaseManager, config: GatewayConfig) -> GatewayConfig:
@@ -142,10 +139,12 @@ def save_draining(db: DatabaseManager, registry: ServerRegistry) -> None:
 
 
 def load_draining(db: DatabaseManager, registry: ServerRegistry) -> None:
+    """Drain exactly the stored servers (at start, and when another process
+    changed the list: ``manager/background.py``)."""
     doc = _document(db, DRAIN_KEY)
     value = doc.get("value") if doc else None
     names = value.get("servers") if isinstance(value, dict) else None
-    known = {s.name for s in registry.all()}
-    for name in names or []:
-        if name in known:
-            registry.set_draining(name, True)
+    drained = set(names or [])
+    for server in registry.all():
+        if server.draining != (server.name in drained):
+            registry.set_draining(server.name, server.name in drained)

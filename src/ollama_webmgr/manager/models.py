@@ -129,8 +129,9 @@ def _cached(services: Services, server: Server) -> ServerModels | None:
 
 
 def _fetch(services: Services, server: Server) -> ServerModels:
+    version = services.models_cache.version(server.url)
     tags = services.clients.get(server).tags()
-    services.models_cache.put(server.url, tags)
+    services.models_cache.put(server.url, tags, version=version)
     return ServerModels(server, tags, cached=False)
 
 

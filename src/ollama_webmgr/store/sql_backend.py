@@ -33,6 +33,9 @@ from ollama_webmgr.store.database import (
 from ollama_webmgr.store.sql_engine import create_engine
 from ollama_webmgr.store.sql_query import condition, order_expr
 
+#: advisory lock key held while creating the tables (any constant of our own)
+_SCHEMA_LOCK = 0x6F6C6C61  # "olla"
+
 
 class SqlDatabase(DatabaseManager):
     """``DatabaseManager`` over SQLite (WAL) or PostgreSQL (psycopg 3)."""
@@ -44,9 +47,19 @@ class SqlDatabase(DatabaseManager):
         )
         try:
             self.engine = create_engine(url, self.backend)
-            T.metadata.create_all(self.engine)
+            self._create_tables()
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open database {self.location()}: {exc}") from None
+
+    def _create_tables(self) -> None:
+        """Create missing tables under a lock: several processes (gunicorn and
+        RQ workers) may open a fresh database at the same moment."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(immediate=True)  # SQLite: write lock first
+            with conn.begin():
+                if self.backend == "postgresql":
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
+                T.metadata.create_all(conn)
 
     # -- plumbing -------------------------------------------------------------
     @contextmanager

@@ -16,6 +16,7 @@ answering is shown as ``stale`` but never makes the web app unhealthy.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -119,7 +120,13 @@ def agent_report(services: Services, now: float | None = None) -> dict[str, obje
 def health() -> Response:
     services = get_services()
     status, checks = run_checks(services)
-    response = jsonify(status=status, checks=checks, agents=agent_report(services))
+    # ``pid``: which worker answered, behind gunicorn or a load balancer
+    response = jsonify(
+        status=status,
+        checks=checks,
+        agents=agent_report(services),
+        pid=os.getpid(),
+    )
     response.status_code = 503 if status == "error" else 200
     response.cache_control.no_store = True
     return response

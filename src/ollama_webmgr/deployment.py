@@ -1,0 +1,68 @@
+"""Start-up checks for production serving (gunicorn, several processes).
+
+Several processes serving the web app cannot share in-memory job records,
+progress streams or gateway counters: each would see only its own. With more
+than one worker, ``REDIS_URL`` is therefore required, and the server refuses to
+start without it rather than behave wrongly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+#: gunicorn's own default for ``workers`` when the variable is set
+WORKERS_ENV = "WEB_CONCURRENCY"
+
+
+def default_workers(cores: int | None = None) -> int:
+    """Two workers per core, at least 2 and at most 4 (gevent workers each
+    serve hundreds of connections; more would only add memory and connections).
+
+    >>> [default_workers(n) for n in (1, 2, 3, 8)]
+    [2, 4, 4, 4]
+    """
+    count = cores if cores is not None else (os.cpu_count() or 1)
+    return max(2, min(4, 2 * count))
+
+
+def workers_from_env(
+    environ: Mapping[str, str] | None = None, *, cores: int | None = None
+) -> int:
+    """``WEB_CONCURRENCY`` when set, else ``default_workers()``.
+
+    >>> workers_from_env({"WEB_CONCURRENCY": "1"})
+    1
+    >>> workers_from_env({}, cores=1)
+    2
+    """
+    source = os.environ if environ is None else environ
+    text = source.get(WORKERS_ENV, "").strip()
+    if not text:
+        return default_workers(cores)
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise ValueError(f"{WORKERS_ENV}: expected a positive integer, got {text!r}")
+    return count
+
+
+def concurrency_problem(processes: int, redis_url: str | None) -> str | None:
+    """The one-line reason not to start, or None when the setup is consistent.
+
+    >>> concurrency_problem(1, None) is None
+    True
+    >>> concurrency_problem(4, "redis://127.0.0.1:6379/0") is None
+    True
+    >>> print(concurrency_problem(2, None))  # doctest: +ELLIPSIS
+    REDIS_URL is required with more than one worker (2 configured): ...
+    """
+    if processes <= 1 or redis_url:
+        return None
+    return (
+        f"REDIS_URL is required with more than one worker ({processes} configured):"
+        " jobs, progress and gateway limits must be shared through Redis."
+        " Set REDIS_URL or run a single worker (WEB_CONCURRENCY=1)."
+    )
