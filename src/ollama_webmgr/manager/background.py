@@ -116,6 +116,7 @@ class ConfigSync:
             gateway_settings.load_gateway_config(
                 self._services.db, self._services.gateway.app.config
             )
+            gateway_settings.load_draining(self._services.db, self._services.servers)
 
 
 class Background:

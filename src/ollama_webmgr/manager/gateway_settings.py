@@ -1,6 +1,7 @@
 """The gateway's settings and API keys, kept in the ``config`` table.
 
-Three documents: ``gateway_draining`` (names of drained servers), ``gateway`` (the editable ``GatewayConfig`` fields) and
+Three documents: ``gateway_draining`` (the addresses of drained servers),
+``gateway`` (the editable ``GatewayConfig`` fields) and
 ``gateway_api_keys`` (one entry per key: id, label, a short prefix to recognise
 it, its SHA-256 and when it was made; the key itself is never stored). The
 running ``GatewayConfig`` is updated in place, so every change applies at once.
@@ -16,6 +17,7 @@ from typing import Any
 from ollama_webmgr.cluster.servers import ServerRegistry
 from ollama_webmgr.gateway.auth import hash_api_key, new_api_key
 from ollama_webmgr.gateway.config import GatewayConfig
+from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.store.database import DatabaseManager, Doc, Where, now_iso
 
 log = logging.getLogger(__name__)
@@ -50,13 +52,10 @@ def _document(db: DatabaseManager, key: str) -> Doc | None:
     return found[0] if found else None
 
 
-def stamp(db: DatabaseManager) -> tuple[str | None, str | None]:
+def stamp(db: DatabaseManager) -> tuple[str | None, ...]:
     """When each document last changed: a cheap "did another process edit it?"."""
-    config, keys = _document(db, CONFIG_KEY), _document(db, KEYS_KEY)
-    return (
-        config.get("updated_at") if config else None,
-        keys.get("updated_at") if keys else None,
-    )
+    docs = (_document(db, key) for key in (CONFIG_KEY, KEYS_KEY, DRAIN_KEY))
+    return tuple(doc.get("updated_at") if doc else None for doc in docs)
 
 
 def load_gateway_config(db: DatabaseManager, config: GatewayConfig) -> GatewayConfig:
@@ -136,16 +135,28 @@ def public_key(entry: Doc) -> Doc:
 
 
 def save_draining(db: DatabaseManager, registry: ServerRegistry) -> None:
-    """Remember which servers are drained (by name) across restarts."""
-    names = [s.name for s in registry.all() if s.draining]
-    db.upsert("config", ["key"], {"key": DRAIN_KEY, "value": {"servers": names}})
+    """Remember which servers are drained across restarts.
+
+    Keyed by address (``host:port`` of the URL), the identity the ``servers``
+    table keeps for a server: a name can change in the UI, the address cannot.
+    """
+    addresses = [display_address(s.url) for s in registry.all() if s.draining]
+    db.upsert("config", ["key"], {"key": DRAIN_KEY, "value": {"addresses": addresses}})
 
 
 def load_draining(db: DatabaseManager, registry: ServerRegistry) -> None:
+    """Drain the saved servers; a document of names (older versions) is
+    converted to addresses once."""
     doc = _document(db, DRAIN_KEY)
     value = doc.get("value") if doc else None
-    names = value.get("servers") if isinstance(value, dict) else None
-    known = {s.name for s in registry.all()}
-    for name in names or []:
-        if name in known:
-            registry.set_draining(name, True)
+    if not isinstance(value, dict):
+        return
+    by_address = {display_address(s.url): s.name for s in registry.all()}
+    addresses = value.get("addresses")
+    if not isinstance(addresses, list):
+        names = set(value.get("servers") or [])
+        addresses = [a for a, name in by_address.items() if name in names]
+    for address, name in by_address.items():
+        registry.set_draining(name, address in addresses)
+    if "addresses" not in value:
+        save_draining(db, registry)
