@@ -138,3 +138,23 @@ def test_a_key_is_shown_once_and_only_its_hash_is_kept(
     delete = parse(later).select_one("#gateway-keys form")["action"]
     browser.post(str(delete), data={"csrf_token": token})
     assert services.gateway.app.config.api_key_hashes == frozenset()
+
+
+def test_cors_origins_are_edited_on_the_page(
+    gw_app: Flask, browser: FlaskClient
+) -> None:
+    values = _form_values(parse(browser.get("/passerelle").data))
+    assert values["origins"] == ""
+    values["origins"] = "https://chat.exemple.fr, https://*.exemple.org"
+    answer = browser.post("/passerelle/config", data=values)
+    config = _services(gw_app).gateway.app.config
+    assert answer.status_code == 200
+    assert config.origins == ("https://chat.exemple.fr", "https://*.exemple.org")
+    shown = _form_values(parse(answer.data))["origins"]
+    assert shown == "https://chat.exemple.fr, https://*.exemple.org"
+    values["origins"] = "chat.exemple.fr"
+    refused = browser.post("/passerelle/config", data=values)
+    assert refused.status_code == 400
+    error = parse(refused.data).find(id="gateway-error").get_text()
+    assert error.startswith("Valeur invalide pour « origins » : des origines")
+    assert config.origins == ("https://chat.exemple.fr", "https://*.exemple.org")

@@ -12,6 +12,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import Map, MapAdapter, Rule
 from werkzeug.wrappers import Request, Response
 
+from ollama_webmgr.gateway.cors import apply_cors
 from ollama_webmgr.sim import models_api, native_infer, openai_compat
 from ollama_webmgr.sim.responses import (
     empty_response,
@@ -100,6 +101,13 @@ class SimApp:
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> Iterable[bytes]:
+        origin = environ.get("HTTP_ORIGIN")
+        if origin:  # Ollama's CORS middleware runs before everything else
+            start_response, answered = apply_cors(
+                environ, start_response, origin, self.state.origins
+            )
+            if answered is not None:
+                return answered
         request = Request(environ)
         response = self.dispatch(request)
         return response(environ, start_response)

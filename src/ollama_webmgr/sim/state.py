@@ -93,6 +93,7 @@ class SimState:
     token_delay: float = 0.003  # seconds between streamed tokens
     load_delay: float = 0.0  # seconds to "load" a model that is not loaded
     gpu: bool = True
+    origins: tuple[str, ...] = ()  # OLLAMA_ORIGINS: CORS origins besides the built-ins
     faults: Faults = field(default_factory=Faults)
     state_file: Path | None = None
     installed: dict[tuple[str, str, str, str], InstalledModel] = field(
