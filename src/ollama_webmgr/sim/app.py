@@ -13,7 +13,7 @@ from werkzeug.routing import Map, MapAdapter, Rule
 from werkzeug.wrappers import Request, Response
 
 from ollama_webmgr.gateway.cors import apply_cors
-from ollama_webmgr.sim import models_api, native_infer, openai_compat
+from ollama_webmgr.sim import creating, models_api, native_infer, openai_compat
 from ollama_webmgr.sim.responses import (
     empty_response,
     error_response,
@@ -69,6 +69,8 @@ ROUTES: list[tuple[str, tuple[str, ...], Handler]] = [
     ("/api/pull", ("POST",), models_api.pull),
     ("/api/delete", ("DELETE",), models_api.delete),
     ("/api/copy", ("POST",), models_api.copy),
+    ("/api/create", ("POST",), creating.create),
+    ("/api/push", ("POST",), creating.push),
     ("/api/ps", ("GET",), models_api.ps),
     ("/api/generate", ("POST",), native_infer.generate),
     ("/api/chat", ("POST",), native_infer.chat),
