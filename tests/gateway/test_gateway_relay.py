@@ -225,3 +225,17 @@ def test_a_bug_in_the_gateway_still_answers_in_ollamas_shape(make_fleet, monkeyp
     assert response.json() == {"error": "internal error in the gateway"}
     openai_style = httpx.post(fleet.url + "/v1/completions", json={"model": "llama3.2"})
     assert openai_style.json()["error"]["type"] == "api_error"
+
+
+def test_a_stream_stalling_after_the_first_byte_ends_with_an_error_line(make_fleet):
+    # read_timeout is 1 s in these tests; the node then waits 1.5 s between lines
+    fleet = make_fleet(Node("a", line_delay=1.5, lines=3))
+    response = httpx.post(
+        fleet.url + "/api/generate", json={"model": "llama3.2"}, timeout=10
+    )
+    lines = [json.loads(line) for line in response.text.splitlines()]
+    assert response.status_code == 200
+    assert lines[0]["response"] == "w0 "
+    assert set(lines[-1]) == {"error"}
+    assert "upstream stream failed" in lines[-1]["error"]
+    assert fleet.last_record().error == lines[-1]["error"]
