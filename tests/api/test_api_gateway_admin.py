@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -12,7 +13,11 @@ from product_support import Product, running_product
 
 from fleet_support import SMALL_MODELS
 from ollama_webmgr.ollama.urls import display_address
-from ollama_webmgr.store.stats import get_stats_snapshot, health_series
+from ollama_webmgr.store.stats import (
+    aggregate_stats,
+    get_stats_snapshot,
+    health_series,
+)
 
 MODEL = SMALL_MODELS[0]
 
@@ -48,16 +53,29 @@ def test_gateway_requests_land_in_the_request_statistics(tmp_path: Path) -> None
             client.generate(MODEL, "hi")
             client.embed(SMALL_MODELS[1], "text")
             client.list()
+            with pytest.raises(ollama.ResponseError):
+                client.generate("no-such-model", "hi")
         product.services.stop()  # flushes the batch recorder
         db = product.services.db
         snapshot = get_stats_snapshot(db)
         address = display_address(product.fleet.urls[0])
         latencies = health_series(db, address, "request_latency", "1h")
+        # one hour bucket holds them all: the stored hourly document has them too
+        stored = aggregate_stats(db, "hourly", now=time.time() + 3600)
     assert snapshot["chat_requests"] == 2
-    assert snapshot["generate_requests"] == 1
+    assert snapshot["generate_requests"] == 2
     assert snapshot["embedding_requests"] == 1
     assert snapshot["other_requests"] == 1
+    assert snapshot["error_requests"] == 1
+    # the emulator's final lines count tokens: 3 generations and their prompts
+    assert snapshot["completion_tokens"] > 3
+    assert snapshot["prompt_tokens"] > 3
+    assert snapshot["bytes_in"] > 6 * len('{"model":""}')
+    assert snapshot["bytes_out"] > snapshot["bytes_in"]
     assert sum(point.count for point in latencies) == 4
+    if stored["total_requests"] == snapshot["total_requests"]:  # same hour
+        assert stored["error_requests"] == 1
+        assert stored["bytes_out"] == snapshot["bytes_out"]
 
 
 def test_every_health_check_is_persisted(tmp_path: Path) -> None:
