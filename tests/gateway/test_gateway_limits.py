@@ -200,5 +200,6 @@ def test_fleet_status_reports_each_server_as_the_gateway_sees_it(make_fleet):
         "0.33.0",
     )
     assert (a.models, a.loaded, a.in_flight) == (1, 1, 0)
+    assert a.loaded_models == ("llama3.2:latest",)
     assert (b.name, b.healthy) == ("b", False)
     assert "refused" in b.last_error.lower()

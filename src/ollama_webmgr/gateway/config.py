@@ -5,6 +5,8 @@ use, so ``update(...)`` (from the UI or the persisted config table) takes effect
 at once. ``update`` validates everything before changing anything.
 
 >>> config = GatewayConfig()
+>>> config.health_interval, config.health_timeout, config.strategy
+(5.0, 2.0, 'least_in_flight')
 >>> config.update(strategy="round_robin", max_attempts=2).strategy
 'round_robin'
 >>> config.update(strategy="random")
