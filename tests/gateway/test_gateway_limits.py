@@ -155,6 +155,15 @@ def test_api_keys_reject_wrong_keys_in_ollamas_shape(make_fleet):
         )
         assert response.status_code == 401
         assert response.json() == {"error": "unauthorized: invalid or missing API key"}
+    openai_shape = httpx.post(
+        fleet.url + "/v1/chat/completions",
+        json={"model": "llama3.2", "messages": []},
+        headers={"Authorization": "Bearer bad"},
+    )
+    assert openai_shape.status_code == 401
+    assert openai_shape.json()["error"]["message"] == (
+        "unauthorized: invalid or missing API key"
+    )
     ok = httpx.post(
         fleet.url + "/api/generate",
         json={"model": "llama3.2", "stream": False},

@@ -156,6 +156,30 @@ def test_last_5xx_passes_through_unchanged_when_every_node_fails(make_fleet):
     assert response.json()["error"] in ("a failed", "b failed")
 
 
+def test_retries_stop_at_max_attempts(make_fleet):
+    nodes = [Node(name, fault="500") for name in "abc"]
+    fleet = make_fleet(*nodes, max_attempts=2)
+    response = httpx.post(
+        fleet.url + "/api/generate", json={"model": "llama3.2", "stream": False}
+    )
+    assert response.status_code == 500
+    assert fleet.last_record().attempts == 2
+    assert sum(1 for node in nodes if node.seen) == 2
+
+
+def test_timeouts_and_refusals_everywhere_are_504_and_502(make_fleet):
+    body = {"model": "llama3.2", "stream": False}
+    hanging = make_fleet(Node("a", fault="hang"))
+    timed_out = httpx.post(hanging.url + "/api/generate", json=body, timeout=10)
+    assert timed_out.status_code == 504
+    assert timed_out.json()["error"].startswith("Ollama server 'a' ")
+    refusing = make_fleet(Node("b"))
+    refusing.stop_node("b")  # the gateway has not noticed yet
+    refused = httpx.post(refusing.url + "/api/generate", json=body, timeout=10)
+    assert refused.status_code == 502
+    assert refused.json()["error"].startswith("Ollama server 'b' ")
+
+
 def test_drop_after_first_byte_ends_with_an_ollama_error_line(make_fleet):
     fleet = make_fleet(Node("a", fault="drop", lines=5))
     with httpx.stream(
