@@ -192,6 +192,19 @@ def test_drop_after_first_byte_ends_with_an_ollama_error_line(make_fleet):
     assert "upstream stream failed" in lines[-1]["error"]
 
 
+def test_a_body_cut_short_of_its_length_aborts_the_client_connection(make_fleet):
+    # a Content-Length body cannot take an error line: the client must see the cut
+    fleet = make_fleet(Node("a", fault="short"))
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.post(
+            fleet.url + "/api/generate",
+            json={"model": "llama3.2", "stream": False},
+            timeout=10,
+        )
+    assert wait_until(lambda: bool(fleet.records))
+    assert fleet.last_record().error.startswith("upstream stream failed")
+
+
 def test_drop_on_v1_stream_ends_with_an_sse_error_event(make_fleet):
     fleet = make_fleet(Node("a", fault="drop", lines=5))
     body = {
