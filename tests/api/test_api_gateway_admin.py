@@ -113,6 +113,22 @@ def test_a_strategy_change_applies_to_the_next_requests(tmp_path: Path) -> None:
     assert stored["gateway"]["strategy"] == "round_robin"
 
 
+def test_cors_origins_set_through_the_api_apply_at_once(tmp_path: Path) -> None:
+    with running_product([SMALL_MODELS[:1]], tmp_path) as product:
+        origin = {"Origin": "https://chat.example.com"}
+        before = httpx.get(product.gateway_url + "/api/version", headers=origin)
+        put = product.web.put(
+            "/api/gateway/config", json={"origins": ["https://*.example.com"]}
+        )
+        after = httpx.get(product.gateway_url + "/api/version", headers=origin)
+        shown = product.web.get("/api/gateway/config").json["config"]["origins"]
+    assert before.status_code == 403
+    assert put.status_code == 200, put.json
+    assert after.status_code == 200
+    assert after.headers["access-control-allow-origin"] == origin["Origin"]
+    assert shown == ["https://*.example.com"]
+
+
 def test_a_lower_limit_makes_the_gateway_refuse_extra_requests(tmp_path: Path) -> None:
     with running_product([SMALL_MODELS], tmp_path, token_delay=0.05) as product:
         put = product.web.put(
@@ -231,6 +247,13 @@ def test_a_drained_server_gets_no_new_request(tmp_path: Path) -> None:
             400,
             "Valeur invalide pour « read_timeout » : un nombre de secondes positif"
             " attendu.",
+        ),
+        (
+            "/api/gateway/config",
+            {"origins": ["chat.example.com"]},
+            400,
+            "Valeur invalide pour « origins » : des origines schéma://hôte séparées"
+            " par des virgules (une * au plus) attendues.",
         ),
         ("/api/gateway/config", {}, 400, "Aucun réglage à modifier."),
         (
