@@ -81,3 +81,16 @@ def test_invalid_value_names_the_variable(env: str, value: str, expected: str) -
         Settings.from_env({env: value}, env_file=None)
     assert caught.value.message.startswith(expected)
     assert "\n" not in caught.value.message
+
+
+def test_gateway_origins_come_from_the_environment() -> None:
+    from ollama_webmgr.gateway.config import GatewayConfig
+
+    settings = Settings.from_env(
+        {"GATEWAY_ORIGINS": "https://chat.example.com, chrome-extension://*"},
+        env_file=None,
+    )
+    config = GatewayConfig.from_settings(settings)
+    assert config.origins == ("https://chat.example.com", "chrome-extension://*")
+    with pytest.raises(SettingsError, match="GATEWAY_ORIGINS"):
+        Settings.from_env({"GATEWAY_ORIGINS": "example.com"}, env_file=None)

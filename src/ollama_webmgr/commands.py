@@ -102,6 +102,13 @@ def _faults(
     show_default=True,
     help="Version reported by /api/version.",
 )
+@click.option(
+    "--origins",
+    envvar="OLLAMA_ORIGINS",
+    default="",
+    help="CORS origins allowed besides Ollama's built-ins, comma-separated"
+    " (env OLLAMA_ORIGINS, as Ollama).",
+)
 def sim(
     host: str,
     port: int,
@@ -111,6 +118,7 @@ def sim(
     faults: Faults | None,
     ollama_version: str,
     library_port: int | None,
+    origins: str,
 ) -> None:
     """Run an emulated Ollama server (fault knobs also at /_sim/faults)."""
     from ollama_webmgr.sim.serve import run_sim
@@ -124,6 +132,7 @@ def sim(
         faults=faults,
         version=ollama_version,
         library_port=library_port,
+        origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from dotenv import dotenv_values
 
 from ollama_webmgr.errors import InvalidServerUrl, SettingsError
+from ollama_webmgr.gateway.cors import valid_pattern
 from ollama_webmgr.ollama.urls import normalize_base_url
 
 Parser = Callable[[str], Any]
@@ -42,6 +43,13 @@ def _web_url(value: str) -> str:
     if not text.startswith(("http://", "https://")) or " " in text:
         raise ValueError("an http:// or https:// URL")
     return text
+
+
+def _origin_list(value: str) -> tuple[str, ...]:
+    origins = tuple(item.strip() for item in value.split(",") if item.strip())
+    if not all(valid_pattern(origin) for origin in origins):
+        raise ValueError("scheme://host origins, comma-separated, one * at most")
+    return origins
 
 
 def _port(value: str) -> int:
@@ -146,6 +154,13 @@ class Settings:
     port: int = _setting("WEBMGR_PORT", 8000, "Port de l’application web", _port)
     gateway_port: int = _setting(
         "GATEWAY_PORT", 11435, "Port de la passerelle compatible Ollama", _port
+    )
+    gateway_origins: tuple[str, ...] = _setting(
+        "GATEWAY_ORIGINS",
+        (),
+        "Origines web autorisées (CORS) par la passerelle en plus de celles d’Ollama"
+        " (localhost…), séparées par des virgules, `*` permis",
+        _origin_list,
     )
     connect_timeout: float = _setting(
         "OLLAMA_CONNECT_TIMEOUT",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -12,7 +13,11 @@ from product_support import Product, running_product
 
 from fleet_support import SMALL_MODELS
 from ollama_webmgr.ollama.urls import display_address
-from ollama_webmgr.store.stats import get_stats_snapshot, health_series
+from ollama_webmgr.store.stats import (
+    aggregate_stats,
+    get_stats_snapshot,
+    health_series,
+)
 
 MODEL = SMALL_MODELS[0]
 
@@ -48,16 +53,29 @@ def test_gateway_requests_land_in_the_request_statistics(tmp_path: Path) -> None
             client.generate(MODEL, "hi")
             client.embed(SMALL_MODELS[1], "text")
             client.list()
+            with pytest.raises(ollama.ResponseError):
+                client.generate("no-such-model", "hi")
         product.services.stop()  # flushes the batch recorder
         db = product.services.db
         snapshot = get_stats_snapshot(db)
         address = display_address(product.fleet.urls[0])
         latencies = health_series(db, address, "request_latency", "1h")
+        # one hour bucket holds them all: the stored hourly document has them too
+        stored = aggregate_stats(db, "hourly", now=time.time() + 3600)
     assert snapshot["chat_requests"] == 2
-    assert snapshot["generate_requests"] == 1
+    assert snapshot["generate_requests"] == 2
     assert snapshot["embedding_requests"] == 1
     assert snapshot["other_requests"] == 1
+    assert snapshot["error_requests"] == 1
+    # the emulator's final lines count tokens: 3 generations and their prompts
+    assert snapshot["completion_tokens"] > 3
+    assert snapshot["prompt_tokens"] > 3
+    assert snapshot["bytes_in"] > 6 * len('{"model":""}')
+    assert snapshot["bytes_out"] > snapshot["bytes_in"]
     assert sum(point.count for point in latencies) == 4
+    if stored["total_requests"] == snapshot["total_requests"]:  # same hour
+        assert stored["error_requests"] == 1
+        assert stored["bytes_out"] == snapshot["bytes_out"]
 
 
 def test_every_health_check_is_persisted(tmp_path: Path) -> None:
@@ -93,6 +111,22 @@ def test_a_strategy_change_applies_to_the_next_requests(tmp_path: Path) -> None:
         assert set(_served_by(product)) == {light, heavy}
         stored = {d["key"]: d["value"] for d in product.services.db.find("config")}
     assert stored["gateway"]["strategy"] == "round_robin"
+
+
+def test_cors_origins_set_through_the_api_apply_at_once(tmp_path: Path) -> None:
+    with running_product([SMALL_MODELS[:1]], tmp_path) as product:
+        origin = {"Origin": "https://chat.example.com"}
+        before = httpx.get(product.gateway_url + "/api/version", headers=origin)
+        put = product.web.put(
+            "/api/gateway/config", json={"origins": ["https://*.example.com"]}
+        )
+        after = httpx.get(product.gateway_url + "/api/version", headers=origin)
+        shown = product.web.get("/api/gateway/config").json["config"]["origins"]
+    assert before.status_code == 403
+    assert put.status_code == 200, put.json
+    assert after.status_code == 200
+    assert after.headers["access-control-allow-origin"] == origin["Origin"]
+    assert shown == ["https://*.example.com"]
 
 
 def test_a_lower_limit_makes_the_gateway_refuse_extra_requests(tmp_path: Path) -> None:
@@ -213,6 +247,13 @@ def test_a_drained_server_gets_no_new_request(tmp_path: Path) -> None:
             400,
             "Valeur invalide pour « read_timeout » : un nombre de secondes positif"
             " attendu.",
+        ),
+        (
+            "/api/gateway/config",
+            {"origins": ["chat.example.com"]},
+            400,
+            "Valeur invalide pour « origins » : des origines schéma://hôte séparées"
+            " par des virgules (une * au plus) attendues.",
         ),
         ("/api/gateway/config", {}, 400, "Aucun réglage à modifier."),
         (

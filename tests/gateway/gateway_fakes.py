@@ -2,7 +2,8 @@
 
 ``Node`` speaks just enough of Ollama's API (tags, ps, version, generate, chat,
 ``/v1/chat/completions``, pull, delete, copy, show) and has fault switches:
-``fault = "500" | "503" | "hang" | "drop"``. ``fleet`` serves several of them
+``fault = "500" | "503" | "hang" | "drop" | "short"`` (a non-streamed body
+cut short of its ``Content-Length``). ``fleet`` serves several of them
 plus a gateway on real sockets.
 """
 
@@ -123,6 +124,12 @@ class Node:
                 start_response, 404, {"error": f"model '{model}' not found"}
             )
         if path in ("/api/generate", "/api/chat"):
+            if data.get("stream") is False and self.fault == "short":
+                # announces 1000 bytes, sends 20, then the connection breaks
+                start_response(
+                    "200 OK", [("Content-Type", JSON), ("Content-Length", "1000")]
+                )
+                return self._short(environ)
             if data.get("stream") is False:
                 return self._json(
                     start_response,
@@ -154,6 +161,12 @@ class Node:
             return [b""]
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"404 page not found"]
+
+    @staticmethod
+    def _short(environ: dict[str, Any]) -> Iterator[bytes]:
+        yield b'{"model":"x","respon'
+        time.sleep(0.1)
+        environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
 
     def _has(self, model: str) -> bool:
         return any(same_model(m, model) for m in self.models)

@@ -155,6 +155,15 @@ def test_api_keys_reject_wrong_keys_in_ollamas_shape(make_fleet):
         )
         assert response.status_code == 401
         assert response.json() == {"error": "unauthorized: invalid or missing API key"}
+    openai_shape = httpx.post(
+        fleet.url + "/v1/chat/completions",
+        json={"model": "llama3.2", "messages": []},
+        headers={"Authorization": "Bearer bad"},
+    )
+    assert openai_shape.status_code == 401
+    assert openai_shape.json()["error"]["message"] == (
+        "unauthorized: invalid or missing API key"
+    )
     ok = httpx.post(
         fleet.url + "/api/generate",
         json={"model": "llama3.2", "stream": False},
@@ -200,5 +209,6 @@ def test_fleet_status_reports_each_server_as_the_gateway_sees_it(make_fleet):
         "0.33.0",
     )
     assert (a.models, a.loaded, a.in_flight) == (1, 1, 0)
+    assert a.loaded_models == ("llama3.2:latest",)
     assert (b.name, b.healthy) == ("b", False)
     assert "refused" in b.last_error.lower()

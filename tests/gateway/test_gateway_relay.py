@@ -156,6 +156,30 @@ def test_last_5xx_passes_through_unchanged_when_every_node_fails(make_fleet):
     assert response.json()["error"] in ("a failed", "b failed")
 
 
+def test_retries_stop_at_max_attempts(make_fleet):
+    nodes = [Node(name, fault="500") for name in "abc"]
+    fleet = make_fleet(*nodes, max_attempts=2)
+    response = httpx.post(
+        fleet.url + "/api/generate", json={"model": "llama3.2", "stream": False}
+    )
+    assert response.status_code == 500
+    assert fleet.last_record().attempts == 2
+    assert sum(1 for node in nodes if node.seen) == 2
+
+
+def test_timeouts_and_refusals_everywhere_are_504_and_502(make_fleet):
+    body = {"model": "llama3.2", "stream": False}
+    hanging = make_fleet(Node("a", fault="hang"))
+    timed_out = httpx.post(hanging.url + "/api/generate", json=body, timeout=10)
+    assert timed_out.status_code == 504
+    assert timed_out.json()["error"].startswith("Ollama server 'a' ")
+    refusing = make_fleet(Node("b"))
+    refusing.stop_node("b")  # the gateway has not noticed yet
+    refused = httpx.post(refusing.url + "/api/generate", json=body, timeout=10)
+    assert refused.status_code == 502
+    assert refused.json()["error"].startswith("Ollama server 'b' ")
+
+
 def test_drop_after_first_byte_ends_with_an_ollama_error_line(make_fleet):
     fleet = make_fleet(Node("a", fault="drop", lines=5))
     with httpx.stream(
@@ -166,6 +190,19 @@ def test_drop_after_first_byte_ends_with_an_ollama_error_line(make_fleet):
     assert [line.get("response") for line in lines[:2]] == ["w0 ", "w1 "]
     assert set(lines[-1]) == {"error"}
     assert "upstream stream failed" in lines[-1]["error"]
+
+
+def test_a_body_cut_short_of_its_length_aborts_the_client_connection(make_fleet):
+    # a Content-Length body cannot take an error line: the client must see the cut
+    fleet = make_fleet(Node("a", fault="short"))
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.post(
+            fleet.url + "/api/generate",
+            json={"model": "llama3.2", "stream": False},
+            timeout=10,
+        )
+    assert wait_until(lambda: bool(fleet.records))
+    assert fleet.last_record().error.startswith("upstream stream failed")
 
 
 def test_drop_on_v1_stream_ends_with_an_sse_error_event(make_fleet):
@@ -225,3 +262,17 @@ def test_a_bug_in_the_gateway_still_answers_in_ollamas_shape(make_fleet, monkeyp
     assert response.json() == {"error": "internal error in the gateway"}
     openai_style = httpx.post(fleet.url + "/v1/completions", json={"model": "llama3.2"})
     assert openai_style.json()["error"]["type"] == "api_error"
+
+
+def test_a_stream_stalling_after_the_first_byte_ends_with_an_error_line(make_fleet):
+    # read_timeout is 1 s in these tests; the node then waits 1.5 s between lines
+    fleet = make_fleet(Node("a", line_delay=1.5, lines=3))
+    response = httpx.post(
+        fleet.url + "/api/generate", json={"model": "llama3.2"}, timeout=10
+    )
+    lines = [json.loads(line) for line in response.text.splitlines()]
+    assert response.status_code == 200
+    assert lines[0]["response"] == "w0 "
+    assert set(lines[-1]) == {"error"}
+    assert "upstream stream failed" in lines[-1]["error"]
+    assert fleet.last_record().error == lines[-1]["error"]

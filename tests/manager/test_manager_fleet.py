@@ -14,8 +14,9 @@ from ollama_webmgr.errors import (
     ServerNameTaken,
     UnknownServer,
 )
+from ollama_webmgr.manager import gateway_settings as gs
 from ollama_webmgr.manager.fleet import Fleet, ServerCheck, load_registry
-from ollama_webmgr.store.database import DatabaseManager, open_database
+from ollama_webmgr.store.database import DatabaseManager, Where, open_database
 
 ENV = ("http://a:11434", "http://b:11434")
 
@@ -83,3 +84,34 @@ def test_renames_are_checked_against_every_name(db: DatabaseManager) -> None:
     with pytest.raises(UnknownServer):
         fleet.update("zzz", enabled=True)
     assert fleet.update("a:11434", new_name=" a:11434 ").name == "a:11434"
+
+
+def test_a_drained_server_stays_drained_after_a_rename_and_a_restart(
+    db: DatabaseManager,
+) -> None:
+    fleet = fleet_of(db)
+    fleet.add("gpu", "http://c:11434")
+    fleet.registry.set_draining("gpu", True)
+    gs.save_draining(db, fleet.registry)
+    fleet.update("gpu", new_name="gpu-big")
+    assert fleet.registry.get("gpu-big").draining
+    later = fleet_of(db)  # a restart: registry and drain state read back
+    gs.load_draining(db, later.registry)
+    assert [s.name for s in later.registry.all() if s.draining] == ["gpu-big"]
+
+
+def test_drained_names_saved_by_older_versions_become_addresses(
+    db: DatabaseManager,
+) -> None:
+    fleet_of(db).update("b:11434", new_name="cpu")
+    db.upsert("config", ["key"], {"key": gs.DRAIN_KEY, "value": {"servers": ["cpu"]}})
+    registry = fleet_of(db).registry
+    gs.load_draining(db, registry)
+    assert [s.name for s in registry.all() if s.draining] == ["cpu"]
+    stored = db.find("config", [Where("key", "==", gs.DRAIN_KEY)])[0]["value"]
+    assert stored == {"addresses": ["b:11434"]}
+    renamed = fleet_of(db)
+    renamed.update("cpu", new_name="cpu-2")
+    again = fleet_of(db).registry
+    gs.load_draining(db, again)
+    assert [s.name for s in again.all() if s.draining] == ["cpu-2"]

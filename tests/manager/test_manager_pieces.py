@@ -168,9 +168,17 @@ def test_a_separate_gateway_process_picks_up_settings_edited_in_the_ui(
         assert gateway.gateway.app.config.strategy == "least_in_flight"
         gs.save_gateway_config(web.db, web.gateway.app.config, {"strategy": "latency"})
         key = gs.create_api_key(web.db, web.gateway.app.config, "ci").key
+        name = web.servers.all()[0].name
+        web.servers.set_draining(name, True)
+        gs.save_draining(web.db, web.servers)
         sync()
         assert gateway.gateway.app.config.strategy == "latency"
         assert gateway.gateway.app.config.api_key_hashes == {hash_api_key(key)}
+        assert gateway.servers.get(name).draining
+        web.servers.set_draining(name, False)
+        gs.save_draining(web.db, web.servers)
+        sync()
+        assert not gateway.servers.get(name).draining
     finally:
         web.close()
         gateway.close()

@@ -71,7 +71,8 @@ def test_sim_command_serves_under_gevent(tmp_path: Path) -> None:
         ],
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "TZ": "Etc/GMT+7"},  # a zone seven hours behind UTC
+        # a zone seven hours behind UTC; one more CORS origin, as Ollama reads it
+        env={**os.environ, "TZ": "Etc/GMT+7", "OLLAMA_ORIGINS": "https://*.test"},
     )
     try:
         assert process.stdout is not None
@@ -81,6 +82,9 @@ def test_sim_command_serves_under_gevent(tmp_path: Path) -> None:
         assert httpx.get(url + "/").status_code == 500  # fail_next from --faults
         assert httpx.get(url + "/").text == "Ollama is running"
         assert httpx.get(url + "/api/version").json() == {"version": "0.9.0"}
+        for origin, status in (("https://ui.test", 200), ("https://ui.example", 403)):
+            cors = httpx.get(url + "/api/version", headers={"Origin": origin})
+            assert cors.status_code == status
         (model,) = httpx.get(url + "/api/tags").json()["models"]
         assert model["name"] == "all-minilm:latest"
         assert model["modified_at"].endswith("-07:00")  # local zone

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -62,6 +63,18 @@ def test_the_page_shows_settings_servers_and_keys_in_french(
     assert (values["strategy"], values["max_attempts"]) == ("least_in_flight", "3")
     names = [li.find("p").get_text() for li in doc.select("#gateway-servers li")]
     assert names == ["localhost:11434", "gpu-a:11434", "192.168.1.20:11434"]
+    loaded = [p.get_text() for p in doc.select("#gateway-servers [data-loaded]")]
+    assert loaded == ["Aucun modèle chargé"] * 3
+
+
+def test_the_page_names_the_models_loaded_on_each_server(
+    gw_app: Flask, browser: FlaskClient
+) -> None:
+    models = _services(gw_app).gateway.app.models
+    models.update("gpu-a:11434", running=[{"name": "llama3.2:latest"}])
+    doc = parse(browser.get("/passerelle").data)
+    loaded = [p.get_text() for p in doc.select("#gateway-servers [data-loaded]")]
+    assert loaded[1] == "Chargé(s) : llama3.2:latest"
     assert "Aucune clé" in doc.get_text()
 
 
@@ -133,8 +146,31 @@ def test_a_key_is_shown_once_and_only_its_hash_is_kept(
     later = browser.get("/passerelle").get_data(as_text=True)
     services = _services(gw_app)
     assert services.gateway.app.config.api_key_hashes == {hash_api_key(key)}
+    stored = json.dumps(services.db.find("config"))
+    assert hash_api_key(key) in stored
+    assert key not in stored
     assert key not in later
     assert key[:8] in later
     delete = parse(later).select_one("#gateway-keys form")["action"]
     browser.post(str(delete), data={"csrf_token": token})
     assert services.gateway.app.config.api_key_hashes == frozenset()
+
+
+def test_cors_origins_are_edited_on_the_page(
+    gw_app: Flask, browser: FlaskClient
+) -> None:
+    values = _form_values(parse(browser.get("/passerelle").data))
+    assert values["origins"] == ""
+    values["origins"] = "https://chat.exemple.fr, https://*.exemple.org"
+    answer = browser.post("/passerelle/config", data=values)
+    config = _services(gw_app).gateway.app.config
+    assert answer.status_code == 200
+    assert config.origins == ("https://chat.exemple.fr", "https://*.exemple.org")
+    shown = _form_values(parse(answer.data))["origins"]
+    assert shown == "https://chat.exemple.fr, https://*.exemple.org"
+    values["origins"] = "chat.exemple.fr"
+    refused = browser.post("/passerelle/config", data=values)
+    assert refused.status_code == 400
+    error = parse(refused.data).find(id="gateway-error").get_text()
+    assert error.startswith("Valeur invalide pour « origins » : des origines")
+    assert config.origins == ("https://chat.exemple.fr", "https://*.exemple.org")

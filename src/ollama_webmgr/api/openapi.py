@@ -171,6 +171,12 @@ ROUTES: list[tuple[str, str, str, str, list[Param], Schema | None, dict[int, Any
 _CONFIG_PROPERTIES: Schema = {
     "strategy": _enum("least_in_flight", "round_robin", "weighted", "latency"),
     "sticky": BOOL,
+    "origins": {
+        "type": "array",
+        "items": STR,
+        "description": "Origines CORS autorisées en plus de celles d’Ollama"
+        " (schéma://hôte, une * au plus ; * seule : toutes)",
+    },
     **{
         name: {"type": "integer", "minimum": 0}
         for name in ("sticky_size", "default_limit", "queue_size")

@@ -78,6 +78,8 @@ def _expected(english: str) -> str:
         return "least_in_flight, round_robin, weighted ou latency attendu"
     if english.startswith("sticky"):
         return "true ou false attendu"
+    if english.startswith("origins"):
+        return "des origines schéma://hôte séparées par des virgules (une * au plus) attendues"
     if ">= 1" in english:
         return "un entier supérieur ou égal à 1 attendu"
     if ">= 0" in english:

@@ -26,6 +26,7 @@ from ollama_webmgr.gateway.auth import key_allowed
 from ollama_webmgr.gateway.balancer import ServerView, rank
 from ollama_webmgr.gateway.calls import Call, read_call
 from ollama_webmgr.gateway.config import GatewayConfig
+from ollama_webmgr.gateway.cors import apply_cors
 from ollama_webmgr.gateway.limiter import Slots, SlotTable
 from ollama_webmgr.gateway.metrics import GatewayMetrics, TtftAverages
 from ollama_webmgr.gateway.relay import (
@@ -105,6 +106,13 @@ class Gateway:
     ) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
         method = environ["REQUEST_METHOD"]
+        origin = environ.get("HTTP_ORIGIN")
+        if origin:
+            start_response, answered = apply_cors(
+                environ, start_response, origin, self.config.origins
+            )
+            if answered is not None:
+                return answered
         if path == "/" and method in ("GET", "HEAD"):
             body = b"Ollama is running"
             ctype = "text/plain; charset=utf-8"

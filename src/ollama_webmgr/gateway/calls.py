@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 
 _NAME_ALIAS = frozenset({"/api/show", "/api/push", "/api/pull", "/api/delete"})
 # Host: urllib3 sets the upstream's. Accept-Encoding: bodies must stay plain to be
-# cut on line boundaries. Content-Length: recomputed from the body.
-_NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "accept-encoding"}
+# cut on line boundaries. Content-Length: recomputed from the body. Origin: CORS
+# is the gateway's own decision (an upstream would judge it against its Host).
+_NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "accept-encoding", "origin"}
 
 
 @dataclass

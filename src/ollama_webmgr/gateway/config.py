@@ -5,6 +5,8 @@ use, so ``update(...)`` (from the UI or the persisted config table) takes effect
 at once. ``update`` validates everything before changing anything.
 
 >>> config = GatewayConfig()
+>>> config.health_interval, config.health_timeout, config.strategy
+(5.0, 2.0, 'least_in_flight')
 >>> config.update(strategy="round_robin", max_attempts=2).strategy
 'round_robin'
 >>> config.update(strategy="random")
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from ollama_webmgr.gateway.balancer import STRATEGIES, Strategy
+from ollama_webmgr.gateway.cors import valid_pattern
 
 if TYPE_CHECKING:
     from ollama_webmgr.settings import Settings
@@ -58,6 +61,7 @@ class GatewayConfig:
     failures_to_down: int = 3
     successes_to_up: int = 2
     backoff_max: float = 60.0
+    origins: tuple[str, ...] = ()  # CORS origins allowed besides Ollama's built-ins
     api_key_hashes: frozenset[str] = field(default_factory=frozenset)
     _lock: threading.Lock = field(
         default_factory=threading.Lock, repr=False, compare=False
@@ -68,6 +72,7 @@ class GatewayConfig:
         return cls(
             connect_timeout=settings.connect_timeout,
             pull_timeout=settings.pull_timeout,
+            origins=settings.gateway_origins,
         )
 
     def update(self, **changes: Any) -> GatewayConfig:
@@ -81,6 +86,8 @@ class GatewayConfig:
             for key, value in changes.items():
                 if key == "api_key_hashes":
                     value = frozenset(value)
+                elif key == "origins":
+                    value = tuple(value)
                 setattr(self, key, value)
         return self
 
@@ -94,6 +101,7 @@ class GatewayConfig:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data.pop("_lock")
         data["api_key_hashes"] = sorted(self.api_key_hashes)
+        data["origins"] = list(self.origins)
         return data
 
 
@@ -108,6 +116,12 @@ def _validate(key: str, value: Any) -> None:
         raise ValueError(f"{key}: expected an integer >= 1")
     if key in _NON_NEGATIVE and not (_is_int(value) and value >= 0):
         raise ValueError(f"{key}: expected an integer >= 0")
+    if key == "origins" and (
+        isinstance(value, str)
+        or not isinstance(value, list | tuple)
+        or not all(isinstance(o, str) and valid_pattern(o) for o in value)
+    ):
+        raise ValueError("origins: expected scheme://host patterns (one * at most)")
     if key == "api_key_hashes" and (
         isinstance(value, str) or not all(isinstance(h, str) for h in value)
     ):

@@ -1,12 +1,13 @@
-"""Pull, delete and copy on several servers at once.
+"""Pull, create, delete and copy on several servers at once.
 
 Policy (see docs): an ``X-Ollama-Servers`` request header (``name,name`` or
-``all``) chooses the servers; without it a pull goes to every healthy server,
-a delete or copy to every healthy server that has the model. The servers'
-pull progress is merged into one stream in Ollama's format: per blob, ``total``
-and ``completed`` are summed over the servers; other statuses appear once;
-``success`` only when every server succeeded; otherwise the stream ends with
-one ``{"error": ...}`` line.
+``all``) chooses the servers; without it a pull or a create goes to every
+healthy server, a delete or copy to every healthy server that has the model.
+The servers' progress is merged into one stream in Ollama's format: per blob,
+``total`` and ``completed`` are summed over the servers; other statuses appear
+once; ``success`` only when every server succeeded; otherwise the stream ends
+with one ``{"error": ...}`` line (``failed_status``: the HTTP status to answer
+when that error is all there is).
 
 >>> merger = PullMerger(["a", "b"])
 >>> merger.feed("a", {"status": "pulling manifest"})
@@ -41,8 +42,12 @@ Line = dict[str, Any]
 class PullMerger:
     """Turns the progress lines of N servers into one Ollama-shaped stream."""
 
-    def __init__(self, servers: Sequence[str]) -> None:
+    def __init__(self, servers: Sequence[str], *, everyone_pulls: bool = True) -> None:
         self._servers = list(servers)
+        # a pull fetches every blob everywhere; a create pulls only where the
+        # source model is missing, so only the servers that report a blob count
+        self._everyone_pulls = everyone_pulls
+        self._statuses: dict[str, int] = {}  # server -> HTTP status of its failure
         self._seen: set[str] = set()
         self._sizes: dict[str, int] = {}
         self._done: dict[tuple[str, str], int] = {}  # (server, digest) -> bytes
@@ -66,12 +71,21 @@ class PullMerger:
         self._seen.add(status)
         return [dict(line)]
 
-    def finish(self, server: str, error: str | None) -> list[Line]:
-        """A server's stream ended (``error``: why it failed, if it did)."""
+    def finish(self, server: str, error: str | None, status: int = 500) -> list[Line]:
+        """A server's stream ended (``error``: why it failed, with its HTTP status)."""
         if error:
             self._errors.setdefault(server, error)
+            self._statuses.setdefault(server, status)
         self._complete_previous(server, None)
         return []
+
+    @property
+    def failed_status(self) -> int:
+        """The status for a failure: the servers' own when they all agree, else 500."""
+        statuses = set(self._statuses.values())
+        if len(statuses) == 1 and len(self._statuses) == len(self._servers):
+            return statuses.pop()
+        return 500
 
     def final(self) -> Line:
         """The last line: ``success`` or one error naming the failed servers."""
@@ -92,8 +106,13 @@ class PullMerger:
             del self._current[server]
 
     def _progress(self, status: str, digest: str) -> Line:
-        completed = sum(self._done.get((s, digest), 0) for s in self._servers)
-        total = self._sizes[digest] * len(self._servers)
+        servers = (
+            self._servers
+            if self._everyone_pulls
+            else {s for s, d in self._done if d == digest}
+        )
+        completed = sum(self._done.get((s, digest), 0) for s in servers)
+        total = self._sizes[digest] * len(servers)
         return {
             "status": status,
             "digest": digest,
@@ -102,22 +121,28 @@ class PullMerger:
         }
 
 
+Posted = tuple[str, Line | None, str | None, int]
+
+
 def _pull_one(
     pool: urllib3.PoolManager,
     server: Server,
+    path: str,
     body: bytes,
     headers: dict[str, str],
     timeout: urllib3.Timeout,
-    out: queue.SimpleQueue[tuple[str, Line | None, str | None]],
+    out: queue.SimpleQueue[Posted],
     cancel: threading.Event,
 ) -> None:
-    """Run one server's pull, posting ``(server, line, None)`` then ``(server, None, error)``."""
+    """Run one server's request, posting ``(server, line, None, 200)`` per line
+    then ``(server, None, error, status)``."""
     error: str | None = None
+    status = 500
     response = None
     try:
         response = pool.urlopen(
             "POST",
-            server.url + "/api/pull",
+            server.url + path,
             body=body,
             headers=headers,
             timeout=timeout,
@@ -130,46 +155,48 @@ def _pull_one(
             *lines, pending = pending.split(b"\n")
             for raw in lines:
                 if raw.strip():
-                    out.put((server.name, json.loads(raw), None))
+                    out.put((server.name, json.loads(raw), None, 200))
             if cancel.is_set():
                 return
-        if pending.strip():
-            line = json.loads(pending)
-            if response.status >= 400:
-                error = str(line.get("error") or f"HTTP {response.status}")
-            else:
-                out.put((server.name, line, None))
+        if response.status >= 400:
+            status = response.status
+            line = json.loads(pending) if pending.strip() else {}
+            error = str(line.get("error") or f"HTTP {response.status}")
+        elif pending.strip():
+            out.put((server.name, json.loads(pending), None, 200))
     except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
-        error = f"pull failed: {exc}"
+        error = f"{path.rsplit('/', 1)[-1]} failed: {exc}"
     finally:
         if response is not None:
             response.close()
-        out.put((server.name, None, error))
+        out.put((server.name, None, error, status))
 
 
-def merged_pull(
+def merged_progress(
     pool: urllib3.PoolManager,
     servers: Sequence[Server],
+    path: str,
     body: bytes,
     headers: dict[str, str],
     timeout: urllib3.Timeout,
     cancel: threading.Event,
+    merger: PullMerger,
 ) -> Iterator[Line]:
-    """Pull on every server at once and yield the merged lines, the final one last."""
-    out: queue.SimpleQueue[tuple[str, Line | None, str | None]] = queue.SimpleQueue()
+    """POST ``path`` (pull or create) to every server at once and yield the
+    merged lines, the final one last."""
+    out: queue.SimpleQueue[Posted] = queue.SimpleQueue()
     for server in servers:
         threading.Thread(
             target=_pull_one,
-            args=(pool, server, body, headers, timeout, out, cancel),
+            args=(pool, server, path, body, headers, timeout, out, cancel),
             daemon=True,
         ).start()
-    merger = PullMerger([s.name for s in servers])
     running = len(servers)
     while running:
-        name, line, error = out.get()
+        name, line, error, status = out.get()
         if line is None:
             running -= 1
-            yield from merger.finish(name, error)
+            yield from merger.finish(name, error, status)
         else:
             yield from merger.feed(name, line)
     yield merger.final()

@@ -1,7 +1,8 @@
-"""Routes answered for the whole fleet: listings, version, pull/delete/copy."""
+"""Routes answered for the whole fleet: listings, version, pull/create/delete/copy/push."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import urllib3
 
 from ollama_webmgr.cluster.servers import Server
-from ollama_webmgr.gateway.fanout import merged_pull
+from ollama_webmgr.gateway.fanout import PullMerger, merged_progress
 from ollama_webmgr.gateway.fleet import (
     fetch_all,
     lowest_version,
@@ -144,12 +145,40 @@ def _targets(gateway: Gateway, call: Call) -> list[Server] | str:
 def primary(
     gateway: Gateway, call: Call, start_response: StartResponse
 ) -> Iterable[bytes]:
-    """Create and blob uploads go to one server: the named one, else the first usable."""
+    """Blob uploads go to one server: the named one, else the first usable."""
     targets = _targets(gateway, call)
     if isinstance(targets, str):
         return gateway.error(call, start_response, 400, targets)
     names = [s.name for s in targets] or [s.name for s in usable_servers(gateway)][:1]
     return gateway.relay(call, gateway.views(None, only=names[:1]), start_response)
+
+
+def create(
+    gateway: Gateway, call: Call, start_response: StartResponse
+) -> Iterable[bytes]:
+    """From uploaded blobs: on the server that holds them (as blob uploads);
+    otherwise on every usable (or named) server, progress merged."""
+    data = call.data if isinstance(call.data, dict) else {}
+    if data.get("files") is not None or data.get("adapters") is not None:
+        return primary(gateway, call, start_response)
+    return fanout(gateway, call, start_response)
+
+
+def push(
+    gateway: Gateway, call: Call, start_response: StartResponse
+) -> Iterable[bytes]:
+    """From one server: the named ones in order, else those that have the model
+    (the next one if it fails before its first byte), else any server, whose
+    error is then Ollama's own."""
+    targets = _targets(gateway, call)
+    if isinstance(targets, str):
+        return gateway.error(call, start_response, 400, targets)
+    names = [s.name for s in targets]
+    model = call.model
+    if not names and model and is_valid_name(model):
+        having = gateway.models.servers_with(model)
+        names = [s.name for s in usable_servers(gateway) if s.name in having]
+    return gateway.relay(call, gateway.views(None, names or None), start_response)
 
 
 def fanout(
@@ -160,7 +189,7 @@ def fanout(
         return gateway.error(call, start_response, 400, targets)
     data = call.data if isinstance(call.data, dict) else {}
     subject = data.get("source") if call.path == "/api/copy" else call.model
-    if not targets and call.path == "/api/pull":
+    if not targets and call.path in _EVERYWHERE:
         targets = usable_servers(gateway)
     elif not targets and isinstance(subject, str) and is_valid_name(subject):
         having = gateway.models.servers_with(subject)
@@ -170,11 +199,13 @@ def fanout(
         only = [s.name for s in targets] or None
         answer = gateway.relay(call, gateway.views(None, only), start_response)
         return Closing(answer, lambda: _refresh(gateway, targets))
-    if call.path == "/api/pull":
-        return _pull(
-            gateway, call, targets, start_response, data.get("stream") is not False
-        )
+    if call.path in _EVERYWHERE:
+        stream = data.get("stream") is not False
+        return _merged(gateway, call, targets, start_response, stream)
     return _each(gateway, call, targets, start_response)
+
+
+_EVERYWHERE = frozenset({"/api/pull", "/api/create"})
 
 
 def _each(
@@ -213,32 +244,43 @@ def _each(
     return [body]
 
 
-def _pull(
+def _merged(
     gateway: Gateway,
     call: Call,
     targets: list[Server],
     start_response: StartResponse,
     stream: bool,
 ) -> Iterable[bytes]:
+    """Pull or create everywhere, one progress stream; an error that comes
+    before any line gets the servers' status, as one Ollama server does."""
     cancel = threading.Event()
     timeout = urllib3.Timeout(
         connect=gateway.config.connect_timeout, read=gateway.config.pull_timeout
     )
     payload = call.body if isinstance(call.body, bytes) else b""
-    lines = merged_pull(gateway.pool, targets, payload, call.headers, timeout, cancel)
     names = ",".join(s.name for s in targets)
-    if not stream:
-        final = list(lines)[-1]
+    merger = PullMerger(
+        [s.name for s in targets], everyone_pulls=call.path == "/api/pull"
+    )
+    lines = merged_progress(
+        gateway.pool, targets, call.path, payload, call.headers, timeout, cancel, merger
+    )
+    first = next(lines)
+    if not stream or "error" in first:
+        rest = [] if "error" in first else list(lines)
+        final = rest[-1] if rest else first
         _refresh(gateway, targets)
-        status = 500 if "error" in final else 200
-        gateway.record(call, status, names, Outcome(), None, len(targets))
+        status = merger.failed_status if "error" in final else 200
+        gateway.record(
+            call, status, names, Outcome(error=final.get("error")), None, len(targets)
+        )
         return send_json(start_response, status, final, [("X-Ollama-Server", names)])
     start_response("200 OK", [("Content-Type", NDJSON), ("X-Ollama-Server", names)])
 
     outcome = Outcome()
 
     def body() -> Iterator[bytes]:
-        for line in lines:
+        for line in itertools.chain([first], lines):
             frame = json.dumps(line, separators=(",", ":")).encode() + b"\n"
             outcome.bytes_out += len(frame)
             outcome.error = line.get("error")
@@ -267,4 +309,6 @@ SPECIAL: dict[tuple[str, str], Handler] = {
     ("POST", "/api/pull"): fanout,
     ("DELETE", "/api/delete"): fanout,
     ("POST", "/api/copy"): fanout,
+    ("POST", "/api/create"): create,
+    ("POST", "/api/push"): push,
 }

@@ -25,6 +25,7 @@ class ServerStatus:
     last_error: str
     models: int  # installed
     loaded: int
+    loaded_models: tuple[str, ...]  # names as /api/ps lists them
 
 
 def fleet_status(gateway: Gateway) -> list[ServerStatus]:
@@ -32,6 +33,7 @@ def fleet_status(gateway: Gateway) -> list[ServerStatus]:
     statuses = []
     for server in gateway.registry.all():
         breaker = gateway.monitor.breaker(server.name)
+        running = gateway.models.running_of(server.name)
         statuses.append(
             ServerStatus(
                 name=server.name,
@@ -47,7 +49,8 @@ def fleet_status(gateway: Gateway) -> list[ServerStatus]:
                 version=gateway.monitor.version_of(server.name),
                 last_error=breaker.last_error,
                 models=len(gateway.models.tags_of(server.name)),
-                loaded=len(gateway.models.running_of(server.name)),
+                loaded=len(running),
+                loaded_models=tuple(str(m.get("name", "")) for m in running),
             )
         )
     return statuses

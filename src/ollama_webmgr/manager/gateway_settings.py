@@ -1,6 +1,7 @@
 """The gateway's settings and API keys, kept in the ``config`` table.
 
-Three documents: ``gateway_draining`` (names of drained servers), ``gateway`` (the editable ``GatewayConfig`` fields) and
+Three documents: ``gateway_draining`` (the addresses of drained servers),
+``gateway`` (the editable ``GatewayConfig`` fields) and
 ``gateway_api_keys`` (one entry per key: id, label, a short prefix to recognise
 it, its SHA-256 and when it was made; the key itself is never stored). The
 running ``GatewayConfig`` is updated in place, so every change applies at once.
@@ -16,6 +17,7 @@ from typing import Any
 from ollama_webmgr.cluster.servers import ServerRegistry
 from ollama_webmgr.gateway.auth import hash_api_key, new_api_key
 from ollama_webmgr.gateway.config import GatewayConfig
+from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.store.database import DatabaseManager, Doc, Where, now_iso
 
 log = logging.getLogger(__name__)
@@ -133,18 +135,30 @@ def public_key(entry: Doc) -> Doc:
 
 
 def save_draining(db: DatabaseManager, registry: ServerRegistry) -> None:
-    """Remember which servers are drained (by name) across restarts."""
-    names = [s.name for s in registry.all() if s.draining]
-    db.upsert("config", ["key"], {"key": DRAIN_KEY, "value": {"servers": names}})
+    """Remember which servers are drained across restarts.
+
+    Keyed by address (``host:port`` of the URL), the identity the ``servers``
+    table keeps for a server: a name can change in the UI, the address cannot.
+    """
+    addresses = [display_address(s.url) for s in registry.all() if s.draining]
+    db.upsert("config", ["key"], {"key": DRAIN_KEY, "value": {"addresses": addresses}})
 
 
 def load_draining(db: DatabaseManager, registry: ServerRegistry) -> None:
-    """Drain exactly the stored servers (at start, and when another process
-    changed the list: ``manager/background.py``)."""
+    """Drain exactly the saved servers (at start, and when another process changed
+    the list: ``manager/background.py``); a document of names (older versions) is
+    converted to addresses once."""
     doc = _document(db, DRAIN_KEY)
     value = doc.get("value") if doc else None
-    names = value.get("servers") if isinstance(value, dict) else None
-    drained = set(names or [])
-    for server in registry.all():
-        if server.draining != (server.name in drained):
-            registry.set_draining(server.name, server.name in drained)
+    if not isinstance(value, dict):
+        return
+    by_address = {display_address(s.url): s for s in registry.all()}
+    addresses = value.get("addresses")
+    if not isinstance(addresses, list):
+        names = set(value.get("servers") or [])
+        addresses = [a for a, s in by_address.items() if s.name in names]
+    for address, server in by_address.items():
+        if server.draining != (address in addresses):
+            registry.set_draining(server.name, address in addresses)
+    if "addresses" not in value:
+        save_draining(db, registry)

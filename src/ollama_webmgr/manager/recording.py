@@ -19,7 +19,11 @@ from ollama_webmgr.jobs.model import Job
 from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.store.database import DatabaseManager, Doc, Sample
 from ollama_webmgr.store.records import record_job, record_server_check
-from ollama_webmgr.store.stats import record_requests, record_samples
+from ollama_webmgr.store.stats import (
+    record_request_details,
+    record_requests,
+    record_samples,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +56,8 @@ class HealthRecorder:
 
 
 class RequestSink:
-    """``BatchRecorder`` sink: request counts by type plus per-server latencies.
+    """``BatchRecorder`` sink: request counts by type (with errors, tokens and
+    bytes) plus per-server latencies.
 
     Per server (by its store address, ``host:port``): ``request_latency`` and ``ttft`` samples in ms.
     """
@@ -66,6 +71,20 @@ class RequestSink:
             self._db,
             [
                 (REQUEST_TYPES.get(r.kind, "other"), r.latency_ms, r.started_at)
+                for r in records
+            ],
+        )
+        record_request_details(
+            self._db,
+            [
+                (
+                    r.started_at,
+                    r.status,
+                    r.prompt_tokens,
+                    r.completion_tokens,
+                    r.bytes_in,
+                    r.bytes_out,
+                )
                 for r in records
             ],
         )

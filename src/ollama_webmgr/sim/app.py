@@ -12,7 +12,8 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import Map, MapAdapter, Rule
 from werkzeug.wrappers import Request, Response
 
-from ollama_webmgr.sim import models_api, native_infer, openai_compat
+from ollama_webmgr.gateway.cors import apply_cors
+from ollama_webmgr.sim import creating, models_api, native_infer, openai_compat
 from ollama_webmgr.sim.responses import (
     empty_response,
     error_response,
@@ -68,6 +69,8 @@ ROUTES: list[tuple[str, tuple[str, ...], Handler]] = [
     ("/api/pull", ("POST",), models_api.pull),
     ("/api/delete", ("DELETE",), models_api.delete),
     ("/api/copy", ("POST",), models_api.copy),
+    ("/api/create", ("POST",), creating.create),
+    ("/api/push", ("POST",), creating.push),
     ("/api/ps", ("GET",), models_api.ps),
     ("/api/generate", ("POST",), native_infer.generate),
     ("/api/chat", ("POST",), native_infer.chat),
@@ -100,6 +103,13 @@ class SimApp:
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> Iterable[bytes]:
+        origin = environ.get("HTTP_ORIGIN")
+        if origin:  # Ollama's CORS middleware runs before everything else
+            start_response, answered = apply_cors(
+                environ, start_response, origin, self.state.origins
+            )
+            if answered is not None:
+                return answered
         request = Request(environ)
         response = self.dispatch(request)
         return response(environ, start_response)

@@ -120,6 +120,7 @@ def run_sim(
     faults: Faults | None = None,
     version: str | None = None,
     library_port: int | None = None,
+    origins: tuple[str, ...] = (),
 ) -> None:
     """Serve one emulated Ollama node under gevent until interrupted.
 
@@ -135,6 +136,7 @@ def run_sim(
         bandwidth=bandwidth,
         state_file=Path(state_file) if state_file else None,
         faults=faults or Faults(),
+        origins=origins,
     )
     if version:
         state.version = version

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from ollama_webmgr.ollama.names import ModelName
-from ollama_webmgr.sim.catalog import CatalogModel, Registry
+from ollama_webmgr.sim.catalog import CatalogModel, Layer, Registry
 from ollama_webmgr.sim.faults import Faults
 
 DEFAULT_KEEP_ALIVE = 300.0  # seconds, OLLAMA_KEEP_ALIVE's default
@@ -34,10 +34,18 @@ class InstalledModel:
         """sha256 of the manifest bytes, as ``/api/tags`` shows it."""
         return hashlib.sha256(self.manifest).hexdigest()
 
+    def layers(self) -> list[Layer]:
+        """The manifest's layers (a created model's differ from its catalog's)."""
+        known = {layer.digest: layer for layer in self.catalog.layers()}
+        return [
+            known.get(item["digest"])
+            or Layer(item["mediaType"], item["digest"], item["size"])
+            for item in json.loads(self.manifest)["layers"]
+        ]
+
     def blob_digests(self) -> set[str]:
-        return {layer.digest for layer in self.catalog.layers()} | {
-            self.catalog.config.digest
-        }
+        config = json.loads(self.manifest)["config"]["digest"]
+        return {layer.digest for layer in self.layers()} | {config}
 
 
 @dataclass
@@ -93,6 +101,7 @@ class SimState:
     token_delay: float = 0.003  # seconds between streamed tokens
     load_delay: float = 0.0  # seconds to "load" a model that is not loaded
     gpu: bool = True
+    origins: tuple[str, ...] = ()  # OLLAMA_ORIGINS: CORS origins besides the built-ins
     faults: Faults = field(default_factory=Faults)
     state_file: Path | None = None
     installed: dict[tuple[str, str, str, str], InstalledModel] = field(
@@ -137,6 +146,18 @@ class SimState:
             model = InstalledModel(shown, entry, entry.manifest_bytes(), local_now())
             self.installed[name.key] = model
             self.blobs |= model.blob_digests()
+            self.save()
+            return model
+
+    def install_manifest(
+        self, name: ModelName, entry: CatalogModel, manifest: bytes
+    ) -> InstalledModel:
+        """Write a manifest made by a create (``name`` keeps an existing casing)."""
+        with self.lock:
+            existing = self.installed.get(name.key)
+            shown = existing.name if existing else name
+            model = InstalledModel(shown, entry, manifest, local_now())
+            self.installed[name.key] = model
             self.save()
             return model
 
@@ -244,6 +265,7 @@ class SimState:
                         "catalog": m.catalog.name,
                         "revision": m.catalog.revision,
                         "modified_at": m.modified_at.isoformat(),
+                        "manifest": m.manifest.decode(),
                     }
                     for m in self.installed.values()
                 ]
@@ -264,10 +286,11 @@ class SimState:
                     entry.family, entry.variant, entry.tag, int(item["revision"])
                 )
                 name = ModelName.parse(item["name"])
+                manifest = str(item.get("manifest") or "").encode()
                 model = InstalledModel(
                     name,
                     entry,
-                    entry.manifest_bytes(),
+                    manifest or entry.manifest_bytes(),
                     datetime.fromisoformat(item["modified_at"]),
                 )
                 self.installed[name.key] = model

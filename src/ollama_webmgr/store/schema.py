@@ -41,6 +41,11 @@ class RequestStatsDoc(TypedDict, total=False):
     embedding_requests: int
     other_requests: int
     average_latency_ms: float
+    error_requests: int  # answers with status >= 400
+    prompt_tokens: int  # from the final lines the gateway saw
+    completion_tokens: int
+    bytes_in: int
+    bytes_out: int
 
 
 class ConfigDoc(TypedDict, total=False):

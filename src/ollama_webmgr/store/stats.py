@@ -7,7 +7,10 @@ samples ``days_to_keep`` days, hourly rollups ``HOURLY_KEEP_DAYS`` days and dail
 rollups forever; the owner schedules it (e.g. once an hour).
 
 Request statistics are samples too: one per request, metric ``req:<type>`` on the
-pseudo-server ``*``, value the latency in milliseconds.
+pseudo-server ``*``, value the latency in milliseconds; plus, from the gateway's
+records, ``req:errors`` (one per answer with status >= 400), token counts and
+bytes, summed into ``request_stats`` as ``error_requests``, ``prompt_tokens``,
+``completion_tokens``, ``bytes_in`` and ``bytes_out``.
 """
 
 from __future__ import annotations
@@ -32,6 +35,14 @@ Period = Literal["hourly", "daily", "weekly"]
 HOUR, DAY, WEEK = 3600, 86400, 7 * 86400
 HOURLY_KEEP_DAYS = 400
 REQUEST_TYPES = ("generate", "chat", "embedding", "other")
+#: request_stats field -> metric summed into it (on the pseudo-server ``*``)
+REQUEST_DETAILS = {
+    "error_requests": "req:errors",
+    "prompt_tokens": "req:prompt_tokens",
+    "completion_tokens": "req:completion_tokens",
+    "bytes_in": "req:bytes_in",
+    "bytes_out": "req:bytes_out",
+}
 ALL_SERVERS = "*"
 BATCH = 10_000
 
@@ -153,24 +164,52 @@ def record_requests(
     return record_samples(db, samples)
 
 
+def record_request_details(
+    db: DatabaseManager,
+    details: Iterable[tuple[float, int, int | None, int | None, int, int]],
+) -> int:
+    """``(ts, status, prompt_tokens, completion_tokens, bytes_in, bytes_out)`` of
+    requests already counted by ``record_requests``."""
+    samples = []
+    for ts, status, prompt, completion, bytes_in, bytes_out in details:
+        values = {
+            "req:errors": 1 if status >= 400 else None,
+            "req:prompt_tokens": prompt,
+            "req:completion_tokens": completion,
+            "req:bytes_in": bytes_in,
+            "req:bytes_out": bytes_out,
+        }
+        samples += [
+            Sample(ALL_SERVERS, metric, ts, float(value))
+            for metric, value in values.items()
+            if value is not None
+        ]
+    return record_samples(db, samples)
+
+
 def _fetch(
     db: DatabaseManager, start: float, end: float, resolution: Resolution
 ) -> dict[str, list[Rollup]]:
+    metrics = {kind: f"req:{kind}" for kind in REQUEST_TYPES} | REQUEST_DETAILS
     return {
-        kind: db.query_series([ALL_SERVERS], f"req:{kind}", start, end, resolution)
-        for kind in REQUEST_TYPES
+        name: db.query_series([ALL_SERVERS], metric, start, end, resolution)
+        for name, metric in metrics.items()
     }
 
 
 def _summary(rows: dict[str, list[Rollup]]) -> dict[str, Any]:
-    """Requests per type and mean latency of some rollup rows."""
-    counts = {kind: sum(r.count for r in points) for kind, points in rows.items()}
-    latency_sum = sum(r.sum for points in rows.values() for r in points)
+    """Requests per type, mean latency and the summed details of some rollup rows."""
+    counts = {kind: sum(r.count for r in rows.get(kind, [])) for kind in REQUEST_TYPES}
+    latency_sum = sum(r.sum for kind in REQUEST_TYPES for r in rows.get(kind, []))
     total = sum(counts.values())
     return {
         "total_requests": total,
         **{f"{kind}_requests": n for kind, n in counts.items()},
         "average_latency_ms": round(latency_sum / total, 3) if total else 0.0,
+        **{
+            name: int(sum(r.sum for r in rows.get(name, [])))
+            for name in REQUEST_DETAILS
+        },
     }
 
 

@@ -79,6 +79,9 @@ def save_config() -> Response:
     changes: dict[str, Any] = {
         "strategy": request.form.get("strategy", ""),
         "sticky": request.form.get("sticky") == "on",
+        "origins": [
+            o.strip() for o in request.form.get("origins", "").split(",") if o.strip()
+        ],
     }
     for name, _label in FIELDS:
         changes[name] = _number(request.form.get(name, ""), current[name])
