@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from playwright.sync_api import ConsoleMessage, Error, Page
 
@@ -31,11 +32,14 @@ document.addEventListener("securitypolicyviolation", (event) => {
 
 @dataclass
 class PageWatch:
-    """What went wrong in a page: console errors, exceptions, CSP violations."""
+    """What went wrong in a page: console errors, exceptions, CSP violations,
+    and the deprecated APIs it used (Chromium's DevTools issues; Lighthouse's
+    best-practices ``deprecations`` audit fails on any)."""
 
     page: Page
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
+    deprecations: list[str] = field(default_factory=list)
 
     @classmethod
     def attach(cls, page: Page) -> PageWatch:
@@ -43,7 +47,25 @@ class PageWatch:
         page.add_init_script(_CSP_LISTENER)
         page.on("console", watch._on_console)
         page.on("pageerror", watch._on_page_error)
+        devtools = page.context.new_cdp_session(page)
+        devtools.on("Audits.issueAdded", watch._on_issue)
+        devtools.send("Audits.enable")
         return watch
+
+    def clear(self) -> None:
+        self.console_errors.clear()
+        self.page_errors.clear()
+        self.deprecations.clear()
+
+    def _on_issue(self, event: dict[str, Any]) -> None:
+        issue = event["issue"]
+        if issue["code"] == "DeprecationIssue":
+            details = issue["details"]["deprecationIssueDetails"]
+            where = details["sourceCodeLocation"]
+            self.deprecations.append(
+                f"deprecated API {details['type']} used at"
+                f" {where['url']}:{where['lineNumber']}:{where['columnNumber']}"
+            )
 
     def _on_console(self, message: ConsoleMessage) -> None:
         if message.type == "error":
@@ -58,6 +80,7 @@ class PageWatch:
         return [
             *self.console_errors,
             *self.page_errors,
+            *self.deprecations,
             *(f"CSP violation: {v}" for v in violations),
         ]
 
