@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from playwright.sync_api import ConsoleMessage, Error, Page
 
@@ -21,51 +20,54 @@ CHROMIUM_ARGS = [
 #: every page that can exist; the ones not built yet answer 404 and are skipped
 APP_PAGES = ("/", "/models", "/running", "/search", "/servers", "/offline")
 
-# Runs before any script of every document (CDP bypasses the page's CSP).
-_CSP_LISTENER = """
+# Runs before any script of every document (CDP bypasses the page's CSP). Chromium
+# reports each deprecated API a page uses to ReportingObserver, as it does to
+# DevTools (Lighthouse's best-practices ``deprecations`` audit fails on any).
+_LISTENERS = """
 window.__cspViolations = [];
 document.addEventListener("securitypolicyviolation", (event) => {
   window.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`);
 });
+window.__deprecations = [];
+window.__deprecationReports = (reports) => {
+  for (const { body } of reports) {
+    window.__deprecations.push(
+      `${body.id} at ${body.sourceFile}:${body.lineNumber}:${body.columnNumber}`);
+  }
+};
+window.__deprecationObserver = new ReportingObserver(
+  window.__deprecationReports, { types: ["deprecation"], buffered: true });
+window.__deprecationObserver.observe();
 """
+# Reports are delivered asynchronously: take the pending ones too.
+_DEPRECATIONS = """() => {
+  const observer = window.__deprecationObserver;
+  if (!observer) return [];
+  window.__deprecationReports(observer.takeRecords());
+  return window.__deprecations;
+}"""
 
 
 @dataclass
 class PageWatch:
-    """What went wrong in a page: console errors, exceptions, CSP violations,
-    and the deprecated APIs it used (Chromium's DevTools issues; Lighthouse's
-    best-practices ``deprecations`` audit fails on any)."""
+    """What went wrong in a page: console errors, exceptions, CSP violations and
+    deprecated APIs used."""
 
     page: Page
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
-    deprecations: list[str] = field(default_factory=list)
 
     @classmethod
     def attach(cls, page: Page) -> PageWatch:
         watch = cls(page)
-        page.add_init_script(_CSP_LISTENER)
+        page.add_init_script(_LISTENERS)
         page.on("console", watch._on_console)
         page.on("pageerror", watch._on_page_error)
-        devtools = page.context.new_cdp_session(page)
-        devtools.on("Audits.issueAdded", watch._on_issue)
-        devtools.send("Audits.enable")
         return watch
 
     def clear(self) -> None:
         self.console_errors.clear()
         self.page_errors.clear()
-        self.deprecations.clear()
-
-    def _on_issue(self, event: dict[str, Any]) -> None:
-        issue = event["issue"]
-        if issue["code"] == "DeprecationIssue":
-            details = issue["details"]["deprecationIssueDetails"]
-            where = details["sourceCodeLocation"]
-            self.deprecations.append(
-                f"deprecated API {details['type']} used at"
-                f" {where['url']}:{where['lineNumber']}:{where['columnNumber']}"
-            )
 
     def _on_console(self, message: ConsoleMessage) -> None:
         if message.type == "error":
@@ -74,14 +76,20 @@ class PageWatch:
     def _on_page_error(self, error: Error) -> None:
         self.page_errors.append(str(error))
 
+    def deprecations(self) -> list[str]:
+        """Deprecated APIs the current document used."""
+        found: list[str] = self.page.evaluate(_DEPRECATIONS)
+        return found
+
     def problems(self) -> list[str]:
-        """Everything seen so far, the current document's CSP violations included."""
+        """Everything seen so far, the current document's CSP violations and
+        deprecations included."""
         violations: list[str] = self.page.evaluate("window.__cspViolations || []")
         return [
             *self.console_errors,
             *self.page_errors,
-            *self.deprecations,
             *(f"CSP violation: {v}" for v in violations),
+            *(f"deprecated API: {d}" for d in self.deprecations()),
         ]
 
 
