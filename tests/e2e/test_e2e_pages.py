@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 PHONE = {"width": 390, "height": 844}
 #: what opens a bottom sheet (``ui.bottom_sheet`` in _macros.html)
-SHEET_TRIGGER = '[x-data="bottomSheet"] > button[aria-controls]'
+SHEET_TRIGGER = "button[popovertarget][aria-controls]"
 
 
 @pytest.fixture

@@ -98,13 +98,5 @@
       accept() { this.settle(true); },
       cancel() { this.settle(false); },
     }));
-
-    // Actions panel: a bottom sheet on phones, a floating panel on wider screens.
-    Alpine.data("bottomSheet", () => ({
-      open: false,
-      show() { this.open = true; },
-      hide() { this.open = false; },
-      toggle() { this.open = !this.open; },
-    }));
   });
 })();
