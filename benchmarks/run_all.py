@@ -4,7 +4,8 @@ Each script defines ``run() -> str`` returning one Markdown section (a ``##`` ti
 its method and its figures). Usage: ``python benchmarks/run_all.py [name ...]``
 where a name filters scripts (``store`` runs ``bench_store.py``). Sections of the
 scripts that were not run this time are kept from the previous file, each between
-``<!-- bench:NAME -->`` markers, and say when they were measured.
+``<!-- bench:NAME -->`` markers, and say when and on which machine they were
+measured.
 """
 
 from __future__ import annotations
@@ -62,17 +63,18 @@ def main(filters: list[str]) -> None:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        sections[script.stem] = f"{module.run().strip()}\n\n_Measured {now}._"
+        sections[script.stem] = (
+            f"{module.run().strip()}\n\n_Measured {now} on {machine()}._"
+        )
     body = "\n\n".join(
         f"<!-- bench:{name} -->\n{text}\n<!-- /bench:{name} -->"
         for name, text in sorted(sections.items())
     )
     header = (
         "# Benchmarks\n\n"
-        f"Written by `make bench`; last run {now}.\n\n"
-        f"Machine: {machine()}.\n\n"
-        "Each section says how it was measured. Ratios compare paths measured side by"
-        " side in the same run.\n"
+        f"Written by `make bench`; last run {now} on {machine()}.\n\n"
+        "Each section says how, when and on which machine it was measured. Ratios"
+        " compare paths measured side by side in the same run.\n"
     )
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     OUTPUT.write_text(header + "\n" + body + "\n", encoding="utf-8")

@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 PHONE = {"width": 390, "height": 844}
 #: what opens a bottom sheet (``ui.bottom_sheet`` in _macros.html)
-SHEET_TRIGGER = '[x-data="bottomSheet"] > button[aria-controls]'
+SHEET_TRIGGER = "button[popovertarget][aria-controls]"
 
 
 @pytest.fixture
@@ -54,8 +54,7 @@ def test_every_page_loads_without_console_error_or_csp_violation(
         page.goto(path)
         page.wait_for_load_state("networkidle")
         problems[path] = watch.problems()
-        watch.console_errors.clear()
-        watch.page_errors.clear()
+        watch.clear()
         page.screenshot(path=artifacts / artifact_name(path, "desktop"), full_page=True)
     assert problems == {path: [] for path in pages}
 
@@ -71,6 +70,20 @@ def test_a_csp_violation_would_be_caught(page: Page, watch: PageWatch) -> None:
     )
     assert page.evaluate("window.inlineRan") is None
     assert any("script-src" in problem for problem in watch.problems())
+
+
+def test_a_deprecated_api_would_be_caught(page: Page, watch: PageWatch) -> None:
+    page.goto("/")
+    assert watch.deprecations() == []
+    # A synchronous XMLHttpRequest on the main thread: deprecated for years.
+    page.evaluate(
+        """() => {
+          const request = new XMLHttpRequest();
+          request.open("GET", "/health", false);
+          request.send();
+        }"""
+    )
+    assert any("deprecated API" in problem for problem in watch.problems())
 
 
 def test_phone_shows_cards_not_tables_on_every_page(

@@ -44,9 +44,7 @@ def test_progress_bar_without_value_is_indeterminate(app: Flask) -> None:
     assert not parse(html).find("progress").has_attr("value")
 
 
-def test_bottom_sheet_macro_wraps_actions_in_an_alpine_component(
-    app: Flask,
-) -> None:
+def test_bottom_sheet_macro_is_a_popover_opened_by_its_button(app: Flask) -> None:
     html = _render(
         app,
         '{% import "_macros.html" as ui %}'
@@ -54,8 +52,11 @@ def test_bottom_sheet_macro_wraps_actions_in_an_alpine_component(
         '<button type="button">Supprimer</button>{% endcall %}',
     )
     doc = parse(html)
-    assert doc.find(attrs={"x-data": "bottomSheet"}) is not None
     panel = doc.find(id="actions-llama")
+    assert panel.has_attr("popover")
+    button = doc.find("button", attrs={"popovertarget": "actions-llama"})
+    assert button.get_text(strip=True) == "Actions"
+    assert button["aria-controls"] == "actions-llama"
     assert panel["role"] == "dialog"
     assert panel["aria-label"] == "Actions sur llama3.2"
     assert panel.find("button", string="Supprimer") is not None

@@ -9,7 +9,6 @@
   const ended = new Set();
   // Ended jobs already seen final in a re-rendered panel (the list was refreshed).
   const settled = new Set();
-  const numberFormat = new Intl.NumberFormat("fr-FR", { maximumFractionDigits: 1 });
   const ERROR_MESSAGES = {
     cancelled: "Tâche annulée.",
     interrupted: "Tâche interrompue : relancez-la.",
@@ -20,14 +19,17 @@
   };
   const UNITS = ["o", "ko", "Mo", "Go", "To"];
 
+  // By hand, not Intl.NumberFormat (its locale data costs a long task at
+  // start-up): one decimal at most, a decimal comma, below 1000 of the unit.
   function formatBytes(bytes) {
+    const tenths = (value) => Math.round(value * 10) / 10;
     let value = bytes;
     let unit = 0;
-    while (value >= 1000 && unit < UNITS.length - 1) {
+    while (tenths(value) >= 1000 && unit < UNITS.length - 1) {
       value /= 1000;
       unit += 1;
     }
-    return `${numberFormat.format(value)} ${UNITS[unit]}`;
+    return `${String(tenths(value)).replace(".", ",")} ${UNITS[unit]}`;
   }
 
   function formatDuration(seconds) {

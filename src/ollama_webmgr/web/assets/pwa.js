@@ -75,7 +75,9 @@
   function setOnline(online) {
     state.online = online;
     applyNetworkState();
-    if (window.Alpine) window.Alpine.store("network").online = online;
+    // Alpine may be loaded but not started yet (no store): alpine:init reads state.
+    const store = window.Alpine?.store("network");
+    if (store) store.online = online;
   }
 
   window.addEventListener("online", () => setOnline(true));
