@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# shared fixtures, from tests/ (on pytest's pythonpath)
+pytest_plugins = ["redis_fixtures"]
+
 
 def pytest_ignore_collect(collection_path: Path) -> bool | None:
     return True if collection_path.name == "conftest.py" else None

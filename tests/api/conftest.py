@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from api_support import REDIS_URL, services
+from api_support import services
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -42,33 +39,3 @@ def app(fleet: EmulatedFleet, tmp_path: Path) -> Iterator[Flask]:
 def client(app: Flask) -> Iterator[FlaskClient]:
     with app.test_client() as test_client:
         yield test_client
-
-
-@pytest.fixture
-def redis_conn() -> Iterator[Any]:
-    redis = pytest.importorskip("redis")
-    conn = redis.Redis.from_url(REDIS_URL)
-    try:
-        conn.ping()
-    except redis.ConnectionError:
-        if os.environ.get("CI"):
-            pytest.fail("Redis on 127.0.0.1:6379 is required in CI")
-        pytest.skip("no Redis server on 127.0.0.1:6379")
-    yield conn
-    conn.close()
-
-
-@pytest.fixture
-def redis_prefix(redis_conn: Any) -> Iterator[str]:
-    """A unique key prefix and RQ queue name; its keys are deleted afterwards."""
-    prefix = f"test-fleet-{uuid.uuid4().hex[:10]}"
-    yield prefix
-    job_ids = {
-        key.decode().split(":")[2]
-        for key in redis_conn.scan_iter(match=f"{prefix}:job:*")
-    }
-    for pattern in [f"{prefix}*", f"rq:*{prefix}*", *(f"rq:*{i}*" for i in job_ids)]:
-        keys = list(redis_conn.scan_iter(match=pattern))
-        if keys:
-            redis_conn.delete(*keys)
-    redis_conn.srem("rq:queues", f"rq:queue:{prefix}")

@@ -3,15 +3,12 @@ for two gateway processes (each has its own leases and heartbeat)."""
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,31 +21,9 @@ redis = pytest.importorskip("redis")
 from ollama_webmgr.gateway.redis_slots import RedisSlots  # noqa: E402
 
 
-@pytest.fixture
-def conn() -> Iterator[Any]:
-    connection = redis.Redis.from_url("redis://127.0.0.1:6379/0")
-    try:
-        connection.ping()
-    except redis.ConnectionError:
-        if os.environ.get("CI"):
-            pytest.fail("Redis on 127.0.0.1:6379 is required in CI")
-        pytest.skip("no Redis server on 127.0.0.1:6379")
-    yield connection
-    connection.close()
-
-
-@pytest.fixture
-def prefix(conn: Any) -> Iterator[str]:
-    name = f"test-slots-{uuid.uuid4().hex[:10]}"
-    yield name
-    keys = list(conn.scan_iter(match=f"{name}:*"))
-    if keys:
-        conn.delete(*keys)
-
-
-def test_two_processes_share_one_limit(conn: Any, prefix: str) -> None:
-    first: SlotTable = RedisSlots(conn, prefix, count_ttl=0)
-    second: SlotTable = RedisSlots(conn, prefix, count_ttl=0)
+def test_two_processes_share_one_limit(redis_conn: Any, redis_prefix: str) -> None:
+    first: SlotTable = RedisSlots(redis_conn, redis_prefix, count_ttl=0)
+    second: SlotTable = RedisSlots(redis_conn, redis_prefix, count_ttl=0)
     assert first.try_acquire("a", limit=2)
     assert second.try_acquire("a", limit=2)
     assert not first.try_acquire("a", limit=2)
@@ -62,9 +37,11 @@ def test_two_processes_share_one_limit(conn: Any, prefix: str) -> None:
     assert second.in_flight("a") == 3
 
 
-def test_a_waiter_gets_the_slot_another_process_frees(conn: Any, prefix: str) -> None:
-    holder = RedisSlots(conn, prefix, count_ttl=0)
-    waiter = RedisSlots(conn, prefix, count_ttl=0)
+def test_a_waiter_gets_the_slot_another_process_frees(
+    redis_conn: Any, redis_prefix: str
+) -> None:
+    holder = RedisSlots(redis_conn, redis_prefix, count_ttl=0)
+    waiter = RedisSlots(redis_conn, redis_prefix, count_ttl=0)
     assert holder.try_acquire("a", limit=1)
     threading.Timer(0.3, holder.release, args=("a",)).start()
     started = time.monotonic()
@@ -74,10 +51,12 @@ def test_a_waiter_gets_the_slot_another_process_frees(conn: Any, prefix: str) ->
     assert waiter.waiting("a") == 0
 
 
-def test_full_queue_refuses_and_time_out_gives_up(conn: Any, prefix: str) -> None:
-    holder = RedisSlots(conn, prefix, count_ttl=0)
-    queued = RedisSlots(conn, prefix, count_ttl=0)
-    refused = RedisSlots(conn, prefix, count_ttl=0)
+def test_full_queue_refuses_and_time_out_gives_up(
+    redis_conn: Any, redis_prefix: str
+) -> None:
+    holder = RedisSlots(redis_conn, redis_prefix, count_ttl=0)
+    queued = RedisSlots(redis_conn, redis_prefix, count_ttl=0)
+    refused = RedisSlots(redis_conn, redis_prefix, count_ttl=0)
     assert holder.try_acquire("a", limit=1)
     outcome: list[bool] = []
     thread = threading.Thread(
@@ -109,15 +88,15 @@ time.sleep(60)
 
 
 def test_a_killed_process_frees_its_slots_when_leases_expire(
-    conn: Any, prefix: str
+    redis_conn: Any, redis_prefix: str
 ) -> None:
     with subprocess.Popen(
-        [sys.executable, "-c", _HOLD, prefix], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", _HOLD, redis_prefix], stdout=subprocess.PIPE, text=True
     ) as process:
         try:
             assert process.stdout is not None
             assert process.stdout.readline().strip() == "held"
-            alive = RedisSlots(conn, prefix, lease_ttl=0.6, count_ttl=0)
+            alive = RedisSlots(redis_conn, redis_prefix, lease_ttl=0.6, count_ttl=0)
             time.sleep(1.0)  # its heartbeat keeps the lease while it lives
             assert not alive.try_acquire("a", limit=1)
             process.send_signal(signal.SIGKILL)
@@ -130,9 +109,9 @@ def test_a_killed_process_frees_its_slots_when_leases_expire(
             process.kill()
 
 
-def test_a_living_process_keeps_its_leases(conn: Any, prefix: str) -> None:
-    holder = RedisSlots(conn, prefix, lease_ttl=0.6, count_ttl=0)
-    other = RedisSlots(conn, prefix, lease_ttl=0.6, count_ttl=0)
+def test_a_living_process_keeps_its_leases(redis_conn: Any, redis_prefix: str) -> None:
+    holder = RedisSlots(redis_conn, redis_prefix, lease_ttl=0.6, count_ttl=0)
+    other = RedisSlots(redis_conn, redis_prefix, lease_ttl=0.6, count_ttl=0)
     assert holder.try_acquire("a", limit=1)
     time.sleep(2.0)  # several lease lifetimes: the heartbeat renews it
     assert not other.try_acquire("a", limit=1)
@@ -141,13 +120,15 @@ def test_a_living_process_keeps_its_leases(conn: Any, prefix: str) -> None:
     assert other.try_acquire("a", limit=1)
 
 
-def test_the_gateway_shares_its_slots_when_redis_is_configured(prefix: str) -> None:
+def test_the_gateway_shares_its_slots_when_redis_is_configured(
+    redis_prefix: str,
+) -> None:
     from ollama_webmgr.gateway.limiter import Slots
     from ollama_webmgr.gateway.serving import build_gateway
     from ollama_webmgr.settings import Settings
 
     shared = build_gateway(
-        Settings(redis_url="redis://127.0.0.1:6379/0", redis_prefix=prefix)
+        Settings(redis_url="redis://127.0.0.1:6379/0", redis_prefix=redis_prefix)
     )
     assert isinstance(shared.app.slots, RedisSlots)
     assert type(build_gateway(Settings()).app.slots) is Slots

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,32 +14,10 @@ from fleet_support import SMALL_MODELS, fleet_services
 from ollama_webmgr.manager import models
 from ollama_webmgr.manager.cache import ModelsCache, RedisVersions
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
+from redis_fixtures import REDIS_URL
 
 pytestmark = pytest.mark.redis
 redis = pytest.importorskip("redis")
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-def conn() -> Iterator[Any]:
-    connection = redis.Redis.from_url(REDIS_URL)
-    try:
-        connection.ping()
-    except redis.ConnectionError:
-        if os.environ.get("CI"):
-            pytest.fail("Redis on 127.0.0.1:6379 is required in CI")
-        pytest.skip("no Redis server on 127.0.0.1:6379")
-    yield connection
-    connection.close()
-
-
-@pytest.fixture
-def prefix(conn: Any) -> Iterator[str]:
-    name = f"test-cache-{uuid.uuid4().hex[:10]}"
-    yield name
-    keys = list(conn.scan_iter(match=f"{name}:*"))
-    if keys:
-        conn.delete(*keys)
 
 
 @pytest.fixture
@@ -55,9 +31,13 @@ def names(listing: models.ServerModels) -> list[str]:
 
 
 def test_a_delete_through_one_worker_is_seen_by_the_other(
-    fleet: EmulatedFleet, tmp_path: Path, prefix: str
+    fleet: EmulatedFleet, tmp_path: Path, redis_prefix: str
 ) -> None:
-    shared = {"redis_url": REDIS_URL, "redis_prefix": prefix, "models_cache_ttl": 60.0}
+    shared = {
+        "redis_url": REDIS_URL,
+        "redis_prefix": redis_prefix,
+        "models_cache_ttl": 60.0,
+    }
     with (
         fleet_services(fleet, tmp_path, **shared) as first,
         fleet_services(fleet, tmp_path, **shared) as second,
@@ -71,11 +51,11 @@ def test_a_delete_through_one_worker_is_seen_by_the_other(
 
 
 def test_a_finished_job_watched_by_one_worker_drops_the_others_entry(
-    conn: Any, prefix: str
+    redis_conn: Any, redis_prefix: str
 ) -> None:
     url = "http://node:11434"
-    first = ModelsCache(versions=RedisVersions(conn, prefix))
-    second = ModelsCache(versions=RedisVersions(conn, prefix))
+    first = ModelsCache(versions=RedisVersions(redis_conn, redis_prefix))
+    second = ModelsCache(versions=RedisVersions(redis_conn, redis_prefix))
     finished: set[str] = set()
     second.put(url, ["old"])
     first.watch(url, "job-1")  # a pull submitted through the first worker
@@ -90,11 +70,11 @@ def test_a_finished_job_watched_by_one_worker_drops_the_others_entry(
 
 
 def test_a_listing_fetched_during_a_delete_is_not_served(
-    conn: Any, prefix: str
+    redis_conn: Any, redis_prefix: str
 ) -> None:
     url = "http://node:11434"
-    reader = ModelsCache(versions=RedisVersions(conn, prefix))
-    writer = ModelsCache(versions=RedisVersions(conn, prefix))
+    reader = ModelsCache(versions=RedisVersions(redis_conn, redis_prefix))
+    writer = ModelsCache(versions=RedisVersions(redis_conn, redis_prefix))
     version = reader.version(url)  # the fetch starts...
     writer.invalidate(url)  # ...a delete ends elsewhere...
     reader.put(url, ["deleted model"], version=version)  # ...the fetch ends
@@ -117,7 +97,7 @@ def test_with_redis_unreachable_nothing_stale_is_served() -> None:
 
 
 def test_with_redis_every_shared_part_is_the_redis_one(
-    fleet: EmulatedFleet, tmp_path: Path, prefix: str
+    fleet: EmulatedFleet, tmp_path: Path, redis_prefix: str
 ) -> None:
     from ollama_webmgr.gateway.limiter import Slots
     from ollama_webmgr.gateway.redis_slots import RedisSlots
@@ -127,7 +107,7 @@ def test_with_redis_every_shared_part_is_the_redis_one(
     from ollama_webmgr.jobs.runner import ThreadRunner
     from ollama_webmgr.manager.cache import LocalVersions
 
-    shared = {"redis_url": REDIS_URL, "redis_prefix": prefix}
+    shared = {"redis_url": REDIS_URL, "redis_prefix": redis_prefix}
     with fleet_services(fleet, tmp_path, **shared) as services:
         assert isinstance(services.runner, RQRunner)  # never the ThreadRunner
         assert isinstance(services.bus, RedisBus)

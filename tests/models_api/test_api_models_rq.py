@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -34,36 +31,12 @@ class ThreadWorker(rq.SimpleWorker):  # type: ignore[misc]
 
 
 @pytest.fixture
-def redis_conn() -> Iterator[Any]:
-    conn = redis.Redis.from_url("redis://127.0.0.1:6379/0")
-    try:
-        conn.ping()
-    except redis.ConnectionError:
-        if os.environ.get("CI"):
-            pytest.fail("Redis on 127.0.0.1:6379 is required in CI")
-        pytest.skip("no Redis server on 127.0.0.1:6379")
-    yield conn
-    conn.close()
-
-
-@pytest.fixture
-def prefix(redis_conn: Any) -> Iterator[str]:
-    """A unique key prefix and queue name; every key it made goes afterwards."""
-    name = f"test-models-{uuid.uuid4().hex[:10]}"
-    yield name
-    job_ids = {k.decode().split(":")[2] for k in redis_conn.scan_iter(f"{name}:job:*")}
-    for pattern in (f"{name}*", f"rq:*{name}*", *(f"rq:*{i}*" for i in job_ids)):
-        keys = list(redis_conn.scan_iter(match=pattern))
-        if keys:
-            redis_conn.delete(*keys)
-    redis_conn.srem("rq:queues", f"rq:queue:{name}")
-
-
-@pytest.fixture
-def rq_services(services: Services, redis_conn: Any, prefix: str) -> Services:
+def rq_services(services: Services, redis_conn: Any, redis_prefix: str) -> Services:
     from ollama_webmgr.jobs.rq_runner import RQRunner
 
-    runner = RQRunner(redis_conn, tasks_ref=TASKS_REF, prefix=prefix, queue=prefix)
+    runner = RQRunner(
+        redis_conn, tasks_ref=TASKS_REF, prefix=redis_prefix, queue=redis_prefix
+    )
     return replace(services, runner=runner, bus=runner.bus)
 
 
@@ -86,7 +59,7 @@ def test_a_pull_runs_on_a_worker_and_its_events_replay_from_redis(
     rq_services: Services,
     fleet: EmulatedFleet,
     redis_conn: Any,
-    prefix: str,
+    redis_prefix: str,
     names: list[str],
 ) -> None:
     fleet.nodes[1].state.bandwidth = 46e6 / 0.4
@@ -94,7 +67,7 @@ def test_a_pull_runs_on_a_worker_and_its_events_replay_from_redis(
     body = {"name": "all-minilm", "server": names[1]}
     job_id = post(rq_client, "/api/models/pull", body).json["job_id"]
     assert post(rq_client, "/api/models/pull", body).json["job_id"] == job_id
-    work(redis_conn, prefix)
+    work(redis_conn, redis_prefix)
     job = wait_finished(rq_services, job_id)
     assert job.state == "done"
     assert job.result == {"status": "success", "model": "all-minilm:latest"}
@@ -118,24 +91,24 @@ def test_update_checks_run_on_a_worker(
     rq_services: Services,
     fleet: EmulatedFleet,
     redis_conn: Any,
-    prefix: str,
+    redis_prefix: str,
     names: list[str],
 ) -> None:
     body = {"name": "smollm2:135m", "server": "all"}
     first = post(rq_client, "/api/models/check_update", body).json["job_ids"]
-    work(redis_conn, prefix)
+    work(redis_conn, redis_prefix)
     for job_id in first:
         job = wait_finished(rq_services, job_id)
         assert [r["status"] for r in job.result] == ["up_to_date"]
     fleet.registry.publish_update("smollm2:135m")
     second = post(rq_client, "/api/models/check_update", body).json["job_ids"]
-    work(redis_conn, prefix)
+    work(redis_conn, redis_prefix)
     for job_id in second:
         job = wait_finished(rq_services, job_id)
         assert [r["status"] for r in job.result] == ["update_available"]
     pulls = post(rq_client, "/api/models/update_all", {}).json["job_ids"]
     assert len(pulls) == 2
-    work(redis_conn, prefix)
+    work(redis_conn, redis_prefix)
     for job_id in pulls:
         assert wait_finished(rq_services, job_id).state == "done"
     page = rq_client.get(f"/models?server={names[1]}").get_data(as_text=True)
@@ -146,7 +119,7 @@ def test_rq_jobs_reach_the_jobs_table_through_the_worker(
     services: Services,
     fleet: EmulatedFleet,
     redis_conn: Any,
-    prefix: str,
+    redis_prefix: str,
     names: list[str],
 ) -> None:
     from ollama_webmgr.jobs.rq_runner import RQRunner
@@ -157,8 +130,8 @@ def test_rq_jobs_reach_the_jobs_table_through_the_worker(
     runner = RQRunner(
         redis_conn,
         tasks_ref=TASKS_REF,
-        prefix=prefix,
-        queue=prefix,
+        prefix=redis_prefix,
+        queue=redis_prefix,
         on_change=JobRecorder(services.db),
         store_url=services.settings.store_url,
     )
@@ -169,7 +142,7 @@ def test_rq_jobs_reach_the_jobs_table_through_the_worker(
     job_id = post(client, "/api/models/pull", body).json["job_id"]
     [queued] = [job for job in stored_jobs(services.db) if job.id == job_id]
     assert queued.state == "queued"
-    work(redis_conn, prefix)
+    work(redis_conn, redis_prefix)
     [done] = [job for job in stored_jobs(services.db) if job.id == job_id]
     assert done.state == "done"
     [doc] = services.db.find("jobs", [Where("id", "==", job_id)])
