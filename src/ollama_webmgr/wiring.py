@@ -23,6 +23,7 @@ from ollama_webmgr.jobs.tasks import TASKS_REF, default_registry
 from ollama_webmgr.manager.background import Background
 from ollama_webmgr.manager.cache import ModelsCache
 from ollama_webmgr.manager.clients import ClientFactory, ClientPool, client_factory
+from ollama_webmgr.manager.duty import Duty
 from ollama_webmgr.manager.fleet import load_registry
 from ollama_webmgr.manager.gateway_settings import load_draining, load_gateway_config
 from ollama_webmgr.manager.model_requests import ModelRequestSink
@@ -57,6 +58,8 @@ class Services:
     gateway: GatewayService
     #: ``/api/tags`` answers per server (``manager/models.py``)
     models_cache: ModelsCache = field(default_factory=ModelsCache)
+    #: whether this process does the once-per-fleet chores (``manager/duty.py``)
+    duty: Duty = field(default_factory=Duty)
     background: Background = field(init=False)
 
     def __post_init__(self) -> None:
@@ -127,6 +130,7 @@ def build_services(
     # The configured servers plus those added in the UI (manager/fleet.py).
     servers = load_registry(settings.servers, db)
     runner, bus = build_runner(settings, tasks=tasks, on_change=JobRecorder(db))
+    duty = _duty(settings)
     return Services(
         settings=settings,
         db=db,
@@ -136,9 +140,19 @@ def build_services(
         bus=bus,
         library=LibraryClient(settings.library_url),
         registry=RegistryClient(settings.registry_url),
-        gateway=_build_gateway(settings, db, servers),
+        gateway=_build_gateway(settings, db, servers, duty),
         models_cache=_models_cache(settings),
+        duty=duty,
     )
+
+
+def _duty(settings: Settings) -> Duty:
+    """Alone, this process does the chores; with ``REDIS_URL``, one process does."""
+    if not settings.redis_url:
+        return Duty()
+    from ollama_webmgr.redis_client import quick_connection
+
+    return Duty(quick_connection(settings.redis_url), settings.redis_prefix)
 
 
 def _models_cache(settings: Settings) -> ModelsCache:
@@ -153,14 +167,16 @@ def _models_cache(settings: Settings) -> ModelsCache:
 
 
 def _build_gateway(
-    settings: Settings, db: DatabaseManager, servers: ServerRegistry
+    settings: Settings, db: DatabaseManager, servers: ServerRegistry, duty: Duty
 ) -> GatewayService:
     """The gateway with its settings from the store, persisting checks and requests."""
     config = load_gateway_config(db, GatewayConfig.from_settings(settings))
     load_draining(db, servers)
     sink = JobListeners(RequestSink(db, servers), ModelRequestSink(db, servers))
     service = build_gateway(settings, registry=servers, config=config, sink=sink)
-    service.monitor.on_check = HealthRecorder(db, service.app.slots.in_flight)
+    service.monitor.on_check = HealthRecorder(
+        db, service.app.slots.in_flight, active=lambda: duty.held
+    )
     return service
 
 

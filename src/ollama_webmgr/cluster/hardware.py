@@ -220,7 +220,8 @@ def set_agent_address(db: DatabaseManager, server: str, agent: str | None) -> No
 
 
 class HardwareCollector:
-    """Runs ``collect_hardware`` every ``interval`` seconds in a background thread."""
+    """Runs ``collect_hardware`` every ``interval`` seconds in a background thread,
+    while ``active()`` says this process is the one to do it."""
 
     def __init__(
         self,
@@ -230,8 +231,10 @@ class HardwareCollector:
         agents: Callable[[], Mapping[str, str]] | None = None,
         interval: float = DEFAULT_INTERVAL_S,
         clock: Callable[[], float] = time.time,
+        active: Callable[[], bool] = lambda: True,
     ) -> None:
         self._db = db
+        self._active = active
         self._factory = client_factory
         self._agents = agents or (lambda: agents_from_store(db))
         self.interval = interval
@@ -264,5 +267,6 @@ class HardwareCollector:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self.run_once()
+            if self._active():  # else another process asks the agents
+                self.run_once()
             self._stop.wait(self.interval)

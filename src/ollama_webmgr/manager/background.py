@@ -6,7 +6,9 @@ request recorder, reconcile the store with the live fleet, then run periodic
 work on one thread: store maintenance (hourly: request roll-ups and retention),
 the model map (every 5 minutes), and the fleet and gateway settings edited by
 another process (every 5 seconds); and the node agents' hardware
-(``HARDWARE_INTERVAL``).
+(``HARDWARE_INTERVAL``). With several processes, only the one on duty
+(``manager/duty.py``) writes the maintenance, the model map, the health history
+and the hardware.
 ``stop()`` ends them and flushes queued request records.
 ``create_app`` never starts them, so tests stay free of side effects.
 """
@@ -39,6 +41,7 @@ MAINTENANCE_EVERY = 3600.0
 MODEL_MAP_EVERY = 300.0
 MAINTENANCE_FIRST = 60.0  # a process restarted often still applies retention
 CONFIG_SYNC_EVERY = 5.0
+DUTY_RENEW_EVERY = 5.0  # well within the lease (manager/duty.py)
 
 
 @dataclass
@@ -145,6 +148,8 @@ class Background:
         process that owns them."""
         services = self.services
         gateway = services.gateway
+        duty = services.duty
+        duty.renew()
         interrupted = restore_jobs(services.db, services.runner) if jobs else []
         gateway.start()  # the first health round runs now, recorded
         self.report = reconcile(services.db, services.servers, gateway.monitor)
@@ -152,17 +157,21 @@ class Background:
         days = services.settings.stats_retention_days
         self._scheduler = Scheduler(
             [
+                Periodic("duty lease", DUTY_RENEW_EVERY, duty.renew),
                 Periodic(
                     "maintenance",
                     MAINTENANCE_EVERY,
-                    lambda: run_maintenance(services.db, days),
+                    lambda: duty.held and run_maintenance(services.db, days),
                     first_after=MAINTENANCE_FIRST,
                 ),
                 Periodic(
                     "model map",
                     MODEL_MAP_EVERY,
-                    lambda: sync_model_map(
-                        services.db, services.servers, gateway.monitor
+                    lambda: (
+                        duty.held
+                        and sync_model_map(
+                            services.db, services.servers, gateway.monitor
+                        )
                     ),
                 ),
                 Periodic("shared settings", CONFIG_SYNC_EVERY, ConfigSync(services)),
@@ -185,6 +194,7 @@ class Background:
         if self._hardware is not None:
             self._hardware.stop()
         self.services.gateway.stop()
+        self.services.duty.release()
 
 
 def _hardware_collector(services: Services) -> HardwareCollector | None:
@@ -197,5 +207,8 @@ def _hardware_collector(services: Services) -> HardwareCollector | None:
         log.info("node agents not polled (the 'agent' extra is missing): %s", exc)
         return None
     return HardwareCollector(
-        services.db, factory, interval=services.settings.hardware_interval
+        services.db,
+        factory,
+        interval=services.settings.hardware_interval,
+        active=lambda: services.duty.held,
     )

@@ -34,16 +34,24 @@ REQUEST_TYPES = {"generate": "generate", "chat": "chat", "embed": "embedding"}
 class HealthRecorder:
     """``HealthMonitor.on_check``: one ``record_server_check`` per probe.
 
-    ``load`` is the number of gateway requests running on the server.
+    ``load`` is the number of gateway requests running on the server. Nothing
+    is written while ``active()`` is false (another process keeps the history).
     """
 
     def __init__(
-        self, db: DatabaseManager, in_flight: Callable[[str], int] | None = None
+        self,
+        db: DatabaseManager,
+        in_flight: Callable[[str], int] | None = None,
+        *,
+        active: Callable[[], bool] = lambda: True,
     ) -> None:
         self._db = db
         self._in_flight = in_flight
+        self._active = active
 
     def __call__(self, server: Server, ok: bool, latency_ms: float) -> None:
+        if not self._active():
+            return
         load = self._in_flight(server.name) if self._in_flight else None
         record_server_check(
             self._db,
