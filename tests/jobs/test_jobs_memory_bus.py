@@ -74,11 +74,18 @@ def test_streams_keep_only_the_newest_events() -> None:
     assert [e.data["n"] for e in bus.events("j", None, timeout=0)] == [7, 8, 9]
 
 
+def test_nothing_follows_the_last_event(memory_bus: MemoryBus) -> None:
+    memory_bus.publish("j", "progress", {"n": 1})
+    assert memory_bus.publish_last("j", "error", {"state": "cancelled"})
+    assert memory_bus.publish("j", "progress", {"n": 2}) == ""  # a late task event
+    events = list(memory_bus.events("j", None, timeout=0))
+    assert [e.type for e in events] == ["progress", "error"]
+
+
 def test_closed_streams_disappear_after_the_retention_time() -> None:
     now = [100.0]
     bus = MemoryBus(retention=60.0, clock=lambda: now[0])
-    bus.publish("old", "done", {})
-    bus.close_stream("old")
+    bus.publish_last("old", "done", {})
     bus.publish("live", "progress", {})
     now[0] += 30
     assert bus.stream_count() == 2

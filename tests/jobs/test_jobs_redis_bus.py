@@ -69,5 +69,18 @@ def test_streams_are_trimmed_and_expire_once_closed(
         bus.publish("j", "progress", {"n": n})
     assert redis_conn.xlen(bus.key("j")) < 500  # MAXLEN ~ trims by whole nodes
     assert redis_conn.ttl(bus.key("j")) > 3600
-    bus.close_stream("j")
+    bus.publish_last("j", "done", {"state": "done"})
     assert 0 < redis_conn.ttl(bus.key("j")) <= 2
+
+
+def test_nothing_follows_the_last_event(redis_conn: Any, redis_prefix: str) -> None:
+    bus = RedisBus(redis_conn, prefix=redis_prefix)
+    bus.publish("j", "progress", {"n": 1})
+    assert bus.publish_last("j", "error", {"state": "cancelled"})
+    assert bus.publish("j", "progress", {"n": 2}) == ""  # a late task event
+    assert bus.publish_last("j", "done", {}) == ""
+    events = list(bus.events("j", None, timeout=0))
+    assert [(e.type, e.data) for e in events] == [
+        ("progress", {"n": 1}),
+        ("error", {"state": "cancelled"}),
+    ]

@@ -24,7 +24,8 @@ from ollama_webmgr.jobs.model import ProgressEvent, check_event_type
 
 class ProgressBus(Protocol):
     def publish(self, job_id: str, type: str, data: dict[str, Any]) -> str:
-        """Append an event to the job's stream; returns its id."""
+        """Append an event to the job's stream; returns its id, or ``""`` when
+        the stream is closed (a late event of a stopped task is dropped)."""
         ...
 
     def events(
@@ -33,8 +34,9 @@ class ProgressBus(Protocol):
         """Replay after ``after``, then live events until ``timeout`` of silence."""
         ...
 
-    def close_stream(self, job_id: str) -> None:
-        """The job is over: keep its stream for the retention time, then drop it."""
+    def publish_last(self, job_id: str, type: str, data: dict[str, Any]) -> str:
+        """Append the terminal event and close the stream in one step, so nothing
+        follows it; the stream is kept for the retention time, then dropped."""
         ...
 
 
@@ -97,12 +99,24 @@ class MemoryBus:
             del self._streams[job_id]
 
     def publish(self, job_id: str, type: str, data: dict[str, Any]) -> str:
+        return self._append(job_id, type, data, last=False)
+
+    def publish_last(self, job_id: str, type: str, data: dict[str, Any]) -> str:
+        return self._append(job_id, type, data, last=True)
+
+    def _append(
+        self, job_id: str, type: str, data: dict[str, Any], *, last: bool
+    ) -> str:
         kind = check_event_type(type)
         stream = self._stream(job_id)
         with stream.cond:
+            if stream.closed_at is not None:
+                return ""
             event = ProgressEvent(job_id, str(stream.next_seq), kind, data, time.time())
             stream.next_seq += 1
             stream.events.append(event)
+            if last:
+                stream.closed_at = self._clock()
             stream.cond.notify_all()
         return event.id
 
@@ -122,11 +136,6 @@ class MemoryBus:
             # Yield outside the lock: the consumer may be slow (a network write).
             yield from batch
             seq = int(batch[-1].id)
-
-    def close_stream(self, job_id: str) -> None:
-        stream = self._stream(job_id)
-        with stream.cond:
-            stream.closed_at = self._clock()
 
     def stream_count(self) -> int:
         with self._lock:

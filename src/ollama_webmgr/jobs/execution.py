@@ -50,9 +50,8 @@ def final_event(job: Job) -> tuple[str, dict[str, Any]]:
 
 def finish(job: Job, bus: ProgressBus, store: JobStore) -> Job:
     kind, data = final_event(job)
-    bus.publish(job.id, kind, data)
+    bus.publish_last(job.id, kind, data)
     store.save(job)
-    bus.close_stream(job.id)
     return job
 
 

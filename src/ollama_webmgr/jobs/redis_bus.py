@@ -3,7 +3,9 @@
 One stream per job (``<prefix>:stream:<job_id>``); the stream entry id is the SSE
 event id, so ``Last-Event-ID`` maps straight onto ``XREAD`` from that id. Streams
 are trimmed with ``MAXLEN ~`` and expire: ``idle_ttl`` after the last event (a
-worker that died never closes its stream) and ``retention`` after ``close_stream``.
+worker that died never closes its stream) and ``retention`` after ``publish_last``,
+which also leaves a ``:closed`` marker: later events are dropped, in the same
+script that appends (no event can slip in after the terminal one).
 The connection may or may not decode responses; both are handled.
 """
 
@@ -19,6 +21,17 @@ import redis
 from ollama_webmgr.jobs.model import ProgressEvent, check_event_type
 
 _STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+
+# KEYS: stream, closed marker; ARGV: maxlen, ttl, last (0/1), field, value...
+_APPEND = """
+if redis.call('exists', KEYS[2]) == 1 then return '' end
+local args = {KEYS[1], 'MAXLEN', '~', ARGV[1], '*'}
+for i = 4, #ARGV do args[#args + 1] = ARGV[i] end
+local id = redis.call('xadd', unpack(args))
+redis.call('expire', KEYS[1], ARGV[2])
+if ARGV[3] == '1' then redis.call('set', KEYS[2], '1', 'EX', ARGV[2]) end
+return id
+"""
 
 
 def _text(value: bytes | str) -> str:
@@ -60,22 +73,29 @@ class RedisBus:
         self._max_events = max_events
         self._retention = retention
         self._idle_ttl = idle_ttl
+        self._append_script = connection.register_script(_APPEND)
 
     def key(self, job_id: str) -> str:
         return f"{self._prefix}:stream:{job_id}"
 
     def publish(self, job_id: str, type: str, data: dict[str, Any]) -> str:
+        return self._append(job_id, type, data, last=False)
+
+    def publish_last(self, job_id: str, type: str, data: dict[str, Any]) -> str:
+        return self._append(job_id, type, data, last=True)
+
+    def _append(
+        self, job_id: str, type: str, data: dict[str, Any], *, last: bool
+    ) -> str:
         kind = check_event_type(type)
         event = ProgressEvent(job_id, "", kind, data, time.time())
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.xadd(
-            self.key(job_id),
-            dict(event.to_fields()),  # type: ignore[arg-type]
-            maxlen=self._max_events,
-            approximate=True,
+        ttl = max(1, int(self._retention if last else self._idle_ttl))
+        fields = [part for pair in event.to_fields().items() for part in pair]
+        key = self.key(job_id)
+        keys = [key, f"{key}:closed"]
+        event_id: Any = self._append_script(
+            keys=keys, args=[self._max_events, ttl, int(last), *fields]
         )
-        pipe.expire(self.key(job_id), int(self._idle_ttl))
-        event_id, _ = pipe.execute()
         return _text(event_id)
 
     def events(
@@ -98,6 +118,3 @@ class RedisBus:
                 yield ProgressEvent.from_fields(job_id, last, fields)
             if timeout > 0:
                 block = max(1, int(timeout * 1000))
-
-    def close_stream(self, job_id: str) -> None:
-        self._redis.expire(self.key(job_id), max(1, int(self._retention)))
