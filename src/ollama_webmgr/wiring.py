@@ -62,9 +62,9 @@ class Services:
     def __post_init__(self) -> None:
         self.background = Background(self)
 
-    def start(self, *, jobs: bool = True) -> None:
+    def start(self, *, jobs: bool = True, agents: bool = True) -> None:
         """Start the background parts (restore jobs, health, records, schedule)."""
-        self.background.start(jobs=jobs)
+        self.background.start(jobs=jobs, agents=agents)
 
     def stop(self) -> None:
         """Stop the background parts and flush queued records (idempotent)."""
