@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
 
-from flask import current_app
-
 from ollama_webmgr.cluster.servers import ServerRegistry
 from ollama_webmgr.gateway.config import GatewayConfig
 from ollama_webmgr.gateway.serving import GatewayService, build_gateway
@@ -152,4 +150,6 @@ def _build_gateway(
 
 def get_services() -> Services:
     """The services of the application handling the current request."""
+    from flask import current_app  # here: the gateway's process never loads Flask
+
     return cast(Services, current_app.extensions[EXTENSION_KEY])
