@@ -166,7 +166,9 @@ def run() -> str:
         }
         if missing is None:
             wait_ready(litellm_port, "/chat/completions", LITELLM_CHAT, JSON_HEADERS)
-            litellm = _versus_litellm(node, ports["gateway"], litellm_port)
+            litellm = _versus_litellm(
+                node, ports["bare relay"], ports["gateway"], litellm_port
+            )
             litellm["rss"] = {
                 "gateway": peak_rss_mb(processes["gateway"].pid),
                 "LiteLLM": peak_rss_mb(processes["LiteLLM"].pid),
@@ -193,15 +195,19 @@ def _overhead(ports: dict[str, int]) -> dict[str, dict[str, object]]:
     }
 
 
-def _versus_litellm(node: int, gateway: int, litellm: int) -> dict[str, dict]:  # type: ignore[type-arg]
+def _versus_litellm(
+    node: int, bare: int, gateway: int, litellm: int
+) -> dict[str, dict]:  # type: ignore[type-arg]
     ports = {
         "direct /v1": node,
+        "bare relay": bare,
         "gateway": gateway,
         "direct /api/chat": node,
         "LiteLLM": litellm,
     }
     calls = {
         "direct /v1": _post("/v1/chat/completions", OPENAI_CHAT),
+        "bare relay": _post("/v1/chat/completions", OPENAI_CHAT),
         "gateway": _post("/v1/chat/completions", OPENAI_CHAT),
         "direct /api/chat": _post("/api/chat", NATIVE_CHAT),
         "LiteLLM": _post("/chat/completions", LITELLM_CHAT),
@@ -364,30 +370,35 @@ def _litellm_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
         " added latency is the proxy's own work. 300 interleaved requests per path;"
         " throughput as above. Peak RSS: VmHWM of the process (and its children).",
         "",
-        "Target: gateway added latency ≤ 0.05× LiteLLM's, p50 and p99.",
+        "Target: gateway added latency ≤ 0.05× LiteLLM's, p50 and p99. The bare"
+        " relay relays the same request as the gateway: its ratio shows the floor"
+        " of a gevent relay on this machine.",
         "",
-        "| measure | direct `/v1/chat/completions` | gateway | direct `/api/chat`"
-        " | LiteLLM | gateway / LiteLLM |",
-        "|---|---|---|---|---|---|",
+        "| measure | direct `/v1/chat/completions` | bare relay | gateway"
+        " | direct `/api/chat` | LiteLLM | gateway / LiteLLM | bare / LiteLLM |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for q in (50, 99):
+        bare = added("bare relay", "direct /v1", q)
         gateway = added("gateway", "direct /v1", q)
         litellm = added("LiteLLM", "direct /api/chat", q)
         lines.append(
             f"| p{q} (ms) | {quantile(times['direct /v1'], q):.2f}"
+            f" | {quantile(times['bare relay'], q):.2f} (+{bare:.2f})"
             f" | {quantile(times['gateway'], q):.2f} (+{gateway:.2f})"
             f" | {quantile(times['direct /api/chat'], q):.2f}"
             f" | {quantile(times['LiteLLM'], q):.2f} (+{litellm:.2f})"
-            f" | {mark(gateway / litellm, 0.05)} |"
+            f" | {mark(gateway / litellm, 0.05)} | {bare / litellm:.2f}× |"
         )
     lines.append(
         f"| throughput, 32 clients (req/s) | {rate['direct /v1']:.0f}"
-        f" | {rate['gateway']:.0f} | {rate['direct /api/chat']:.0f}"
-        f" | {rate['LiteLLM']:.0f} | {rate['gateway'] / rate['LiteLLM']:.1f}× |"
+        f" | {rate['bare relay']:.0f} | {rate['gateway']:.0f} | {rate['direct /api/chat']:.0f}"
+        f" | {rate['LiteLLM']:.0f} | {rate['gateway'] / rate['LiteLLM']:.1f}×"
+        f" | {rate['bare relay'] / rate['LiteLLM']:.1f}× |"
     )
     lines.append(
-        f"| peak RSS (MB) | – | {rss['gateway']:.0f} | – | {rss['LiteLLM']:.0f}"
-        f" | {rss['gateway'] / rss['LiteLLM']:.2f}× |"
+        f"| peak RSS (MB) | – | – | {rss['gateway']:.0f} | – | {rss['LiteLLM']:.0f}"
+        f" | {rss['gateway'] / rss['LiteLLM']:.2f}× | – |"
     )
     return "\n".join(lines)
 
