@@ -91,6 +91,17 @@ def _gateway_env(upstream: str) -> dict[str, str]:
     )
 
 
+def _version(package: str) -> str:
+    command = "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))"
+    result = subprocess.run(
+        [str(BENCH_PYTHON), "-c", command, package],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
 def _missing_bench_venv() -> str | None:
     if not BENCH_PYTHON.exists():
         return "the bench venv is missing (`make bench` installs it in build/)"
@@ -169,6 +180,7 @@ def run() -> str:
             litellm = _versus_litellm(
                 node, ports["bare relay"], ports["gateway"], litellm_port
             )
+            litellm["version"] = {"LiteLLM": _version("litellm")}
             litellm["rss"] = {
                 "gateway": peak_rss_mb(processes["gateway"].pid),
                 "LiteLLM": peak_rss_mb(processes["LiteLLM"].pid),
@@ -251,6 +263,7 @@ def _streams() -> dict[str, object]:
         wait_ready(upstream_port, "/api/version")
         for port in ports.values():
             wait_ready(port, "/api/version")
+        idle = {name: peak_rss_mb(processes[name].pid) for name in ports}
         for _ in range(3):
             for name, port in ports.items():
                 result = subprocess.run(
@@ -280,6 +293,7 @@ def _streams() -> dict[str, object]:
         "complete": complete,
         "errors": errors,
         "rss": {"gateway": rss, "bare relay": bare_rss},
+        "idle": idle,
     }
 
 
@@ -360,7 +374,7 @@ def _litellm_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
     lines = [
         "### Against LiteLLM's proxy (non-stream chat)",
         "",
-        "Same run, same node. LiteLLM's proxy (`litellm --model"
+        f"Same run, same node. LiteLLM {data['version']['LiteLLM']}'s proxy (`litellm --model"
         f" ollama_chat/{MODEL} --api_base <node>`, default settings, one uvicorn"
         " worker, installed from the `bench` extra) answers `POST /chat/completions`"
         " by calling the node's `/api/chat`; the gateway answers the same OpenAI"
@@ -438,8 +452,8 @@ def _streams_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
         " RSS ≤ 100 MB.",
         "",
         "| path | complete (3 rounds) | wall time, median (s) | rounds (s)"
-        " | peak RSS (MB) |",
-        "|---|---|---|---|---|",
+        " | peak RSS before the rounds (MB) | peak RSS (MB) |",
+        "|---|---|---|---|---|---|",
     ]
     for name in ("bare relay", "gateway"):
         done = all(n == STREAMS for n in complete[name])
@@ -447,7 +461,7 @@ def _streams_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
             f"| {name} | {' / '.join(map(str, complete[name]))}"
             f" {'✅' if done or name != 'gateway' else '❌'}"
             f" | {wall[name]:.2f} | {' / '.join(f'{w:.2f}' for w in walls[name])}"
-            f" | {rss[name]:.0f}"
+            f" | {data['idle'][name]:.0f} | {rss[name]:.0f}"
             + (f" {'✅' if rss[name] <= 100 else '❌'}" if name == "gateway" else "")
             + " |"
         )
