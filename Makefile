@@ -59,7 +59,19 @@ LIGHTHOUSE := build/lighthouse/node_modules/.bin/lighthouse
 $(LIGHTHOUSE):
 	npm install --prefix build/lighthouse --no-audit --no-fund --loglevel=error lighthouse@12.8.2
 
-bench: $(PY_STAMP) assets $(LIGHTHOUSE)
+# LiteLLM's proxy and the aiohttp relay (the `bench` extra) in a venv of their own;
+# benchmarks/bench_gateway.py runs them as subprocesses.
+BENCH_VENV := build/bench-venv
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+$(BENCH_STAMP): pyproject.toml
+	test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --upgrade 'pip>=25.1'
+	$(PY) -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['bench'], sep='\n')" > $(BENCH_VENV)/requirements.txt
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check -r $(BENCH_VENV)/requirements.txt
+	touch $@
+
+bench: $(PY_STAMP) assets $(LIGHTHOUSE) $(BENCH_STAMP)
 	$(PY) benchmarks/run_all.py
 
 clean:

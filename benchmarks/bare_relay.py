@@ -48,7 +48,11 @@ class Handler(pywsgi.WSGIHandler):  # type: ignore[misc]
 
 if __name__ == "__main__":
     server = pywsgi.WSGIServer(
-        ("127.0.0.1", int(sys.argv[2])), app, handler_class=Handler, log=None
+        ("127.0.0.1", int(sys.argv[2])),
+        app,
+        handler_class=Handler,
+        log=None,
+        backlog=2048,  # as the gateway's server: a burst of clients is not refused
     )
     print("ready", flush=True)
     server.serve_forever()

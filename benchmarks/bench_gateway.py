@@ -1,134 +1,121 @@
-"""The gateway against a direct call and a bare relay, side by side in one run.
+"""The gateway against direct calls and three reference relays, side by side in one run.
 
-Three processes on loopback, each as in production: an emulated node
-(``ollama-webmgr sim``), the gateway (``ollama-webmgr gateway``, gevent) and the
-bare reference relay (``benchmarks/bare_relay.py``, raw WSGI + pooled urllib3
-under gevent). One client process measures the three paths interleaved.
+Every server is a process on loopback, as in production: an emulated node
+(``ollama-webmgr sim``), the gateway (``ollama-webmgr gateway``: gevent, SQLite
+store, every request recorded), the bare reference relay
+(``benchmarks/bare_relay.py``: raw WSGI + pooled urllib3 under gevent), an asyncio
+relay (``benchmarks/aiohttp_relay.py``: aiohttp server + pooled aiohttp client)
+and LiteLLM's proxy. The last two run from the bench venv (``make bench``
+installs the ``bench`` extra into ``build/bench-venv``). One client process
+measures the paths interleaved; the 1,000 streams use a client process of their
+own (``benchmarks/stream_clients.py``).
 """
 
 from __future__ import annotations
 
 import http.client
 import json
-import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
+
+from relay_support import (
+    BENCH_PYTHON,
+    Call,
+    bench_env,
+    free_port,
+    interleaved,
+    mark,
+    peak_rss_mb,
+    quantile,
+    raise_open_files,
+    start,
+    stop,
+    throughput,
+    wait_ready,
+)
 
 HERE = Path(__file__).resolve().parent
 MODEL = "smollm2:135m"
 SHOW = json.dumps({"model": MODEL}).encode()
 STREAM = json.dumps({"model": MODEL, "prompt": "bonjour", "stream": True}).encode()
+MESSAGES = [{"role": "user", "content": "bonjour"}]
+JSON_HEADERS = {"Content-Type": "application/json"}
+# One token each: the emulator waits 3 ms per token, the rest is relay work.
+OPENAI_CHAT = json.dumps({"model": MODEL, "messages": MESSAGES, "max_tokens": 1})
+LITELLM_CHAT = json.dumps(
+    {"model": f"ollama_chat/{MODEL}", "messages": MESSAGES, "max_tokens": 1}
+)
+# What LiteLLM's ``ollama_chat`` provider sends the node for the request above.
+NATIVE_CHAT = json.dumps(
+    {
+        "model": MODEL,
+        "messages": MESSAGES,
+        "stream": False,
+        "options": {"num_predict": 1},
+    }
+)
+STREAMS, STREAM_LINES, STREAM_INTERVAL, STREAM_MODEL = 1000, 20, 0.02, "bench:latest"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _post(path: str, body: bytes | str, first_line: bool = False) -> Call:
+    def call(conn: http.client.HTTPConnection) -> float:
+        started = time.perf_counter()
+        conn.request("POST", path, body=body, headers=JSON_HEADERS)
+        response = conn.getresponse()
+        if first_line:
+            response.readline()
+            elapsed = time.perf_counter() - started
+            response.read()
+        else:
+            response.read()
+            elapsed = time.perf_counter() - started
+        if response.status != 200:
+            raise RuntimeError(f"{path} answered {response.status}")
+        return elapsed
+
+    return call
 
 
-def _wait(port: int, path: str = "/", body: bytes | None = None) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("POST" if body else "GET", path, body=body)
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"port {port} did not answer {path}")
-
-
-def _start(
-    command: list[str], env: dict[str, str] | None = None
-) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+def _gateway_env(upstream: str) -> dict[str, str]:
+    data = tempfile.mkdtemp(prefix="bench-gw-")
+    return bench_env(
+        {
+            "OLLAMA_BASE_URL": upstream,
+            "WEBMGR_DATA_DIR": data,
+            "DATABASE_URL": f"sqlite:///{data}/store.sqlite3",
+        }
     )
 
 
-def _show(conn: http.client.HTTPConnection) -> float:
-    started = time.perf_counter()
-    conn.request("POST", "/api/show", body=SHOW)
-    response = conn.getresponse()
-    response.read()
-    assert response.status == 200
-    return time.perf_counter() - started
+def _version(package: str) -> str:
+    command = "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))"
+    result = subprocess.run(
+        [str(BENCH_PYTHON), "-c", command, package],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
 
 
-def _first_line(conn: http.client.HTTPConnection) -> float:
-    started = time.perf_counter()
-    conn.request("POST", "/api/generate", body=STREAM)
-    response = conn.getresponse()
-    response.readline()
-    elapsed = time.perf_counter() - started
-    response.read()
-    return elapsed
-
-
-def _interleaved(
-    ports: dict[str, int], call: Callable[[http.client.HTTPConnection], float], n: int
-) -> dict[str, list[float]]:
-    conns = {
-        name: http.client.HTTPConnection("127.0.0.1", p) for name, p in ports.items()
-    }
-    times: dict[str, list[float]] = {name: [] for name in ports}
-    for _ in range(n):
-        for name, conn in conns.items():
-            times[name].append(call(conn) * 1000)
-    for conn in conns.values():
-        conn.close()
-    return times
-
-
-def _throughput(port: int, clients: int = 32, seconds: float = 4.0) -> float:
-    done = [0] * clients
-    stop = time.monotonic() + seconds
-
-    def worker(index: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port)
-        while time.monotonic() < stop:
-            _show(conn)
-            done[index] += 1
-        conn.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sum(done) / seconds
-
-
-def _target(ratio: float, limit: float, *, higher: bool = False) -> str:
-    ok = ratio >= limit if higher else ratio <= limit
-    return f"{ratio:.2f}× {'✅' if ok else '❌'}"
-
-
-def _q(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[int(q) - 1]
+def _missing_bench_venv() -> str | None:
+    if not BENCH_PYTHON.exists():
+        return "the bench venv is missing (`make bench` installs it in build/)"
+    return None
 
 
 def run() -> str:
-    node, gateway, bare = _free_port(), _free_port(), _free_port()
-    data = tempfile.mkdtemp(prefix="bench-gw-")
-    env = {
-        **os.environ,
-        "OLLAMA_BASE_URL": f"http://127.0.0.1:{node}",
-        "WEBMGR_DATA_DIR": data,
-        "DATABASE_URL": f"sqlite:///{data}/store.sqlite3",
-    }
+    raise_open_files()
     python = sys.executable
-    processes = [
-        _start(
+    node = free_port()
+    node_url = f"http://127.0.0.1:{node}"
+    ports = {"direct": node, "bare relay": free_port(), "gateway": free_port()}
+    processes = {
+        "direct": start(
             [
                 python,
                 "-m",
@@ -140,80 +127,349 @@ def run() -> str:
                 str(node),
             ]
         ),
-        _start([python, "-m", "ollama_webmgr", "gateway", "--port", str(gateway)], env),
-        _start(
-            [python, str(HERE / "bare_relay.py"), f"http://127.0.0.1:{node}", str(bare)]
+        "bare relay": start(
+            [python, str(HERE / "bare_relay.py"), node_url, str(ports["bare relay"])]
         ),
-    ]
+        "gateway": start(
+            [python, "-m", "ollama_webmgr", "gateway", "--port", str(ports["gateway"])],
+            _gateway_env(node_url),
+        ),
+    }
+    missing = _missing_bench_venv()
+    if missing is None:
+        ports["aiohttp relay"] = free_port()
+        processes["aiohttp relay"] = start(
+            [
+                str(BENCH_PYTHON),
+                str(HERE / "aiohttp_relay.py"),
+                node_url,
+                str(ports["aiohttp relay"]),
+            ]
+        )
+        litellm_port = free_port()
+        processes["LiteLLM"] = start(
+            [
+                str(BENCH_PYTHON.parent / "litellm"),
+                "--model",
+                f"ollama_chat/{MODEL}",
+                "--api_base",
+                node_url,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(litellm_port),
+            ],
+            bench_env(
+                {
+                    # a local run: no master key, no cost map download, no telemetry
+                    "LITELLM_DANGEROUSLY_PERMIT_WEAK_OR_UNSET_MASTER_KEY": "true",
+                    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+                    "LITELLM_TELEMETRY": "False",
+                }
+            ),
+        )
     try:
-        for port in (node, bare, gateway):
-            _wait(port, "/api/show", SHOW)
-        ports = {"direct": node, "bare relay": bare, "gateway": gateway}
-        _interleaved(ports, _show, 200)  # warm-up
-        small = _interleaved(ports, _show, 1500)
-        first = _interleaved(ports, _first_line, 200)
-        rates = {name: _throughput(port) for name, port in ports.items()}
+        for port in ports.values():
+            wait_ready(port, "/api/show", SHOW)
+        overhead = _overhead(ports)
+        overhead["rss"] = {
+            name: peak_rss_mb(processes[name].pid) for name in ports if name != "direct"
+        }
+        if missing is None:
+            wait_ready(litellm_port, "/chat/completions", LITELLM_CHAT, JSON_HEADERS)
+            litellm = _versus_litellm(
+                node, ports["bare relay"], ports["gateway"], litellm_port
+            )
+            litellm["version"] = {"LiteLLM": _version("litellm")}
+            litellm["rss"] = {
+                "gateway": peak_rss_mb(processes["gateway"].pid),
+                "LiteLLM": peak_rss_mb(processes["LiteLLM"].pid),
+            }
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(10)
-    return _report(small, first, rates)
+        stop(list(processes.values()))
+    streams = _streams()
+    parts = [
+        _overhead_report(overhead),
+        _litellm_report(litellm) if missing is None else _not_measured(missing),
+        _streams_report(streams),
+    ]
+    return "\n\n".join(parts)
 
 
-def _report(
-    small: dict[str, list[float]],
-    first: dict[str, list[float]],
-    rates: dict[str, float],
-) -> str:
-    def added(times: dict[str, list[float]], name: str, q: float) -> float:
-        return _q(times[name], q) - _q(times["direct"], q)
+def _overhead(ports: dict[str, int]) -> dict[str, dict[str, object]]:
+    show = {name: _post("/api/show", SHOW) for name in ports}
+    first = {name: _post("/api/generate", STREAM, first_line=True) for name in ports}
+    interleaved(ports, show, 200)  # warm-up
+    return {
+        "small": interleaved(ports, show, 1500),  # type: ignore[dict-item]
+        "first": interleaved(ports, first, 200),  # type: ignore[dict-item]
+        "rate": throughput(ports, show),  # type: ignore[dict-item]
+    }
+
+
+def _versus_litellm(
+    node: int, bare: int, gateway: int, litellm: int
+) -> dict[str, dict]:  # type: ignore[type-arg]
+    ports = {
+        "direct /v1": node,
+        "bare relay": bare,
+        "gateway": gateway,
+        "direct /api/chat": node,
+        "LiteLLM": litellm,
+    }
+    calls = {
+        "direct /v1": _post("/v1/chat/completions", OPENAI_CHAT),
+        "bare relay": _post("/v1/chat/completions", OPENAI_CHAT),
+        "gateway": _post("/v1/chat/completions", OPENAI_CHAT),
+        "direct /api/chat": _post("/api/chat", NATIVE_CHAT),
+        "LiteLLM": _post("/chat/completions", LITELLM_CHAT),
+    }
+    interleaved(ports, calls, 30)  # warm-up
+    return {
+        "times": interleaved(ports, calls, 300),
+        "rate": throughput(ports, calls),
+    }
+
+
+def _streams() -> dict[str, object]:
+    """1,000 concurrent streams through the bare relay and a fresh gateway."""
+    python = sys.executable
+    upstream_port = free_port()
+    upstream = f"http://127.0.0.1:{upstream_port}"
+    ports = {"bare relay": free_port(), "gateway": free_port()}
+    processes = {
+        "upstream": start(
+            [
+                python,
+                str(HERE / "stream_upstream.py"),
+                str(upstream_port),
+                STREAM_MODEL,
+                str(STREAM_LINES),
+                str(STREAM_INTERVAL),
+            ]
+        ),
+        "bare relay": start(
+            [python, str(HERE / "bare_relay.py"), upstream, str(ports["bare relay"])]
+        ),
+        "gateway": start(
+            [python, "-m", "ollama_webmgr", "gateway", "--port", str(ports["gateway"])],
+            _gateway_env(upstream),
+        ),
+    }
+    walls: dict[str, list[float]] = {name: [] for name in ports}
+    complete: dict[str, list[int]] = {name: [] for name in ports}
+    errors: dict[str, set[str]] = {name: set() for name in ports}
+    try:
+        wait_ready(upstream_port, "/api/version")
+        for port in ports.values():
+            wait_ready(port, "/api/version")
+        idle = {name: peak_rss_mb(processes[name].pid) for name in ports}
+        for _ in range(3):
+            for name, port in ports.items():
+                result = subprocess.run(
+                    [
+                        python,
+                        str(HERE / "stream_clients.py"),
+                        str(port),
+                        str(STREAMS),
+                        str(STREAM_LINES),
+                        STREAM_MODEL,
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    timeout=300,
+                )
+                summary = json.loads(result.stdout)
+                walls[name].append(summary["wall"])
+                complete[name].append(summary["complete"])
+                errors[name].update(summary["errors"])
+        rss = peak_rss_mb(processes["gateway"].pid)
+        bare_rss = peak_rss_mb(processes["bare relay"].pid)
+    finally:
+        stop(list(processes.values()))
+    return {
+        "walls": walls,
+        "complete": complete,
+        "errors": errors,
+        "rss": {"gateway": rss, "bare relay": bare_rss},
+        "idle": idle,
+    }
+
+
+def _overhead_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
+    small, first, rate, rss = data["small"], data["first"], data["rate"], data["rss"]
+    paths = [p for p in ("bare relay", "aiohttp relay", "gateway") if p in small]
+
+    def added(times: dict[str, list[float]], name: str, q: int) -> float:
+        return quantile(times[name], q) - quantile(times["direct"], q)
+
+    def cells(times: dict[str, list[float]], q: int) -> str:
+        return " | ".join(
+            f"{quantile(times[p], q):.2f} (+{added(times, p, q):.2f})" for p in paths
+        )
 
     lines = [
-        "## Gateway overhead (direct vs bare relay vs gateway)",
+        "## Gateway overhead (direct vs bare relay vs aiohttp relay vs gateway)",
         "",
-        "Three processes on loopback: an emulated node (`ollama-webmgr sim`), the"
-        " gateway (`ollama-webmgr gateway`, gevent, SQLite store) and the bare"
-        " reference relay (`benchmarks/bare_relay.py`: raw WSGI + one pooled urllib3"
-        " client under gevent, no features). One client process, keep-alive"
-        " connections, the three paths interleaved request by request."
-        " Small request: `POST /api/show` (relayed to the node by both relays)."
-        " First line: `POST /api/generate` streamed, time to the first NDJSON line."
-        " Throughput: 32 client threads for 4 s per path (the client shares the"
-        " 2 cores, so absolute rates are lower than with an external load"
-        " generator; the ratio is what counts).",
+        "Processes on loopback: an emulated node (`ollama-webmgr sim`), the"
+        " gateway (`ollama-webmgr gateway`: gevent, SQLite store, every request"
+        " recorded and counted), the bare reference relay (`benchmarks/bare_relay.py`:"
+        " raw WSGI + one pooled urllib3 client under gevent, no features) and an"
+        " asyncio relay (`benchmarks/aiohttp_relay.py`: aiohttp server + one pooled"
+        " aiohttp client, the fastest Python relay known; shown for scale, no"
+        " target). One client process, keep-alive connections, the paths"
+        " interleaved request by request. Small request: `POST /api/show` relayed"
+        " to the node (1,500 per path). First line: `POST /api/generate` streamed,"
+        " time to the first NDJSON line (200 per path). Throughput: 32 client"
+        " threads, 3 rounds of 2 s per path taking turns (the client shares the 2"
+        " cores, so absolute rates are lower than with an external load generator;"
+        " the ratio is what counts). Added = path minus direct, same quantile."
+        " Peak RSS: VmHWM of the relay process at the end.",
         "",
         "Targets: added latency and added time to the first line ≤ 1.5× the bare"
         " relay's; throughput ≥ 0.8× the bare relay's.",
         "",
-        "| measure | direct | bare relay | gateway | gateway / bare |",
-        "|---|---|---|---|---|",
+        f"| measure (ms) | direct | {' | '.join(paths)} | gateway / bare |",
+        "|---|---|" + "---|" * len(paths) + "---|",
     ]
     for q in (50, 99):
-        bare_added = added(small, "bare relay", q)
-        gw_added = added(small, "gateway", q)
+        ratio = added(small, "gateway", q) / added(small, "bare relay", q)
         lines.append(
-            f"| small request p{q} (ms) | {_q(small['direct'], q):.2f}"
-            f" | {_q(small['bare relay'], q):.2f} (+{bare_added:.2f})"
-            f" | {_q(small['gateway'], q):.2f} (+{gw_added:.2f})"
-            f" | {_target(gw_added / bare_added, 1.5)} |"
+            f"| small request p{q} | {quantile(small['direct'], q):.2f}"
+            f" | {cells(small, q)} | {mark(ratio, 1.5)} |"
         )
-    bare_first = added(first, "bare relay", 50)
-    gw_first = added(first, "gateway", 50)
+    ratio = added(first, "gateway", 50) / added(first, "bare relay", 50)
     lines.append(
-        f"| first streamed line p50 (ms) | {_q(first['direct'], 50):.2f}"
-        f" | {_q(first['bare relay'], 50):.2f} (+{bare_first:.2f})"
-        f" | {_q(first['gateway'], 50):.2f} (+{gw_first:.2f})"
-        f" | {_target(gw_first / bare_first, 1.5)} |"
+        f"| first streamed line p50 | {quantile(first['direct'], 50):.2f}"
+        f" | {cells(first, 50)} | {mark(ratio, 1.5)} |"
     )
     lines.append(
-        f"| throughput, 32 clients (req/s) | {rates['direct']:.0f}"
-        f" | {rates['bare relay']:.0f} | {rates['gateway']:.0f}"
-        f" | {_target(rates['gateway'] / rates['bare relay'], 0.8, higher=True)} |"
+        f"| throughput, 32 clients (req/s) | {rate['direct']:.0f} | "
+        + " | ".join(f"{rate[p]:.0f}" for p in paths)
+        + f" | {mark(rate['gateway'] / rate['bare relay'], 0.8, higher=True)} |"
     )
+    lines.append(
+        "| peak RSS (MB) | – | "
+        + " | ".join(f"{rss[p]:.0f}" for p in paths)
+        + f" | {rss['gateway'] / rss['bare relay']:.2f}× |"
+    )
+    if "aiohttp relay" in small:
+        lines += [
+            "",
+            "Distance to the asyncio relay: the gateway adds"
+            f" {added(small, 'gateway', 50) / added(small, 'aiohttp relay', 50):.2f}×"
+            " its latency at p50 and serves"
+            f" {rate['gateway'] / rate['aiohttp relay']:.2f}× its throughput.",
+        ]
+    return "\n".join(lines)
+
+
+def _litellm_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
+    times, rate, rss = data["times"], data["rate"], data["rss"]
+
+    def added(name: str, direct: str, q: int) -> float:
+        return quantile(times[name], q) - quantile(times[direct], q)
+
+    lines = [
+        "### Against LiteLLM's proxy (non-stream chat)",
+        "",
+        f"Same run, same node. LiteLLM {data['version']['LiteLLM']}'s proxy (`litellm --model"
+        f" ollama_chat/{MODEL} --api_base <node>`, default settings, one uvicorn"
+        " worker, installed from the `bench` extra) answers `POST /chat/completions`"
+        " by calling the node's `/api/chat`; the gateway answers the same OpenAI"
+        " request on `POST /v1/chat/completions` by relaying it to the node's"
+        " `/v1/chat/completions`. Each is compared with a direct call to the"
+        " endpoint it uses (`max_tokens` 1: the emulator waits 3 ms per token), so"
+        " added latency is the proxy's own work. 300 interleaved requests per path;"
+        " throughput as above. Peak RSS: VmHWM of the process (and its children).",
+        "",
+        "Target: gateway added latency ≤ 0.05× LiteLLM's, p50 and p99. The bare"
+        " relay relays the same request as the gateway: its ratio shows the floor"
+        " of a gevent relay on this machine.",
+        "",
+        "| measure | direct `/v1/chat/completions` | bare relay | gateway"
+        " | direct `/api/chat` | LiteLLM | gateway / LiteLLM | bare / LiteLLM |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for q in (50, 99):
+        bare = added("bare relay", "direct /v1", q)
+        gateway = added("gateway", "direct /v1", q)
+        litellm = added("LiteLLM", "direct /api/chat", q)
+        lines.append(
+            f"| p{q} (ms) | {quantile(times['direct /v1'], q):.2f}"
+            f" | {quantile(times['bare relay'], q):.2f} (+{bare:.2f})"
+            f" | {quantile(times['gateway'], q):.2f} (+{gateway:.2f})"
+            f" | {quantile(times['direct /api/chat'], q):.2f}"
+            f" | {quantile(times['LiteLLM'], q):.2f} (+{litellm:.2f})"
+            f" | {mark(gateway / litellm, 0.05)} | {bare / litellm:.2f}× |"
+        )
+    lines.append(
+        f"| throughput, 32 clients (req/s) | {rate['direct /v1']:.0f}"
+        f" | {rate['bare relay']:.0f} | {rate['gateway']:.0f} | {rate['direct /api/chat']:.0f}"
+        f" | {rate['LiteLLM']:.0f} | {rate['gateway'] / rate['LiteLLM']:.1f}×"
+        f" | {rate['bare relay'] / rate['LiteLLM']:.1f}× |"
+    )
+    lines.append(
+        f"| peak RSS (MB) | – | – | {rss['gateway']:.0f} | – | {rss['LiteLLM']:.0f}"
+        f" | {rss['gateway'] / rss['LiteLLM']:.2f}× | – |"
+    )
+    return "\n".join(lines)
+
+
+def _not_measured(reason: str) -> str:
+    return (
+        "### Against LiteLLM's proxy, and the aiohttp relay\n\n"
+        f"Not measured in this run: {reason}."
+    )
+
+
+def _streams_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
+    walls, complete, errors, rss = (
+        data["walls"],
+        data["complete"],
+        data["errors"],
+        data["rss"],
+    )
+    wall = {name: statistics.median(values) for name, values in walls.items()}
+    lines = [
+        f"### {STREAMS:,} concurrent streams",
+        "",
+        f"A tiny upstream (`benchmarks/stream_upstream.py`, gevent) answers each"
+        f" `/api/generate` with {STREAM_LINES} NDJSON lines,"
+        f" {STREAM_INTERVAL * 1000:.0f} ms apart (the emulator's threads are not"
+        " built for a thousand streams; the upstream is the same for both paths)."
+        f" A client process (`benchmarks/stream_clients.py`, gevent) opens"
+        f" {STREAMS:,} connections, then sends every request at once; wall time"
+        " runs until the last stream ends, and a stream is complete when its"
+        f" {STREAM_LINES} lines end with the final `done` line. Three rounds per"
+        " path, taking turns; the median wall time counts. The gateway is a fresh"
+        " `ollama-webmgr gateway` process with its default settings: no"
+        " per-server concurrency limit (0, unlimited) and so no queue. Its RSS is"
+        " its peak resident memory (VmHWM) over the three rounds.",
+        "",
+        "Targets: all complete; wall time ≤ 1.2× the bare relay's; gateway peak"
+        " RSS ≤ 100 MB.",
+        "",
+        "| path | complete (3 rounds) | wall time, median (s) | rounds (s)"
+        " | peak RSS before the rounds (MB) | peak RSS (MB) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in ("bare relay", "gateway"):
+        done = all(n == STREAMS for n in complete[name])
+        lines.append(
+            f"| {name} | {' / '.join(map(str, complete[name]))}"
+            f" {'✅' if done or name != 'gateway' else '❌'}"
+            f" | {wall[name]:.2f} | {' / '.join(f'{w:.2f}' for w in walls[name])}"
+            f" | {data['idle'][name]:.0f} | {rss[name]:.0f}"
+            + (f" {'✅' if rss[name] <= 100 else '❌'}" if name == "gateway" else "")
+            + " |"
+        )
     lines += [
         "",
-        "Not measured yet: LiteLLM's proxy and an aiohttp relay as further"
-        " references, and 1,000 concurrent streams with the gateway's RSS.",
+        f"Gateway / bare relay wall time: {mark(wall['gateway'] / wall['bare relay'], 1.2)}.",
     ]
+    failures = sorted(errors["gateway"] | errors["bare relay"])
+    if failures:
+        lines.append(f"Errors seen: {'; '.join(failures[:5])}.")
     return "\n".join(lines)

@@ -11,6 +11,10 @@ def main() -> None:
 
     monkey.patch_all()
 
+    from ollama_webmgr.serving import use_literal_first_resolver
+
+    use_literal_first_resolver()
+
     from ollama_webmgr.commands import cli
     from ollama_webmgr.errors import SettingsError
 

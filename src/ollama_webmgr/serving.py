@@ -7,20 +7,25 @@ Callers must have monkey-patched first (the command line does).
 
 from __future__ import annotations
 
+import _socket
 import ipaddress
 import logging
 import signal
 import socket
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gevent.pywsgi import WSGIHandler, WSGIServer
+from gevent.resolver.thread import Resolver as ThreadResolver
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
 log = logging.getLogger(__name__)
+# Connections waiting to be accepted (gevent's default is 128, gunicorn's 2048): a
+# burst of a thousand clients must not see its connections dropped and retried.
+BACKLOG = 2048
 
 
 class NoDelayHandler(WSGIHandler):  # type: ignore[misc]
@@ -30,6 +35,48 @@ class NoDelayHandler(WSGIHandler):  # type: ignore[misc]
         with suppress(OSError, AttributeError):  # e.g. a Unix socket
             self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().handle()
+
+
+class LiteralFirstResolver(ThreadResolver):  # type: ignore[misc]
+    """gevent's default resolver, except that IP literals are parsed in place.
+
+    The default sends every ``getaddrinfo`` to gevent's thread pool, even for
+    ``127.0.0.1``: a burst of new upstream connections (a thousand streams
+    through the gateway) then starts its ten threads, each with its own malloc
+    arena, about 10 MB more resident memory. An address needs no lookup.
+    """
+
+    def getaddrinfo(self, *args: Any, **kwargs: Any) -> Any:
+        host = args[0] if args else kwargs.get("host")
+        if is_ip_literal(host):
+            return _socket.getaddrinfo(*args, **kwargs)
+        return super().getaddrinfo(*args, **kwargs)
+
+
+def is_ip_literal(host: object) -> bool:
+    """
+    >>> [is_ip_literal(h) for h in ("127.0.0.1", "::1", b"10.0.0.5", "gpu-box", None)]
+    [True, True, True, False, False]
+    """
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if not isinstance(host, str):
+        return False
+    for family in (_socket.AF_INET, _socket.AF_INET6):
+        try:
+            _socket.inet_pton(family, host)
+        except (OSError, ValueError):
+            continue
+        return True
+    return False
+
+
+def use_literal_first_resolver() -> None:
+    """Install ``LiteralFirstResolver`` on this thread's hub (after monkey-patching)."""
+    import gevent
+
+    hub = gevent.get_hub()
+    hub.resolver = LiteralFirstResolver(hub)
 
 
 def make_server(app: WSGIApplication, host: str, port: int) -> WSGIServer:
@@ -44,6 +91,7 @@ def make_server(app: WSGIApplication, host: str, port: int) -> WSGIServer:
         handler_class=NoDelayHandler,
         log=None,
         error_log=log,
+        backlog=BACKLOG,
     )
 
 

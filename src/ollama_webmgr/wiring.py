@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
 
-from flask import current_app
-
 from ollama_webmgr.cluster.servers import ServerRegistry
 from ollama_webmgr.gateway.config import GatewayConfig
 from ollama_webmgr.gateway.serving import GatewayService, build_gateway
@@ -65,9 +63,9 @@ class Services:
     def __post_init__(self) -> None:
         self.background = Background(self)
 
-    def start(self, *, jobs: bool = True) -> None:
+    def start(self, *, jobs: bool = True, agents: bool = True) -> None:
         """Start the background parts (restore jobs, health, records, schedule)."""
-        self.background.start(jobs=jobs)
+        self.background.start(jobs=jobs, agents=agents)
 
     def stop(self) -> None:
         """Stop the background parts and flush queued records (idempotent)."""
@@ -182,4 +180,6 @@ def _build_gateway(
 
 def get_services() -> Services:
     """The services of the application handling the current request."""
+    from flask import current_app  # here: the gateway's process never loads Flask
+
     return cast(Services, current_app.extensions[EXTENSION_KEY])

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 import urllib3
+from urllib3.connectionpool import HTTPConnectionPool
 
 from ollama_webmgr.cluster.health import HealthMonitor
 from ollama_webmgr.cluster.models import name_key
@@ -99,6 +100,9 @@ class Gateway:
             self._observers.append(on_request)
         self._turn = itertools.count()
         self.sticky = StickyTable()
+        # per request, no URL parsing nor pool-key building: see ``_upstream``
+        self._upstreams: dict[str, HTTPConnectionPool] = {}
+        self._timeouts: dict[tuple[float, float], urllib3.Timeout] = {}
 
     # --- entry point -------------------------------------------------------
     def __call__(
@@ -240,8 +244,8 @@ class Gateway:
             try:
                 server = self.registry.get(name)
                 opened = open_upstream(
-                    self.pool,
-                    server.url + call.url_tail,
+                    self._upstream(server.url),
+                    call.url_tail,
                     call.method,
                     call.headers,
                     call.body,
@@ -380,7 +384,26 @@ class Gateway:
 
     def _timeout(self, path: str) -> urllib3.Timeout:
         read = self.config.pull_timeout if path in _SLOW else self.config.read_timeout
-        return urllib3.Timeout(connect=self.config.connect_timeout, read=read)
+        key = (self.config.connect_timeout, read)  # settings may change at run time
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            if len(self._timeouts) > 16:
+                self._timeouts.clear()
+            timeout = self._timeouts[key] = urllib3.Timeout(connect=key[0], read=read)
+        return timeout
+
+    def _upstream(self, base_url: str) -> HTTPConnectionPool:
+        """The connection pool of one server, looked up once rather than per request.
+
+        The manager may close a pool it evicts (``num_pools``); a closed one is
+        looked up again.
+        """
+        pool = self._upstreams.get(base_url)
+        if pool is None or pool.pool is None:
+            if len(self._upstreams) > 256:
+                self._upstreams.clear()
+            pool = self._upstreams[base_url] = self.pool.connection_from_url(base_url)
+        return pool
 
 
 _SLOW = frozenset({"/api/pull", "/api/push", "/api/create"})

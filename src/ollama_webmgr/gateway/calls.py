@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import time
 from collections.abc import Iterator, Mapping
@@ -48,16 +49,23 @@ class Call:
 
 def forward_headers(environ: Mapping[str, Any]) -> dict[str, str]:
     """Client headers minus hop-by-hop ones; urllib3 sets Host for the upstream."""
-    named = {t.strip().lower() for t in environ.get("HTTP_CONNECTION", "").split(",")}
+    connection = environ.get("HTTP_CONNECTION")
+    named = {t.strip().lower() for t in connection.split(",")} if connection else set()
     headers = {}
     for key, value in environ.items():
         if key.startswith("HTTP_"):
-            name = key[5:].replace("_", "-").lower()
+            name = _header_name(key)
             if name not in _NOT_FORWARDED and name not in named:
                 headers[name] = value
     if environ.get("CONTENT_TYPE"):
         headers["content-type"] = environ["CONTENT_TYPE"]
     return headers
+
+
+@functools.lru_cache(maxsize=512)
+def _header_name(key: str) -> str:
+    """``HTTP_X_OLLAMA_SESSION`` -> ``x-ollama-session`` (the same few, every time)."""
+    return key[5:].replace("_", "-").lower()
 
 
 def read_call(

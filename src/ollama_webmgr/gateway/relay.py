@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import urllib3
+from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.exceptions import HTTPError, NewConnectionError, TimeoutError
 
 HOP_BY_HOP = frozenset(
@@ -72,14 +73,15 @@ class Outcome:
 
 
 def open_upstream(
-    pool: urllib3.PoolManager,
+    pool: HTTPConnectionPool,
     url: str,
     method: str,
     headers: Mapping[str, str],
     body: bytes | Iterator[bytes] | None,
     timeout: urllib3.Timeout,
 ) -> Opened:
-    """Send the request; raise UpstreamFailure for anything retryable."""
+    """Send the request (``url``: path and query); raise UpstreamFailure for
+    anything retryable."""
     try:
         response = pool.urlopen(
             method,
@@ -89,6 +91,7 @@ def open_upstream(
             timeout=timeout,
             retries=False,
             redirect=False,
+            assert_same_host=False,
             preload_content=False,
             decode_content=False,
         )

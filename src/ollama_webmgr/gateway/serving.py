@@ -76,7 +76,8 @@ def run_gateway(settings: Settings, host: str, port: int) -> None:
     """Serve the gateway alone until SIGINT/SIGTERM (the CLI has monkey-patched).
 
     It shares the store with the web app: settings and API keys edited in the
-    UI apply within seconds; checks and requests are recorded.
+    UI apply within seconds; checks and requests are recorded. Jobs and the
+    node agents are left to the web app's process.
     """
     from ollama_webmgr.serving import display_url, make_server, wait_for_signal
     from ollama_webmgr.wiring import build_services
@@ -85,7 +86,7 @@ def run_gateway(settings: Settings, host: str, port: int) -> None:
     server = make_server(services.gateway.app, host, port)
     try:
         server.start()  # bound now: port 0 has become a real port
-        services.start(jobs=False)
+        services.start(jobs=False, agents=False)
     except BaseException:
         services.close()
         raise

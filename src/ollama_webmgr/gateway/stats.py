@@ -1,18 +1,17 @@
 """One ``RequestRecord`` per gateway request, and a batching recorder.
 
 The gateway hands each record to an ``on_request`` callable when the response
-ends. ``BatchRecorder.submit`` only puts the record on a queue; a background
-thread hands batches to the sink (the store, later), so recording never slows
-a stream down.
+ends. ``BatchRecorder.submit`` only appends the record to a deque; a background
+thread hands batches to the sink (the store), so recording never slows a
+stream down.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import queue
 import threading
-import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -69,6 +68,8 @@ def token_counts(tail: bytes) -> tuple[int | None, int | None]:
     >>> token_counts(b"data: [DONE]\\n\\n"), token_counts(b"")
     ((None, None), (None, None))
     """
+    if b"usage" not in tail and b"eval_count" not in tail:
+        return None, None  # most bodies (show, tags...): no JSON to parse
     for line in reversed(tail.split(b"\n")):
         text = line.strip().removeprefix(b"data:").strip()
         if not text.startswith(b"{"):
@@ -97,53 +98,66 @@ Sink = Callable[[Sequence[RequestRecord]], None]
 
 
 class BatchRecorder:
-    """Queue records and flush them to ``sink`` by batches from one thread."""
+    """Collect records and hand them to ``sink`` by batches from one thread.
+
+    ``submit`` is one append to a deque: no lock, no queue, no wake-up of the
+    thread per request (under gevent each wake-up is a greenlet switch). The
+    thread wakes every ``interval`` seconds, or as soon as ``batch_size`` records
+    wait, and hands what is there to the sink in batches of at most
+    ``batch_size`` (larger batches make each stored record cheaper).
+    """
 
     def __init__(
-        self, sink: Sink, *, batch_size: int = 200, interval: float = 1.0
+        self, sink: Sink, *, batch_size: int = 1000, interval: float = 1.0
     ) -> None:
         self._sink = sink
         self._batch_size = batch_size
         self._interval = interval
-        self._queue: queue.SimpleQueue[RequestRecord | None] = queue.SimpleQueue()
+        self._pending: deque[RequestRecord] = deque()
+        self._wake = threading.Event()
+        self._stopping = False
         self._thread: threading.Thread | None = None
 
     def submit(self, record: RequestRecord) -> None:
-        self._queue.put(record)
+        self._pending.append(record)
+        if len(self._pending) >= self._batch_size:
+            self._wake.set()
 
     __call__ = submit
 
     def start(self) -> None:
+        self._stopping = False
         self._thread = threading.Thread(
             target=self._run, name="gateway-stats", daemon=True
         )
         self._thread.start()
 
     def stop(self) -> None:
-        """Flush what is queued, then end the thread."""
+        """Flush what is pending, then end the thread."""
         if self._thread is not None:
-            self._queue.put(None)
+            self._stopping = True
+            self._wake.set()
             self._thread.join(timeout=10)
             self._thread = None
 
     def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            batch: list[RequestRecord] = []
-            deadline = time.monotonic() + self._interval
-            while len(batch) < self._batch_size:
-                try:
-                    item = self._queue.get(
-                        timeout=max(0.0, deadline - time.monotonic())
-                    )
-                except queue.Empty:
-                    break
-                if item is None:
-                    stopping = True
-                    break
-                batch.append(item)
-            if batch:
-                try:
-                    self._sink(batch)
-                except Exception:  # a broken sink must not stop recording
-                    log.exception("could not record %d gateway requests", len(batch))
+        while True:
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            stopping = self._stopping
+            # only what is there now: a steady flow must not keep this loop busy
+            self._flush(len(self._pending))
+            if stopping:
+                self._flush(len(self._pending))
+                return
+
+    def _flush(self, count: int) -> None:
+        pending = self._pending
+        while count > 0:
+            size = min(count, self._batch_size)
+            batch = [pending.popleft() for _ in range(size)]
+            count -= size
+            try:
+                self._sink(batch)
+            except Exception:  # a broken sink must not stop recording
+                log.exception("could not record %d gateway requests", len(batch))

@@ -143,9 +143,10 @@ class Background:
         self._hardware: HardwareCollector | None = None
         self._started = False
 
-    def start(self, *, jobs: bool = True) -> ReconcileReport:
+    def start(self, *, jobs: bool = True, agents: bool = True) -> ReconcileReport:
         """``jobs=False`` (the gateway alone) leaves the job records to the web
-        process that owns them."""
+        process that owns them; ``agents=False`` leaves it the node agents too
+        (one poller is enough, and gRPC costs the gateway ~10 MB of memory)."""
         services = self.services
         gateway = services.gateway
         duty = services.duty
@@ -178,7 +179,7 @@ class Background:
             ]
         )
         self._scheduler.start()
-        self._hardware = _hardware_collector(services)
+        self._hardware = _hardware_collector(services) if agents else None
         if self._hardware is not None:
             self._hardware.start()
         self._started = True

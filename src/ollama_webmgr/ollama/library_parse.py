@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
-from bs4 import BeautifulSoup, Tag
-
 from ollama_webmgr.errors import RemoteUnavailable
+
+if TYPE_CHECKING:
+    from bs4 import BeautifulSoup, Tag
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +128,9 @@ def _texts(scope: Tag, css: str) -> tuple[str, ...]:
 
 
 def _soup(html: str) -> BeautifulSoup:
+    # imported here: the gateway's process loads this module but never parses
+    from bs4 import BeautifulSoup
+
     return BeautifulSoup(html, "html.parser")
 
 

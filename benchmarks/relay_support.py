@@ -1,0 +1,158 @@
+"""Process and measurement helpers of ``bench_gateway.py`` (not a benchmark)."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_PYTHON = ROOT / "build" / "bench-venv" / "bin" / "python"
+Call = Callable[[http.client.HTTPConnection], float]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def raise_open_files() -> None:
+    """Children inherit it: a thousand streams need ~3,000 descriptors."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def start(
+    command: list[str], env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
+
+
+def wait_ready(
+    port: int,
+    path: str = "/",
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 90,
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("POST" if body else "GET", path, body, headers or {})
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"port {port} did not answer {path}")
+
+
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident memory (VmHWM) of a process and its children, in MB."""
+    total = 0
+    for each in [pid, *_children(pid)]:
+        try:
+            status = Path(f"/proc/{each}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1])
+    return total / 1024
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found + [grand for child in found for grand in _children(child)]
+
+
+def interleaved(
+    ports: dict[str, int], calls: dict[str, Call], n: int
+) -> dict[str, list[float]]:
+    """``n`` rounds, one call per path each round, on keep-alive connections (ms)."""
+    conns = {
+        name: http.client.HTTPConnection("127.0.0.1", port)
+        for name, port in ports.items()
+    }
+    times: dict[str, list[float]] = {name: [] for name in ports}
+    for _ in range(n):
+        for name, conn in conns.items():
+            times[name].append(calls[name](conn) * 1000)
+    for conn in conns.values():
+        conn.close()
+    return times
+
+
+def throughput(
+    ports: dict[str, int],
+    calls: dict[str, Call],
+    *,
+    clients: int = 32,
+    seconds: float = 2.0,
+    rounds: int = 3,
+) -> dict[str, float]:
+    """Requests per second with ``clients`` threads, the paths taking turns."""
+    done = dict.fromkeys(ports, 0)
+    for _ in range(rounds):
+        for name, port in ports.items():
+            done[name] += _load(port, calls[name], clients, seconds)
+    return {name: n / (seconds * rounds) for name, n in done.items()}
+
+
+def _load(port: int, call: Call, clients: int, seconds: float) -> int:
+    done = [0] * clients
+    stop_at = time.monotonic() + seconds
+
+    def worker(index: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while time.monotonic() < stop_at:
+            call(conn)
+            done[index] += 1
+        conn.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(done)
+
+
+def quantile(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100)[q - 1]
+
+
+def mark(ratio: float, limit: float, *, higher: bool = False) -> str:
+    ok = ratio >= limit if higher else ratio <= limit
+    return f"{ratio:.2f}× {'✅' if ok else '❌'}"
+
+
+def bench_env(extra: dict[str, str]) -> dict[str, str]:
+    return {**os.environ, **extra}
