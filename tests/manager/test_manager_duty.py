@@ -36,6 +36,21 @@ def test_one_of_two_processes_holds_the_lease_and_hands_it_over(
     assert not first.renew()
 
 
+def test_a_process_standing_aside_never_takes_the_chores(
+    redis_conn: Any, redis_prefix: str
+) -> None:
+    gateway, web = Duty(redis_conn, redis_prefix), Duty(redis_conn, redis_prefix)
+    assert gateway.renew()
+    gateway.stand_aside()  # hands over what it held
+    assert not gateway.held
+    assert web.renew()
+    web.release()
+    assert not gateway.renew()
+    alone = Duty()
+    alone.stand_aside()  # without Redis nobody else would do them
+    assert alone.renew()
+
+
 def test_the_lease_of_a_dead_process_runs_out(
     redis_conn: Any, redis_prefix: str
 ) -> None:

@@ -150,6 +150,8 @@ class Background:
         services = self.services
         gateway = services.gateway
         duty = services.duty
+        if not agents:
+            duty.stand_aside()  # the web processes do the chores, agents included
         duty.renew()
         interrupted = restore_jobs(services.db, services.runner) if jobs else []
         gateway.start()  # the first health round runs now, recorded

@@ -53,10 +53,19 @@ class Duty:
         self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._ttl_ms = max(1, int(ttl * 1000))
         self.held = connection is None
+        self._aside = False
+
+    def stand_aside(self) -> None:
+        """Never take the chores while others share Redis (a gateway-only
+        process leaves them to the web processes, which also poll the agents)."""
+        self._aside = self._redis is not None
+        self.release()
 
     def renew(self) -> bool:
         if self._redis is None:
             return True
+        if self._aside:
+            return False
         import redis
 
         try:
