@@ -35,13 +35,17 @@ def redis_prefix(redis_conn: Any) -> Iterator[str]:
     """A unique key prefix, also the RQ queue name; all its keys go afterwards."""
     prefix = f"test-webmgr-{uuid.uuid4().hex[:10]}"
     yield prefix
+    clean_redis(redis_conn, prefix, queue=prefix)
+
+
+def clean_redis(conn: Any, prefix: str, queue: str) -> None:
+    """Delete the keys of one test installation (its prefix and RQ queue)."""
     job_ids = {
-        key.decode().split(":")[2]
-        for key in redis_conn.scan_iter(match=f"{prefix}:job:*")
+        key.decode().split(":")[2] for key in conn.scan_iter(match=f"{prefix}:job:*")
     }
-    patterns = [f"{prefix}*", f"rq:*{prefix}*", *(f"rq:*{i}*" for i in job_ids)]
+    patterns = [f"{prefix}*", f"rq:*{queue}*", *(f"rq:*{i}*" for i in job_ids)]
     for pattern in patterns:
-        keys = list(redis_conn.scan_iter(match=pattern))
+        keys = list(conn.scan_iter(match=pattern))
         if keys:
-            redis_conn.delete(*keys)
-    redis_conn.srem("rq:queues", f"rq:queue:{prefix}")
+            conn.delete(*keys)
+    conn.srem("rq:queues", f"rq:queue:{queue}")

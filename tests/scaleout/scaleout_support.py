@@ -222,19 +222,6 @@ def sse_events(
             event, data = "message", ""
 
 
-def clean_redis(conn: Any, prefix: str, queue: str) -> None:
-    """Delete the keys of one test installation (its prefix and RQ queue)."""
-    job_ids = {
-        key.decode().split(":")[2] for key in conn.scan_iter(match=f"{prefix}:job:*")
-    }
-    patterns = [f"{prefix}:*", f"rq:*{queue}*", *(f"rq:*{i}*" for i in job_ids)]
-    for pattern in patterns:
-        keys = list(conn.scan_iter(match=pattern))
-        if keys:
-            conn.delete(*keys)
-    conn.srem("rq:queues", f"rq:queue:{queue}")
-
-
 def child_env() -> dict[str, str]:
     """The test's environment without settings that would change the product."""
     env = {

@@ -35,7 +35,6 @@ from scaleout_support import (
     Process,
     Processes,
     child_env,
-    clean_redis,
     request,
     sse_events,
     wait_for,
@@ -50,6 +49,7 @@ from ollama_webmgr.sim.library import create_library_app
 from ollama_webmgr.sim.serve import RunningServer, start_in_thread
 from ollama_webmgr.sim.state import SimState
 from ollama_webmgr.store.database import open_database
+from redis_fixtures import clean_redis
 
 pytestmark = [
     pytest.mark.slow,
