@@ -83,7 +83,9 @@ def make_server(app: WSGIApplication, host: str, port: int) -> WSGIServer:
     """A started-on-demand gevent server; ``port`` 0 picks a free port.
 
     Access lines are left to the application (JSON logs); server errors go to
-    the ``ollama_webmgr.serving`` logger.
+    the ``ollama_webmgr.serving`` logger. ``SERVER_NAME`` is the bound host:
+    gevent would otherwise resolve its name in a thread that then stays, with
+    a malloc arena of its own.
     """
     return WSGIServer(
         (host, port),
@@ -92,6 +94,7 @@ def make_server(app: WSGIApplication, host: str, port: int) -> WSGIServer:
         log=None,
         error_log=log,
         backlog=BACKLOG,
+        environ={"SERVER_NAME": host},
     )
 
 
