@@ -446,7 +446,11 @@ def _streams_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
         " path, taking turns; the median wall time counts. The gateway is a fresh"
         " `ollama-webmgr gateway` process with its default settings: no"
         " per-server concurrency limit (0, unlimited) and so no queue. Its RSS is"
-        " its peak resident memory (VmHWM) over the three rounds.",
+        " its peak resident memory (VmHWM) over the three rounds. Both keep up"
+        " to 256 idle upstream connections; the bare relay resolves the"
+        " upstream's address in gevent's thread pool (ten OS threads during the"
+        " burst, which also spread its connections out in time), the gateway"
+        " in place on its one thread.",
         "",
         "Targets: all complete; wall time ≤ 1.2× the bare relay's; gateway peak"
         " RSS ≤ 100 MB.",

@@ -12,10 +12,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
 
 from ollama_webmgr.cluster.servers import ServerRegistry
-from ollama_webmgr.gateway.config import GatewayConfig
-from ollama_webmgr.gateway.serving import GatewayService, build_gateway
+from ollama_webmgr.gateway.serving import GatewayService
 from ollama_webmgr.jobs.bus import MemoryBus, ProgressBus
-from ollama_webmgr.jobs.hooks import JobListeners
 from ollama_webmgr.jobs.runner import JobRunner, ThreadRunner
 from ollama_webmgr.jobs.tasks import TASKS_REF, default_registry
 from ollama_webmgr.manager.background import Background
@@ -23,9 +21,8 @@ from ollama_webmgr.manager.cache import ModelsCache
 from ollama_webmgr.manager.clients import ClientFactory, ClientPool, client_factory
 from ollama_webmgr.manager.duty import Duty
 from ollama_webmgr.manager.fleet import load_registry
-from ollama_webmgr.manager.gateway_settings import load_draining, load_gateway_config
-from ollama_webmgr.manager.model_requests import ModelRequestSink
-from ollama_webmgr.manager.recording import HealthRecorder, JobRecorder, RequestSink
+from ollama_webmgr.manager.gateway_process import make_duty, stored_gateway
+from ollama_webmgr.manager.recording import JobRecorder
 from ollama_webmgr.ollama.library import LibraryClient
 from ollama_webmgr.ollama.registry import RegistryClient
 from ollama_webmgr.settings import Settings
@@ -65,7 +62,7 @@ class Services:
 
     def start(self, *, jobs: bool = True, agents: bool = True) -> None:
         """Start the background parts (restore jobs, health, records, schedule)."""
-        self.background.start(jobs=jobs, agents=agents)
+        self.background.start(jobs=self.runner if jobs else None, agents=agents)
 
     def stop(self) -> None:
         """Stop the background parts and flush queued records (idempotent)."""
@@ -128,7 +125,7 @@ def build_services(
     # The configured servers plus those added in the UI (manager/fleet.py).
     servers = load_registry(settings.servers, db)
     runner, bus = build_runner(settings, tasks=tasks, on_change=JobRecorder(db))
-    duty = _duty(settings)
+    duty = make_duty(settings)
     return Services(
         settings=settings,
         db=db,
@@ -138,19 +135,10 @@ def build_services(
         bus=bus,
         library=LibraryClient(settings.library_url),
         registry=RegistryClient(settings.registry_url),
-        gateway=_build_gateway(settings, db, servers, duty),
+        gateway=stored_gateway(settings, db, servers, duty),
         models_cache=_models_cache(settings),
         duty=duty,
     )
-
-
-def _duty(settings: Settings) -> Duty:
-    """Alone, this process does the chores; with ``REDIS_URL``, one process does."""
-    if not settings.redis_url:
-        return Duty()
-    from ollama_webmgr.redis_client import quick_connection
-
-    return Duty(quick_connection(settings.redis_url), settings.redis_prefix)
 
 
 def _models_cache(settings: Settings) -> ModelsCache:
@@ -162,20 +150,6 @@ def _models_cache(settings: Settings) -> ModelsCache:
 
     connection = quick_connection(settings.redis_url)
     return ModelsCache(versions=RedisVersions(connection, settings.redis_prefix))
-
-
-def _build_gateway(
-    settings: Settings, db: DatabaseManager, servers: ServerRegistry, duty: Duty
-) -> GatewayService:
-    """The gateway with its settings from the store, persisting checks and requests."""
-    config = load_gateway_config(db, GatewayConfig.from_settings(settings))
-    load_draining(db, servers)
-    sink = JobListeners(RequestSink(db, servers), ModelRequestSink(db, servers))
-    service = build_gateway(settings, registry=servers, config=config, sink=sink)
-    service.monitor.on_check = HealthRecorder(
-        db, service.app.slots.in_flight, active=lambda: duty.held
-    )
-    return service
 
 
 def get_services() -> Services:

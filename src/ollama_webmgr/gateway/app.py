@@ -48,6 +48,7 @@ from ollama_webmgr.gateway.responses import (
 )
 from ollama_webmgr.gateway.stats import RequestRecord, token_counts
 from ollama_webmgr.gateway.sticky import StickyTable, conversation_key
+from ollama_webmgr.gateway.upstream import upstream_pool
 from ollama_webmgr.ollama.names import ModelName
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ class Gateway:
         self.registry = registry
         self.monitor = monitor
         self.models = monitor.models
-        self.pool = pool or urllib3.PoolManager(num_pools=64, maxsize=256)
+        self.pool = pool or upstream_pool()
         # in-process by default; shared through Redis with several gateways
         self.slots: SlotTable = slots or Slots()
         self.ttft = TtftAverages()

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ollama_webmgr.manager import fleet, gateway_settings
 from ollama_webmgr.manager.reconcile import (
@@ -33,7 +33,12 @@ from ollama_webmgr.store.stats import run_maintenance
 
 if TYPE_CHECKING:
     from ollama_webmgr.cluster.hardware import HardwareCollector
-    from ollama_webmgr.wiring import Services
+    from ollama_webmgr.cluster.servers import ServerRegistry
+    from ollama_webmgr.gateway.serving import GatewayService
+    from ollama_webmgr.jobs.runner import JobRunner
+    from ollama_webmgr.manager.duty import Duty
+    from ollama_webmgr.settings import Settings
+    from ollama_webmgr.store.database import DatabaseManager
 
 log = logging.getLogger(__name__)
 
@@ -106,11 +111,22 @@ class Scheduler:
             self._stop.wait(max(wait, 0.05))
 
 
+class Parts(Protocol):
+    """What the background work uses: ``wiring.Services`` of the web process,
+    ``manager.gateway_process.GatewayServices`` of a gateway alone."""
+
+    settings: Settings
+    db: DatabaseManager
+    servers: ServerRegistry
+    gateway: GatewayService
+    duty: Duty
+
+
 class ConfigSync:
     """Reload the fleet, the gateway settings, keys and drained servers when
     another process changed them (several web workers, separate gateways)."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Parts) -> None:
         self._services = services
         self._seen = gateway_settings.stamp(services.db)
         self._fleet = fleet.fleet_fingerprint(services.db)
@@ -136,24 +152,27 @@ class ConfigSync:
 class Background:
     """Everything ``serve``, ``gateway`` and ``demo`` run besides the servers."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Parts) -> None:
         self.services = services
         self.report: ReconcileReport | None = None
         self._scheduler: Scheduler | None = None
         self._hardware: HardwareCollector | None = None
         self._started = False
 
-    def start(self, *, jobs: bool = True, agents: bool = True) -> ReconcileReport:
-        """``jobs=False`` (the gateway alone) leaves the job records to the web
-        process that owns them; ``agents=False`` leaves it the node agents too
-        (one poller is enough, and gRPC costs the gateway ~10 MB of memory)."""
+    def start(
+        self, *, jobs: JobRunner | None = None, agents: bool = True
+    ) -> ReconcileReport:
+        """``jobs``: the runner to give the stored jobs back to; without one (the
+        gateway alone) the job records are left to the web process that owns
+        them. ``agents=False`` leaves it the node agents too (one poller is
+        enough, and gRPC costs the gateway ~10 MB of memory)."""
         services = self.services
         gateway = services.gateway
         duty = services.duty
         if not agents:
             duty.stand_aside()  # the web processes do the chores, agents included
         duty.renew()
-        interrupted = restore_jobs(services.db, services.runner) if jobs else []
+        interrupted = restore_jobs(services.db, jobs) if jobs is not None else []
         gateway.start()  # the first health round runs now, recorded
         self.report = reconcile(services.db, services.servers, gateway.monitor)
         self.report.interrupted = interrupted
@@ -200,7 +219,7 @@ class Background:
         self.services.duty.release()
 
 
-def _hardware_collector(services: Services) -> HardwareCollector | None:
+def _hardware_collector(services: Parts) -> HardwareCollector | None:
     """Ask the node agents every ``HARDWARE_INTERVAL`` (needs the ``agent`` extra)."""
     from ollama_webmgr.cluster.hardware import HardwareCollector, grpc_client_factory
 

@@ -37,7 +37,6 @@ from ollama_webmgr.errors import (
     ServerUrlTaken,
     UnknownServer,
 )
-from ollama_webmgr.manager.clients import probe_factory
 from ollama_webmgr.ollama.urls import display_address, normalize_base_url
 from ollama_webmgr.store.database import DatabaseManager, Doc, Where
 
@@ -64,6 +63,9 @@ VersionCheck = Callable[[str], ServerCheck]
 
 def check_server(url: str) -> ServerCheck:
     """``GET /api/version`` with short timeouts; ``ServerCheckFailed`` if no answer."""
+    # here: the gateway's process reloads the fleet but never tests a URL (httpx)
+    from ollama_webmgr.manager.clients import probe_factory
+
     url = normalize_base_url(url)
     started = time.perf_counter()
     try:

@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -76,8 +75,14 @@ class SqlDatabase(DatabaseManager):
             raise StoreError(f"database error: {exc}") from None
 
     def _insert(self, table: sa.Table) -> Any:
-        dialect = postgresql if self.backend == "postgresql" else sqlite
-        return dialect.insert(table)
+        # INSERT ... ON CONFLICT; a dialect is imported only where it is used
+        if self.backend == "postgresql":
+            from sqlalchemy.dialects import postgresql
+
+            return postgresql.insert(table)
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table)
 
     @staticmethod
     def _row_doc(row: Any) -> Doc:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 
 from ollama_webmgr.store.database import META_FIELDS, Where
 
@@ -22,7 +21,7 @@ def order_expr(t: sa.Table, field: str, backend: str) -> Any:
     if field in META_FIELDS:
         return t.c[field]
     if backend == "postgresql":
-        return t.c.doc.op("->", return_type=JSONB)(sa.literal(field))
+        return t.c.doc.op("->", return_type=_jsonb())(sa.literal(field))
     return sa.func.json_extract(t.c.doc, f'$."{field}"')
 
 
@@ -55,4 +54,11 @@ def condition(t: sa.Table, where: Where, backend: str) -> Any:
 def _json_value(value: Any, field: str, backend: str) -> Any:
     if field in META_FIELDS or backend != "postgresql":
         return sa.literal(value)
-    return sa.literal(value, type_=JSONB)
+    return sa.literal(value, type_=_jsonb())
+
+
+def _jsonb() -> Any:
+    """PostgreSQL's JSONB type, its dialect imported only when used."""
+    from sqlalchemy.dialects.postgresql import JSONB
+
+    return JSONB

@@ -7,10 +7,13 @@ as JSON (JSONB on PostgreSQL). Samples live in a narrow table indexed by
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    Dialect,
     Float,
     Index,
     Integer,
@@ -18,13 +21,27 @@ from sqlalchemy import (
     String,
     Table,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from ollama_webmgr.store.database import TABLES
 
 metadata = MetaData()
 
-DocJSON = JSON().with_variant(JSONB(), "postgresql")
+
+class DocJSON(TypeDecorator[Any]):
+    """JSON; JSONB on PostgreSQL, whose dialect (2 MB) is imported only there."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
+
+
 RowId = BigInteger().with_variant(Integer(), "sqlite")
 
 documents: dict[str, Table] = {
@@ -34,7 +51,7 @@ documents: dict[str, Table] = {
         Column("id", String(64), primary_key=True),
         Column("created_at", String(40), nullable=False, index=True),
         Column("updated_at", String(40), nullable=False),
-        Column("doc", DocJSON, nullable=False),
+        Column("doc", DocJSON(), nullable=False),
     )
     for name in TABLES
 }
