@@ -5,15 +5,19 @@ the gateway's slots and the model list cache would then make every request wait
 that long during an outage. They fall back instead (per-process limits, no
 cache), so their connection fails fast: one quick retry, short timeouts. Not for
 blocking reads (``XREAD BLOCK``: the progress bus has its own connection).
+One client (one connection pool) per URL serves the whole process.
 """
 
 from __future__ import annotations
+
+from functools import cache
 
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 
+@cache
 def quick_connection(url: str) -> redis.Redis:
     return redis.Redis.from_url(
         url,
