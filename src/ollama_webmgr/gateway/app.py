@@ -1,8 +1,8 @@
 """The gateway's WSGI application: routing, retries, slots, records.
 
 Kept free of Flask: the hot path is a dict lookup, one JSON parse of the
-request body (to read ``model``), the balancer, and the relay over one pooled
-urllib3 client created at start.
+request body (to read ``model``), the balancer, and the relay over each
+server's keep-alive connections (``upstream.Upstream``).
 """
 
 from __future__ import annotations
@@ -15,9 +15,6 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
-
-import urllib3
-from urllib3.connectionpool import HTTPConnectionPool
 
 from ollama_webmgr.cluster.health import HealthMonitor
 from ollama_webmgr.cluster.models import name_key
@@ -48,7 +45,7 @@ from ollama_webmgr.gateway.responses import (
 )
 from ollama_webmgr.gateway.stats import RequestRecord, token_counts
 from ollama_webmgr.gateway.sticky import StickyTable, conversation_key
-from ollama_webmgr.gateway.upstream import upstream_pool
+from ollama_webmgr.gateway.upstream import Timeouts, Upstream
 from ollama_webmgr.ollama.names import ModelName
 
 if TYPE_CHECKING:
@@ -83,7 +80,6 @@ class Gateway:
         registry: ServerRegistry,
         monitor: HealthMonitor,
         *,
-        pool: urllib3.PoolManager | None = None,
         on_request: Observer | None = None,
         slots: SlotTable | None = None,
     ) -> None:
@@ -91,7 +87,6 @@ class Gateway:
         self.registry = registry
         self.monitor = monitor
         self.models = monitor.models
-        self.pool = pool or upstream_pool()
         # in-process by default; shared through Redis with several gateways
         self.slots: SlotTable = slots or Slots()
         self.ttft = TtftAverages()
@@ -101,9 +96,7 @@ class Gateway:
             self._observers.append(on_request)
         self._turn = itertools.count()
         self.sticky = StickyTable()
-        # per request, no URL parsing nor pool-key building: see ``_upstream``
-        self._upstreams: dict[str, HTTPConnectionPool] = {}
-        self._timeouts: dict[tuple[float, float], urllib3.Timeout] = {}
+        self._upstreams: dict[str, Upstream] = {}
 
     # --- entry point -------------------------------------------------------
     def __call__(
@@ -245,12 +238,12 @@ class Gateway:
             try:
                 server = self.registry.get(name)
                 opened = open_upstream(
-                    self._upstream(server.url),
+                    self.upstream(server.url),
                     call.url_tail,
                     call.method,
                     call.headers,
                     call.body,
-                    self._timeout(call.path),
+                    self.timeouts(call.path),
                 )
             except (UpstreamFailure, KeyError) as exc:
                 self.slots.release(name)
@@ -383,28 +376,28 @@ class Gateway:
     def _limit(self, server: Server) -> int:
         return server.limit or self.config.default_limit
 
-    def _timeout(self, path: str) -> urllib3.Timeout:
-        read = self.config.pull_timeout if path in _SLOW else self.config.read_timeout
-        key = (self.config.connect_timeout, read)  # settings may change at run time
-        timeout = self._timeouts.get(key)
-        if timeout is None:
-            if len(self._timeouts) > 16:
-                self._timeouts.clear()
-            timeout = self._timeouts[key] = urllib3.Timeout(connect=key[0], read=read)
-        return timeout
+    def timeouts(self, path: str, read: float | None = None) -> Timeouts:
+        """Settings may change at run time: read them per request."""
+        if read is None:
+            slow = path in _SLOW
+            read = self.config.pull_timeout if slow else self.config.read_timeout
+        return Timeouts(self.config.connect_timeout, read)
 
-    def _upstream(self, base_url: str) -> HTTPConnectionPool:
-        """The connection pool of one server, looked up once rather than per request.
-
-        The manager may close a pool it evicts (``num_pools``); a closed one is
-        looked up again.
-        """
-        pool = self._upstreams.get(base_url)
-        if pool is None or pool.pool is None:
-            if len(self._upstreams) > 256:
+    def upstream(self, base_url: str) -> Upstream:
+        """The keep-alive connections of one server, made on first use."""
+        upstream = self._upstreams.get(base_url)
+        if upstream is None:
+            if len(self._upstreams) > 256:  # servers removed and added over time
+                for old in self._upstreams.values():
+                    old.close()
                 self._upstreams.clear()
-            pool = self._upstreams[base_url] = self.pool.connection_from_url(base_url)
-        return pool
+            upstream = self._upstreams[base_url] = Upstream(base_url)
+        return upstream
+
+    def close(self) -> None:
+        """Close the idle upstream connections."""
+        for upstream in self._upstreams.values():
+            upstream.close()
 
 
 _SLOW = frozenset({"/api/pull", "/api/push", "/api/create"})
@@ -415,11 +408,8 @@ def create_gateway_app(
     registry: ServerRegistry,
     monitor: HealthMonitor,
     *,
-    pool: urllib3.PoolManager | None = None,
     on_request: Observer | None = None,
     slots: SlotTable | None = None,
 ) -> Gateway:
     """The Ollama-compatible gateway over ``registry`` (see ``wiring`` to run it)."""
-    return Gateway(
-        config, registry, monitor, pool=pool, on_request=on_request, slots=slots
-    )
+    return Gateway(config, registry, monitor, on_request=on_request, slots=slots)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
 _NAME_ALIAS = frozenset({"/api/show", "/api/push", "/api/pull", "/api/delete"})
-# Host: urllib3 sets the upstream's. Accept-Encoding: bodies must stay plain to be
+# Host: the upstream client sets the server's. Accept-Encoding: bodies must stay plain to be
 # cut on line boundaries. Content-Length: recomputed from the body. Origin: CORS
 # is the gateway's own decision (an upstream would judge it against its Host).
 _NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "accept-encoding", "origin"}
@@ -48,7 +48,7 @@ class Call:
 
 
 def forward_headers(environ: Mapping[str, Any]) -> dict[str, str]:
-    """Client headers minus hop-by-hop ones; urllib3 sets Host for the upstream."""
+    """Client headers minus hop-by-hop ones; the upstream client sets Host."""
     connection = environ.get("HTTP_CONNECTION")
     named = {t.strip().lower() for t in connection.split(",")} if connection else set()
     headers = {}

@@ -29,12 +29,11 @@ from __future__ import annotations
 import json
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-import urllib3
-
 from ollama_webmgr.cluster.servers import Server
+from ollama_webmgr.gateway.upstream import Timeouts, Upstream
 
 Line = dict[str, Any]
 
@@ -125,12 +124,12 @@ Posted = tuple[str, Line | None, str | None, int]
 
 
 def _pull_one(
-    pool: urllib3.PoolManager,
+    upstream: Callable[[str], Upstream],
     server: Server,
     path: str,
     body: bytes,
     headers: dict[str, str],
-    timeout: urllib3.Timeout,
+    timeouts: Timeouts,
     out: queue.SimpleQueue[Posted],
     cancel: threading.Event,
 ) -> None:
@@ -140,17 +139,9 @@ def _pull_one(
     status = 500
     response = None
     try:
-        response = pool.urlopen(
-            "POST",
-            server.url + path,
-            body=body,
-            headers=headers,
-            timeout=timeout,
-            retries=False,
-            preload_content=False,
-        )
+        response = upstream(server.url).request("POST", path, headers, body, timeouts)
         pending = b""
-        for chunk in response.stream(65536):
+        for chunk in response.chunks():
             pending += chunk
             *lines, pending = pending.split(b"\n")
             for raw in lines:
@@ -164,7 +155,7 @@ def _pull_one(
             error = str(line.get("error") or f"HTTP {response.status}")
         elif pending.strip():
             out.put((server.name, json.loads(pending), None, 200))
-    except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:
         error = f"{path.rsplit('/', 1)[-1]} failed: {exc}"
     finally:
         if response is not None:
@@ -173,12 +164,12 @@ def _pull_one(
 
 
 def merged_progress(
-    pool: urllib3.PoolManager,
+    upstream: Callable[[str], Upstream],
     servers: Sequence[Server],
     path: str,
     body: bytes,
     headers: dict[str, str],
-    timeout: urllib3.Timeout,
+    timeouts: Timeouts,
     cancel: threading.Event,
     merger: PullMerger,
 ) -> Iterator[Line]:
@@ -188,7 +179,7 @@ def merged_progress(
     for server in servers:
         threading.Thread(
             target=_pull_one,
-            args=(pool, server, path, body, headers, timeout, out, cancel),
+            args=(upstream, server, path, body, headers, timeouts, out, cancel),
             daemon=True,
         ).start()
     running = len(servers)

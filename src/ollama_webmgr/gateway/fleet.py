@@ -25,10 +25,9 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import urllib3
-
 from ollama_webmgr.cluster.models import name_key
 from ollama_webmgr.cluster.servers import Server
+from ollama_webmgr.gateway.upstream import Timeouts, Upstream
 
 Entry = dict[str, Any]
 _FRACTION = re.compile(r"(\.\d{6})\d+")
@@ -36,23 +35,22 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def fetch_all(
-    pool: urllib3.PoolManager,
+    upstream: Callable[[str], Upstream],
     servers: Iterable[Server],
     path: str,
-    timeout: urllib3.Timeout,
+    timeouts: Timeouts,
 ) -> dict[str, Any]:
     """GET ``path`` on every server at once; servers that fail are left out."""
     results: dict[str, Any] = {}
 
     def fetch(server: Server) -> None:
         try:
-            response = pool.request(
-                "GET", server.url + path, timeout=timeout, retries=False
-            )
-            data = json.loads(response.data) if response.status == 200 else None
+            response = upstream(server.url).request("GET", path, {}, None, timeouts)
+            body = response.read()
+            data = json.loads(body) if response.status == 200 else None
             if isinstance(data, dict):
                 results[server.name] = data
-        except (urllib3.exceptions.HTTPError, OSError, ValueError):
+        except (OSError, ValueError):
             pass  # the health monitor notices failing servers
 
     threads = [threading.Thread(target=fetch, args=(s,)) for s in servers]

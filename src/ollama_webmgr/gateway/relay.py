@@ -17,9 +17,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import urllib3
-from urllib3.connectionpool import HTTPConnectionPool
-from urllib3.exceptions import HTTPError, NewConnectionError, TimeoutError
+from ollama_webmgr.gateway.upstream import (
+    ConnectFailed,
+    Response,
+    Timeouts,
+    Upstream,
+)
 
 HOP_BY_HOP = frozenset(
     [
@@ -59,7 +62,7 @@ class Opened:
     headers: list[tuple[str, str]]
     first: bytes
     chunks: Iterator[bytes]
-    response: urllib3.BaseHTTPResponse
+    response: Response
     framing: Framing
 
 
@@ -73,45 +76,37 @@ class Outcome:
 
 
 def open_upstream(
-    pool: HTTPConnectionPool,
+    upstream: Upstream,
     url: str,
     method: str,
     headers: Mapping[str, str],
     body: bytes | Iterator[bytes] | None,
-    timeout: urllib3.Timeout,
+    timeouts: Timeouts,
 ) -> Opened:
     """Send the request (``url``: path and query); raise UpstreamFailure for
     anything retryable."""
     try:
-        response = pool.urlopen(
-            method,
-            url,
-            body=body,
-            headers=dict(headers),
-            timeout=timeout,
-            retries=False,
-            redirect=False,
-            assert_same_host=False,
-            preload_content=False,
-            decode_content=False,
-        )
-    except (NewConnectionError, OSError) as exc:
-        raise UpstreamFailure("connect", f"cannot connect: {exc}") from None
+        response = upstream.request(method, url, headers, body, timeouts)
     except TimeoutError as exc:
         raise UpstreamFailure("timeout", f"timed out: {exc}") from None
-    except HTTPError as exc:  # connect error wrapped by urllib3
+    except ConnectFailed as exc:
+        raise UpstreamFailure("connect", str(exc)) from None
+    except OSError as exc:
         raise UpstreamFailure("connect", f"connection failed: {exc}") from None
     named = {
-        t.strip().lower() for t in response.headers.get("connection", "").split(",")
+        t.strip().lower()
+        for k, v in response.headers
+        if k.lower() == "connection"
+        for t in v.split(",")
     }
     out_headers = [
         (k, v)
-        for k, v in response.headers.items()
+        for k, v in response.headers
         if k.lower() not in HOP_BY_HOP and k.lower() not in named
     ]
     try:
         if response.status >= 500:
-            body_bytes = response.read(decode_content=False)
+            body_bytes = response.read()
             raise UpstreamFailure(
                 "status",
                 f"answered {response.status}",
@@ -119,17 +114,14 @@ def open_upstream(
                 headers=out_headers,
                 body=body_bytes,
             )
-        chunks = _chunks(response) if method != "HEAD" else iter(())
+        chunks = response.chunks()
         first = next(chunks, b"")
-    except (HTTPError, OSError) as exc:
+    except OSError as exc:
         response.close()
         kind: Literal["timeout", "connect"] = (
             "timeout" if isinstance(exc, TimeoutError) else "connect"
         )
         raise UpstreamFailure(kind, f"failed before the first byte: {exc}") from None
-    except UpstreamFailure:
-        response.release_conn()
-        raise
     return Opened(
         response.status, out_headers, first, chunks, response, _framing(response)
     )
@@ -162,14 +154,14 @@ def relay_body(opened: Opened, outcome: Outcome) -> Iterator[bytes]:
             outcome.bytes_out += len(pending)
             yield pending
         finished = True
-    except (HTTPError, OSError) as exc:
+    except OSError as exc:
         outcome.error = f"upstream stream failed: {exc}"
         if separator is None:
             raise  # no way to signal it in-band: abort the client connection
         yield error_frame(opened.framing, outcome.error)
     finally:
         if finished:
-            opened.response.release_conn()
+            opened.response.release()
         else:  # client gone or upstream broken: never reuse this connection
             opened.response.close()
 
@@ -181,21 +173,13 @@ def error_frame(framing: Framing, message: str) -> bytes:
     return json.dumps({"error": message}).encode() + b"\n"
 
 
-def _framing(response: urllib3.BaseHTTPResponse) -> Framing:
-    if response.headers.get("content-length") is not None:
+def _framing(response: Response) -> Framing:
+    if response.header("content-length") is not None:
         return "raw"  # a fixed length cannot take an extra error line
-    kind = response.headers.get("content-type", "")
+    kind = response.header("content-type") or ""
     if kind.startswith("application/x-ndjson"):
         return "ndjson"
     return "sse" if kind.startswith("text/event-stream") else "raw"
-
-
-def _chunks(response: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
-    if getattr(response, "chunked", False) and response.supports_chunked_reads():  # type: ignore[attr-defined]
-        yield from response.read_chunked(decode_content=False)
-        return
-    while data := response.read1(65536, decode_content=False):
-        yield data
 
 
 def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:

@@ -8,8 +8,6 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-import urllib3
-
 from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.gateway.fanout import PullMerger, merged_progress
 from ollama_webmgr.gateway.fleet import (
@@ -19,7 +17,7 @@ from ollama_webmgr.gateway.fleet import (
     merge_running,
     merge_tags,
 )
-from ollama_webmgr.gateway.relay import Outcome
+from ollama_webmgr.gateway.relay import HOP_BY_HOP, Outcome
 from ollama_webmgr.gateway.responses import Closing, send, send_json, status_line
 from ollama_webmgr.ollama.names import is_valid_name
 
@@ -46,11 +44,8 @@ def _gather(
     gateway: Gateway, call: Call, start_response: StartResponse, path: str
 ) -> tuple[dict[str, Any], Iterable[bytes] | None]:
     servers = usable_servers(gateway)
-    timeout = urllib3.Timeout(
-        connect=gateway.config.connect_timeout,
-        read=max(gateway.config.health_timeout, 10.0),
-    )
-    answers = fetch_all(gateway.pool, servers, path, timeout) if servers else {}
+    timeouts = gateway.timeouts(path, read=max(gateway.config.health_timeout, 10.0))
+    answers = fetch_all(gateway.upstream, servers, path, timeouts) if servers else {}
     if not answers:
         message = "no Ollama server is available"
         return {}, gateway.error(call, start_response, 503, message)
@@ -212,29 +207,19 @@ def _each(
     gateway: Gateway, call: Call, targets: list[Server], start_response: StartResponse
 ) -> Iterable[bytes]:
     """Delete or copy everywhere; the first failure is answered unchanged."""
-    timeout = urllib3.Timeout(
-        connect=gateway.config.connect_timeout, read=gateway.config.read_timeout
-    )
+    timeouts = gateway.timeouts(call.path)
     answers: list[tuple[Server, int, list[tuple[str, str]], bytes]] = []
     for server in targets:
         try:
-            response = gateway.pool.urlopen(
-                call.method,
-                server.url + call.url_tail,
-                body=call.body,
-                headers=call.headers,
-                timeout=timeout,
-                retries=False,
+            response = gateway.upstream(server.url).request(
+                call.method, call.url_tail, call.headers, call.body, timeouts
             )
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            body = response.read()
+        except OSError as exc:
             message = f"Ollama server '{server.name}' failed: {exc}"
             return gateway.error(call, start_response, 502, message)
-        headers = [
-            (k, v)
-            for k, v in response.headers.items()
-            if k.lower() != "transfer-encoding"
-        ]
-        answers.append((server, response.status, headers, response.data))
+        headers = [(k, v) for k, v in response.headers if k.lower() not in HOP_BY_HOP]
+        answers.append((server, response.status, headers, body))
         gateway.monitor.refresh_models_quietly(server)
     failed = [a for a in answers if a[1] >= 300]
     server, status, headers, body = (failed or answers)[0]
@@ -254,16 +239,21 @@ def _merged(
     """Pull or create everywhere, one progress stream; an error that comes
     before any line gets the servers' status, as one Ollama server does."""
     cancel = threading.Event()
-    timeout = urllib3.Timeout(
-        connect=gateway.config.connect_timeout, read=gateway.config.pull_timeout
-    )
+    timeouts = gateway.timeouts(call.path)
     payload = call.body if isinstance(call.body, bytes) else b""
     names = ",".join(s.name for s in targets)
     merger = PullMerger(
         [s.name for s in targets], everyone_pulls=call.path == "/api/pull"
     )
     lines = merged_progress(
-        gateway.pool, targets, call.path, payload, call.headers, timeout, cancel, merger
+        gateway.upstream,
+        targets,
+        call.path,
+        payload,
+        call.headers,
+        timeouts,
+        cancel,
+        merger,
     )
     first = next(lines)
     if not stream or "error" in first:

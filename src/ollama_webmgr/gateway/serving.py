@@ -38,6 +38,7 @@ class GatewayService:
     def stop(self) -> None:
         self.monitor.stop()
         self.recorder.stop()
+        self.app.close()
 
 
 def _log_sink(records: Sequence[RequestRecord]) -> None:
