@@ -29,6 +29,7 @@ from ollama_webmgr.manager.reconcile import (
     restore_jobs,
     sync_model_map,
 )
+from ollama_webmgr.off_hub import off_hub
 from ollama_webmgr.store.stats import run_maintenance
 
 if TYPE_CHECKING:
@@ -183,7 +184,7 @@ class Background:
                 Periodic(
                     "maintenance",
                     MAINTENANCE_EVERY,
-                    lambda: duty.held and run_maintenance(services.db, days),
+                    lambda: duty.held and off_hub(run_maintenance, services.db, days),
                     first_after=MAINTENANCE_FIRST,
                 ),
                 Periodic(

@@ -16,13 +16,14 @@ from ollama_webmgr.cluster.servers import Server, ServerRegistry
 from ollama_webmgr.errors import JobError
 from ollama_webmgr.gateway.stats import RequestRecord
 from ollama_webmgr.jobs.model import Job
+from ollama_webmgr.off_hub import off_hub
 from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.store.database import DatabaseManager, Doc, Sample
 from ollama_webmgr.store.records import record_job, record_server_check
 from ollama_webmgr.store.stats import (
-    record_request_details,
-    record_requests,
     record_samples,
+    request_detail_samples,
+    request_samples,
 )
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,8 @@ class HealthRecorder:
         if not self._active():
             return
         load = self._in_flight(server.name) if self._in_flight else None
-        record_server_check(
+        off_hub(
+            record_server_check,
             self._db,
             display_address(server.url),
             healthy=ok,
@@ -75,15 +77,12 @@ class RequestSink:
         self._registry = registry
 
     def __call__(self, records: Sequence[RequestRecord]) -> None:
-        record_requests(
-            self._db,
-            [
-                (REQUEST_TYPES.get(r.kind, "other"), r.latency_ms, r.started_at)
-                for r in records
-            ],
+        """One transaction for the whole batch."""
+        samples = request_samples(
+            (REQUEST_TYPES.get(r.kind, "other"), r.latency_ms, r.started_at)
+            for r in records
         )
-        record_request_details(
-            self._db,
+        samples += request_detail_samples(
             [
                 (
                     r.started_at,
@@ -94,10 +93,9 @@ class RequestSink:
                     r.bytes_out,
                 )
                 for r in records
-            ],
+            ]
         )
         urls = {s.name: display_address(s.url) for s in self._registry.all()}
-        samples = []
         for record in records:
             url = urls.get(record.server or "")
             if url is None:  # answered by the gateway or by several servers

@@ -44,6 +44,14 @@ class SqlDatabase(DatabaseManager):
         self.backend = (
             "sqlite" if self.url.get_backend_name() == "sqlite" else "postgresql"
         )
+        # rollup upserts, built once: building one (``excluded``) costs more
+        # than running it
+        self._folds: dict[str, Any] = {}
+        mark = "?" if self.backend == "sqlite" else "%s"
+        self._sample_insert = (
+            f"INSERT INTO {T.samples.name} (server, metric, ts, value)"
+            f" VALUES ({', '.join([mark] * 4)})"
+        )
         try:
             self.engine = create_engine(url, self.backend)
             self._create_tables()
@@ -255,25 +263,30 @@ class SqlDatabase(DatabaseManager):
     def add_samples(self, samples: Sequence[Sample], *, rollup: bool = True) -> int:
         if not samples:
             return 0
-        rows = [
-            {"server": s.server, "metric": s.metric, "ts": s.ts, "value": s.value}
-            for s in samples
-        ]
+        rows = [(s.server, s.metric, s.ts, s.value) for s in samples]
         with self._tx(write=True) as conn:
-            conn.execute(T.samples.insert(), rows)
+            # straight to the driver's executemany: SQLAlchemy's per-row
+            # parameter handling cost more than the insert itself
+            conn.exec_driver_sql(self._sample_insert, rows)
             if rollup:
                 for resolution in ("hour", "day"):
                     self._fold(conn, resolution, rollup_batch(samples, resolution))
         return len(rows)
 
     def _fold(self, conn: Connection, resolution: str, rows: list[Rollup]) -> None:
+        stmt = self._folds.get(resolution)
+        if stmt is None:
+            stmt = self._folds[resolution] = self._fold_statement(resolution)
+        conn.execute(stmt, [_rollup_values(r) for r in rows])
+
+    def _fold_statement(self, resolution: str) -> Any:
         t = T.rollups[resolution]
         stmt = self._insert(t)
         ex = stmt.excluded
         # two-argument min/max: scalar in SQLite, LEAST/GREATEST in PostgreSQL
         lo: Any = sa.func.min if self.backend == "sqlite" else sa.func.least
         hi: Any = sa.func.max if self.backend == "sqlite" else sa.func.greatest
-        stmt = stmt.on_conflict_do_update(
+        return stmt.on_conflict_do_update(
             index_elements=[t.c.server, t.c.metric, t.c.bucket],
             set_={
                 "count": t.c.count + ex.count,
@@ -282,7 +295,6 @@ class SqlDatabase(DatabaseManager):
                 "max": hi(t.c.max, ex.max),
             },
         )
-        conn.execute(stmt, [_rollup_values(r) for r in rows])
 
     def query_series(
         self,

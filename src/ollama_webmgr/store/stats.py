@@ -151,6 +151,13 @@ def record_requests(
     db: DatabaseManager, requests: Iterable[tuple[str, float, float | None]]
 ) -> int:
     """Batched form of ``update_request_stats``: ``(type, latency_ms, ts)`` triples."""
+    return record_samples(db, request_samples(requests))
+
+
+def request_samples(
+    requests: Iterable[tuple[str, float, float | None]],
+) -> list[Sample]:
+    """The samples ``record_requests`` writes."""
     now = time.time()
     samples = []
     for kind, latency, ts in requests:
@@ -161,7 +168,7 @@ def record_requests(
         samples.append(
             Sample(ALL_SERVERS, f"req:{kind}", now if ts is None else ts, latency)
         )
-    return record_samples(db, samples)
+    return samples
 
 
 def record_request_details(
@@ -170,6 +177,13 @@ def record_request_details(
 ) -> int:
     """``(ts, status, prompt_tokens, completion_tokens, bytes_in, bytes_out)`` of
     requests already counted by ``record_requests``."""
+    return record_samples(db, request_detail_samples(details))
+
+
+def request_detail_samples(
+    details: Iterable[tuple[float, int, int | None, int | None, int, int]],
+) -> list[Sample]:
+    """The samples ``record_request_details`` writes."""
     samples = []
     for ts, status, prompt, completion, bytes_in, bytes_out in details:
         values = {
@@ -184,7 +198,7 @@ def record_request_details(
             for metric, value in values.items()
             if value is not None
         ]
-    return record_samples(db, samples)
+    return samples
 
 
 def _fetch(
