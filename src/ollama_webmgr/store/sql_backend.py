@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from ollama_webmgr.errors import StoreError
 from ollama_webmgr.store import sql_tables as T
@@ -60,7 +61,22 @@ class SqlDatabase(DatabaseManager):
 
     def _create_tables(self) -> None:
         """Create missing tables under a lock: several processes (gunicorn and
-        RQ workers) may open a fresh database at the same moment."""
+        RQ workers) may open a fresh database at the same moment.
+
+        SQLite may still answer "database is locked" at once, without waiting
+        on its busy timeout, when several connections switch a fresh file to WAL
+        together (its lock-deadlock rule); that first step is tried again.
+        """
+        for attempt in range(20):
+            try:
+                return self._create_tables_once()
+            except OperationalError as exc:
+                locked = self.backend == "sqlite" and "locked" in str(exc.orig)
+                if not locked or attempt == 19:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+
+    def _create_tables_once(self) -> None:
         with self.engine.connect() as conn:
             conn = conn.execution_options(immediate=True)  # SQLite: write lock first
             with conn.begin():
