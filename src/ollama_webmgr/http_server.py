@@ -66,6 +66,9 @@ DRAIN_LIMIT = 65536
 # Seconds a connection may wait for a complete request head (idle keep-alive
 # included), and that any later read or write of that request may block.
 TIMEOUT = 60.0
+# Seconds to wait for a client to close after an answer sent before its
+# request was read whole (see ``_Connection.linger``).
+LINGER = 2.0
 _CHUNK_LINE = 4096  # a chunk-size line, extensions included
 
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -454,9 +457,10 @@ class _Exchange:
                 if self.left is not None or not value.isascii() or not value.isdigit():
                     raise ValueError(f"invalid Content-Length {value!r}")
                 self.left = int(value)
-            elif lower == "connection":
+            elif lower == "connection":  # the server's to send (hop-by-hop)
                 if "close" in value.lower():
                     self.keep_alive = False
+                continue
             elif lower == "date":
                 self.has_date = True
             elif lower == "transfer-encoding":
@@ -585,6 +589,7 @@ class _Connection:
             self.base["REMOTE_ADDR"] = str(address[0])
             self.base["REMOTE_PORT"] = str(address[1])
         self.idle = True
+        self.rejected = False  # answered before its request was read whole
         self.body: Body | None = None
         self.exchange: _Exchange | None = None
         # the whole request head, idle wait included, within the timeout
@@ -594,6 +599,8 @@ class _Connection:
         try:
             while not self.server.stopping and self.handle_one():
                 pass
+            if self.rejected or (self.body is not None and not self.body.consumed):
+                self.linger()
         finally:
             self.timer.close()
             self.rfile.close()
@@ -730,24 +737,24 @@ class _Connection:
             "Content-Type: text/plain; charset=utf-8\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
         )
-        try:
+        with contextlib.suppress(OSError):
             self.sock.sendall(head.encode("latin-1") + body)
-            self._linger()
-        except OSError:
-            pass
+        self.rejected = True
 
-    def _linger(self) -> None:
-        """Close gently after an early answer: closing on unread request bytes
-        makes the kernel reset the connection, and the client may lose the
-        answer. Read (a bounded amount) until the client closes."""
-        self.sock.shutdown(socket.SHUT_WR)
-        self.sock.settimeout(1.0)
-        left = DRAIN_LIMIT
-        while left > 0:
-            data = self.sock.recv(min(left, 16384))
-            if not data:
-                return
-            left -= len(data)
+    def linger(self) -> None:
+        """Close gently on unread request bytes.
+
+        Closing a socket whose unread bytes remain makes the kernel reset the
+        connection, and the client may lose the answer it was sent: stop
+        writing, then drop what comes until the client closes (a short while).
+        """
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + LINGER
+            while (left := deadline - time.monotonic()) > 0:
+                self.sock.settimeout(left)
+                if not self.sock.recv(65536):
+                    return
 
     def interrupt_if_idle(self) -> None:
         """At shutdown: end a connection waiting for its next request."""
@@ -778,6 +785,7 @@ def _send_all(result: Iterable[bytes], exchange: _Exchange) -> None:
         and len(result) == 1
         and type(result[0]) is bytes
         and exchange.status is not None
+        and not exchange.head_sent
         and exchange.left is None
         and not exchange.bodiless
     ):
