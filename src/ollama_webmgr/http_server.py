@@ -71,10 +71,16 @@ TIMEOUT = 60.0
 LINGER = 2.0
 _CHUNK_LINE = 4096  # a chunk-size line, extensions included
 
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _STR_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # control bytes but tab
-_TARGET = re.compile(rb"[^\x00-\x20\x7f]+")
+# One C call per line on the common path: the request line, a header line
+# (token name, value without control bytes but tab, surrounding blanks cut).
+_REQUEST_LINE = re.compile(
+    rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([^\x00-\x20\x7f]+) (HTTP/1\.[01])\r?\n"
+)
+_HEADER_LINE = re.compile(
+    rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*"
+    rb"((?:[^\x00-\x08\x0a-\x1f\x7f]*[^\x00-\x20\x7f])?)[ \t]*\r?\n"
+)
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 _PROTOCOLS = {b"HTTP/1.1": "HTTP/1.1", b"HTTP/1.0": "HTTP/1.0"}
 _NO_BODY_STATUSES = frozenset({204, 304})
@@ -133,19 +139,23 @@ def parse_request_line(line: bytes) -> tuple[str, bytes, str]:
 
     >>> parse_request_line(b"GET /api/tags?x=1 HTTP/1.1\\r\\n")
     ('GET', b'/api/tags?x=1', 'HTTP/1.1')
+    >>> parse_request_line(b"GET / HTTP/2.0\\r\\n")
+    Traceback (most recent call last):
+    ...
+    ollama_webmgr.http_server._Reject: only HTTP/1.0 and HTTP/1.1 are supported
     """
+    match = _REQUEST_LINE.fullmatch(line)
+    if match is None:
+        raise _request_line_error(line)
+    method, target, version = match.groups()
+    return method.decode("ascii"), target, _PROTOCOLS[version]
+
+
+def _request_line_error(line: bytes) -> _Reject:
     parts = line.rstrip(b"\r\n").split(b" ")
-    if len(parts) != 3:
-        raise _Reject(400, "malformed request line")
-    method, target, version = parts
-    protocol = _PROTOCOLS.get(version)
-    if protocol is None:
-        if version.startswith(b"HTTP/"):
-            raise _Reject(505, "only HTTP/1.0 and HTTP/1.1 are supported")
-        raise _Reject(400, "malformed request line")
-    if not _TOKEN.fullmatch(method) or not _TARGET.fullmatch(target):
-        raise _Reject(400, "malformed request line")
-    return method.decode("ascii"), target, protocol
+    if len(parts) == 3 and parts[2].startswith(b"HTTP/") and parts[2] not in _PROTOCOLS:
+        return _Reject(505, "only HTTP/1.0 and HTTP/1.1 are supported")
+    return _Reject(400, "malformed request line")
 
 
 def split_target(target: bytes) -> tuple[str, str]:
@@ -197,13 +207,11 @@ def read_headers(rfile: Any, environ: dict[str, Any]) -> None:
 
 
 def _add_header(line: bytes, environ: dict[str, Any]) -> None:
-    name, colon, value = line.partition(b":")
     # a name must be a token: this also refuses obsolete line folding
-    if not colon or not _TOKEN.fullmatch(name):
+    match = _HEADER_LINE.fullmatch(line)
+    if match is None:
         raise _Reject(400, "malformed request header")
-    value = value.strip(b" \t\r\n")
-    if _BAD_VALUE.search(value):
-        raise _Reject(400, "malformed request header")
+    name, value = match.groups()
     key = environ_key(name)
     if not key:
         return
@@ -621,6 +629,9 @@ class _Connection:
     def read_request(self) -> dict[str, Any] | None:
         """The environ of the next request, None when the client is done."""
         self.idle = True
+        # the timer bounds the whole head; a socket timeout would also arm a
+        # timer of its own at every wait for bytes
+        self.sock.settimeout(None)
         self.timer.start()
         try:
             line = self._request_line()
@@ -636,6 +647,7 @@ class _Connection:
             return None
         finally:
             self.timer.cancel()
+            self.sock.settimeout(self.server.timeout)  # body reads, sends
 
     def _request_line(self) -> bytes:
         for _ in range(3):  # a stray CRLF after a body is tolerated
@@ -899,7 +911,6 @@ class LeanWSGIServer:
     def _handle(self, sock: Any, address: Any) -> None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.settimeout(self.timeout)
         conn = _Connection(self, sock, address)
         self._connections.add(conn)
         try:
