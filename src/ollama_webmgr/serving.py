@@ -1,8 +1,8 @@
 """Production WSGI serving under gevent, shared by the web app and the gateway.
 
 The web app is served by ``gevent.pywsgi`` (``make_server``), the gateway by
-the leaner ``http_server.LeanWSGIServer`` (``make_gateway_server``), whose
-added latency per relayed request is lower. ``gevent.pywsgi`` writes headers
+the leaner ``http_server.LeanWSGIServer`` (``make_gateway_server``), which
+does less work per request. ``gevent.pywsgi`` writes headers
 and body in separate packets; without ``TCP_NODELAY`` Nagle's algorithm delays
 keep-alive responses by ~40 ms. Callers must have monkey-patched first (the
 command line does).
