@@ -19,14 +19,14 @@ from ollama_webmgr.errors import WebmgrError
 from ollama_webmgr.serving import (
     display_url,
     exposure_warning,
+    make_gateway_server,
     make_server,
     wait_for_signal,
 )
 from ollama_webmgr.wiring import Services, build_services
 
 if TYPE_CHECKING:
-    from gevent.pywsgi import WSGIServer
-
+    from ollama_webmgr.serving import Server
     from ollama_webmgr.settings import Settings
 
 
@@ -86,13 +86,14 @@ def _bind(
     host: str,
     port: int,
     gateway_port: int | None,
-) -> list[WSGIServer]:
-    wanted: list[tuple[object, int]] = [(app, port)]
+) -> list[Server]:
+    """The web app's server (pywsgi), then the gateway's (``LeanWSGIServer``)."""
+    wanted: list[tuple[Callable[..., Server], object, int]] = [(make_server, app, port)]
     if gateway_port is not None:
-        wanted.append((services.gateway.app, gateway_port))
-    started: list[WSGIServer] = []
-    for wsgi, number in wanted:
-        server = make_server(wsgi, host, number)  # type: ignore[arg-type]
+        wanted.append((make_gateway_server, services.gateway.app, gateway_port))
+    started: list[Server] = []
+    for make, wsgi, number in wanted:
+        server = make(wsgi, host, number)
         try:
             server.start()
         except OSError as exc:

@@ -81,10 +81,14 @@ def run_gateway(settings: Settings, host: str, port: int) -> None:
     node agents are left to the web app's process.
     """
     from ollama_webmgr.manager.gateway_process import build_gateway_services
-    from ollama_webmgr.serving import display_url, make_server, wait_for_signal
+    from ollama_webmgr.serving import (
+        display_url,
+        make_gateway_server,
+        wait_for_signal,
+    )
 
     services = build_gateway_services(settings)
-    server = make_server(services.gateway.app, host, port)
+    server = make_gateway_server(services.gateway.app, host, port)
     try:
         server.start()  # bound now: port 0 has become a real port
         services.start()
