@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 
@@ -276,3 +277,19 @@ def test_a_stream_stalling_after_the_first_byte_ends_with_an_error_line(make_fle
     assert set(lines[-1]) == {"error"}
     assert "upstream stream failed" in lines[-1]["error"]
     assert fleet.last_record().error == lines[-1]["error"]
+
+
+def test_an_encoded_path_is_forwarded_encoded_and_cannot_forge_headers(make_fleet):
+    """The WSGI server decodes the path; the gateway must encode it again, or a
+    ``%0D%0A`` would end the request line upstream and add a header."""
+    fleet = make_fleet(Node("a"))
+    host, port = fleet.url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=5)
+    conn.request("POST", "/api/echo%0D%0AX-Forged:%201/my%20model", body=b"{}")
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    assert response.getheader("X-Ollama-Server") == "a"
+    (seen,) = fleet.nodes["a"].seen
+    assert seen["path"] == "/api/echo\r\nX-Forged: 1/my model"
+    assert "x-forged" not in seen["headers"]

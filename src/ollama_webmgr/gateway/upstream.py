@@ -18,6 +18,7 @@ read, when the body can be sent again.
 from __future__ import annotations
 
 import io
+import re
 import socket
 import ssl
 from collections import deque
@@ -34,6 +35,7 @@ MAX_LINE = 65536
 MAX_HEADERS = 200
 BLOCK = 65536
 _NO_BODY_STATUS = frozenset({204, 304})
+_UNSAFE_IN_TARGET = re.compile("[\x00-\x20\x7f-\xff]")
 # Unpatched: a zero-timeout check of an idle socket must not yield to the hub.
 _poll = get_original("select", "poll")
 _POLLIN = get_original("select", "POLLIN")
@@ -127,10 +129,10 @@ class Upstream:
         body: bytes | Iterator[bytes] | None,
     ) -> bytes:
         lines = [
-            f"{method} {self.prefix}{target} HTTP/1.1",
+            f"{method} {self.prefix}{_safe_target(target)} HTTP/1.1",
             f"Host: {self._host_header}",
         ]
-        lines += [f"{name}: {value}" for name, value in headers.items()]
+        lines += [f"{name}: {_safe_value(value)}" for name, value in headers.items()]
         names = {name.lower() for name in headers}
         if "accept-encoding" not in names:
             lines.append("Accept-Encoding: identity")  # bodies stay plain
@@ -172,6 +174,29 @@ class Upstream:
             conn.close()
         else:
             self._idle.append(conn)
+
+
+def _safe_target(target: str) -> str:
+    r"""The path as the WSGI server decoded it, with spaces, controls and
+    non-ASCII bytes encoded again: a request line cannot carry them.
+
+    >>> _safe_target("/v1/models/my model\r\nX: 1?q=caf\xc3\xa9")
+    '/v1/models/my%20model%0D%0AX:%201?q=caf%C3%A9'
+    """
+    if _UNSAFE_IN_TARGET.search(target) is None:
+        return target
+    return _UNSAFE_IN_TARGET.sub(lambda m: f"%{ord(m.group()):02X}", target)
+
+
+def _safe_value(value: str) -> str:
+    r"""A header value cannot end its line early (folded or forged lines).
+
+    >>> _safe_value("a\r\n  b")
+    'a    b'
+    """
+    if "\r" in value or "\n" in value or "\0" in value:
+        return value.replace("\r", " ").replace("\n", " ").replace("\0", " ")
+    return value
 
 
 class _Connection:
