@@ -10,6 +10,8 @@ from pathlib import Path
 
 import httpx
 import ollama
+import openai
+import pytest
 
 from ollama_webmgr.sim.app import create_app
 from ollama_webmgr.sim.serve import serve_in_thread
@@ -31,13 +33,13 @@ def test_gateway_command_serves_the_configured_servers(tmp_path: Path) -> None:
             command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True
         ) as process:
             try:
-                _check(process)
+                _check(process, node.url)
             finally:
                 process.terminate()
                 process.wait(timeout=10)
 
 
-def _check(process: subprocess.Popen[str]) -> None:
+def _check(process: subprocess.Popen[str], node: str) -> None:
     assert process.stdout is not None
     banner = process.stdout.readline()
     url = banner.rsplit(" ", 1)[-1].strip()
@@ -57,3 +59,27 @@ def _check(process: subprocess.Popen[str]) -> None:
     assert arrivals[-1][1].done
     # under gevent too, each line leaves as soon as it comes
     assert arrivals[-1][0] - arrivals[0][0] >= 0.2
+    _check_clients(url, node)
+
+
+def _check_clients(url: str, node: str) -> None:
+    """The OpenAI client streams through it; errors come back as the node's."""
+    messages = [{"role": "user", "content": "hi"}]
+    with openai.OpenAI(base_url=url + "/v1", api_key="x", max_retries=0) as client:
+        chunks = list(
+            client.chat.completions.create(
+                model="llama3.2", messages=messages, stream=True
+            )
+        )
+    assert len(chunks) > 2
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    errors = []
+    for host in (url, node):
+        with (
+            ollama.Client(host=host) as client,
+            pytest.raises(ollama.ResponseError) as caught,
+        ):
+            client.show("absent-model")
+        errors.append((caught.value.status_code, caught.value.error))
+    assert errors[0] == errors[1]
+    assert errors[0][0] == 404
