@@ -25,9 +25,13 @@ from pathlib import Path
 from relay_support import (
     BENCH_PYTHON,
     Call,
+    Rounds,
+    added,
+    at,
     bench_env,
     free_port,
     interleaved,
+    interleaved_rounds,
     mark,
     peak_rss_mb,
     quantile,
@@ -113,7 +117,12 @@ def run() -> str:
     python = sys.executable
     node = free_port()
     node_url = f"http://127.0.0.1:{node}"
-    ports = {"direct": node, "bare relay": free_port(), "gateway": free_port()}
+    ports = {
+        "direct": node,
+        "bare relay": free_port(),
+        "gateway": free_port(),
+        "gateway on pywsgi": free_port(),
+    }
     processes = {
         "direct": start(
             [
@@ -132,6 +141,14 @@ def run() -> str:
         ),
         "gateway": start(
             [python, "-m", "ollama_webmgr", "gateway", "--port", str(ports["gateway"])],
+            _gateway_env(node_url),
+        ),
+        "gateway on pywsgi": start(
+            [
+                python,
+                str(HERE / "gateway_on_pywsgi.py"),
+                str(ports["gateway on pywsgi"]),
+            ],
             _gateway_env(node_url),
         ),
     }
@@ -201,8 +218,8 @@ def _overhead(ports: dict[str, int]) -> dict[str, dict[str, object]]:
     first = {name: _post("/api/generate", STREAM, first_line=True) for name in ports}
     interleaved(ports, show, 200)  # warm-up
     return {
-        "small": interleaved(ports, show, 1500),  # type: ignore[dict-item]
-        "first": interleaved(ports, first, 200),  # type: ignore[dict-item]
+        "small": interleaved_rounds(ports, show, 1000),  # type: ignore[dict-item]
+        "first": interleaved_rounds(ports, first, 100),  # type: ignore[dict-item]
         "rate": throughput(ports, show),  # type: ignore[dict-item]
     }
 
@@ -226,7 +243,7 @@ def _versus_litellm(
     }
     interleaved(ports, calls, 30)  # warm-up
     return {
-        "times": interleaved(ports, calls, 1000),
+        "times": interleaved_rounds(ports, calls, 400),
         "rate": throughput(ports, calls),
     }
 
@@ -299,14 +316,18 @@ def _streams() -> dict[str, object]:
 
 def _overhead_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
     small, first, rate, rss = data["small"], data["first"], data["rate"], data["rss"]
-    paths = [p for p in ("bare relay", "aiohttp relay", "gateway") if p in small]
+    paths = [
+        p
+        for p in ("bare relay", "aiohttp relay", "gateway on pywsgi", "gateway")
+        if p in small[0]
+    ]
 
-    def added(times: dict[str, list[float]], name: str, q: int) -> float:
-        return quantile(times[name], q) - quantile(times["direct"], q)
+    def plus(rounds: Rounds, name: str, q: int) -> float:
+        return added(rounds, name, "direct", q)
 
-    def cells(times: dict[str, list[float]], q: int) -> str:
+    def cells(rounds: Rounds, q: int) -> str:
         return " | ".join(
-            f"{quantile(times[p], q):.2f} (+{added(times, p, q):.2f})" for p in paths
+            f"{at(rounds, p, q):.2f} (+{plus(rounds, p, q):.2f})" for p in paths
         )
 
     lines = [
@@ -314,17 +335,21 @@ def _overhead_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
         "",
         "Processes on loopback: an emulated node (`ollama-webmgr sim`), the"
         " gateway (`ollama-webmgr gateway`: gevent, SQLite store, every request"
-        " recorded and counted), the bare reference relay (`benchmarks/bare_relay.py`:"
+        " recorded and counted), the same gateway served by gevent's pywsgi"
+        " (`benchmarks/gateway_on_pywsgi.py`), the bare reference relay"
+        " (`benchmarks/bare_relay.py`:"
         " raw WSGI + one pooled urllib3 client under gevent, no features) and an"
         " asyncio relay (`benchmarks/aiohttp_relay.py`: aiohttp server + one pooled"
         " aiohttp client, the fastest Python relay known; shown for scale, no"
         " target). One client process, keep-alive connections, the paths"
         " interleaved request by request. Small request: `POST /api/show` relayed"
-        " to the node (1,500 per path). First line: `POST /api/generate` streamed,"
-        " time to the first NDJSON line (200 per path). Throughput: 32 client"
+        " to the node (3 runs of 1,000 per path). First line: `POST /api/generate`"
+        " streamed, time to the first NDJSON line (3 runs of 100). Throughput: 32 client"
         " threads, 3 rounds of 2 s per path taking turns (the client shares the 2"
         " cores, so absolute rates are lower than with an external load generator;"
-        " the ratio is what counts). Added = path minus direct, same quantile."
+        " the ratio is what counts). Added = path minus direct, same percentile, in"
+        " the same run; each figure is the median over the three runs (one burst of"
+        " noise on the shared machine moves one run's tail, not the figure)."
         " Peak RSS: VmHWM of the relay process at the end.",
         "",
         "Targets: added latency and added time to the first line ≤ 1.5× the bare"
@@ -338,14 +363,14 @@ def _overhead_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
         "|---|---|" + "---|" * len(paths) + "---|",
     ]
     for q in (50, 99):
-        ratio = added(small, "gateway", q) / added(small, "bare relay", q)
+        ratio = plus(small, "gateway", q) / plus(small, "bare relay", q)
         lines.append(
-            f"| small request p{q} | {quantile(small['direct'], q):.2f}"
+            f"| small request p{q} | {at(small, 'direct', q):.2f}"
             f" | {cells(small, q)} | {mark(ratio, 1.5)} |"
         )
-    ratio = added(first, "gateway", 50) / added(first, "bare relay", 50)
+    ratio = plus(first, "gateway", 50) / plus(first, "bare relay", 50)
     lines.append(
-        f"| first streamed line p50 | {quantile(first['direct'], 50):.2f}"
+        f"| first streamed line p50 | {at(first, 'direct', 50):.2f}"
         f" | {cells(first, 50)} | {mark(ratio, 1.5)} |"
     )
     lines.append(
@@ -358,11 +383,18 @@ def _overhead_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
         + " | ".join(f"{rss[p]:.0f}" for p in paths)
         + f" | {rss['gateway'] / rss['bare relay']:.2f}× |"
     )
-    if "aiohttp relay" in small:
+    own = plus(small, "gateway on pywsgi", 50) - plus(small, "gateway", 50)
+    lines += [
+        "",
+        "The gateway on its own server (`http_server.LeanWSGIServer`) against the"
+        " same gateway on gevent's pywsgi (`benchmarks/gateway_on_pywsgi.py`):"
+        f" {own:.2f} ms less added at p50.",
+    ]
+    if "aiohttp relay" in small[0]:
         lines += [
             "",
             "Distance to the asyncio relay: the gateway adds"
-            f" {added(small, 'gateway', 50) / added(small, 'aiohttp relay', 50):.2f}×"
+            f" {plus(small, 'gateway', 50) / plus(small, 'aiohttp relay', 50):.2f}×"
             " its latency at p50 and serves"
             f" {rate['gateway'] / rate['aiohttp relay']:.2f}× its throughput.",
         ]
@@ -371,9 +403,6 @@ def _overhead_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
 
 def _litellm_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
     times, rate, rss = data["times"], data["rate"], data["rss"]
-
-    def added(name: str, direct: str, q: int) -> float:
-        return quantile(times[name], q) - quantile(times[direct], q)
 
     lines = [
         "### Against LiteLLM's proxy (non-stream chat)",
@@ -385,7 +414,8 @@ def _litellm_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
         " request on `POST /v1/chat/completions` by relaying it to the node's"
         " `/v1/chat/completions`. Each is compared with a direct call to the"
         " endpoint it uses (`max_tokens` 1: the emulator waits 3 ms per token), so"
-        " added latency is the proxy's own work. 1,000 interleaved requests per path;"
+        " added latency is the proxy's own work. 3 runs of 400 interleaved requests"
+        " per path, medians over the runs as above;"
         " throughput as above. Peak RSS: VmHWM of the process (and its children).",
         "",
         "Target: gateway added latency ≤ 0.05× LiteLLM's, p50 and p99. The bare"
@@ -397,15 +427,15 @@ def _litellm_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
         "|---|---|---|---|---|---|---|---|",
     ]
     for q in (50, 99):
-        bare = added("bare relay", "direct /v1", q)
-        gateway = added("gateway", "direct /v1", q)
-        litellm = added("LiteLLM", "direct /api/chat", q)
+        bare = added(times, "bare relay", "direct /v1", q)
+        gateway = added(times, "gateway", "direct /v1", q)
+        litellm = added(times, "LiteLLM", "direct /api/chat", q)
         lines.append(
-            f"| p{q} (ms) | {quantile(times['direct /v1'], q):.2f}"
-            f" | {quantile(times['bare relay'], q):.2f} (+{bare:.2f})"
-            f" | {quantile(times['gateway'], q):.2f} (+{gateway:.2f})"
-            f" | {quantile(times['direct /api/chat'], q):.2f}"
-            f" | {quantile(times['LiteLLM'], q):.2f} (+{litellm:.2f})"
+            f"| p{q} (ms) | {at(times, 'direct /v1', q):.2f}"
+            f" | {at(times, 'bare relay', q):.2f} (+{bare:.2f})"
+            f" | {at(times, 'gateway', q):.2f} (+{gateway:.2f})"
+            f" | {at(times, 'direct /api/chat', q):.2f}"
+            f" | {at(times, 'LiteLLM', q):.2f} (+{litellm:.2f})"
             f" | {mark(gateway / litellm, 0.05)} | {bare / litellm:.2f}× |"
         )
     lines.append(
@@ -414,11 +444,22 @@ def _litellm_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
         f" | {rate['LiteLLM']:.0f} | {rate['gateway'] / rate['LiteLLM']:.1f}×"
         f" | {rate['bare relay'] / rate['LiteLLM']:.1f}× |"
     )
+    per_run = [
+        (quantile(run["gateway"], q) - quantile(run["direct /v1"], q))
+        / (quantile(run["LiteLLM"], q) - quantile(run["direct /api/chat"], q))
+        for q in (50, 99)
+        for run in times
+    ]
+    spread = [" / ".join(f"{r:.2f}×" for r in per_run[i : i + 3]) for i in (0, 3)]
+    after = [
+        "",
+        f"Gateway / LiteLLM in each run: p50 {spread[0]}; p99 {spread[1]}.",
+    ]
     lines.append(
         f"| peak RSS (MB) | – | – | {rss['gateway']:.0f} | – | {rss['LiteLLM']:.0f}"
         f" | {rss['gateway'] / rss['LiteLLM']:.2f}× | – |"
     )
-    return "\n".join(lines)
+    return "\n".join(lines + after)
 
 
 def _not_measured(reason: str) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_PYTHON = ROOT / "build" / "bench-venv" / "bin" / "python"
 Call = Callable[[http.client.HTTPConnection], float]
+Rounds = list[dict[str, list[float]]]
 
 
 def free_port() -> int:
@@ -108,6 +109,27 @@ def interleaved(
     for conn in conns.values():
         conn.close()
     return times
+
+
+def interleaved_rounds(
+    ports: dict[str, int], calls: dict[str, Call], n: int, rounds: int = 3
+) -> Rounds:
+    """``rounds`` separate runs of ``interleaved``: quantiles are read per run and
+    their median kept (``at``, ``added``), so that one burst of noise on the
+    shared machine moves one run's tail, not the figure."""
+    return [interleaved(ports, calls, n) for _ in range(rounds)]
+
+
+def at(rounds: Rounds, name: str, q: int) -> float:
+    """Median over the runs of the ``q``-th percentile of ``name`` (ms)."""
+    return statistics.median(quantile(run[name], q) for run in rounds)
+
+
+def added(rounds: Rounds, name: str, base: str, q: int) -> float:
+    """Median over the runs of ``name``'s percentile minus ``base``'s (ms)."""
+    return statistics.median(
+        quantile(run[name], q) - quantile(run[base], q) for run in rounds
+    )
 
 
 def throughput(

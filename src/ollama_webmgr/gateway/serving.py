@@ -17,7 +17,10 @@ from ollama_webmgr.gateway.stats import BatchRecorder, RequestRecord
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from _typeshed.wsgi import WSGIApplication
+
     from ollama_webmgr.gateway.limiter import SlotTable
+    from ollama_webmgr.serving import Server
     from ollama_webmgr.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -73,12 +76,18 @@ def _slots(settings: Settings) -> SlotTable | None:
     return RedisSlots(quick_connection(settings.redis_url), settings.redis_prefix)
 
 
-def run_gateway(settings: Settings, host: str, port: int) -> None:
+def run_gateway(
+    settings: Settings,
+    host: str,
+    port: int,
+    make_server: Callable[[WSGIApplication, str, int], Server] | None = None,
+) -> None:
     """Serve the gateway alone until SIGINT/SIGTERM (the CLI has monkey-patched).
 
     It shares the store with the web app: settings and API keys edited in the
     UI apply within seconds; checks and requests are recorded. Jobs and the
-    node agents are left to the web app's process.
+    node agents are left to the web app's process. ``make_server``: the
+    gateway's own server unless given (the benchmarks compare it with pywsgi).
     """
     from ollama_webmgr.manager.gateway_process import build_gateway_services
     from ollama_webmgr.serving import (
@@ -88,7 +97,7 @@ def run_gateway(settings: Settings, host: str, port: int) -> None:
     )
 
     services = build_gateway_services(settings)
-    server = make_gateway_server(services.gateway.app, host, port)
+    server = (make_server or make_gateway_server)(services.gateway.app, host, port)
     try:
         server.start()  # bound now: port 0 has become a real port
         services.start()
