@@ -3,8 +3,8 @@
 The gateway hands each record to an ``on_request`` callable when the response
 ends. ``BatchRecorder.submit`` only appends the record to a deque; a background
 thread hands batches to the sink (the store), so recording never slows a
-stream down. Under gevent the sink runs on an OS thread (``off_hub``): the store
-writes would otherwise stall every request of the process while they run.
+stream down. The store's sinks write through ``off_hub`` (an OS thread under
+gevent): the writes would otherwise stall every request of the process.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
-from ollama_webmgr.off_hub import off_hub
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +159,6 @@ class BatchRecorder:
             batch = [pending.popleft() for _ in range(size)]
             count -= size
             try:
-                off_hub(self._sink, batch)
+                self._sink(batch)
             except Exception:  # a broken sink must not stop recording
                 log.exception("could not record %d gateway requests", len(batch))

@@ -184,7 +184,7 @@ class Background:
                 Periodic(
                     "maintenance",
                     MAINTENANCE_EVERY,
-                    lambda: duty.held and off_hub(run_maintenance, services.db, days),
+                    lambda: duty.held and off_hub(services.db, run_maintenance, days),
                     first_after=MAINTENANCE_FIRST,
                 ),
                 Periodic(

@@ -14,6 +14,7 @@ from typing import cast
 from ollama_webmgr.cluster.servers import ServerRegistry
 from ollama_webmgr.errors import InvalidModelName
 from ollama_webmgr.gateway.stats import RequestRecord
+from ollama_webmgr.off_hub import off_hub
 from ollama_webmgr.ollama.names import ModelName
 from ollama_webmgr.store.database import DatabaseManager
 from ollama_webmgr.store.records import record_model_use
@@ -67,25 +68,33 @@ class ModelRequestSink:
         self._registry = registry
 
     def __call__(self, records: Sequence[RequestRecord]) -> None:
-        urls = {s.name: s.url for s in self._registry.all()}
-        rows = self._canonical(model_request_rows(records, urls))
-        if not rows:
-            return
-        record_model_requests(self._db, rows)
-        # ``models.usage_count`` / ``last_used`` of each model used.
-        for name, count in Counter(row[0] for row in rows).items():
-            record_model_use(self._db, name, count)
+        urls = {s.name: s.url for s in self._registry.all()}  # read here, not off hub
+        rows = model_request_rows(records, urls)
+        if rows:
+            off_hub(self._db, store_model_requests, rows)
 
-    def _canonical(self, rows: list[Row]) -> list[Row]:
-        """Rows named as the store knows the model (names compared as Ollama does),
-        else by their display form; invalid names are dropped."""
-        known = {_key(doc["name"]): doc["name"] for doc in self._db.find("models")}
-        named = []
-        for name, *rest in rows:
-            key = _key(name)
-            if key is not None:
-                named.append((known.get(key) or ModelName.parse(name).display, *rest))
-        return cast(list[Row], named)
+
+def store_model_requests(db: DatabaseManager, rows: list[Row]) -> None:
+    """Write the rows under the names the store knows, and count each model's use."""
+    rows = _canonical(db, rows)
+    if not rows:
+        return
+    record_model_requests(db, rows)
+    # ``models.usage_count`` / ``last_used`` of each model used.
+    for name, count in Counter(row[0] for row in rows).items():
+        record_model_use(db, name, count)
+
+
+def _canonical(db: DatabaseManager, rows: list[Row]) -> list[Row]:
+    """Rows named as the store knows the model (names compared as Ollama does),
+    else by their display form; invalid names are dropped."""
+    known = {_key(doc["name"]): doc["name"] for doc in db.find("models")}
+    named = []
+    for name, *rest in rows:
+        key = _key(name)
+        if key is not None:
+            named.append((known.get(key) or ModelName.parse(name).display, *rest))
+    return cast(list[Row], named)
 
 
 def _key(raw: str) -> tuple[str, ...] | None:

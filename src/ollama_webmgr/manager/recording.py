@@ -55,8 +55,8 @@ class HealthRecorder:
             return
         load = self._in_flight(server.name) if self._in_flight else None
         off_hub(
-            record_server_check,
             self._db,
+            record_server_check,
             display_address(server.url),
             healthy=ok,
             latency_ms=round(latency_ms, 3) if ok else None,
@@ -105,7 +105,7 @@ class RequestSink:
             )
             if record.ttft_ms is not None:
                 samples.append(Sample(url, "ttft", record.started_at, record.ttft_ms))
-        record_samples(self._db, samples)
+        off_hub(self._db, record_samples, samples)
 
 
 class JobRecorder:

@@ -199,6 +199,17 @@ class DatabaseManager(ABC):
 
     #: short name shown by ``db info``: sqlite, postgresql or tinydb
     backend: str = ""
+    #: whether ``thread_handle`` exists: another OS thread may write through a
+    #: handle of its own (``off_hub``)
+    separate_handles: bool = False
+
+    def thread_handle(self) -> DatabaseManager:
+        """A handle on the same store for one other OS thread, made on first use.
+
+        Under gevent a handle's locks are greenlet locks: an OS thread sharing
+        them with the hub's greenlets waits far longer (or, for TinyDB, hangs).
+        """
+        raise NotImplementedError(f"{self.backend} has one handle per process")
 
     # -- documents ------------------------------------------------------------
     @abstractmethod

@@ -40,8 +40,11 @@ _SCHEMA_LOCK = 0x6F6C6C61  # "olla"
 class SqlDatabase(DatabaseManager):
     """``DatabaseManager`` over SQLite (WAL) or PostgreSQL (psycopg 3)."""
 
-    def __init__(self, url: str) -> None:
+    separate_handles = True
+
+    def __init__(self, url: str, *, create_tables: bool = True) -> None:
         self.url = sa.engine.make_url(url)
+        self._sibling: SqlDatabase | None = None
         self.backend = (
             "sqlite" if self.url.get_backend_name() == "sqlite" else "postgresql"
         )
@@ -55,7 +58,8 @@ class SqlDatabase(DatabaseManager):
         )
         try:
             self.engine = create_engine(url, self.backend)
-            self._create_tables()
+            if create_tables:
+                self._create_tables()
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open database {self.location()}: {exc}") from None
 
@@ -420,7 +424,15 @@ class SqlDatabase(DatabaseManager):
             return self.url.database or ""
         return self.url.render_as_string(hide_password=True)
 
+    def thread_handle(self) -> SqlDatabase:
+        if self._sibling is None:  # its own engine and pool; the tables exist
+            url = self.url.render_as_string(hide_password=False)
+            self._sibling = SqlDatabase(url, create_tables=False)
+        return self._sibling
+
     def close(self) -> None:
+        if self._sibling is not None:
+            self._sibling.close()
         self.engine.dispose()
 
 
