@@ -75,9 +75,12 @@ def on_starting(server: Any) -> None:
 def post_worker_init(worker: Any) -> None:
     """Start what ``ollama-webmgr serve`` starts: health monitor, request
     recorder, scheduler, hardware polling, restored jobs (the app is loaded)."""
+    import gc
+
     from ollama_webmgr.wsgi import start_background
 
     start_background()
+    gc.freeze()  # as ``serving.wait_for_signal``: start-up objects stay put
 
 
 def worker_exit(server: Any, worker: Any) -> None:
