@@ -93,17 +93,7 @@ def open_upstream(
         raise UpstreamFailure("connect", str(exc)) from None
     except OSError as exc:
         raise UpstreamFailure("connect", f"connection failed: {exc}") from None
-    named = {
-        t.strip().lower()
-        for k, v in response.headers
-        if k.lower() == "connection"
-        for t in v.split(",")
-    }
-    out_headers = [
-        (k, v)
-        for k, v in response.headers
-        if k.lower() not in HOP_BY_HOP and k.lower() not in named
-    ]
+    out_headers = end_to_end_headers(response)
     try:
         if response.status >= 500:
             body_bytes = response.read()
@@ -125,6 +115,16 @@ def open_upstream(
     return Opened(
         response.status, out_headers, first, chunks, response, _framing(response)
     )
+
+
+def end_to_end_headers(response: Response) -> list[tuple[str, str]]:
+    """The answer's headers minus hop-by-hop ones and those its Connection names."""
+    named = response.connection
+    return [
+        (k, v)
+        for k, v in response.headers
+        if k.lower() not in HOP_BY_HOP and k.lower() not in named
+    ]
 
 
 def relay_body(opened: Opened, outcome: Outcome) -> Iterator[bytes]:

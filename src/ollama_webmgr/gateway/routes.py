@@ -17,7 +17,7 @@ from ollama_webmgr.gateway.fleet import (
     merge_running,
     merge_tags,
 )
-from ollama_webmgr.gateway.relay import HOP_BY_HOP, Outcome
+from ollama_webmgr.gateway.relay import Outcome, end_to_end_headers
 from ollama_webmgr.gateway.responses import Closing, send, send_json, status_line
 from ollama_webmgr.ollama.names import is_valid_name
 
@@ -218,8 +218,7 @@ def _each(
         except OSError as exc:
             message = f"Ollama server '{server.name}' failed: {exc}"
             return gateway.error(call, start_response, 502, message)
-        headers = [(k, v) for k, v in response.headers if k.lower() not in HOP_BY_HOP]
-        answers.append((server, response.status, headers, body))
+        answers.append((server, response.status, end_to_end_headers(response), body))
         gateway.monitor.refresh_models_quietly(server)
     failed = [a for a in answers if a[1] >= 300]
     server, status, headers, body = (failed or answers)[0]

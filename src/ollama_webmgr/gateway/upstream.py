@@ -249,11 +249,13 @@ class Response:
         reason: str,
         headers: list[tuple[str, str]],
         *,
+        connection: frozenset[str],
         length: int | None,
         chunked: bool,
         reusable: bool,
     ) -> None:
         self.status, self.reason, self.headers = status, reason, headers
+        self.connection = connection  # tokens of its Connection header, lowercase
         self._upstream = upstream
         self._conn: _Connection | None = conn
         self._length = length
@@ -263,8 +265,7 @@ class Response:
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (case-insensitive)."""
-        name = name.lower()
-        return next((v for k, v in self.headers if k.lower() == name), None)
+        return _first(self.headers, name)
 
     def chunks(self) -> Iterator[bytes]:
         """The body as it arrives: each chunk of a chunked answer, else blocks."""
@@ -325,19 +326,19 @@ def _read_response(upstream: Upstream, conn: _Connection, method: str) -> Respon
         if status >= 200 or status == 101:
             break  # 100 Continue and other interim answers are skipped
         line = reader.readline(MAX_LINE)
-    tokens = {
+    tokens = frozenset(
         t.strip().lower()
         for k, v in headers
         if k.lower() == "connection"
         for t in v.split(",")
-    }
+    )
     reusable = version == b"HTTP/1.1" and "close" not in tokens
     length: int | None = None
     chunked = False
     if method == "HEAD" or status in _NO_BODY_STATUS or status < 200:
         length = 0
     else:
-        coding = next((v for k, v in headers if k.lower() == "transfer-encoding"), "")
+        coding = _first(headers, "transfer-encoding")
         if coding:
             chunked = coding.lower().rsplit(",", 1)[-1].strip() == "chunked"
             reusable = reusable and chunked
@@ -350,10 +351,16 @@ def _read_response(upstream: Upstream, conn: _Connection, method: str) -> Respon
         status,
         reason,
         headers,
+        connection=tokens,
         length=length,
         chunked=chunked,
         reusable=reusable,
     )
+
+
+def _first(headers: list[tuple[str, str]], name: str) -> str | None:
+    name = name.lower()
+    return next((v for k, v in headers if k.lower() == name), None)
 
 
 def _status_line(line: bytes) -> tuple[bytes, int, str]:
