@@ -157,7 +157,7 @@ def record_requests(
 def request_samples(
     requests: Iterable[tuple[str, float, float | None]],
 ) -> list[Sample]:
-    """The samples ``record_requests`` writes."""
+    """The samples ``record_requests`` writes (one per request)."""
     now = time.time()
     samples = []
     for kind, latency, ts in requests:
@@ -171,19 +171,12 @@ def request_samples(
     return samples
 
 
-def record_request_details(
-    db: DatabaseManager,
-    details: Iterable[tuple[float, int, int | None, int | None, int, int]],
-) -> int:
-    """``(ts, status, prompt_tokens, completion_tokens, bytes_in, bytes_out)`` of
-    requests already counted by ``record_requests``."""
-    return record_samples(db, request_detail_samples(details))
-
-
 def request_detail_samples(
     details: Iterable[tuple[float, int, int | None, int | None, int, int]],
 ) -> list[Sample]:
-    """The samples ``record_request_details`` writes."""
+    """Samples of ``(ts, status, prompt_tokens, completion_tokens, bytes_in,
+    bytes_out)`` for requests also counted by ``request_samples`` (written
+    together with ``record_samples``)."""
     samples = []
     for ts, status, prompt, completion, bytes_in, bytes_out in details:
         values = {
