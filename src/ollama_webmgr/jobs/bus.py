@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -40,6 +41,22 @@ class ProgressBus(Protocol):
         ...
 
 
+class AppendingBus(ABC):
+    """``publish`` and ``publish_last`` of both buses: one ``_append`` each."""
+
+    def publish(self, job_id: str, type: str, data: dict[str, Any]) -> str:
+        return self._append(job_id, type, data, last=False)
+
+    def publish_last(self, job_id: str, type: str, data: dict[str, Any]) -> str:
+        return self._append(job_id, type, data, last=True)
+
+    @abstractmethod
+    def _append(
+        self, job_id: str, type: str, data: dict[str, Any], *, last: bool
+    ) -> str:
+        """Append an event (closing the stream when ``last``); its id or ``""``."""
+
+
 @dataclass
 class _Stream:
     events: deque[ProgressEvent]
@@ -59,7 +76,7 @@ def _parse_seq(after: str | None) -> int:
     return int(after)
 
 
-class MemoryBus:
+class MemoryBus(AppendingBus):
     """In-process bus: a bounded deque and a condition variable per job.
 
     ``max_events`` bounds each stream (the oldest are dropped, like ``MAXLEN``);
@@ -97,12 +114,6 @@ class MemoryBus:
             if stream.closed_at is not None and stream.closed_at < limit
         ]:
             del self._streams[job_id]
-
-    def publish(self, job_id: str, type: str, data: dict[str, Any]) -> str:
-        return self._append(job_id, type, data, last=False)
-
-    def publish_last(self, job_id: str, type: str, data: dict[str, Any]) -> str:
-        return self._append(job_id, type, data, last=True)
 
     def _append(
         self, job_id: str, type: str, data: dict[str, Any], *, last: bool

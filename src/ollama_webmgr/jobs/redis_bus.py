@@ -18,6 +18,7 @@ from typing import Any
 
 import redis
 
+from ollama_webmgr.jobs.bus import AppendingBus
 from ollama_webmgr.jobs.model import ProgressEvent, check_event_type
 
 _STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
@@ -58,7 +59,7 @@ def _entries(reply: Any) -> list[Any]:
     return list(reply[0][1])
 
 
-class RedisBus:
+class RedisBus(AppendingBus):
     def __init__(
         self,
         connection: redis.Redis,
@@ -77,12 +78,6 @@ class RedisBus:
 
     def key(self, job_id: str) -> str:
         return f"{self._prefix}:stream:{job_id}"
-
-    def publish(self, job_id: str, type: str, data: dict[str, Any]) -> str:
-        return self._append(job_id, type, data, last=False)
-
-    def publish_last(self, job_id: str, type: str, data: dict[str, Any]) -> str:
-        return self._append(job_id, type, data, last=True)
 
     def _append(
         self, job_id: str, type: str, data: dict[str, Any], *, last: bool
