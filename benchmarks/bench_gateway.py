@@ -95,6 +95,26 @@ def _gateway_env(upstream: str) -> dict[str, str]:
     )
 
 
+def _relays(upstream: str, ports: dict[str, int]) -> dict[str, subprocess.Popen[bytes]]:
+    """The bare relay, the gateway and the gateway on pywsgi, those that have a
+    port in ``ports``, in front of ``upstream`` (each gateway with a store of its
+    own)."""
+    python = sys.executable
+    commands = {
+        "bare relay": [python, str(HERE / "bare_relay.py"), upstream],
+        "gateway": [python, "-m", "ollama_webmgr", "gateway", "--port"],
+        "gateway on pywsgi": [python, str(HERE / "gateway_on_pywsgi.py")],
+    }
+    return {
+        name: start(
+            [*command, str(ports[name])],
+            None if name == "bare relay" else _gateway_env(upstream),
+        )
+        for name, command in commands.items()
+        if name in ports
+    }
+
+
 def _version(package: str) -> str:
     command = "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))"
     result = subprocess.run(
@@ -136,21 +156,7 @@ def run() -> str:
                 str(node),
             ]
         ),
-        "bare relay": start(
-            [python, str(HERE / "bare_relay.py"), node_url, str(ports["bare relay"])]
-        ),
-        "gateway": start(
-            [python, "-m", "ollama_webmgr", "gateway", "--port", str(ports["gateway"])],
-            _gateway_env(node_url),
-        ),
-        "gateway on pywsgi": start(
-            [
-                python,
-                str(HERE / "gateway_on_pywsgi.py"),
-                str(ports["gateway on pywsgi"]),
-            ],
-            _gateway_env(node_url),
-        ),
+        **_relays(node_url, ports),
     }
     missing = _missing_bench_venv()
     if missing is None:
@@ -265,13 +271,7 @@ def _streams() -> dict[str, object]:
                 str(STREAM_INTERVAL),
             ]
         ),
-        "bare relay": start(
-            [python, str(HERE / "bare_relay.py"), upstream, str(ports["bare relay"])]
-        ),
-        "gateway": start(
-            [python, "-m", "ollama_webmgr", "gateway", "--port", str(ports["gateway"])],
-            _gateway_env(upstream),
-        ),
+        **_relays(upstream, ports),
     }
     walls: dict[str, list[float]] = {name: [] for name in ports}
     complete: dict[str, list[int]] = {name: [] for name in ports}
