@@ -65,6 +65,7 @@ class _Answer:
         "error",
         "head_done",
         "head_only",
+        "head_size",
         "headers",
         "interim",
         "parser",
@@ -91,6 +92,7 @@ class _Answer:
         self.partial: list[bytes] = []  # the chunk being received
         self.partial_size = 0
         self.interim = 0
+        self.head_size = 0  # bytes of header names and values, interim ones too
         self.error: OSError | None = None
 
     # --- llhttp callbacks ----------------------------------------------------
@@ -106,16 +108,19 @@ class _Answer:
             return  # a trailer: nothing the relay forwards
         if len(self.headers) >= MAX_HEADERS:
             raise UpstreamProtocolError("too many header lines")
+        self.head_size += len(name) + len(value)
+        if self.head_size > MAX_HEAD:
+            raise UpstreamProtocolError("answer head too large")
         self.headers.append((name.decode("latin-1"), value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:
         status = self.parser.get_status_code()
+        if status < 100 or status > 599:
+            raise UpstreamProtocolError(f"invalid status {status:03d}")
         if status < 200:
             if status == 101:
                 raise UpstreamProtocolError("unsolicited 101 (protocol switch)")
             return  # interim (100, 102, 103): skipped at its message end
-        if status > 599:
-            raise UpstreamProtocolError(f"invalid status {status}")
         self._framing(self.parser.get_http_version())
         self.head_done = True
         if self.head_only:
@@ -200,7 +205,7 @@ class _Answer:
             if isinstance(cause, UpstreamProtocolError):
                 self.error = cause
             else:
-                self.error = UpstreamProtocolError(f"malformed answer: {exc}")
+                self.error = UpstreamProtocolError(str(exc))
 
     def end(self) -> None:
         """The server closed the connection: the end of a read-until-close body."""
