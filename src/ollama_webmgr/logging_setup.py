@@ -123,7 +123,7 @@ def _message(record: logging.LogRecord) -> str:
     """``record.getMessage()`` with its arguments clipped first."""
     if not record.args:
         return str(record.msg)
-    return str(record.msg) % _clipped_args(record.args)  # type: ignore[operator]
+    return str(record.msg) % _clipped_args(record.args)
 
 
 def json_handler(stream: IO[str] | None = None) -> logging.Handler:
