@@ -140,12 +140,16 @@ def test_a_huge_model_name_does_not_stall_other_clients(tmp_path: Path) -> None:
         done = threading.Event()
 
         def other_client() -> None:
-            with httpx.Client(timeout=30) as http:
+            with httpx.Client(timeout=10) as http:
                 while not done.is_set():
                     for url in (gateway + "/", web + "/health"):
                         started = time.monotonic()
-                        assert http.get(url).status_code == 200
-                        latencies.append(time.monotonic() - started)
+                        try:
+                            answered = http.get(url).status_code == 200
+                        except httpx.HTTPError:
+                            answered = False
+                        took = time.monotonic() - started
+                        latencies.append(took if answered else float("inf"))
 
         watcher = threading.Thread(target=other_client)
         watcher.start()
@@ -164,7 +168,11 @@ def test_a_huge_model_name_does_not_stall_other_clients(tmp_path: Path) -> None:
         assert max(latencies) < 1.0, max(latencies)
     finally:
         process.terminate()
-        process.communicate(timeout=15)
+        try:
+            process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:  # still busy: the very fault tested
+            process.kill()
+            process.communicate()
     lines = (tmp_path / "stderr.log").read_text().splitlines()
     failed = [json.loads(x) for x in lines if '"request failed' in x]
     assert len(failed) == 3
