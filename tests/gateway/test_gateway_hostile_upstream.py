@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import ollama
+import openai
 import pytest
 from gateway_fakes import wait_until
 from scripted_upstream import Reader, Scripted
@@ -414,4 +416,23 @@ def test_back_to_back_clients_each_get_their_own_answer(front):
         thread.join()
     assert len(got) == total
     assert all(answer == (200, {"marker": m}) for m, answer in got.items())
+    assert front.settled()
+
+
+def test_the_official_clients_show_the_gateway_error(front):
+    front.hostile.plan.append(Step(H + b"Content-Length: \xb2\r\n\r\n{}"))
+    with pytest.raises(ollama.ResponseError) as raised:
+        ollama.Client(host=front.url).chat(model="m", messages=[], stream=False)
+    assert raised.value.status_code == 502
+    assert raised.value.error.startswith("Ollama server 's' sent a malformed answer")
+    front.hostile.plan.append(Step(chunked(chunk(LINE), b"+5\r\nhello\r\n")))
+    with pytest.raises(ollama.ResponseError, match="upstream stream failed"):
+        for _ in ollama.Client(host=front.url).generate(model="m", stream=True):
+            pass
+    front.hostile.plan.append(Step(H + b"Content-Length: -1\r\n\r\n{}"))
+    client = openai.OpenAI(base_url=front.url + "/v1", api_key="x", max_retries=0)
+    with pytest.raises(openai.APIStatusError) as failed:
+        client.chat.completions.create(model="m", messages=[])
+    client.close()
+    assert failed.value.status_code == 502
     assert front.settled()
