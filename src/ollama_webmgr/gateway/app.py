@@ -235,25 +235,31 @@ class Gateway:
                 break
             candidates = [v for v in candidates if v.name != name]
             attempts += 1
-            try:
-                server = self.registry.get(name)
-                opened = open_upstream(
-                    self.upstream(server.url),
-                    call.url_tail,
-                    call.method,
-                    call.headers,
-                    call.body,
-                    self.timeouts(call.path),
+            # The slot and the upstream answer are given back on every way out
+            # of this block, until the response body takes them over.
+            with contextlib.ExitStack() as held:
+                held.callback(self.slots.release, name)
+                try:
+                    server = self.registry.get(name)
+                    opened = open_upstream(
+                        self.upstream(server.url),
+                        call.url_tail,
+                        call.method,
+                        call.headers,
+                        call.body,
+                        self.timeouts(call.path),
+                    )
+                except (UpstreamFailure, KeyError) as exc:
+                    if isinstance(exc, UpstreamFailure):
+                        self.monitor.record_failure(name, exc.message)
+                        failure = (name, exc)
+                    continue
+                held.callback(opened.response.close)
+                body = self._respond(
+                    call, server, opened, attempts, start_response, sticky_key
                 )
-            except (UpstreamFailure, KeyError) as exc:
-                self.slots.release(name)
-                if isinstance(exc, UpstreamFailure):
-                    self.monitor.record_failure(name, exc.message)
-                    failure = (name, exc)
-                continue
-            return self._respond(
-                call, server, opened, attempts, start_response, sticky_key
-            )
+                held.pop_all()
+                return body
         return self._failed(call, failure, attempts, start_response)
 
     def _take_slot(self, candidates: list[ServerView]) -> str | None:
@@ -287,7 +293,12 @@ class Gateway:
         outcome = Outcome()
 
         def done() -> None:
-            self.slots.release(server.name)
+            try:
+                self.slots.release(server.name)
+            finally:
+                recorded()
+
+        def recorded() -> None:
             if outcome.error:
                 self.monitor.record_failure(server.name, outcome.error)
             else:

@@ -22,6 +22,7 @@ from ollama_webmgr.gateway.upstream import (
     Response,
     Timeouts,
     Upstream,
+    UpstreamProtocolError,
 )
 
 HOP_BY_HOP = frozenset(
@@ -40,15 +41,20 @@ HOP_BY_HOP = frozenset(
 )
 Framing = Literal["ndjson", "sse", "raw"]
 TAIL_LIMIT = 256 * 1024
+WHOLE_LIMIT = 256 * 1024  # a body that is not a stream is held up to this size
 _SEPARATORS: dict[Framing, bytes] = {"ndjson": b"\n", "sse": b"\n\n"}
 
 
-class UpstreamFailure(Exception):
-    """A failure before the first byte reached the client: worth another server."""
+FailureKind = Literal["connect", "timeout", "protocol", "status"]
 
-    def __init__(
-        self, kind: Literal["connect", "timeout", "status"], message: str, **answer: Any
-    ) -> None:
+
+class UpstreamFailure(Exception):
+    """A failure before the first byte reached the client: worth another server.
+
+    ``protocol``: the answer was malformed (502, like ``connect``).
+    """
+
+    def __init__(self, kind: FailureKind, message: str, **answer: Any) -> None:
         super().__init__(message)
         self.kind, self.message = kind, message
         self.status: int | None = answer.get("status")
@@ -87,34 +93,58 @@ def open_upstream(
     anything retryable."""
     try:
         response = upstream.request(method, url, headers, body, timeouts)
-    except TimeoutError as exc:
-        raise UpstreamFailure("timeout", f"timed out: {exc}") from None
-    except ConnectFailed as exc:
-        raise UpstreamFailure("connect", str(exc)) from None
     except OSError as exc:
-        raise UpstreamFailure("connect", f"connection failed: {exc}") from None
+        raise _failure(exc, "") from None
     out_headers = end_to_end_headers(response)
+    framing = _framing(response)
     try:
+        chunks = response.chunks()
         if response.status >= 500:
-            body_bytes = response.read()
+            whole = _held(response, chunks, 0)
+            if not response.complete:
+                raise UpstreamProtocolError(
+                    f"a {response.status} answer longer than {WHOLE_LIMIT} bytes"
+                )
+            response.release()
             raise UpstreamFailure(
                 "status",
                 f"answered {response.status}",
                 status=response.status,
                 headers=out_headers,
-                body=body_bytes,
+                body=whole,
             )
-        chunks = response.chunks()
-        first = next(chunks, b"")
+        # a stream is committed at its first line; any other body is checked
+        # whole when small, so a broken one is still a clean 502
+        first = _held(response, chunks, 1 if framing != "raw" else 0)
     except OSError as exc:
         response.close()
-        kind: Literal["timeout", "connect"] = (
-            "timeout" if isinstance(exc, TimeoutError) else "connect"
-        )
-        raise UpstreamFailure(kind, f"failed before the first byte: {exc}") from None
-    return Opened(
-        response.status, out_headers, first, chunks, response, _framing(response)
-    )
+        raise _failure(exc, " before the first byte") from None
+    return Opened(response.status, out_headers, first, chunks, response, framing)
+
+
+def _held(response: Response, chunks: Iterator[bytes], pieces: int) -> bytes:
+    """The first ``pieces`` of the body (0: up to its end or ``WHOLE_LIMIT``)."""
+    held: list[bytes] = []
+    size = 0
+    while not response.complete and size < WHOLE_LIMIT:
+        piece = next(chunks, None)
+        if piece is None:
+            break
+        held.append(piece)
+        size += len(piece)
+        if len(held) == pieces:
+            break
+    return b"".join(held)
+
+
+def _failure(exc: OSError, when: str) -> UpstreamFailure:
+    if isinstance(exc, TimeoutError):
+        return UpstreamFailure("timeout", f"timed out{when}: {exc}")
+    if isinstance(exc, UpstreamProtocolError):
+        return UpstreamFailure("protocol", f"sent a malformed answer{when} ({exc})")
+    if isinstance(exc, ConnectFailed):
+        return UpstreamFailure("connect", str(exc))
+    return UpstreamFailure("connect", f"connection failed{when}: {exc}")
 
 
 def end_to_end_headers(response: Response) -> list[tuple[str, str]]:

@@ -136,16 +136,17 @@ class RelayedBody:
         self._inner = inner
         self._opened = opened
         self._done: Callable[[], None] | None = done
-        self._started = False
 
     def __iter__(self) -> Iterator[bytes]:
-        self._started = True
         return self._inner
 
     def close(self) -> None:
-        self._inner.close()  # type: ignore[attr-defined]
-        if not self._started:
+        try:
+            self._inner.close()  # type: ignore[attr-defined]
+        finally:
+            # a no-op once the relay handed the connection back; otherwise
+            # (never started, client gone, upstream broken) it is dropped
             self._opened.response.close()
-        if self._done is not None:
-            done, self._done = self._done, None
-            done()
+            if self._done is not None:
+                done, self._done = self._done, None
+                done()

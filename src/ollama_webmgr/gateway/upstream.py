@@ -5,19 +5,21 @@ a small body or a streamed upload, answers with a length, chunked or
 read-until-close. urllib3 over ``http.client`` parses every answer's headers
 with the ``email`` package and wraps each call in several layers: measured
 side by side (docs/benchmarks.md), that was over half of what the gateway
-added to a request. Here a request is one ``sendall`` and an answer is a few
-``readline`` calls on a small buffered reader.
+added to a request. Here a request is one ``sendall``; the answer is parsed
+by llhttp as it is received (``answer.py``), and this module keeps the
+connections, their reuse and the timeouts.
 
 Every failure is an ``OSError``: ``ConnectFailed`` (nothing was sent),
-``TimeoutError``, ``UpstreamProtocolError`` (an answer that is not HTTP) or
-the socket's own error. A connection taken from the idle list that turns out
-closed by the server is replaced once, before anything of the answer was
-read, when the body can be sent again.
+``TimeoutError``, ``UpstreamProtocolError`` (a malformed answer),
+``ConnectionResetError`` (one cut short) or the socket's own error. A
+connection taken from the idle list that turns out closed by the server is
+replaced once, before anything of the answer was read, when the body can be
+sent again. A connection goes back to the idle list only after an answer read
+to its end with nothing after it.
 """
 
 from __future__ import annotations
 
-import io
 import re
 import socket
 import ssl
@@ -28,13 +30,20 @@ from urllib.parse import urlsplit
 
 from gevent.monkey import get_original
 
-# Buffer of each connection's reader: Ollama's answers are streamed lines or
-# small JSON bodies; a thousand open streams keep ~6 MB less than with 8 KiB.
-READ_BUFFER = 2048
-MAX_LINE = 65536
-MAX_HEADERS = 200
-BLOCK = 65536
-_NO_BODY_STATUS = frozenset({204, 304})
+from ollama_webmgr.gateway.answer import (
+    NoAnswer,
+    Response,
+    UpstreamProtocolError,
+    read_head,
+)
+
+__all__ = [
+    "ConnectFailed",
+    "Response",
+    "Timeouts",
+    "Upstream",
+    "UpstreamProtocolError",
+]
 _UNSAFE_IN_TARGET = re.compile("[\x00-\x20\x7f-\xff]")
 # Unpatched: a zero-timeout check of an idle socket must not yield to the hub.
 _poll = get_original("select", "poll")
@@ -43,14 +52,6 @@ _POLLIN = get_original("select", "POLLIN")
 
 class ConnectFailed(OSError):
     """The server could not be reached: nothing of the request was sent."""
-
-
-class UpstreamProtocolError(OSError):
-    """The server's answer is not valid HTTP/1.x."""
-
-
-class _NoAnswer(ConnectionResetError):
-    """The connection ended before the first byte of an answer."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class Upstream:
         name = f"[{self.host}]" if ":" in self.host else self.host
         self._host_header = name if default_port else f"{name}:{self.port}"
         self._tls = tls or (ssl.create_default_context() if self.secure else None)
-        self._idle: deque[_Connection] = deque()
+        self._idle: deque[socket.socket] = deque()
         self._max_idle = max_idle
         self.closed = False
 
@@ -100,19 +101,19 @@ class Upstream:
         head = self._head(method, target, headers, body)
         while True:
             reused = self._idle_connection()
-            conn = reused or self._connect(timeouts.connect)
-            conn.sock.settimeout(timeouts.read)
+            sock = reused or self._connect(timeouts.connect)
+            sock.settimeout(timeouts.read)
             try:
-                _send(conn.sock, head, body)
-                return _read_response(self, conn, method)
-            except (BrokenPipeError, _NoAnswer):
-                conn.close()
+                _send(sock, head, body)
+                return Response(sock, read_head(sock, method), self._keep)
+            except (BrokenPipeError, NoAnswer):
+                sock.close()
                 # a server may close an idle connection just as it is reused
                 if reused is not None and not isinstance(body, Iterator):
                     continue
                 raise
             except BaseException:
-                conn.close()
+                sock.close()
                 raise
 
     def close(self) -> None:
@@ -142,15 +143,15 @@ class Upstream:
             lines.append("Transfer-Encoding: chunked")
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
-    def _idle_connection(self) -> _Connection | None:
+    def _idle_connection(self) -> socket.socket | None:
         while self._idle:
-            conn = self._idle.pop()  # the most recent: the least likely closed
-            if conn.is_usable():
-                return conn
-            conn.close()
+            sock = self._idle.pop()  # the most recent: the least likely closed
+            if _is_usable(sock):
+                return sock
+            sock.close()
         return None
 
-    def _connect(self, timeout: float) -> _Connection:
+    def _connect(self, timeout: float) -> socket.socket:
         try:
             sock = socket.create_connection((self.host, self.port), timeout=timeout)
         except TimeoutError:
@@ -167,13 +168,13 @@ class Upstream:
         except BaseException:
             sock.close()
             raise
-        return _Connection(sock)
+        return sock
 
-    def _keep(self, conn: _Connection) -> None:
+    def _keep(self, sock: socket.socket) -> None:
         if self.closed or len(self._idle) >= self._max_idle:
-            conn.close()
+            sock.close()
         else:
-            self._idle.append(conn)
+            self._idle.append(sock)
 
 
 def _safe_target(target: str) -> str:
@@ -199,24 +200,15 @@ def _safe_value(value: str) -> str:
     return value
 
 
-class _Connection:
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.reader: io.BufferedReader = sock.makefile("rb", READ_BUFFER)  # type: ignore[assignment]
-
-    def is_usable(self) -> bool:
-        """An idle connection must have nothing to read: data or EOF means the
-        server has closed it (or broke the protocol)."""
-        try:
-            poller = _poll()
-            poller.register(self.sock.fileno(), _POLLIN)
-            return not poller.poll(0)
-        except (OSError, ValueError):
-            return False
-
-    def close(self) -> None:
-        self.reader.close()
-        self.sock.close()
+def _is_usable(sock: socket.socket) -> bool:
+    """An idle connection must have nothing to read: data or EOF means the
+    server has closed it (or sent bytes no request asked for)."""
+    try:
+        poller = _poll()
+        poller.register(sock.fileno(), _POLLIN)
+        return not poller.poll(0)
+    except (OSError, ValueError):
+        return False
 
 
 def _send(
@@ -232,193 +224,3 @@ def _send(
             sock.sendall(b"%x\r\n%b\r\n" % (len(piece), piece) if chunked else piece)
     if chunked:
         sock.sendall(b"0\r\n\r\n")
-
-
-class Response:
-    """One answer: status and headers read, the body read by ``chunks``/``read``.
-
-    ``release`` hands the connection back once the body was read to its end;
-    ``close`` drops it (an answer read halfway cannot be reused).
-    """
-
-    def __init__(
-        self,
-        upstream: Upstream,
-        conn: _Connection,
-        status: int,
-        reason: str,
-        headers: list[tuple[str, str]],
-        *,
-        connection: frozenset[str],
-        length: int | None,
-        chunked: bool,
-        reusable: bool,
-    ) -> None:
-        self.status, self.reason, self.headers = status, reason, headers
-        self.connection = connection  # tokens of its Connection header, lowercase
-        self._upstream = upstream
-        self._conn: _Connection | None = conn
-        self._length = length
-        self.chunked = chunked
-        self._reusable = reusable
-        self.complete = length == 0 and not chunked
-
-    def header(self, name: str) -> str | None:
-        """The first value of header ``name`` (case-insensitive)."""
-        return _first(self.headers, name)
-
-    def chunks(self) -> Iterator[bytes]:
-        """The body as it arrives: each chunk of a chunked answer, else blocks."""
-        if self.complete or self._conn is None:
-            return
-        reader = self._conn.reader
-        if self.chunked:
-            yield from _chunked(reader)
-        elif self._length is not None:
-            left = self._length
-            while left:
-                data = reader.read1(min(left, BLOCK))
-                if not data:
-                    raise ConnectionResetError("the answer ended before its length")
-                left -= len(data)
-                yield data
-        else:
-            while data := reader.read1(BLOCK):
-                yield data
-        self.complete = True
-
-    def read(self) -> bytes:
-        """The whole body; the connection goes back to the idle list."""
-        try:
-            data = b"".join(self.chunks())
-        except BaseException:
-            self.close()
-            raise
-        self.release()
-        return data
-
-    def release(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is None:
-            return
-        if self.complete and self._reusable:
-            self._upstream._keep(conn)
-        else:
-            conn.close()
-
-    def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
-
-
-def _read_response(upstream: Upstream, conn: _Connection, method: str) -> Response:
-    reader = conn.reader
-    try:
-        line = reader.readline(MAX_LINE)
-    except ConnectionResetError:
-        line = b""
-    if not line:
-        raise _NoAnswer("the server closed the connection without answering")
-    while True:
-        version, status, reason = _status_line(line)
-        headers = _headers(reader)
-        if status >= 200 or status == 101:
-            break  # 100 Continue and other interim answers are skipped
-        line = reader.readline(MAX_LINE)
-    tokens = frozenset(
-        t.strip().lower()
-        for k, v in headers
-        if k.lower() == "connection"
-        for t in v.split(",")
-    )
-    reusable = version == b"HTTP/1.1" and "close" not in tokens
-    length: int | None = None
-    chunked = False
-    if method == "HEAD" or status in _NO_BODY_STATUS or status < 200:
-        length = 0
-    else:
-        coding = _first(headers, "transfer-encoding")
-        if coding:
-            chunked = coding.lower().rsplit(",", 1)[-1].strip() == "chunked"
-            reusable = reusable and chunked
-        else:
-            length = _content_length(headers)
-            reusable = reusable and length is not None
-    return Response(
-        upstream,
-        conn,
-        status,
-        reason,
-        headers,
-        connection=tokens,
-        length=length,
-        chunked=chunked,
-        reusable=reusable,
-    )
-
-
-def _first(headers: list[tuple[str, str]], name: str) -> str | None:
-    name = name.lower()
-    return next((v for k, v in headers if k.lower() == name), None)
-
-
-def _status_line(line: bytes) -> tuple[bytes, int, str]:
-    """
-    >>> _status_line(b"HTTP/1.1 404 Not Found\\r\\n")
-    (b'HTTP/1.1', 404, 'Not Found')
-    >>> _status_line(b"HTTP/1.0 200\\r\\n")
-    (b'HTTP/1.0', 200, '')
-    """
-    parts = line.rstrip(b"\r\n").split(b" ", 2)
-    if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
-        raise UpstreamProtocolError(f"not an HTTP answer: {line[:80]!r}")
-    reason = parts[2].decode("latin-1") if len(parts) == 3 else ""
-    return parts[0], int(parts[1]), reason
-
-
-def _headers(reader: io.BufferedReader) -> list[tuple[str, str]]:
-    headers: list[tuple[str, str]] = []
-    while True:
-        line = reader.readline(MAX_LINE)
-        if line in (b"\r\n", b"\n"):
-            return headers
-        name, colon, value = line.partition(b":")
-        if not line.endswith(b"\n") or not colon or len(headers) >= MAX_HEADERS:
-            raise UpstreamProtocolError(f"bad header line {line[:80]!r}")
-        headers.append(
-            (name.decode("latin-1").strip(), value.decode("latin-1").strip())
-        )
-
-
-def _content_length(headers: list[tuple[str, str]]) -> int | None:
-    values = {v for k, v in headers if k.lower() == "content-length"}
-    if not values:
-        return None
-    if len(values) > 1 or not (value := values.pop()).isdigit():
-        raise UpstreamProtocolError("invalid Content-Length")
-    return int(value)
-
-
-def _chunked(reader: io.BufferedReader) -> Iterator[bytes]:
-    while True:
-        line = reader.readline(MAX_LINE)
-        size_text = line.split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            if not line:
-                raise ConnectionResetError("the answer ended mid-way") from None
-            raise UpstreamProtocolError("bad chunk size") from None
-        if size == 0:
-            while reader.readline(MAX_LINE) not in (b"\r\n", b"\n", b""):
-                pass  # trailers: nothing the relay forwards
-            return
-        while size:
-            data = reader.read1(min(size, BLOCK))
-            if not data:
-                raise ConnectionResetError("the answer ended mid-chunk")
-            size -= len(data)
-            yield data
-        if reader.readline(MAX_LINE) not in (b"\r\n", b"\n"):
-            raise UpstreamProtocolError("chunk not followed by CRLF")
