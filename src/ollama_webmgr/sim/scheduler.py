@@ -78,8 +78,9 @@ def acquire(
 
 
 def _usable(state: SimState, model: InstalledModel) -> Runner | None:
-    runner = state.runners.get(model.name.key)
-    return runner if runner is not None and not runner.evicting else None
+    # Ollama's fast path: a loaded runner serves at once, even one chosen for
+    # eviction (it unloads when it goes idle).
+    return state.runners.get(model.name.key)
 
 
 def _load_slot(
