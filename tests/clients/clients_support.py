@@ -162,7 +162,8 @@ def check_pull_stream(
     layers = statuses[1:-3]
     for line in layers:
         digest = line.get("digest") or ""
-        assert digest.startswith("sha256:") and HEX64.fullmatch(digest[7:]), line
+        assert digest.startswith("sha256:"), line
+        assert HEX64.fullmatch(digest[7:]), line
         assert line["status"] == f"pulling {digest[7:19]}", line
         assert line["total"] == sizes[digest], line  # the blob's size, not more
         assert 0 <= int(line.get("completed") or 0) <= line["total"], line

@@ -4,7 +4,6 @@ with Node: one process per scenario file and target, every step checked here."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -20,6 +19,7 @@ from clients_support import (
     run_js,
     step,
 )
+
 from gguf_files import write_gguf
 
 
@@ -100,12 +100,16 @@ def test_ps(models: dict[str, Any]) -> None:
 def test_generate_and_chat_streamed_and_not(inference: dict[str, Any]) -> None:
     once = step(inference, "generate")
     parts = step(inference, "generateStream")
-    assert once["done"] and once["done_reason"] == "stop" and once["response"]
-    assert len(parts) > 2 and parts[-1]["done"]
+    assert once["done"]
+    assert once["done_reason"] == "stop"
+    assert once["response"]
+    assert len(parts) > 2
+    assert parts[-1]["done"]
     assert "".join(p["response"] for p in parts) == once["response"]
     chat = step(inference, "chat")
     pieces = step(inference, "chatStream")
-    assert chat["message"]["role"] == "assistant" and chat["message"]["content"]
+    assert chat["message"]["role"] == "assistant"
+    assert chat["message"]["content"]
     assert (
         "".join(p["message"]["content"] for p in pieces) == chat["message"]["content"]
     )
@@ -130,7 +134,8 @@ def test_tools_agent_loop(inference: dict[str, Any]) -> None:
         (c["function"]["name"], c["function"]["arguments"]) for c in loop["calls"]
     ] == [("add", {"a": 19, "b": 23})]
     assert all(CALL_ID.fullmatch(c["id"]) for c in loop["calls"])
-    assert "42" in loop["final"]["content"] and not loop["final"].get("tool_calls")
+    assert "42" in loop["final"]["content"]
+    assert not loop["final"].get("tool_calls")
     streamed = step(inference, "toolsStream")
     assert [(c["function"]["name"], c["function"]["arguments"]) for c in streamed] == [
         ("add", {"a": 1, "b": 2})
@@ -139,7 +144,8 @@ def test_tools_agent_loop(inference: dict[str, Any]) -> None:
 
 def test_think(inference: dict[str, Any]) -> None:
     thought = step(inference, "think")["message"]
-    assert thought["thinking"] and thought["content"]
+    assert thought["thinking"]
+    assert thought["content"]
     assert not step(inference, "thinkOff")["message"].get("thinking")
     assert step(inference, "thinkStream")
     assert inference["thinkRefused"] == {
