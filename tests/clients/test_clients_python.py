@@ -270,3 +270,19 @@ def test_think(client: ollama.Client, target: Target) -> None:
     )
     assert bad.status_code == 400
     assert bad.json()["error"].startswith('invalid think value: "loud"')
+
+
+def test_a_wrong_option_is_only_that_requests_error(
+    client: ollama.Client, target: Target
+) -> None:
+    """Ollama answers a wrong option type with 500 and its own message: the
+    client's fault, not the server's; other requests go on being served."""
+    for _ in range(5):
+        with pytest.raises(ollama.ResponseError) as refused:
+            client.generate(CHAT, "hi", options={"num_ctx": "big"})
+        assert (refused.value.status_code, refused.value.error) == (
+            500,
+            'option "num_ctx" must be of type integer',
+        )
+    assert "llama3.2:latest" in {m.model for m in client.list().models}
+    assert client.chat(CHAT, [{"role": "user", "content": "still there?"}]).done
