@@ -30,7 +30,7 @@ from ollama_webmgr.sim.native_infer import (
 from ollama_webmgr.sim.replies import Turn, plan, thinking_on
 from ollama_webmgr.sim.responses import faulty_lines, json_response
 from ollama_webmgr.sim.state import SimState
-from ollama_webmgr.sim.structured import Format, parse_format
+from ollama_webmgr.sim.structured import parse_format
 from ollama_webmgr.sim.wire import BadRequest, decode_body, go_json
 
 FIELDS = {
@@ -246,7 +246,7 @@ def include_usage(body: dict[str, Any]) -> bool:
 
 def _prepare(
     state: SimState, body: dict[str, Any]
-) -> tuple[Job, list[dict[str, Any]], object, Format | None]:
+) -> tuple[Job, list[dict[str, Any]], bool]:
     raw_messages = body.get("messages") or []
     if not raw_messages:
         raise BadRequest("[] is too short - 'messages'")
@@ -260,12 +260,12 @@ def _prepare(
         raise BadRequest(f"{full_name(job.model)} does not support tools")
     if isinstance(body.get("max_tokens"), int):
         job.options = {**job.options, "num_predict": body["max_tokens"]}
-    return job, messages, wants, None
+    return job, messages, wants
 
 
 def chat_completions(state: SimState, request: Request) -> Response:
     body = decode_body(request.get_data(), "ChatCompletionRequest", FIELDS)
-    job, messages, think, _ = _prepare(state, body)
+    job, messages, think = _prepare(state, body)
     prompt = chat_prompt(messages)
     lease = schedule(job)
     try:
@@ -273,7 +273,7 @@ def chat_completions(state: SimState, request: Request) -> Response:
         with scheduler.slot(state, lease):
             turn = plan(
                 prompt,
-                think=bool(think),
+                think=think,
                 fmt=fmt,
                 tools=body.get("tools"),
                 messages=messages,
