@@ -59,7 +59,8 @@ def test_max_loaded_models_evicts_the_idle_runner(make_node: MakeNode) -> None:
 
 
 def test_a_busy_runner_is_evicted_only_once_it_finishes(make_node: MakeNode) -> None:
-    with make_node(MODELS, max_loaded_models=1, token_delay=0.02) as node:
+    # 0.1 s a token: the first stream is still running when the second comes
+    with make_node(MODELS, max_loaded_models=1, token_delay=0.1) as node:
         events: list[tuple[str, str]] = []
         first = threading.Thread(target=_stream, args=(node, "llama3.2", events))
         first.start()
@@ -77,7 +78,7 @@ def test_a_busy_runner_is_evicted_only_once_it_finishes(make_node: MakeNode) -> 
 def test_num_parallel_requests_share_a_runner(
     make_node: MakeNode, parallel: int
 ) -> None:
-    with make_node(MODELS, num_parallel=parallel, token_delay=0.02) as node:
+    with make_node(MODELS, num_parallel=parallel, token_delay=0.1) as node:
         ollama.Client(host=node.url).generate("llama3.2", "")  # loaded first
         events: list[tuple[str, str]] = []
         first = threading.Thread(target=_stream, args=(node, "llama3.2", events, "1"))
@@ -94,7 +95,10 @@ def test_num_parallel_requests_share_a_runner(
 
 
 def test_max_queue_answers_server_busy(make_node: MakeNode) -> None:
-    with make_node(MODELS, max_loaded_models=1, max_queue=1, token_delay=0.03) as node:
+    # slow tokens (0.3 s) keep the first request busy while the queue fills
+    with make_node(
+        MODELS, max_loaded_models=1, max_queue=1, num_parallel=2, token_delay=0.3
+    ) as node:
         results: dict[str, object] = {}
 
         def call(name: str, work: Callable[[], object]) -> threading.Thread:
@@ -117,7 +121,9 @@ def test_max_queue_answers_server_busy(make_node: MakeNode) -> None:
         _wait_for(node, lambda s: s["pending"] == 1)
         with pytest.raises(ollama.ResponseError) as refused:
             client.generate("qwen2.5:0.5b", "one too many")
-        again = client.generate("llama3.2", "loaded: no queue")  # the fast path
+        # a loaded model skips the queue (a slot is free: num_parallel 2)
+        again = client.generate("llama3.2", "no queue", options={"num_predict": 1})
+        node.state.token_delay = 0.002  # the rest may go fast now
         for thread in (busy, loading, queued):
             thread.join(10)
     assert (refused.value.status_code, refused.value.error) == (503, BUSY_MESSAGE)
