@@ -109,6 +109,31 @@ def _faults(
     help="CORS origins allowed besides Ollama's built-ins, comma-separated"
     " (env OLLAMA_ORIGINS, as Ollama).",
 )
+@click.option(
+    "--max-loaded-models",
+    envvar="OLLAMA_MAX_LOADED_MODELS",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Models loaded at once before one is evicted (0: 3 per GPU, as Ollama;"
+    " env OLLAMA_MAX_LOADED_MODELS).",
+)
+@click.option(
+    "--num-parallel",
+    envvar="OLLAMA_NUM_PARALLEL",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Requests one loaded model serves at once (env OLLAMA_NUM_PARALLEL).",
+)
+@click.option(
+    "--max-queue",
+    envvar="OLLAMA_MAX_QUEUE",
+    default=512,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Requests waiting for a load before 503 'server busy' (env OLLAMA_MAX_QUEUE).",
+)
 def sim(
     host: str,
     port: int,
@@ -119,8 +144,11 @@ def sim(
     ollama_version: str,
     library_port: int | None,
     origins: str,
+    max_loaded_models: int,
+    num_parallel: int,
+    max_queue: int,
 ) -> None:
-    """Run an emulated Ollama server (fault knobs also at /_sim/faults)."""
+    """Run an emulated Ollama server (knobs also at /_sim/faults, /_sim/scheduler)."""
     from ollama_webmgr.sim.serve import run_sim
 
     run_sim(
@@ -133,6 +161,11 @@ def sim(
         version=ollama_version,
         library_port=library_port,
         origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+        limits={
+            "max_loaded_models": max_loaded_models,
+            "num_parallel": num_parallel,
+            "max_queue": max_queue,
+        },
     )
 
 

@@ -68,11 +68,20 @@ def test_sim_command_serves_under_gevent(tmp_path: Path) -> None:
             '{"fail_next": 1}',
             "--ollama-version",
             "0.9.0",
+            "--max-loaded-models",
+            "2",
         ],
         stdout=subprocess.PIPE,
         text=True,
-        # a zone seven hours behind UTC; one more CORS origin, as Ollama reads it
-        env={**os.environ, "TZ": "Etc/GMT+7", "OLLAMA_ORIGINS": "https://*.test"},
+        # a zone seven hours behind UTC; one more CORS origin and scheduler limits,
+        # as Ollama reads them
+        env={
+            **os.environ,
+            "TZ": "Etc/GMT+7",
+            "OLLAMA_ORIGINS": "https://*.test",
+            "OLLAMA_NUM_PARALLEL": "3",
+            "OLLAMA_MAX_QUEUE": "9",
+        },
     )
     try:
         assert process.stdout is not None
@@ -82,6 +91,9 @@ def test_sim_command_serves_under_gevent(tmp_path: Path) -> None:
         assert httpx.get(url + "/").status_code == 500  # fail_next from --faults
         assert httpx.get(url + "/").text == "Ollama is running"
         assert httpx.get(url + "/api/version").json() == {"version": "0.9.0"}
+        limits = httpx.get(url + "/_sim/scheduler").json()
+        assert (limits["max_loaded_models"], limits["num_parallel"]) == (2, 3)
+        assert limits["max_queue"] == 9
         for origin, status in (("https://ui.test", 200), ("https://ui.example", 403)):
             cors = httpx.get(url + "/api/version", headers={"Origin": origin})
             assert cors.status_code == status

@@ -13,7 +13,16 @@ from werkzeug.routing import Map, MapAdapter, Rule
 from werkzeug.wrappers import Request, Response
 
 from ollama_webmgr.gateway.cors import apply_cors
-from ollama_webmgr.sim import creating, models_api, native_infer, openai_compat
+from ollama_webmgr.sim import (
+    blobs,
+    creating,
+    models_api,
+    native_infer,
+    openai_chat,
+    openai_compat,
+    scheduler,
+    showing,
+)
 from ollama_webmgr.sim.responses import (
     empty_response,
     error_response,
@@ -55,6 +64,30 @@ def _faults(state: SimState, request: Request) -> Response:
     return json_response(state.faults.as_json())
 
 
+_LIMITS = ("max_loaded_models", "num_parallel", "max_queue")
+
+
+def _scheduler(state: SimState, request: Request) -> Response:
+    """``GET``: limits and live counters; ``POST``: change the limits."""
+    if request.method == "POST":
+        try:
+            changes = json.loads(request.get_data() or b"{}")
+            if not isinstance(changes, dict):
+                raise ValueError("a JSON object is expected")
+            for key, value in changes.items():
+                if key not in _LIMITS or isinstance(value, bool):
+                    raise ValueError(f"unknown scheduler limit {key!r}")
+                if not isinstance(value, int) or value < 0:
+                    raise ValueError(f"{key} must be a whole number >= 0")
+        except ValueError as error:
+            return error_response(str(error), 400)
+        with state.changed:
+            for key, value in changes.items():
+                setattr(state, key, value)
+            state.changed.notify_all()
+    return json_response(scheduler.snapshot(state))
+
+
 def _reset(state: SimState, request: Request) -> Response:
     state.reset()
     return json_response({"status": "reset"})
@@ -65,24 +98,26 @@ ROUTES: list[tuple[str, tuple[str, ...], Handler]] = [
     ("/", ("GET", "HEAD"), _root),
     ("/api/version", ("GET", "HEAD"), _version),
     ("/api/tags", ("GET", "HEAD"), models_api.tags),
-    ("/api/show", ("POST",), models_api.show),
+    ("/api/show", ("POST",), showing.show),
     ("/api/pull", ("POST",), models_api.pull),
     ("/api/delete", ("DELETE",), models_api.delete),
     ("/api/copy", ("POST",), models_api.copy),
     ("/api/create", ("POST",), creating.create),
+    ("/api/blobs/<digest>", ("HEAD", "POST"), blobs.blobs),
     ("/api/push", ("POST",), creating.push),
     ("/api/ps", ("GET",), models_api.ps),
     ("/api/generate", ("POST",), native_infer.generate),
     ("/api/chat", ("POST",), native_infer.chat),
     ("/api/embed", ("POST",), native_infer.embed),
     ("/api/embeddings", ("POST",), native_infer.embeddings),
-    ("/v1/chat/completions", ("POST",), openai_compat.chat_completions),
+    ("/v1/chat/completions", ("POST",), openai_chat.chat_completions),
     ("/v1/completions", ("POST",), openai_compat.completions),
     ("/v1/embeddings", ("POST",), openai_compat.embeddings),
     ("/v1/models", ("GET",), openai_compat.list_models),
     ("/v1/models/<model>", ("GET",), openai_compat.retrieve_model),
     ("/_sim/faults", ("GET", "POST"), _faults),
     ("/_sim/reset", ("POST",), _reset),
+    ("/_sim/scheduler", ("GET", "POST"), _scheduler),
 ]
 
 

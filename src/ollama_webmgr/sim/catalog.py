@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from ollama_webmgr.errors import InvalidModelName
 from ollama_webmgr.ollama.names import ModelName
+from ollama_webmgr.sim.wire import go_json
 
 MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 CONFIG_MEDIA_TYPE = "application/vnd.docker.container.image.v1+json"
@@ -234,6 +235,8 @@ class CatalogModel:
     variant: Variant
     tag: str
     revision: int = 0
+    #: a model created from an uploaded GGUF file: its weights, and nothing else
+    uploaded: Layer | None = None
 
     @property
     def name(self) -> str:
@@ -241,6 +244,8 @@ class CatalogModel:
 
     @property
     def weights(self) -> Layer:
+        if self.uploaded is not None:
+            return self.uploaded
         seed = (
             f"weights:{self.family.model}:{self.variant.tag}:{self.revision}".encode()
         )
@@ -251,6 +256,8 @@ class CatalogModel:
     def layers(self) -> list[Layer]:
         family = self.family
         layers = [self.weights]
+        if self.uploaded is not None:
+            return layers
         if family.projector_size:
             seed = f"projector:{family.model}".encode()
             layers.append(
@@ -272,10 +279,9 @@ class CatalogModel:
                 )
             )
         if family.stop:
-            params = json.dumps({"stop": list(family.stop)}, separators=(",", ":"))
-            layers.append(
-                _content_layer("application/vnd.ollama.image.params", params.encode())
-            )
+            # written by Go's json.Encoder: HTML-escaped, with a trailing newline
+            params = go_json({"stop": list(family.stop)}) + b"\n"
+            layers.append(_content_layer("application/vnd.ollama.image.params", params))
         return layers
 
     @property

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -24,10 +24,11 @@ from werkzeug.wrappers import Request, Response
 from ollama_webmgr.errors import InvalidModelName
 from ollama_webmgr.ollama.names import ModelName
 from ollama_webmgr.sim.catalog import CONFIG_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, Layer
+from ollama_webmgr.sim.files import Refusal, from_files
 from ollama_webmgr.sim.pulling import pull_statuses
 from ollama_webmgr.sim.responses import error_response, json_response, ndjson_response
-from ollama_webmgr.sim.state import SimState
-from ollama_webmgr.sim.wire import BadRequest, decode_body
+from ollama_webmgr.sim.state import InstalledModel, SimState
+from ollama_webmgr.sim.wire import BadRequest, decode_body, go_json
 
 Status = dict[str, object]
 BLOB_DIR = "/root/.ollama/models/blobs"
@@ -40,21 +41,13 @@ CREATE_FIELDS = {
     "files": "map[string]string",
     "template": "string",
     "system": "string",
+    "license": "",
     "parameters": "map[string]interface {}",
     "messages": "[]api.Message",
     "quantize": "string",
     "stream": "bool",
 }
 _MEDIA = "application/vnd.ollama.image."
-
-
-class Refusal(Exception):
-    """The first thing a create produced is an error: a status, no stream."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
 
 
 def _name(raw: str) -> ModelName:
@@ -68,18 +61,10 @@ def _name(raw: str) -> ModelName:
 def check_create(state: SimState, body: dict[str, Any]) -> ModelName:
     """The checks Ollama makes before it starts streaming (``BadRequest``)."""
     for path, digest in (body.get("files") or {}).items():
-        if path in (".", "") or path.startswith("/") or ".." in path.split("/"):
-            raise BadRequest(f"file path must be relative: {path}")
-        if not _is_digest(digest):
-            raise BadRequest(f"invalid digest for {path}: invalid digest format")
-        with state.lock:
-            present = digest in state.blobs
-        if not present and not path.endswith((".gguf", ".safetensors")):
-            hexa = digest[7:]
-            raise BadRequest(
-                f"blob not found for {path} (digest {digest}): open "
-                f"{BLOB_DIR}/sha256-{hexa}: no such file or directory"
-            )
+        if not _valid_path(path):
+            raise BadRequest("file path must be relative")
+        if not digest:
+            raise BadRequest("invalid digest format")
     name = _name(str(body.get("model") or body.get("name") or ""))
     if body.get("quantize") and (body.get("from") or body.get("files")):
         raise BadRequest(
@@ -89,13 +74,11 @@ def check_create(state: SimState, body: dict[str, Any]) -> ModelName:
     return name
 
 
-def _is_digest(value: str) -> bool:
-    hexa = value[7:]
-    return (
-        value[:7] in ("sha256:", "sha256-")
-        and len(hexa) == 64
-        and all(c in "0123456789abcdef" for c in hexa)
-    )
+def _valid_path(path: str) -> bool:
+    """Go's ``fs.ValidPath``: relative, slash-separated, no ``.``/``..`` element."""
+    if path == ".":
+        return True
+    return bool(path) and all(part not in ("", ".", "..") for part in path.split("/"))
 
 
 def create_statuses(
@@ -104,50 +87,50 @@ def create_statuses(
     """Every status object of one create; ``Refusal`` if it fails at once."""
     source = body.get("from")
     if source:
-        try:
-            from_name = ModelName.parse(str(source))
-        except InvalidModelName:
-            raise Refusal(INVALID_NAME, 400) from None
-        base = state.find(from_name.display)
+        base = yield from _from_model(state, str(source))
         if base is None:
-            for line in pull_statuses(state, from_name):
-                yield line
-                if "error" in line:
-                    return
-            base = state.find(from_name.display)
-            if base is None:
-                yield {"error": "pull model manifest: file does not exist"}
-                return
-        catalog, layers = base.catalog, base.layers()
-    elif body.get("files") is not None:
-        weights = {m.catalog.weights.digest: m.catalog for m in state.listed()}
-        files = [(p, "sha256:" + d[7:]) for p, d in sorted(body["files"].items())]
-        gguf = [(p, d) for p, d in files if p.endswith(".gguf") or d in weights]
-        if not gguf:
-            raise Refusal("unknown type", 400)
-        yield {"status": "parsing GGUF"}
-        digest = gguf[0][1]
-        if digest not in weights:  # absent, or bytes this node cannot parse
-            with state.lock:
-                held = digest in state.blobs
-            missing = f"open {BLOB_DIR}/sha256-{digest[7:]}: no such file or directory"
-            yield {"error": "invalid file magic" if held else missing}
             return
-        catalog = weights[digest]
-        layers = [catalog.weights]
+        catalog, layers, contents = base.catalog, base.layers(), dict(base.contents)
+    elif body.get("files") is not None:
+        made = yield from from_files(state, body["files"])
+        if made is None:
+            return
+        catalog, layers, contents = made, made.layers(), {}
     else:
         raise Refusal("neither 'from' or 'files' was specified", 400)
     layers = _with_modelfile_layers(layers, body)
+    contents.update({ly.digest: ly.content for ly in layers if ly.content is not None})
     with state.lock:
-        present = set(state.blobs)
+        present = set(state.blobs) | set(state.uploads)
     for layer in layers:
         verb = "using existing" if layer.digest in present else "creating new"
         yield {"status": f"{verb} layer {layer.digest}"}
     yield {"status": "writing manifest"}
-    state.install_manifest(name, catalog, manifest_bytes(catalog.config, layers))
+    manifest = manifest_bytes(catalog.config, layers)
+    state.install_manifest(name, catalog, manifest, contents)
     with state.lock:
         state.blobs |= {layer.digest for layer in layers}
     yield {"status": "success"}
+
+
+def _from_model(
+    state: SimState, source: str
+) -> Generator[Status, None, InstalledModel | None]:
+    """The installed model ``source``, pulled first when missing."""
+    try:
+        from_name = ModelName.parse(source)
+    except InvalidModelName:
+        raise Refusal(INVALID_NAME, 400) from None
+    base = state.find(from_name.display)
+    if base is None:
+        for line in pull_statuses(state, from_name):
+            yield line
+            if "error" in line:
+                return None
+        base = state.find(from_name.display)
+        if base is None:
+            yield {"error": "pull model manifest: file does not exist"}
+    return base
 
 
 def _content(kind: str, text: str) -> Layer:
@@ -157,23 +140,40 @@ def _content(kind: str, text: str) -> Layer:
     )
 
 
+def _go_json_line(value: object) -> str:
+    """Go's ``json.Encoder``: compact, HTML-escaped, map keys sorted, a newline."""
+    if isinstance(value, dict):
+        value = dict(sorted(value.items()))
+    return go_json(value).decode() + "\n"
+
+
 def _with_modelfile_layers(layers: list[Layer], body: dict[str, Any]) -> list[Layer]:
-    """Replace or add the layers the request sets (Ollama appends the new ones)."""
-    added: list[Layer] = []
+    """Ollama's setTemplate/setSystem/setLicense/setParameters/setMessages."""
+    layers = list(layers)
+
+    def replace(kind: str, layer: Layer | None) -> None:
+        layers[:] = [ly for ly in layers if ly.media_type != _MEDIA + kind]
+        if layer is not None:
+            layers.append(layer)
+
     if body.get("template"):
-        added.append(_content("template", str(body["template"])))
+        replace("template", _content("template", str(body["template"])))
     if body.get("system"):
-        added.append(_content("system", str(body["system"])))
-    if body.get("parameters"):
-        old = next((ly for ly in layers if ly.media_type == _MEDIA + "params"), None)
-        merged = json.loads(old.content or b"{}") if old else {}
-        merged.update(body["parameters"])
-        added.append(_content("params", json.dumps(merged, separators=(",", ":"))))
+        replace("system", _content("system", str(body["system"])))
+    licenses = body.get("license")
+    for text in [licenses] if isinstance(licenses, str) else licenses or []:
+        if text:
+            layers.append(_content("license", str(text)))
+    old = [ly for ly in layers if ly.media_type == _MEDIA + "params"]
+    merged = dict(body.get("parameters") or {})
+    for layer in old:
+        for key, value in json.loads(layer.content or b"{}").items():
+            merged.setdefault(key, value)
+    if merged:
+        replace("params", _content("params", _go_json_line(merged)))
     if body.get("messages"):
-        text = json.dumps(body["messages"], separators=(",", ":"))
-        added.append(_content("messages", text))
-    replaced = {layer.media_type for layer in added}
-    return [ly for ly in layers if ly.media_type not in replaced] + added
+        replace("messages", _content("messages", _go_json_line(body["messages"])))
+    return layers
 
 
 def manifest_bytes(config: Layer, layers: list[Layer]) -> bytes:

@@ -55,13 +55,20 @@ def start_fleet(
     host: str = "127.0.0.1",
     ports: Sequence[int] = (),
     library_port: int | None = 0,
+    node_options: Sequence[dict[str, Any]] = (),
     **state_options: Any,
 ) -> EmulatedFleet:
-    """One node per entry of ``models`` (its installed models); port 0: any free."""
+    """One node per entry of ``models`` (its installed models); port 0: any free.
+
+    ``state_options`` apply to every node, ``node_options[i]`` to node i only
+    (e.g. its scheduler limits: ``{"max_loaded_models": 1, "num_parallel": 2}``).
+    """
     fleet = EmulatedFleet(Registry())
     try:
         for index, names in enumerate(models):
-            state = SimState.with_models(list(names), fleet.registry, **state_options)
+            own = node_options[index] if index < len(node_options) else {}
+            options = {**state_options, **own}
+            state = SimState.with_models(list(names), fleet.registry, **options)
             port = ports[index] if index < len(ports) else 0
             fleet.nodes.append(
                 EmulatedNode(state, start_in_thread(create_app(state), host, port))

@@ -1,4 +1,4 @@
-"""Fake inference: deterministic tokens and embeddings, runner load/expiry.
+"""Fake inference: deterministic tokens and embeddings.
 
 >>> tokens, reason = reply_tokens("Why is the sky blue?", None)
 >>> tokens == reply_tokens("Why is the sky blue?", None)[0], reason
@@ -15,16 +15,6 @@ from __future__ import annotations
 import hashlib
 import math
 import struct
-import time
-from dataclasses import dataclass
-
-from ollama_webmgr.sim.state import (
-    DEFAULT_KEEP_ALIVE,
-    InstalledModel,
-    Runner,
-    SimState,
-    local_now,
-)
 
 _WORDS = (
     "the model answers",
@@ -84,75 +74,3 @@ def normalise(vector: list[float]) -> list[float]:
 def embedding(text: str, dimensions: int) -> list[float]:
     """L2-normalised vector, as ``/api/embed`` returns."""
     return normalise(raw_embedding(text, dimensions))
-
-
-@dataclass
-class Lease:
-    """One request holding a runner; ``load_ns`` is the reported load_duration."""
-
-    runner: Runner
-    load_ns: int
-
-
-def _option_int(options: dict[str, object], key: str) -> int | None:
-    value = options.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return int(value)
-
-
-def acquire(
-    state: SimState,
-    model: InstalledModel,
-    keep_alive: float | None,
-    options: dict[str, object] | None = None,
-) -> Lease:
-    """Load ``model`` if needed (a given keep_alive replaces the runner's).
-
-    A runner shows up in ``/api/ps`` as soon as its load starts; concurrent
-    requests wait for the same load to finish.
-    """
-    started = time.monotonic()
-    state.expire_runners()
-    with state.lock:
-        runner = state.runners.get(model.name.key)
-        fresh = runner is None
-        if runner is None:
-            runner = _new_runner(state, model, keep_alive, options or {})
-            state.runners[model.name.key] = runner
-        elif keep_alive is not None:
-            runner.keep_alive = keep_alive
-        runner.model = model
-        runner.in_flight += 1
-    time.sleep(max(0.0, runner.ready_at - time.monotonic()))
-    elapsed = int((time.monotonic() - started) * 1e9)
-    nominal = int(model.catalog.variant.weights_size / 4e9 * 1e9) if fresh else 0
-    return Lease(runner, max(elapsed, nominal, 1))
-
-
-def _new_runner(
-    state: SimState,
-    model: InstalledModel,
-    keep_alive: float | None,
-    options: dict[str, object],
-) -> Runner:
-    ctx = _option_int(options, "num_ctx") or 4096
-    ctx = min(ctx, model.catalog.family.context_length)
-    size = int(model.catalog.size * 1.1) + ctx * 64 * 1024
-    chosen = DEFAULT_KEEP_ALIVE if keep_alive is None else keep_alive
-    now = local_now()
-    runner = Runner(model, chosen, now, size, size if state.gpu else 0, ctx)
-    runner.expires_at = runner.expiry_after(now)  # what ps shows while loading
-    runner.ready_at = time.monotonic() + state.load_delay
-    return runner
-
-
-def release(state: SimState, lease: Lease) -> None:
-    """The request finished: the keep_alive countdown starts now."""
-    with state.lock:
-        runner = lease.runner
-        runner.in_flight = max(0, runner.in_flight - 1)
-        if runner.in_flight == 0:
-            runner.expires_at = runner.expiry_after(local_now())
-            if runner.keep_alive == 0:
-                state.runners.pop(runner.model.name.key, None)

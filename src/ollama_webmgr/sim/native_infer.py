@@ -11,16 +11,29 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from ollama_webmgr.sim import inference
+from ollama_webmgr.sim import inference, scheduler
 from ollama_webmgr.sim.models_api import parse_name
+from ollama_webmgr.sim.options import check_options
+from ollama_webmgr.sim.replies import Turn, check_think, plan, thinking_on
 from ollama_webmgr.sim.responses import json_response, ndjson_response
 from ollama_webmgr.sim.state import InstalledModel, SimState
+from ollama_webmgr.sim.structured import Format, parse_format
 from ollama_webmgr.sim.wire import BadRequest, decode_body, parse_keep_alive, rfc3339
 
 OPTIONS = "map[string]interface {}"
 _COMMON = {"model": "string", "stream": "bool", "options": OPTIONS}
+_INFER = {
+    "truncate": "bool",
+    "shift": "bool",
+    "logprobs": "bool",
+    "top_logprobs": "int",
+    "keep_alive": "",
+    "think": "",
+    "format": "",
+}
 GENERATE_FIELDS = {
     **_COMMON,
+    **_INFER,
     "prompt": "string",
     "suffix": "string",
     "system": "string",
@@ -28,45 +41,12 @@ GENERATE_FIELDS = {
     "context": "[]int",
     "raw": "bool",
     "images": "[]api.ImageData",
-    "truncate": "bool",
-    "shift": "bool",
-    "logprobs": "bool",
-    "top_logprobs": "int",
-    "keep_alive": "",
-    "think": "",
-    "format": "",
 }
-CHAT_FIELDS = {
-    **_COMMON,
-    "messages": "[]api.Message",
-    "tools": "api.Tools",
-    "truncate": "bool",
-    "shift": "bool",
-    "logprobs": "bool",
-    "top_logprobs": "int",
-    "keep_alive": "",
-    "think": "",
-    "format": "",
-}
-_INT_OPTIONS = {"num_ctx", "num_predict", "seed", "top_k", "num_keep", "num_batch"}
-_FLOAT_OPTIONS = {"temperature", "top_p", "min_p", "repeat_penalty"}
+CHAT_FIELDS = {**_COMMON, **_INFER, "messages": "[]api.Message", "tools": "api.Tools"}
 
 
 def created_at() -> str:
     return rfc3339(datetime.now(UTC))
-
-
-def check_options(options: object) -> dict[str, Any]:
-    """Options as Ollama validates them (wrong types answer 500)."""
-    if not isinstance(options, dict):
-        return {}
-    for key, value in options.items():
-        number = isinstance(value, int | float) and not isinstance(value, bool)
-        if key in _INT_OPTIONS and not number:
-            raise BadRequest(f'option "{key}" must be of type integer', 500)
-        if key in _FLOAT_OPTIONS and not number:
-            raise BadRequest(f'option "{key}" must be of type float', 500)
-    return options
 
 
 @dataclass
@@ -95,62 +75,75 @@ def resolve(state: SimState, body: dict[str, Any], missing: str, absent: str) ->
     model = state.find(raw)
     if model is None:
         raise BadRequest(absent.format(raw), 404)
-    options = check_options(body.get("options"))
-    return Job(state, raw, model, keep_alive, options)
+    options = body.get("options")
+    return Job(
+        state, raw, model, keep_alive, options if isinstance(options, dict) else {}
+    )
+
+
+def schedule(job: Job) -> scheduler.Lease:
+    """Ollama's scheduleRunner: options checked (500), then a runner (503 if busy)."""
+    job.options = {**check_options(job.model.options()), **check_options(job.options)}
+    return scheduler.acquire(job.state, job.model, job.keep_alive, job.options)
 
 
 def _require(job: Job, capability: str, action: str) -> None:
-    if capability not in job.model.catalog.family.capabilities:
+    if capability not in job.model.capabilities:
         raise BadRequest(f"{json.dumps(job.raw_name)} does not support {action}")
 
 
-def _limit(options: dict[str, Any]) -> int | None:
+def limit_of(options: dict[str, Any]) -> int | None:
     value = options.get("num_predict")
     return int(value) if isinstance(value, int | float) and value >= 0 else None
 
 
-Piece = Callable[[str, str], dict[str, Any]]
+Piece = Callable[..., dict[str, Any]]
 
 
 def _run(
-    job: Job, prompt: str, piece: Piece, think: bool, extra: dict[str, Any]
+    job: Job,
+    turn: Turn,
+    piece: Piece,
+    extra: dict[str, Any],
+    done: scheduler.Release,
+    prompt: str,
 ) -> Iterator[dict[str, Any]]:
-    """Load, stream (thinking then) tokens with a delay, then the final line."""
-    lease = inference.acquire(job.state, job.model, job.keep_alive, job.options)
-    try:
-        tokens, reason = inference.reply_tokens(prompt, _limit(job.options))
-        thoughts = inference.reply_tokens("think:" + prompt, None)[0] if think else []
+    """Stream thinking, then text or tool calls, with a delay; then the final line."""
+    with scheduler.slot(job.state, done.lease):
         eval_start = time.monotonic()
-        for kind, items in (("thinking", thoughts), ("content", tokens)):
+        for kind, items in (("thinking", turn.thinking), ("content", turn.content)):
             for token in items:
                 time.sleep(job.state.token_delay)
                 yield {**job.echo(), **piece(token, kind), "done": False}
+        if turn.tool_calls:
+            time.sleep(job.state.token_delay)
+            yield {**job.echo(), **piece("", "tools", turn.tool_calls), "done": False}
         eval_ns = max(1, int((time.monotonic() - eval_start) * 1e9))
-    finally:
-        inference.release(job.state, lease)
+    done()
     prompt_count = inference.count_tokens(prompt) + 10
     yield {
         **job.echo(),
         **piece("", "content"),
         "done": True,
-        "done_reason": reason,
+        "done_reason": turn.reason,
         **extra,
         "total_duration": int((time.monotonic() - job.started) * 1e9),
-        "load_duration": lease.load_ns,
+        "load_duration": done.lease.load_ns,
         "prompt_eval_count": prompt_count,
         "prompt_eval_duration": prompt_count * 150_000,
-        "eval_count": len(tokens) + len(thoughts),
+        "eval_count": len(turn.content) + len(turn.thinking) + len(turn.tool_calls),
         "eval_duration": eval_ns,
     }
 
 
 def _collect(lines: Iterator[dict[str, Any]], key: str) -> dict[str, Any]:
     """``stream:false``: one object with the concatenated text and final metrics."""
-    text, thinking, last = "", "", {}
+    text, thinking, calls, last = "", "", [], {}
     for line in lines:
         holder = line if key == "response" else line["message"]
         text += holder.get(key if key == "response" else "content", "")
         thinking += holder.get("thinking", "")
+        calls += holder.get("tool_calls", [])
         last = line
     if key == "response":
         last["response"] = text
@@ -159,6 +152,8 @@ def _collect(lines: Iterator[dict[str, Any]], key: str) -> dict[str, Any]:
         last["message"] = holder = {"role": "assistant", "content": text}
     if thinking:
         holder["thinking"] = thinking
+    if calls:
+        holder["tool_calls"] = calls
     return last
 
 
@@ -178,63 +173,87 @@ def _unload(job: Job, empty: bool, extra: dict[str, Any]) -> Response | None:
     return json_response({**job.echo(), **extra, "done": True, "done_reason": "unload"})
 
 
-def _load(job: Job, extra: dict[str, Any]) -> Response:
-    lease = inference.acquire(job.state, job.model, job.keep_alive, job.options)
-    inference.release(job.state, lease)
+def _load(job: Job, lease: scheduler.Lease, extra: dict[str, Any]) -> Response:
+    scheduler.release(job.state, lease)
     return json_response({**job.echo(), **extra, "done": True, "done_reason": "load"})
 
 
-def _full_name(job: Job) -> str:
-    name = job.model.name
+def full_name(model: InstalledModel) -> str:
+    name = model.name
     return f"{name.host}/{name.namespace}/{name.model}:{name.tag}"
 
 
-def _common_checks(job: Job, body: dict[str, Any]) -> bool:
-    """Checks shared by generate and chat; True when thinking is requested."""
+def _think(job: Job, body: dict[str, Any]) -> bool:
+    return thinking_on(job.model.capabilities, body.get("think"), job.raw_name)
+
+
+def _checked_format(
+    job: Job, body: dict[str, Any], done: scheduler.Release
+) -> Format | None:
+    """``format`` is checked when the completion starts: after the load (500)."""
+    try:
+        return parse_format(body.get("format"))
+    except BadRequest:
+        done()
+        raise
+
+
+def _decode(request: Request, struct: str, fields: dict[str, str]) -> dict[str, Any]:
+    body = decode_body(request.get_data(), struct, fields)
+    check_think(body.get("think"))
     top = body.get("top_logprobs")
     if isinstance(top, int) and not 0 <= top <= 20:
         raise BadRequest("top_logprobs must be between 0 and 20")
-    capabilities = job.model.catalog.family.capabilities
-    think = body.get("think")
-    wanted = think not in (None, False, "")
-    if wanted and "thinking" not in capabilities:
-        raise BadRequest(f"{json.dumps(job.raw_name)} does not support thinking")
-    if body.get("tools") and "tools" not in capabilities:
-        raise BadRequest(f"{_full_name(job)} does not support tools")
-    return wanted
+    return body
 
 
-def _generate_piece(text: str, kind: str) -> dict[str, Any]:
+def _generate_piece(
+    text: str, kind: str, calls: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     if kind == "thinking":
         return {"response": "", "thinking": text}
     return {"response": text}
 
 
-def _chat_piece(text: str, kind: str) -> dict[str, Any]:
+def _chat_piece(
+    text: str, kind: str, calls: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": "" if kind != "content" else text,
+    }
     if kind == "thinking":
-        return {"message": {"role": "assistant", "content": "", "thinking": text}}
-    return {"message": {"role": "assistant", "content": text}}
+        message["thinking"] = text
+    if calls:
+        message["tool_calls"] = calls
+    return {"message": message}
 
 
 def generate(state: SimState, request: Request) -> Response:
-    body = decode_body(request.get_data(), "GenerateRequest", GENERATE_FIELDS)
+    body = _decode(request, "GenerateRequest", GENERATE_FIELDS)
     job = resolve(state, body, "model '' not found", "model '{}' not found")
-    if body.get("raw") and (
-        body.get("template") or body.get("system") or body.get("context")
-    ):
-        raise BadRequest("raw mode does not support template, system, or context")
     prompt = str(body.get("prompt") or "")
     unloaded = _unload(job, not prompt, {"response": ""})
     if unloaded is not None:
         return unloaded
+    if body.get("raw") and (
+        body.get("template") or body.get("system") or body.get("context")
+    ):
+        raise BadRequest("raw mode does not support template, system, or context")
+    think = _think(job, body)
     _require(job, "completion", "generate")
-    think = _common_checks(job, body)
-    if body.get("suffix") and "insert" not in job.model.catalog.family.capabilities:
-        raise BadRequest(f"{_full_name(job)} does not support insert")
+    if body.get("suffix") and "insert" not in job.model.capabilities:
+        raise BadRequest(f"{full_name(job.model)} does not support insert")
+    lease = schedule(job)
     if not prompt:
-        return _load(job, {"response": ""})
+        return _load(job, lease, {"response": ""})
+    done = scheduler.Release(state, lease)
+    fmt = _checked_format(job, body, done)
+    turn = plan(prompt, think=think, fmt=fmt, limit=limit_of(job.options))
     extra = {} if body.get("raw") else {"context": _context(prompt)}
-    lines = _run(job, prompt, _generate_piece, think, extra)
+    lines = scheduler.Leased(
+        _run(job, turn, _generate_piece, extra, done, prompt), done
+    )
     return _answer(request, job, body.get("stream") is not False, "response", lines)
 
 
@@ -242,13 +261,14 @@ def _context(prompt: str) -> list[int]:
     return [(ord(c) * 31 + i) % 32000 for i, c in enumerate(prompt[:64])]
 
 
-def _chat_prompt(messages: list[Any]) -> str:
+def chat_prompt(messages: list[Any], struct: str = "ChatRequest") -> str:
+    """The last user text (messages must be objects, as Go decodes them)."""
     for message in messages:
         if not isinstance(message, dict):
             raise BadRequest(
                 "json: cannot unmarshal "
                 f"{'string' if isinstance(message, str) else 'number'} into Go struct "
-                "field ChatRequest.messages of type api.Message"
+                f"field {struct}.messages of type api.Message"
             )
     users = [
         str(m.get("content") or "")
@@ -258,20 +278,37 @@ def _chat_prompt(messages: list[Any]) -> str:
     return users[-1] if users else json.dumps(messages)
 
 
+def _tools_check(job: Job, tools: object) -> None:
+    if tools and "tools" not in job.model.capabilities:
+        raise BadRequest(f"{full_name(job.model)} does not support tools")
+
+
 def chat(state: SimState, request: Request) -> Response:
-    body = decode_body(request.get_data(), "ChatRequest", CHAT_FIELDS)
+    body = _decode(request, "ChatRequest", CHAT_FIELDS)
     job = resolve(state, body, "model is required", "model '{}' not found")
     messages = body.get("messages") or []
-    prompt = _chat_prompt(messages)
+    prompt = chat_prompt(messages)
     empty = {"message": {"role": "assistant", "content": ""}}
     unloaded = _unload(job, not messages, empty)
     if unloaded is not None:
         return unloaded
+    think = _think(job, body)
     _require(job, "completion", "chat")
-    think = _common_checks(job, body)
+    _tools_check(job, body.get("tools"))
+    lease = schedule(job)
     if not messages:
-        return _load(job, empty)
-    lines = _run(job, prompt, _chat_piece, think, {})
+        return _load(job, lease, empty)
+    done = scheduler.Release(state, lease)
+    fmt = _checked_format(job, body, done)
+    turn = plan(
+        prompt,
+        think=think,
+        fmt=fmt,
+        tools=body.get("tools"),
+        messages=messages,
+        limit=limit_of(job.options),
+    )
+    lines = scheduler.Leased(_run(job, turn, _chat_piece, {}, done, prompt), done)
     return _answer(request, job, body.get("stream") is not False, "message", lines)
 
 
@@ -280,6 +317,25 @@ def _dimensions(job: Job, requested: object) -> int:
     if isinstance(requested, int) and 0 < requested < length:
         return requested
     return length
+
+
+def _embed_inputs(raw_input: object) -> list[str]:
+    if isinstance(raw_input, str):
+        return [raw_input] if raw_input else []
+    if isinstance(raw_input, list) and all(isinstance(i, str) for i in raw_input):
+        return list(raw_input)
+    if raw_input is None:
+        return []
+    raise BadRequest("invalid input type")
+
+
+def _embedding_pass(job: Job) -> scheduler.Lease:
+    """Load the model and hold one of its slots for the time of an embedding."""
+    lease = schedule(job)
+    with scheduler.slot(job.state, lease):
+        time.sleep(job.state.token_delay)
+    scheduler.release(job.state, lease)
+    return lease
 
 
 def embed(state: SimState, request: Request) -> Response:
@@ -294,17 +350,8 @@ def embed(state: SimState, request: Request) -> Response:
     job = resolve(
         state, body, "model '' not found", 'model "{}" not found, try pulling it first'
     )
-    raw_input = body.get("input")
-    if isinstance(raw_input, str):
-        inputs = [raw_input] if raw_input else []
-    elif isinstance(raw_input, list) and all(isinstance(i, str) for i in raw_input):
-        inputs = list(raw_input)
-    elif raw_input is None:
-        inputs = []
-    else:
-        raise BadRequest("invalid input type")
-    lease = inference.acquire(state, job.model, job.keep_alive, job.options)
-    inference.release(state, lease)
+    inputs = _embed_inputs(body.get("input"))
+    lease = _embedding_pass(job)
     if not inputs:
         return json_response({"model": job.raw_name, "embeddings": []})
     size = _dimensions(job, body.get("dimensions"))
@@ -330,8 +377,7 @@ def embeddings(state: SimState, request: Request) -> Response:
     job = resolve(
         state, body, "model is required", 'model "{}" not found, try pulling it first'
     )
-    lease = inference.acquire(state, job.model, job.keep_alive, job.options)
-    inference.release(state, lease)
+    _embedding_pass(job)
     prompt = str(body.get("prompt") or "")
     if not prompt:
         return json_response({"embedding": []})

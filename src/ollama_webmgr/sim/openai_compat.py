@@ -13,12 +13,13 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from ollama_webmgr.ollama.names import ModelName
-from ollama_webmgr.sim import inference
+from ollama_webmgr.sim import inference, scheduler
 from ollama_webmgr.sim.models_api import parse_name
-from ollama_webmgr.sim.native_infer import Job, resolve
-from ollama_webmgr.sim.responses import faulty_lines, json_response
+from ollama_webmgr.sim.native_infer import Job, limit_of, resolve, schedule
+from ollama_webmgr.sim.openai_chat import include_usage, sse
+from ollama_webmgr.sim.responses import json_response
 from ollama_webmgr.sim.state import InstalledModel, SimState
-from ollama_webmgr.sim.wire import BadRequest, decode_body, go_json
+from ollama_webmgr.sim.wire import BadRequest, decode_body
 
 _TYPES = {400: "invalid_request_error", 404: "not_found_error"}
 _CHAT_FIELDS = {
@@ -45,7 +46,7 @@ def _job(state: SimState, body: dict[str, Any], absent: str, action: str = "") -
     if action and "completion" not in job.model.catalog.family.capabilities:
         raise BadRequest(f"{json.dumps(job.raw_name)} does not support {action}")
     if isinstance(body.get("max_tokens"), int):
-        job.options = {"num_predict": body["max_tokens"]}
+        job.options = {**job.options, "num_predict": body["max_tokens"]}
     return job
 
 
@@ -59,77 +60,12 @@ def _usage(prompt: str, completion: int) -> dict[str, int]:
 
 
 def _tokens(job: Job, prompt: str) -> tuple[list[str], str]:
-    lease = inference.acquire(job.state, job.model, None, job.options)
+    lease = schedule(job)
     try:
-        limit = job.options.get("num_predict")
-        tokens, reason = inference.reply_tokens(
-            prompt, limit if isinstance(limit, int) else None
-        )
+        with scheduler.slot(job.state, lease):
+            return inference.reply_tokens(prompt, limit_of(job.options))
     finally:
-        inference.release(job.state, lease)
-    return tokens, reason
-
-
-def _sse(chunks: Iterator[dict[str, Any]], job: Job, request: Request) -> Response:
-    def lines() -> Iterator[bytes]:
-        for chunk in chunks:
-            time.sleep(job.state.token_delay)
-            yield b"data: " + go_json(chunk) + b"\n\n"
-        yield b"data: [DONE]\n\n"
-
-    return Response(
-        faulty_lines(lines(), job.state.faults, request.environ),
-        content_type="text/event-stream",
-        direct_passthrough=True,
-    )
-
-
-def _include_usage(body: dict[str, Any]) -> bool:
-    options = body.get("stream_options")
-    return isinstance(options, dict) and bool(options.get("include_usage"))
-
-
-def chat_completions(state: SimState, request: Request) -> Response:
-    body = decode_body(request.get_data(), "ChatCompletionRequest", _CHAT_FIELDS)
-    messages = body.get("messages") or []
-    if not messages:
-        raise BadRequest("[] is too short - 'messages'")
-    job = _job(state, body, "model '{}' not found", "chat")
-    users = [
-        str(m.get("content") or "")
-        for m in messages
-        if isinstance(m, dict) and m.get("role") == "user"
-    ]
-    prompt = users[-1] if users else ""
-    tokens, reason = _tokens(job, prompt)
-    head = {
-        "id": f"chatcmpl-{random.randrange(999)}",
-        "created": int(time.time()),
-        "model": job.raw_name,
-        "system_fingerprint": "fp_ollama",
-    }
-    usage = _usage(prompt, len(tokens))
-    if not body.get("stream"):
-        message = {"role": "assistant", "content": "".join(tokens)}
-        choice = {"index": 0, "message": message, "finish_reason": reason}
-        answer = {**head, "object": "chat.completion", "choices": [choice]}
-        return json_response({**answer, "usage": usage})
-
-    def chunks() -> Iterator[dict[str, Any]]:
-        chunk = {**head, "object": "chat.completion.chunk"}
-        for index, token in enumerate(tokens):
-            delta = (
-                {"role": "assistant", "content": token}
-                if index == 0
-                else {"content": token}
-            )
-            choice = {"index": 0, "delta": delta, "finish_reason": None}
-            yield {**chunk, "choices": [choice]}
-        yield {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": reason}]}
-        if _include_usage(body):
-            yield {**chunk, "choices": [], "usage": usage}
-
-    return _sse(chunks(), job, request)
+        scheduler.release(job.state, lease)
 
 
 def completions(state: SimState, request: Request) -> Response:
@@ -149,7 +85,7 @@ def completions(state: SimState, request: Request) -> Response:
         choice = {"text": "".join(tokens), "index": 0, "finish_reason": reason}
         return json_response({**head, "choices": [choice], "usage": usage})
     zero = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-    with_usage = _include_usage(body)
+    with_usage = include_usage(body)
 
     def chunks() -> Iterator[dict[str, Any]]:
         for index, token in enumerate(tokens):
@@ -167,7 +103,7 @@ def completions(state: SimState, request: Request) -> Response:
         if with_usage:
             yield {**head, "choices": [], "usage": usage}
 
-    return _sse(chunks(), job, request)
+    return sse(chunks(), state, request)
 
 
 def embeddings(state: SimState, request: Request) -> Response:
@@ -183,8 +119,8 @@ def embeddings(state: SimState, request: Request) -> Response:
             "Supported values: ['float', 'base64']."
         )
     job = _job(state, body, 'model "{}" not found, try pulling it first')
-    lease = inference.acquire(state, job.model, None, job.options)
-    inference.release(state, lease)
+    lease = schedule(job)
+    scheduler.release(state, lease)
     size = job.model.catalog.family.embedding_length
     dims = body.get("dimensions")
     if isinstance(dims, int) and 0 < dims < size:

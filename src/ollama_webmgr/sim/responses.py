@@ -72,18 +72,32 @@ def ndjson_response(
     """A chunked NDJSON stream, one object per line, flushed per line."""
     lines = (go_json(item) + b"\n" for item in objects)
     return Response(
-        _closing(faulty_lines(lines, faults, environ), objects),
+        Closing(faulty_lines(lines, faults, environ), objects),
         status=200,
         content_type=NDJSON,
         direct_passthrough=True,
     )
 
 
-def _closing(lines: Iterator[bytes], source: Iterable[object]) -> Iterator[bytes]:
-    # Closing the response must close the source generator: a pull stops then.
-    try:
-        yield from lines
-    finally:
-        close = getattr(source, "close", None)
-        if close is not None:
-            close()
+class Closing:
+    """Iterate ``lines``; closing it closes ``source`` too, even if never started.
+
+    Closing the response must close the source: a pull stops, a runner is
+    released. (A generator that never ran would skip its ``finally``.)
+    """
+
+    def __init__(self, lines: Iterator[bytes], source: object) -> None:
+        self._lines = lines
+        self._source = source
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._lines)
+
+    def close(self) -> None:
+        for part in (self._lines, self._source):
+            close = getattr(part, "close", None)
+            if close is not None:
+                close()

@@ -121,6 +121,7 @@ def run_sim(
     version: str | None = None,
     library_port: int | None = None,
     origins: tuple[str, ...] = (),
+    limits: dict[str, int] | None = None,
 ) -> None:
     """Serve one emulated Ollama node under gevent until interrupted.
 
@@ -138,6 +139,8 @@ def run_sim(
         faults=faults or Faults(),
         origins=origins,
     )
+    for key, value in (limits or {}).items():  # OLLAMA_MAX_LOADED_MODELS...
+        setattr(state, key, value)
     if version:
         state.version = version
     if not state.load():

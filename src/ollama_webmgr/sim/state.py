@@ -22,12 +22,17 @@ def local_now() -> datetime:
     return datetime.now().astimezone()
 
 
+MEDIA = "application/vnd.ollama.image."
+
+
 @dataclass
 class InstalledModel:
     name: ModelName
     catalog: CatalogModel
     manifest: bytes
     modified_at: datetime
+    #: bytes of the small layers (template, system, params, license, messages)
+    contents: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def digest(self) -> str:
@@ -39,9 +44,54 @@ class InstalledModel:
         known = {layer.digest: layer for layer in self.catalog.layers()}
         return [
             known.get(item["digest"])
-            or Layer(item["mediaType"], item["digest"], item["size"])
+            or Layer(
+                item["mediaType"],
+                item["digest"],
+                item["size"],
+                self.contents.get(item["digest"]),
+            )
             for item in json.loads(self.manifest)["layers"]
         ]
+
+    @property
+    def size(self) -> int:
+        """Layer sizes plus the config blob, as ``/api/tags`` reports them."""
+        manifest = json.loads(self.manifest)
+        layers = sum(int(item["size"]) for item in manifest["layers"])
+        return layers + int(manifest["config"]["size"])
+
+    def texts(self, kind: str) -> list[str]:
+        """The text of every ``application/vnd.ollama.image.<kind>`` layer."""
+        return [
+            (layer.content or b"").decode("utf-8", "replace")
+            for layer in self.layers()
+            if layer.media_type == MEDIA + kind
+        ]
+
+    def options(self) -> dict[str, object]:
+        """The model's ``params`` layer (its default options)."""
+        found = self.texts("params")
+        value = json.loads(found[-1]) if found and found[-1] else {}
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def weights_size(self) -> int:
+        sizes = [
+            layer.size for layer in self.layers() if layer.media_type == MEDIA + "model"
+        ]
+        return sum(sizes)
+
+    @property
+    def capabilities(self) -> tuple[str, ...]:
+        return self.catalog.family.capabilities
+
+    @property
+    def context_length(self) -> int:
+        return self.catalog.family.context_length
+
+    @property
+    def is_embedding(self) -> bool:
+        return "completion" not in self.capabilities
 
     def blob_digests(self) -> set[str]:
         config = json.loads(self.manifest)["config"]["digest"]
@@ -58,8 +108,11 @@ class Runner:
     size: int
     size_vram: int
     context_length: int
-    in_flight: int = 0
+    in_flight: int = 0  # requests holding the runner (ps: idle when 0)
     ready_at: float = 0.0  # time.monotonic() when the simulated load ends
+    active: int = 0  # requests using one of its slots
+    parallel: int = 1  # OLLAMA_NUM_PARALLEL (embedding models: 1)
+    evicting: bool = False  # chosen to make room: unloads when idle
 
     def expiry_after(self, moment: datetime) -> datetime:
         if self.keep_alive < 0:
@@ -102,6 +155,9 @@ class SimState:
     load_delay: float = 0.0  # seconds to "load" a model that is not loaded
     gpu: bool = True
     origins: tuple[str, ...] = ()  # OLLAMA_ORIGINS: CORS origins besides the built-ins
+    max_loaded_models: int = 0  # OLLAMA_MAX_LOADED_MODELS (0: 3 per GPU)
+    num_parallel: int = 1  # OLLAMA_NUM_PARALLEL
+    max_queue: int = 512  # OLLAMA_MAX_QUEUE
     faults: Faults = field(default_factory=Faults)
     state_file: Path | None = None
     installed: dict[tuple[str, str, str, str], InstalledModel] = field(
@@ -109,10 +165,18 @@ class SimState:
     )
     runners: dict[tuple[str, str, str, str], Runner] = field(default_factory=dict)
     blobs: set[str] = field(default_factory=set)
+    #: uploaded blobs (``POST /api/blobs``): size and first bytes (GGUF header)
+    uploads: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     partial: dict[str, int] = field(default_factory=dict)
     downloads: dict[str, BlobDownload] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     hang_release: threading.Event = field(default_factory=threading.Event)
+    pending: int = 0  # requests waiting in the scheduler's queue
+    loader_busy: bool = False  # a request is making room for or starting a load
+    changed: threading.Condition = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.changed = threading.Condition(self.lock)
 
     @classmethod
     def with_models(
@@ -143,20 +207,26 @@ class SimState:
         with self.lock:
             existing = self.installed.get(name.key)
             shown = existing.name if existing else name
-            model = InstalledModel(shown, entry, entry.manifest_bytes(), local_now())
+            model = InstalledModel(
+                shown, entry, entry.manifest_bytes(), local_now(), _contents(entry)
+            )
             self.installed[name.key] = model
             self.blobs |= model.blob_digests()
             self.save()
             return model
 
     def install_manifest(
-        self, name: ModelName, entry: CatalogModel, manifest: bytes
+        self,
+        name: ModelName,
+        entry: CatalogModel,
+        manifest: bytes,
+        contents: dict[str, bytes],
     ) -> InstalledModel:
         """Write a manifest made by a create (``name`` keeps an existing casing)."""
         with self.lock:
             existing = self.installed.get(name.key)
             shown = existing.name if existing else name
-            model = InstalledModel(shown, entry, manifest, local_now())
+            model = InstalledModel(shown, entry, manifest, local_now(), contents)
             self.installed[name.key] = model
             self.save()
             return model
@@ -164,7 +234,11 @@ class SimState:
     def copy(self, source: InstalledModel, destination: ModelName) -> None:
         with self.lock:
             self.installed[destination.key] = InstalledModel(
-                destination, source.catalog, source.manifest, local_now()
+                destination,
+                source.catalog,
+                source.manifest,
+                local_now(),
+                source.contents,
             )
             self.save()
 
@@ -266,6 +340,10 @@ class SimState:
                         "revision": m.catalog.revision,
                         "modified_at": m.modified_at.isoformat(),
                         "manifest": m.manifest.decode(),
+                        "contents": {
+                            digest: data.decode("utf-8", "replace")
+                            for digest, data in m.contents.items()
+                        },
                     }
                     for m in self.installed.values()
                 ]
@@ -287,12 +365,25 @@ class SimState:
                 )
                 name = ModelName.parse(item["name"])
                 manifest = str(item.get("manifest") or "").encode()
+                contents = {
+                    digest: str(text).encode()
+                    for digest, text in dict(item.get("contents") or {}).items()
+                }
                 model = InstalledModel(
                     name,
                     entry,
                     manifest or entry.manifest_bytes(),
                     datetime.fromisoformat(item["modified_at"]),
+                    contents or _contents(entry),
                 )
                 self.installed[name.key] = model
                 self.blobs |= model.blob_digests()
         return True
+
+
+def _contents(entry: CatalogModel) -> dict[str, bytes]:
+    return {
+        layer.digest: layer.content
+        for layer in entry.layers()
+        if layer.content is not None
+    }
