@@ -46,6 +46,7 @@ from ollama_webmgr.gateway.responses import (
 from ollama_webmgr.gateway.stats import RequestRecord, token_counts
 from ollama_webmgr.gateway.sticky import StickyTable, conversation_key
 from ollama_webmgr.gateway.upstream import Timeouts, Upstream
+from ollama_webmgr.gateway.verdicts import Blame, Judge
 from ollama_webmgr.ollama.names import ModelName
 
 if TYPE_CHECKING:
@@ -224,6 +225,7 @@ class Gateway:
         max_attempts = (
             1 if not isinstance(call.body, bytes | None) else self.config.max_attempts
         )
+        judge = Judge()  # whose fault each failure is: see gateway/verdicts.py
         attempts, failure = 0, None
         while candidates and attempts < max_attempts:
             name = self._take_slot(candidates)
@@ -245,16 +247,26 @@ class Gateway:
                     call.body,
                     self.timeouts(call.path),
                 )
-            except (UpstreamFailure, KeyError) as exc:
+            except KeyError:  # removed from the fleet meanwhile
                 self.slots.release(name)
-                if isinstance(exc, UpstreamFailure):
-                    self.monitor.record_failure(name, exc.message)
-                    failure = (name, exc)
                 continue
+            except UpstreamFailure as exc:
+                self.slots.release(name)
+                failure = (name, exc)
+                step = judge.failed(name, exc.kind, exc.status, exc.body, exc.message)
+                self._blame(step.blame)
+                if step.stop:
+                    break
+                continue
+            self._blame(judge.answered(opened.status))
             return self._respond(
                 call, server, opened, attempts, start_response, sticky_key
             )
         return self._failed(call, failure, attempts, start_response)
+
+    def _blame(self, blame: Blame) -> None:
+        for name, why in blame:
+            self.monitor.record_failure(name, why)
 
     def _take_slot(self, candidates: list[ServerView]) -> str | None:
         for view in candidates:
