@@ -74,8 +74,8 @@ def test_pull_goes_to_every_node_with_one_merged_progress_stream(make_fleet):
     assert statuses.count("pulling manifest") == 1
     assert statuses[-1] == "success"
     progress = [line for line in lines if "digest" in line]
-    assert all(line["total"] == 200 for line in progress)
-    assert progress[-1]["completed"] == 200
+    assert all(line["total"] == 100 for line in progress)  # the blob's size
+    assert progress[-1]["completed"] == 100
     assert fleet.nodes["a"].models == ["new:1"] == fleet.nodes["b"].models
     # the model map is refreshed: the new model is routable at once
     assert wait_until(lambda: fleet.gateway.models.servers_with("new:1") == {"a", "b"})

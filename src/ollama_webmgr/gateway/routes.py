@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ollama_webmgr.cluster.servers import Server
-from ollama_webmgr.gateway.fanout import PullMerger, merged_progress
+from ollama_webmgr.gateway.fanout import merged_progress
 from ollama_webmgr.gateway.fleet import (
     fetch_all,
     lowest_version,
@@ -17,6 +17,7 @@ from ollama_webmgr.gateway.fleet import (
     merge_running,
     merge_tags,
 )
+from ollama_webmgr.gateway.progress import ProgressMerger
 from ollama_webmgr.gateway.relay import Outcome, end_to_end_headers
 from ollama_webmgr.gateway.responses import Closing, send, send_json, status_line
 from ollama_webmgr.ollama.names import is_valid_name
@@ -241,8 +242,8 @@ def _merged(
     timeouts = gateway.timeouts(call.path)
     payload = call.body if isinstance(call.body, bytes) else b""
     names = ",".join(s.name for s in targets)
-    merger = PullMerger(
-        [s.name for s in targets], everyone_pulls=call.path == "/api/pull"
+    merger = ProgressMerger(
+        [s.name for s in targets], create=call.path == "/api/create"
     )
     lines = merged_progress(
         gateway.upstream,
