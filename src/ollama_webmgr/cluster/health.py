@@ -25,12 +25,13 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import urllib3
 
+from ollama_webmgr.cluster.changes import LocalVersions, Versions
 from ollama_webmgr.cluster.models import ModelMap
 from ollama_webmgr.cluster.servers import Server, ServerRegistry
 
@@ -112,8 +113,11 @@ class HealthMonitor:
         pool: urllib3.PoolManager | None = None,
         clock: Clock = time.monotonic,
         on_check: CheckObserver | None = None,
+        changes: Versions | None = None,
     ) -> None:
         self.registry = registry
+        #: which servers' models were written to (shared with the web cache)
+        self.changes: Versions = changes or LocalVersions()
         self.on_check = on_check
         self.models = models
         self.policy = policy
@@ -173,9 +177,33 @@ class HealthMonitor:
             log.exception("health check observer failed for %s", server.name)
 
     def refresh_models(self, server: Server) -> None:
+        token = self.models.token(server.name)
+        version = self.changes.current(server.url)
         tags = self._get_json(server, "/api/tags").get("models") or []
         running = self._get_json(server, "/api/ps").get("models") or []
-        self.models.update(server.name, tags=tags, running=running)
+        self.models.update(
+            server.name, tags=tags, running=running, token=token, version=version
+        )
+
+    def models_written(self, server: Server) -> None:
+        """A write through the gateway changed ``server``'s models: tell every
+        process (the web cache too), then list them again, before answering."""
+        self.changes.bump(server.url)
+        self.models.changed(server.name)
+        self.refresh_models_quietly(server)
+
+    def recheck(self, servers: Iterable[Server]) -> bool:
+        """List again the servers written to since their last listing (through
+        the web app, a job, another gateway process); True if any was."""
+        stale = [
+            s
+            for s in servers
+            if self.models.version_of(s.name) != self.changes.current(s.url)
+            or self.changes.watched(s.url)  # a pull job may have finished
+        ]
+        for server in stale:
+            self.refresh_models_quietly(server)
+        return bool(stale)
 
     def refresh_models_quietly(self, server: Server) -> None:
         """After a pull/delete/copy: best effort, the next round retries anyway."""

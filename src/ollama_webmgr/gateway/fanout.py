@@ -72,7 +72,7 @@ def merged_progress(
     merger: ProgressMerger,
 ) -> Iterator[Line]:
     """POST ``path`` (pull or create) to every server at once and yield the
-    merged lines, the final one last."""
+    merged lines; ``merger.final()`` is the last line, once this is exhausted."""
     out: queue.SimpleQueue[Posted] = queue.SimpleQueue()
     for server in servers:
         threading.Thread(
@@ -88,4 +88,3 @@ def merged_progress(
             yield from merger.finish(name, error, status)
         else:
             yield from merger.feed(name, line)
-    yield merger.final()
