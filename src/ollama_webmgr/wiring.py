@@ -9,6 +9,7 @@ hand-made collaborators).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, cast
 
 from ollama_webmgr.cluster.servers import ServerRegistry
@@ -22,6 +23,7 @@ from ollama_webmgr.manager.clients import ClientFactory, ClientPool, client_fact
 from ollama_webmgr.manager.duty import Duty
 from ollama_webmgr.manager.fleet import load_registry
 from ollama_webmgr.manager.gateway_process import make_duty, stored_gateway
+from ollama_webmgr.manager.models import job_finished
 from ollama_webmgr.manager.recording import JobRecorder
 from ollama_webmgr.ollama.library import LibraryClient
 from ollama_webmgr.ollama.registry import RegistryClient
@@ -130,6 +132,7 @@ def build_services(
     # one set of model versions: a write through the web app is seen by the
     # gateway, and one through the gateway by the web app (cluster/changes.py)
     gateway = stored_gateway(settings, db, servers, duty, models_cache.versions)
+    gateway.monitor.job_finished = partial(job_finished, runner)
     return Services(
         settings=settings,
         db=db,

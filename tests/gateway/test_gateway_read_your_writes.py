@@ -120,3 +120,32 @@ def test_a_model_pulled_behind_the_gateways_back_is_found_once_written(sim_fleet
         sim_fleet.client().show("smollm2:135m")
     sim_fleet.gateway.monitor.changes.bump(sim_fleet.urls["n1"])
     assert sim_fleet.client().show("smollm2:135m").modelfile
+
+
+def test_a_watched_pull_is_read_again_once_its_job_is_over(sim_fleet):
+    """A pull job of the web app watches its server (cluster/changes.py): the
+    gateway lists that server again once the job is over, not while it runs."""
+    monitor, url = sim_fleet.gateway.monitor, sim_fleet.urls["n1"]
+    finished: set[str] = set()
+    monitor.job_finished = finished.__contains__  # the process's job runner
+    monitor.changes.watch(url, "job-1")
+    monitor.check_all()  # listed while the pull runs
+    listings = sim_fleet.hits("/api/tags")["n1"]
+    for _ in range(3):
+        with pytest.raises(ollama.ResponseError):
+            sim_fleet.client().show("smollm2:135m")
+    assert sim_fleet.hits("/api/tags")["n1"] == listings  # nothing to read yet
+    sim_fleet.direct("n1").pull("smollm2:135m")
+    finished.add("job-1")
+    assert sim_fleet.client().show("smollm2:135m").modelfile
+    assert monitor.changes.watched(url) == set()
+
+
+def test_without_a_job_runner_a_watched_server_is_read_again_on_a_miss(sim_fleet):
+    """A gateway process runs no jobs: it cannot tell whether a watched pull
+    is over, so it lists the server again before answering 404."""
+    monitor, url = sim_fleet.gateway.monitor, sim_fleet.urls["n1"]
+    monitor.changes.watch(url, "job-1")
+    monitor.check_all()
+    sim_fleet.direct("n1").pull("smollm2:135m")
+    assert sim_fleet.client().show("smollm2:135m").modelfile

@@ -139,3 +139,25 @@ def _text(value: bytes | str | None) -> str:
     if value is None:
         return "0"
     return value.decode() if isinstance(value, bytes) else value
+
+
+def settle(
+    versions: Versions, url: str, is_finished: Callable[[str], bool]
+) -> set[str]:
+    """Forget ``url``'s watched jobs that are finished, bumping its version if
+    any was (what they wrote is then read again); the ones still running.
+
+    >>> versions = LocalVersions()
+    >>> versions.watch("u", "job-1"); versions.watch("u", "job-2")
+    >>> before = versions.current("u")
+    >>> sorted(settle(versions, "u", lambda job_id: job_id == "job-1"))
+    ['job-2']
+    >>> versions.current("u") == before, sorted(versions.watched("u"))
+    (False, ['job-2'])
+    """
+    watched = versions.watched(url)
+    done = {job_id for job_id in watched if is_finished(job_id)}
+    if done:
+        versions.unwatch(url, done)
+        versions.bump(url)
+    return watched - done

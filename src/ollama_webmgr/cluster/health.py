@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 import urllib3
 
-from ollama_webmgr.cluster.changes import LocalVersions, Versions
+from ollama_webmgr.cluster.changes import LocalVersions, Versions, settle
 from ollama_webmgr.cluster.models import ModelMap
 from ollama_webmgr.cluster.servers import Server, ServerRegistry
 
@@ -118,6 +118,8 @@ class HealthMonitor:
         self.registry = registry
         #: which servers' models were written to (shared with the web cache)
         self.changes: Versions = changes or LocalVersions()
+        #: is a watched pull job over? (set in a process that runs jobs)
+        self.job_finished: Callable[[str], bool] | None = None
         self.on_check = on_check
         self.models = models
         self.policy = policy
@@ -195,15 +197,22 @@ class HealthMonitor:
     def recheck(self, servers: Iterable[Server]) -> bool:
         """List again the servers written to since their last listing (through
         the web app, a job, another gateway process); True if any was."""
-        stale = [
-            s
-            for s in servers
-            if self.models.version_of(s.name) != self.changes.current(s.url)
-            or self.changes.watched(s.url)  # a pull job may have finished
-        ]
+        stale = [s for s in servers if self._written(s)]
         for server in stale:
             self.refresh_models_quietly(server)
         return bool(stale)
+
+    def _written(self, server: Server) -> bool:
+        """Written to since it was listed: its version moved, or it has a
+        watched pull that may be over (any may be, with no job runner to ask)."""
+        if self.job_finished is not None:
+            # a finished pull bumps the version; a running one wrote nothing yet
+            settle(self.changes, server.url, self.job_finished)
+            pending = False
+        else:
+            pending = bool(self.changes.watched(server.url))
+        version = self.changes.current(server.url)
+        return pending or self.models.version_of(server.name) != version
 
     def refresh_models_quietly(self, server: Server) -> None:
         """After a pull/delete/copy: best effort, the next round retries anyway."""

@@ -35,7 +35,12 @@ from typing import Any
 
 # The versions moved to cluster/changes.py (the gateway shares them); still
 # importable from here.
-from ollama_webmgr.cluster.changes import LocalVersions, RedisVersions, Versions
+from ollama_webmgr.cluster.changes import (
+    LocalVersions,
+    RedisVersions,
+    Versions,
+    settle,
+)
 
 __all__ = ["LocalVersions", "ModelsCache", "RedisVersions", "Versions"]
 
@@ -65,12 +70,8 @@ class ModelsCache:
         is_finished: Callable[[str], bool] | None = None,
     ) -> Any | None:
         """The cached value, or ``None`` when missing, stale or made stale by a job."""
-        watched = self.versions.watched(url)
-        if watched and is_finished is not None:
-            done = {job_id for job_id in watched if is_finished(job_id)}
-            if done:
-                self.versions.unwatch(url, done)
-                self.versions.bump(url)
+        if is_finished is not None:
+            settle(self.versions, url, is_finished)
         with self._lock:
             entry = self._entries.get(url)
         if entry is None or self.clock() - entry.fetched > ttl:
