@@ -90,11 +90,15 @@ def write(
     if call.path in ("/api/pull", "/api/create"):
         stream = data.get("stream") is not False
         return merged(gateway, call, targets, start_response, stream)
-    return _each(gateway, call, targets, start_response)
+    return _each(gateway, call, str(subject), targets, start_response)
 
 
 def _each(
-    gateway: Gateway, call: Call, targets: list[Server], start_response: StartResponse
+    gateway: Gateway,
+    call: Call,
+    subject: str,
+    targets: list[Server],
+    start_response: StartResponse,
 ) -> Iterable[bytes]:
     """Delete or copy on every target, then answer as one server would."""
     timeouts = gateway.timeouts(call.path)
@@ -110,8 +114,12 @@ def _each(
             answers.append((server, 502, [("Content-Type", JSON)], _json(failed)))
             continue
         answers.append((server, response.status, end_to_end_headers(response), body))
-    for server, *_ in answers:
-        gateway.monitor.models_written(server)
+    listed = gateway.models.servers_with(subject)
+    for server, status, *_ in answers:
+        if not 400 <= status < 500:  # a 4xx wrote nothing; a 5xx may have
+            gateway.monitor.models_written(server)
+        elif status == 404 and server.name in listed:  # the map was wrong there
+            gateway.monitor.refresh_models_quietly(server)
     _, status, headers, body = answer_of(answers)
     names = ",".join(s.name for s, *_ in answers)
     start_response(status_line(status), [*headers, ("X-Ollama-Server", names)])
