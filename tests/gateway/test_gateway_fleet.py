@@ -190,3 +190,13 @@ def test_pull_failing_the_same_way_everywhere_keeps_ollamas_message(make_fleet):
     ) as response:
         lines = [json.loads(line) for line in response.iter_lines()]
     assert lines == [{"error": "pull model manifest: 412"}]
+
+
+def test_a_delete_that_fails_on_one_node_says_so(make_fleet):
+    fleet = make_fleet(Node("a", models=["x:1"]), Node("b", models=["x:1"]))
+    fleet.stop_node("b")  # the gateway has not noticed yet
+    response = httpx.request("DELETE", fleet.url + "/api/delete", json={"model": "x:1"})
+    assert response.status_code == 502  # half done: never answered as a success
+    assert response.json()["error"].startswith("Ollama server 'b' ")
+    assert response.headers["x-ollama-server"] == "a,b"
+    assert fleet.nodes["a"].models == []

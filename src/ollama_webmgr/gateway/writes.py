@@ -110,8 +110,11 @@ def _each(
             )
             body = response.read()
         except OSError as exc:
-            failed = error_body(call.path, 502, f"Ollama server '{server.name}' {exc}")
-            answers.append((server, 502, [("Content-Type", JSON)], _json(failed)))
+            body = _json(
+                error_body(call.path, 502, f"Ollama server '{server.name}' {exc}")
+            )
+            headers = [("Content-Type", JSON), ("Content-Length", str(len(body)))]
+            answers.append((server, 502, headers, body))
             continue
         answers.append((server, response.status, end_to_end_headers(response), body))
     listed = gateway.models.servers_with(subject)
