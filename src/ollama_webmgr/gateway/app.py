@@ -41,7 +41,7 @@ from ollama_webmgr.gateway.responses import (
     send_error,
     status_line,
 )
-from ollama_webmgr.gateway.routing import model_route
+from ollama_webmgr.gateway.routing import MODEL_ROUTES, model_route
 from ollama_webmgr.gateway.stats import RequestRecord, token_counts
 from ollama_webmgr.gateway.sticky import StickyTable
 from ollama_webmgr.gateway.upstream import Timeouts, Upstream
@@ -52,21 +52,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Observer = Callable[[RequestRecord], None]
-MODEL_ROUTES = frozenset(
-    [
-        "/api/generate",
-        "/api/chat",
-        "/api/embed",
-        "/api/embeddings",
-        "/api/show",
-        "/api/push",
-        "/v1/chat/completions",
-        "/v1/completions",
-        "/v1/embeddings",
-        "/v1/responses",
-        "/v1/messages",
-    ]
-)
 RETRY_AFTER = "2"  # seconds suggested to a client refused by a full queue
 
 

@@ -28,6 +28,23 @@ if TYPE_CHECKING:
     from ollama_webmgr.gateway.app import Gateway
     from ollama_webmgr.gateway.calls import Call
 
+#: the routes whose body names the model (``/v1/models/<model>`` too)
+MODEL_ROUTES = frozenset(
+    [
+        "/api/generate",
+        "/api/chat",
+        "/api/embed",
+        "/api/embeddings",
+        "/api/show",
+        "/api/push",
+        "/v1/chat/completions",
+        "/v1/completions",
+        "/v1/embeddings",
+        "/v1/responses",
+        "/v1/messages",
+    ]
+)
+
 
 def model_route(
     gateway: Gateway, call: Call, start_response: StartResponse
