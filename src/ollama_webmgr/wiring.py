@@ -9,10 +9,11 @@ hand-made collaborators).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, cast
 
 from ollama_webmgr.cluster.servers import ServerRegistry
-from ollama_webmgr.gateway.serving import GatewayService
+from ollama_webmgr.gateway.serving import GatewayService, model_changes
 from ollama_webmgr.jobs.bus import MemoryBus, ProgressBus
 from ollama_webmgr.jobs.runner import JobRunner, ThreadRunner
 from ollama_webmgr.jobs.tasks import TASKS_REF, default_registry
@@ -22,6 +23,7 @@ from ollama_webmgr.manager.clients import ClientFactory, ClientPool, client_fact
 from ollama_webmgr.manager.duty import Duty
 from ollama_webmgr.manager.fleet import load_registry
 from ollama_webmgr.manager.gateway_process import make_duty, stored_gateway
+from ollama_webmgr.manager.models import job_finished
 from ollama_webmgr.manager.recording import JobRecorder
 from ollama_webmgr.ollama.library import LibraryClient
 from ollama_webmgr.ollama.registry import RegistryClient
@@ -126,6 +128,11 @@ def build_services(
     servers = load_registry(settings.servers, db)
     runner, bus = build_runner(settings, tasks=tasks, on_change=JobRecorder(db))
     duty = make_duty(settings)
+    models_cache = _models_cache(settings)
+    # one set of model versions: a write through the web app is seen by the
+    # gateway, and one through the gateway by the web app (cluster/changes.py)
+    gateway = stored_gateway(settings, db, servers, duty, models_cache.versions)
+    gateway.monitor.job_finished = partial(job_finished, runner)
     return Services(
         settings=settings,
         db=db,
@@ -135,21 +142,15 @@ def build_services(
         bus=bus,
         library=LibraryClient(settings.library_url),
         registry=RegistryClient(settings.registry_url),
-        gateway=stored_gateway(settings, db, servers, duty),
-        models_cache=_models_cache(settings),
+        gateway=gateway,
+        models_cache=models_cache,
         duty=duty,
     )
 
 
 def _models_cache(settings: Settings) -> ModelsCache:
     """Per process; with ``REDIS_URL`` what makes an entry stale is shared."""
-    if not settings.redis_url:
-        return ModelsCache()
-    from ollama_webmgr.manager.cache import RedisVersions
-    from ollama_webmgr.redis_client import quick_connection
-
-    connection = quick_connection(settings.redis_url)
-    return ModelsCache(versions=RedisVersions(connection, settings.redis_prefix))
+    return ModelsCache(versions=model_changes(settings))
 
 
 def get_services() -> Services:

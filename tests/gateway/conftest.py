@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -53,6 +54,18 @@ def make_fleet() -> Iterator[Callable[..., Fleet]]:
         yield make
 
 
+class Counting:
+    """A node's requests by path (probes included), to see where requests went."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.hits: Counter[str] = Counter()
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        self.hits[environ["PATH_INFO"]] += 1
+        return self.app(environ, start_response)
+
+
 @dataclass
 class SimFleet:
     """Three emulated nodes and a gateway, all on real sockets."""
@@ -62,6 +75,11 @@ class SimFleet:
     servers: dict[str, RunningServer]
     gateway: Gateway
     url: str
+    nodes: dict[str, Counting]
+    records: list[RequestRecord]
+
+    def hits(self, path: str) -> dict[str, int]:
+        return {name: node.hits[path] for name, node in self.nodes.items()}
 
     def refresh(self) -> None:
         self.gateway.monitor.check_all()
@@ -98,20 +116,22 @@ def sim_fleet() -> Iterator[SimFleet]:
         name: SimState.with_models(list(models), bandwidth=10e9, token_delay=0.002)
         for name, models in SIM_MODELS.items()
     }
+    nodes = {name: Counting(create_app(state)) for name, state in states.items()}
+    records: list[RequestRecord] = []
     try:
         servers = {}
-        for name, state in states.items():
-            servers[name] = running = start_in_thread(create_app(state))
+        for name, node in nodes.items():
+            servers[name] = running = start_in_thread(node)
             started.append(running)
         urls = {name: s.url for name, s in servers.items()}
         registry = ServerRegistry(Server(name, url) for name, url in urls.items())
         config = GatewayConfig().update(**FAST)
         monitor = HealthMonitor(registry, ModelMap(), config)
-        app = create_gateway_app(config, registry, monitor)
+        app = create_gateway_app(config, registry, monitor, on_request=records.append)
         monitor.check_all()
         front = start_in_thread(app)
         started.append(front)
-        fleet = SimFleet(states, urls, servers, app, front.url)
+        fleet = SimFleet(states, urls, servers, app, front.url, nodes, records)
         yield fleet
         for client in fleet.clients:
             client.close()

@@ -74,8 +74,8 @@ def test_pull_goes_to_every_node_with_one_merged_progress_stream(make_fleet):
     assert statuses.count("pulling manifest") == 1
     assert statuses[-1] == "success"
     progress = [line for line in lines if "digest" in line]
-    assert all(line["total"] == 200 for line in progress)
-    assert progress[-1]["completed"] == 200
+    assert all(line["total"] == 100 for line in progress)  # the blob's size
+    assert progress[-1]["completed"] == 100
     assert fleet.nodes["a"].models == ["new:1"] == fleet.nodes["b"].models
     # the model map is refreshed: the new model is routable at once
     assert wait_until(lambda: fleet.gateway.models.servers_with("new:1") == {"a", "b"})
@@ -111,7 +111,9 @@ def test_delete_runs_on_every_node_that_has_the_model(make_fleet):
     assert response.status_code == 200
     assert response.content == b""
     assert [n.models for n in fleet.nodes.values()] == [[], ["y:1"], ["y:1"]]
-    assert [len(n.seen) for n in fleet.nodes.values()] == [1, 1, 0]
+    # every node is asked, not those the map lists: c's 404 does not count
+    assert [len(n.seen) for n in fleet.nodes.values()] == [1, 1, 1]
+    assert fleet.gateway.models.servers_with("x:1") == set()  # at once
 
 
 def test_delete_of_an_unknown_model_gets_ollamas_own_answer(make_fleet):
@@ -188,3 +190,13 @@ def test_pull_failing_the_same_way_everywhere_keeps_ollamas_message(make_fleet):
     ) as response:
         lines = [json.loads(line) for line in response.iter_lines()]
     assert lines == [{"error": "pull model manifest: 412"}]
+
+
+def test_a_delete_that_fails_on_one_node_says_so(make_fleet):
+    fleet = make_fleet(Node("a", models=["x:1"]), Node("b", models=["x:1"]))
+    fleet.stop_node("b")  # the gateway has not noticed yet
+    response = httpx.request("DELETE", fleet.url + "/api/delete", json={"model": "x:1"})
+    assert response.status_code == 502  # half done: never answered as a success
+    assert response.json()["error"].startswith("Ollama server 'b' ")
+    assert response.headers["x-ollama-server"] == "a,b"
+    assert fleet.nodes["a"].models == []

@@ -25,12 +25,13 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import urllib3
 
+from ollama_webmgr.cluster.changes import LocalVersions, Versions, settle
 from ollama_webmgr.cluster.models import ModelMap
 from ollama_webmgr.cluster.servers import Server, ServerRegistry
 
@@ -112,8 +113,13 @@ class HealthMonitor:
         pool: urllib3.PoolManager | None = None,
         clock: Clock = time.monotonic,
         on_check: CheckObserver | None = None,
+        changes: Versions | None = None,
     ) -> None:
         self.registry = registry
+        #: which servers' models were written to (shared with the web cache)
+        self.changes: Versions = changes or LocalVersions()
+        #: is a watched pull job over? (set in a process that runs jobs)
+        self.job_finished: Callable[[str], bool] | None = None
         self.on_check = on_check
         self.models = models
         self.policy = policy
@@ -173,9 +179,40 @@ class HealthMonitor:
             log.exception("health check observer failed for %s", server.name)
 
     def refresh_models(self, server: Server) -> None:
+        token = self.models.token(server.name)
+        version = self.changes.current(server.url)
         tags = self._get_json(server, "/api/tags").get("models") or []
         running = self._get_json(server, "/api/ps").get("models") or []
-        self.models.update(server.name, tags=tags, running=running)
+        self.models.update(
+            server.name, tags=tags, running=running, token=token, version=version
+        )
+
+    def models_written(self, server: Server) -> None:
+        """A write through the gateway changed ``server``'s models: tell every
+        process (the web cache too), then list them again, before answering."""
+        self.changes.bump(server.url)
+        self.models.changed(server.name)
+        self.refresh_models_quietly(server)
+
+    def recheck(self, servers: Iterable[Server]) -> bool:
+        """List again the servers written to since their last listing (through
+        the web app, a job, another gateway process); True if any was."""
+        stale = [s for s in servers if self._written(s)]
+        for server in stale:
+            self.refresh_models_quietly(server)
+        return bool(stale)
+
+    def _written(self, server: Server) -> bool:
+        """Written to since it was listed: its version moved, or it has a
+        watched pull that may be over (any may be, with no job runner to ask)."""
+        if self.job_finished is not None:
+            # a finished pull bumps the version; a running one wrote nothing yet
+            settle(self.changes, server.url, self.job_finished)
+            pending = False
+        else:
+            pending = bool(self.changes.watched(server.url))
+        version = self.changes.current(server.url)
+        return pending or self.models.version_of(server.name) != version
 
     def refresh_models_quietly(self, server: Server) -> None:
         """After a pull/delete/copy: best effort, the next round retries anyway."""

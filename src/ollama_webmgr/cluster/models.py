@@ -5,7 +5,9 @@ case folded), so ``Llama3.2`` matches ``llama3.2:latest``.
 
 >>> fleet = ModelMap()
 >>> fleet.update("a", tags=[{"name": "llama3.2:latest"}], running=[])
+True
 >>> fleet.update("b", tags=[{"name": "llama3.2:latest"}], running=[{"name": "llama3.2:latest"}])
+True
 >>> sorted(fleet.servers_with("Llama3.2"))
 ['a', 'b']
 >>> sorted(fleet.loaded_on("llama3.2"))
@@ -52,14 +54,39 @@ class _ServerModels:
     running: list[dict[str, Any]] = field(default_factory=list)
     installed: set[NameKey] = field(default_factory=set)
     loaded: set[NameKey] = field(default_factory=set)
+    version: str | None = None  # the shared version its tags were read under
 
 
 class ModelMap:
-    """Latest ``/api/tags`` and ``/api/ps`` of every server, indexed by name key."""
+    """Latest ``/api/tags`` and ``/api/ps`` of every server, indexed by name key.
+
+    A listing read while a write changed the server must not replace the one
+    read after it: readers take a ``token`` before they ask, writers call
+    ``changed``, and ``update`` drops a listing whose token is older.
+
+    >>> fleet = ModelMap()
+    >>> token = fleet.token("a")  # a probe starts listing "a"...
+    >>> fleet.changed("a")  # ...a delete ends there meanwhile...
+    >>> fleet.update("a", tags=[{"name": "gone:1"}], token=token)  # ...too late
+    False
+    >>> fleet.servers_with("gone:1")
+    set()
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._servers: dict[str, _ServerModels] = {}
+        self._writes: dict[str, int] = {}
+
+    def token(self, server: str) -> int:
+        """Taken before reading ``server``'s lists, handed to ``update``."""
+        with self._lock:
+            return self._writes.get(server, 0)
+
+    def changed(self, server: str) -> None:
+        """A write ended on ``server``: lists read before it are stale."""
+        with self._lock:
+            self._writes[server] = self._writes.get(server, 0) + 1
 
     def update(
         self,
@@ -67,16 +94,30 @@ class ModelMap:
         *,
         tags: Iterable[dict[str, Any]] | None = None,
         running: Iterable[dict[str, Any]] | None = None,
-    ) -> None:
-        """Replace what is known of ``server`` (either list may be left as is)."""
+        token: int | None = None,
+        version: str | None = None,
+    ) -> bool:
+        """Replace what is known of ``server`` (either list may be left as is);
+        False, and nothing changed, when a write happened since ``token``."""
         with self._lock:
+            if token is not None and token != self._writes.get(server, 0):
+                return False
             entry = self._servers.setdefault(server, _ServerModels())
             if tags is not None:
                 entry.tags = list(tags)
                 entry.installed = {k for e in entry.tags if (k := _entry_key(e))}
+                if version is not None:  # else the older one: rechecked sooner
+                    entry.version = version
             if running is not None:
                 entry.running = list(running)
                 entry.loaded = {k for e in entry.running if (k := _entry_key(e))}
+            return True
+
+    def version_of(self, server: str) -> str | None:
+        """The shared version (``cluster/changes.py``) the tags were read under."""
+        with self._lock:
+            entry = self._servers.get(server)
+            return entry.version if entry else None
 
     def forget(self, server: str) -> None:
         with self._lock:

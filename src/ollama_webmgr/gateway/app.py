@@ -17,11 +17,10 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from ollama_webmgr.cluster.health import HealthMonitor
-from ollama_webmgr.cluster.models import name_key
 from ollama_webmgr.cluster.servers import Server, ServerRegistry
 from ollama_webmgr.gateway import routes
 from ollama_webmgr.gateway.auth import key_allowed
-from ollama_webmgr.gateway.balancer import ServerView, rank
+from ollama_webmgr.gateway.balancer import ServerView
 from ollama_webmgr.gateway.calls import Call, read_call
 from ollama_webmgr.gateway.config import GatewayConfig
 from ollama_webmgr.gateway.cors import apply_cors
@@ -38,36 +37,21 @@ from ollama_webmgr.gateway.responses import (
     JSON,
     RelayedBody,
     error_body,
-    not_found_message,
     send,
     send_error,
     status_line,
 )
+from ollama_webmgr.gateway.routing import MODEL_ROUTES, model_route
 from ollama_webmgr.gateway.stats import RequestRecord, token_counts
-from ollama_webmgr.gateway.sticky import StickyTable, conversation_key
+from ollama_webmgr.gateway.sticky import StickyTable
 from ollama_webmgr.gateway.upstream import Timeouts, Upstream
-from ollama_webmgr.ollama.names import ModelName
+from ollama_webmgr.gateway.verdicts import Blame, Judge
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 log = logging.getLogger(__name__)
 Observer = Callable[[RequestRecord], None]
-MODEL_ROUTES = frozenset(
-    [
-        "/api/generate",
-        "/api/chat",
-        "/api/embed",
-        "/api/embeddings",
-        "/api/show",
-        "/api/push",
-        "/v1/chat/completions",
-        "/v1/completions",
-        "/v1/embeddings",
-        "/v1/responses",
-        "/v1/messages",
-    ]
-)
 RETRY_AFTER = "2"  # seconds suggested to a client refused by a full queue
 
 
@@ -94,7 +78,7 @@ class Gateway:
         self._observers: list[Observer] = [self.metrics.observe]
         if on_request is not None:
             self._observers.append(on_request)
-        self._turn = itertools.count()
+        self.turns = itertools.count()  # round-robin turns
         self.sticky = StickyTable()
         self._upstreams: dict[str, Upstream] = {}
 
@@ -141,7 +125,7 @@ class Gateway:
         if handler is not None:
             return handler(self, call, start_response)
         if path in MODEL_ROUTES or path.startswith("/v1/models/"):
-            return self.model_route(call, start_response)
+            return model_route(self, call, start_response)
         if path == "/api/create" or path.startswith("/api/blobs/"):
             return routes.primary(self, call, start_response)
         return self.relay(call, self.views(None), start_response)
@@ -170,42 +154,6 @@ class Gateway:
             if allowed is None or s.name in allowed
         ]
 
-    def model_route(self, call: Call, start_response: StartResponse) -> Iterable[bytes]:
-        model = call.model
-        if model is None or name_key(model) is None:
-            return self.relay(call, self.views(None), start_response)
-        views = self.views(model)
-        sticky_key = None
-        if self.config.sticky:
-            header = call.environ.get("HTTP_X_OLLAMA_SESSION")
-            sticky_key = conversation_key(header, model, call.data)
-        ranked = rank(
-            views,
-            self.config.strategy,
-            sticky=self.sticky.get(sticky_key) if sticky_key else None,
-            turn=next(self._turn),
-        )
-        if ranked:
-            return self.relay(call, ranked, start_response, sticky_key=sticky_key)
-        # Not listed anywhere usable: ask a server whose models are not known yet,
-        # else say why in Ollama's words.
-        unknown = [
-            v for v in self.views(None) if v.usable and not self.models.known(v.name)
-        ]
-        if unknown:
-            return self.relay(call, unknown, start_response)
-        if not any(v.usable for v in self.views(None)):
-            return self.error(
-                call, start_response, 503, "no Ollama server is available"
-            )
-        if any(not v.usable for v in views if v.has_model):
-            message = f"no available Ollama server has model '{model}'"
-            return self.error(call, start_response, 503, message)
-        display = ModelName.parse(model).display
-        return self.error(
-            call, start_response, 404, not_found_message(call.path, model, display)
-        )
-
     # --- relaying ------------------------------------------------------------
     def relay(
         self,
@@ -214,8 +162,10 @@ class Gateway:
         start_response: StartResponse,
         *,
         sticky_key: str | None = None,
+        listed: bool = False,
     ) -> Iterable[bytes]:
-        """Try the candidates in order until one answers before its first byte."""
+        """Try the candidates in order until one answers before its first byte
+        (``listed``: the model map says each has the request's model)."""
         candidates = [v for v in ranked if v.usable]
         if not candidates:
             return self.error(
@@ -224,6 +174,7 @@ class Gateway:
         max_attempts = (
             1 if not isinstance(call.body, bytes | None) else self.config.max_attempts
         )
+        judge = Judge()  # whose fault each failure is: see gateway/verdicts.py
         attempts, failure = 0, None
         while candidates and attempts < max_attempts:
             name = self._take_slot(candidates)
@@ -249,18 +200,46 @@ class Gateway:
                         call.body,
                         self.timeouts(call.path),
                     )
-                except (UpstreamFailure, KeyError) as exc:
-                    if isinstance(exc, UpstreamFailure):
-                        self.monitor.record_failure(name, exc.message)
-                        failure = (name, exc)
+                except KeyError:  # removed from the fleet meanwhile
+                    continue
+                except UpstreamFailure as exc:
+                    failure = (name, exc)
+                    step = judge.failed(
+                        name, exc.kind, exc.status, exc.body, exc.message
+                    )
+                    self._blame(step.blame)
+                    if step.stop:
+                        break
                     continue
                 held.callback(opened.response.close)
+                if listed and opened.status == 404:  # the map was stale: next one
+                    failure = (name, self._not_there(server, opened))
+                    continue
+                self._blame(judge.answered(opened.status))
                 body = self._respond(
                     call, server, opened, attempts, start_response, sticky_key
                 )
                 held.pop_all()
                 return body
         return self._failed(call, failure, attempts, start_response)
+
+    def _not_there(self, server: Server, opened: Opened) -> UpstreamFailure:
+        """``server`` answered 404 for a model the map listed there (deleted
+        through the web app, another gateway, by hand): list it again, and keep
+        the answer in case no other server has the model either."""
+        try:
+            body = opened.first + b"".join(opened.chunks)
+            opened.response.release()
+        except OSError:
+            body = opened.first
+            opened.response.close()
+        self.monitor.refresh_models_quietly(server)
+        answer = {"status": 404, "headers": opened.headers, "body": body}
+        return UpstreamFailure("status", "answered 404", **answer)
+
+    def _blame(self, blame: Blame) -> None:
+        for name, why in blame:
+            self.monitor.record_failure(name, why)
 
     def _take_slot(self, candidates: list[ServerView]) -> str | None:
         for view in candidates:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ollama_webmgr.cluster.changes import LocalVersions, RedisVersions, Versions
 from ollama_webmgr.cluster.health import HealthMonitor
 from ollama_webmgr.cluster.models import ModelMap
 from ollama_webmgr.cluster.servers import ServerRegistry
@@ -54,16 +55,29 @@ def build_gateway(
     registry: ServerRegistry | None = None,
     config: GatewayConfig | None = None,
     sink: Callable[[Sequence[RequestRecord]], None] = _log_sink,
+    changes: Versions | None = None,
 ) -> GatewayService:
-    """Servers from ``Settings.servers`` unless a registry is given."""
+    """Servers from ``Settings.servers`` unless a registry is given; ``changes``:
+    the model versions shared with the web cache (``cluster/changes.py``), the
+    process's own unless given."""
     config = config or GatewayConfig.from_settings(settings)
     registry = registry or ServerRegistry.from_urls(settings.servers)
-    monitor = HealthMonitor(registry, ModelMap(), config)
+    changes = changes or model_changes(settings)
+    monitor = HealthMonitor(registry, ModelMap(), config, changes=changes)
     recorder = BatchRecorder(sink)
     app = create_gateway_app(
         config, registry, monitor, on_request=recorder.submit, slots=_slots(settings)
     )
     return GatewayService(app, monitor, recorder)
+
+
+def model_changes(settings: Settings) -> Versions:
+    """With ``REDIS_URL`` a write through any process is seen by every other."""
+    if not settings.redis_url:
+        return LocalVersions()
+    from ollama_webmgr.redis_client import quick_connection
+
+    return RedisVersions(quick_connection(settings.redis_url), settings.redis_prefix)
 
 
 def _slots(settings: Settings) -> SlotTable | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ollama_webmgr.cluster.changes import Versions
 from ollama_webmgr.cluster.servers import ServerRegistry
 from ollama_webmgr.gateway.config import GatewayConfig
 from ollama_webmgr.gateway.serving import GatewayService, build_gateway
@@ -69,13 +70,20 @@ def make_duty(settings: Settings) -> Duty:
 
 
 def stored_gateway(
-    settings: Settings, db: DatabaseManager, servers: ServerRegistry, duty: Duty
+    settings: Settings,
+    db: DatabaseManager,
+    servers: ServerRegistry,
+    duty: Duty,
+    changes: Versions | None = None,
 ) -> GatewayService:
-    """The gateway with its settings from the store, persisting checks and requests."""
+    """The gateway with its settings from the store, persisting checks and
+    requests; ``changes``: the web cache's model versions, in a web process."""
     config = load_gateway_config(db, GatewayConfig.from_settings(settings))
     load_draining(db, servers)
     sink = JobListeners(RequestSink(db, servers), ModelRequestSink(db, servers))
-    service = build_gateway(settings, registry=servers, config=config, sink=sink)
+    service = build_gateway(
+        settings, registry=servers, config=config, sink=sink, changes=changes
+    )
     service.monitor.on_check = HealthRecorder(
         db, service.app.slots.in_flight, active=lambda: duty.held
     )

@@ -19,6 +19,7 @@ from ollama_webmgr.ollama.payloads import ModelTag, ShowInfo
 from ollama_webmgr.store.records import record_audit, record_model_map
 
 if TYPE_CHECKING:
+    from ollama_webmgr.jobs.runner import JobRunner
     from ollama_webmgr.wiring import Services
 
 ALL_SERVERS = "all"
@@ -94,14 +95,19 @@ class ServerModels:
 
 
 def _job_finished(services: Services, job_id: str) -> bool:
-    """Has this job changed the server's models yet?
+    return job_finished(services.runner, job_id)
+
+
+def job_finished(runner: JobRunner, job_id: str) -> bool:
+    """Has this job changed the server's models yet? (The web cache and the
+    gateway of the process ask it of the pulls they watch.)
 
     A pull's ``success`` line is saved in the record before its terminal event
     goes out (the final record only after it), so a page that reacts to
     ``done`` at once already finds the listing stale.
     """
     try:
-        job = services.runner.get(job_id)
+        job = runner.get(job_id)
     except JobNotFound:
         return True
     return job.finished or job.progress.status == "success"
