@@ -7,8 +7,9 @@ import hashlib
 from pathlib import Path
 
 import ollama
-from gguf_files import write_gguf
 from sim_nodes import Node
+
+from gguf_files import write_gguf
 
 
 def test_blob_head_and_post_answer_as_ollama(node: Node) -> None:
