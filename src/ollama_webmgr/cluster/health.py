@@ -204,7 +204,10 @@ class HealthMonitor:
 
     def _written(self, server: Server) -> bool:
         """Written to since it was listed: its version moved, or it has a
-        watched pull that may be over (any may be, with no job runner to ask)."""
+        watched pull that may be over (any may be, with no job runner to ask).
+        A server never listed is not: the router asks it directly."""
+        if not self.models.known(server.name):
+            return False
         if self.job_finished is not None:
             # a finished pull bumps the version; a running one wrote nothing yet
             settle(self.changes, server.url, self.job_finished)
