@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from ollama_webmgr.manager import observability as obs
 from ollama_webmgr.manager.running import running_on
+from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.web import charts
 from ollama_webmgr.web.fit_view import fit_fragment
 from ollama_webmgr.web.htmx import render_page
@@ -39,7 +40,8 @@ def _local_tz() -> dt.tzinfo | None:
 def _selection(services: Services) -> tuple[obs.Window, list[tuple[str, str]], str]:
     period = obs.parse_period(request.args.get("period"))
     chosen = request.args.get("server", "")
-    every = [(s.name, s.url) for s in services.servers.all()]
+    # the store keys every sample and document by address (``host:port``)
+    every = [(s.name, display_address(s.url)) for s in services.servers.all()]
     picked = [pair for pair in every if pair[0] == chosen] or every
     return obs.window(period), picked, chosen if len(picked) == 1 else ""
 
