@@ -142,14 +142,17 @@ def test_hardware_shows_right_after_the_agent_is_set_on_the_servers_page(
         answer = client.post(
             f"/servers/{name}/agent",
             data={"agent": f"127.0.0.1:{port}"},
-            headers={"X-CSRF-Token": csrf_token_of(client, "/servers"),
-                     "HX-Request": "true"},
+            headers={
+                "X-CSRF-Token": csrf_token_of(client, "/servers"),
+                "HX-Request": "true",
+            },
         )
         assert "Agent 127.0.0.1" in answer.headers["HX-Trigger"]
         doc = parse(client.get(f"/materiel?server={name}").data)
         assert doc.select_one(".no-agent") is None
         figures = doc.select_one("dl").get_text(" ", strip=True)
-        assert "Processeur" in figures and "%" in figures, figures
+        assert "Processeur" in figures
+        assert "%" in figures
     finally:
         agent.stop(None)
 

@@ -219,8 +219,23 @@ def test_pages_show_what_the_running_product_records(
     HealthRecorder(services.db)(server, False, 0.0)
     now = time.time()
     records = [
-        RequestRecord(now - i, "POST", "/api/chat", "chat", "qwen2.5:7b",
-                      "gpu-salon", 200, 2100.0, 100.0, 10, 80, 10, 10, 1, None)
+        RequestRecord(
+            now - i,
+            "POST",
+            "/api/chat",
+            "chat",
+            "qwen2.5:7b",
+            "gpu-salon",
+            200,
+            2100.0,
+            100.0,
+            10,
+            80,
+            10,
+            10,
+            1,
+            None,
+        )
         for i in range(3)
     ]
     RequestSink(services.db, services.servers)(records)
@@ -229,7 +244,8 @@ def test_pages_show_what_the_running_product_records(
     health = parse(client.get("/sante").data)
     assert health.select_one("#empty-state") is None
     row = health.select_one("#uptime tbody tr").get_text(" ", strip=True)
-    assert row.startswith("gpu-salon") and "50 %" in row, row
+    assert row.startswith("gpu-salon")
+    assert "50 %" in row
     assert health.select("#incidents li"), "the failed check is an incident"
     stats = parse(client.get("/statistiques?server=gpu-salon").data)
     [line] = stats.select("#per-server tbody tr")
