@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from ollama_webmgr.api.routes_gateway import setting_problem
+from ollama_webmgr.api.routes_gateway import setting_expectation
 from ollama_webmgr.gateway.status import fleet_status
 from ollama_webmgr.manager import gateway_settings as gs
 from ollama_webmgr.store.records import record_audit
@@ -43,6 +43,26 @@ FIELDS = (
     ("backoff_max", "Attente maximale entre deux essais d’un serveur hors service (s)"),
     ("sticky_size", "Conversations mémorisées"),
 )
+#: every setting's label, as the person reads it next to the field
+LABELS = {
+    "strategy": "Répartition",
+    "sticky": "Garder une conversation sur le même serveur",
+    "origins": "Origines web autorisées (CORS)",
+    **dict(FIELDS),
+}
+
+
+def input_value(value: Any) -> str:
+    """A setting as a French form field shows it: no « 30.0 », a decimal comma.
+
+    >>> input_value(30.0), input_value(2.5), input_value(3), input_value("abc")
+    ('30', '2,5', '3', 'abc')
+    """
+    if isinstance(value, float):
+        return (
+            f"{value:g}".replace(".", ",") if value != int(value) else str(int(value))
+        )
+    return str(value)
 
 
 def _page(
@@ -51,13 +71,24 @@ def _page(
     message: str | None = None,
     error: str | None = None,
     new_key: str | None = None,
+    typed: dict[str, str] | None = None,
+    problems: dict[str, str] | None = None,
 ) -> Response:
+    """The page; ``typed`` (the form as sent) and ``problems`` (field -> what it
+    expects) show a refused form as the person left it, each error by its field."""
     services = get_services()
     config = services.gateway.app.config
+    values = gs.editable_values(config)
+    shown = {name: input_value(values[name]) for name, _ in FIELDS}
+    shown["origins"] = ", ".join(values["origins"])
+    shown["strategy"] = values["strategy"]
+    shown["sticky"] = "on" if values["sticky"] else ""
     return render_page(
         "gateway.html",
         status,
-        values=gs.editable_values(config),
+        values=values,
+        shown={**shown, **(typed or {})},
+        problems=problems or {},
         strategies=STRATEGIES,
         fields=FIELDS,
         servers=fleet_status(services.gateway.app),
@@ -76,25 +107,43 @@ def show() -> Response:
 @bp.post("/config")
 def save_config() -> Response:
     current = gs.editable_values(get_services().gateway.app.config)
+    form = request.form
     changes: dict[str, Any] = {
-        "strategy": request.form.get("strategy", ""),
-        "sticky": request.form.get("sticky") == "on",
-        "origins": [
-            o.strip() for o in request.form.get("origins", "").split(",") if o.strip()
-        ],
+        "strategy": form.get("strategy", ""),
+        "sticky": form.get("sticky") == "on",
+        "origins": [o.strip() for o in form.get("origins", "").split(",") if o.strip()],
     }
     for name, _label in FIELDS:
-        changes[name] = _number(request.form.get(name, ""), current[name])
-    for name, value in changes.items():
-        problem = setting_problem(name, value)
-        if problem:
-            return _page(400, error=problem)
+        changes[name] = _number(form.get(name, ""), current[name])
+    problems = {
+        # the page lists the strategies by their French names, not their values
+        name: "un des choix de la liste attendu" if name == "strategy" else expected
+        for name, value in changes.items()
+        if (expected := setting_expectation(name, value))
+    }
+    if problems:
+        typed = {name: form.get(name, "") for name, _ in FIELDS}
+        for name in ("origins", "strategy", "sticky"):
+            typed[name] = form.get(name, "")
+        return _page(400, error=_summary(problems), typed=typed, problems=problems)
     services = get_services()
     changed = {k: v for k, v in changes.items() if current[k] != v}
     gs.save_gateway_config(services.db, services.gateway.app.config, changed)
     if changed:
         record_audit(services.db, current_actor(), "gateway.config", "gateway", changed)
     return _page(message="Réglages enregistrés : ils s’appliquent tout de suite.")
+
+
+def _summary(problems: dict[str, str]) -> str:
+    """One French sentence naming each refused field by its label."""
+    parts = [f"« {LABELS[name]} » : {expected}" for name, expected in problems.items()]
+    if len(parts) == 1:
+        return f"Réglage non enregistré. {parts[0]}."
+    return (
+        f"Réglages non enregistrés ({len(parts)} à corriger). "
+        + " ; ".join(parts)
+        + "."
+    )
 
 
 def _number(raw: str, current: Any) -> Any:
