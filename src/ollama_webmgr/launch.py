@@ -9,12 +9,14 @@ the store; the process then exits 0.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import click
 
+from ollama_webmgr.cli_french import french_error
 from ollama_webmgr.errors import WebmgrError
 from ollama_webmgr.serving import (
     display_url,
@@ -52,14 +54,14 @@ def run_serve(
     try:
         services = build_services(settings)
     except WebmgrError as exc:  # e.g. a store that cannot be opened
-        raise click.ClickException(exc.message) from None
+        raise click.ClickException(french_error(exc)) from None
     try:
         app = create_app(services=services)
         servers = _bind(services, app, host, port, gateway_port)
         services.start()
     except WebmgrError as exc:  # AssetsNotBuilt, StoreError...
         services.close()
-        raise click.ClickException(exc.message) from None
+        raise click.ClickException(french_error(exc)) from None
     except BaseException:
         services.close()
         raise
@@ -99,8 +101,9 @@ def _bind(
         except OSError as exc:
             for running in started:
                 running.stop()
+            reason = "port déjà utilisé" if exc.errno == errno.EADDRINUSE else exc
             raise click.ClickException(
-                f"cannot listen on {host}:{number}: {exc.strerror or exc}"
+                f"impossible d’écouter sur {host}:{number} : {reason}"
             ) from None
         started.append(server)
     return started

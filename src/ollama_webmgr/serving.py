@@ -160,14 +160,14 @@ def exposure_warning(host: str, admin_password: str | None) -> str | None:
     >>> exposure_warning("0.0.0.0", "s3cret") is None
     True
     >>> print(exposure_warning("0.0.0.0", None))  # doctest: +ELLIPSIS
-    WARNING: listening on 0.0.0.0 without ADMIN_PASSWORD: ...
+    ATTENTION : écoute sur 0.0.0.0 sans ADMIN_PASSWORD : ...
     """
     if is_loopback(host) or admin_password:
         return None
     return (
-        f"WARNING: listening on {host or 'all interfaces'} without ADMIN_PASSWORD:"
-        " anyone who can reach this address can download and delete models."
-        " Set ADMIN_PASSWORD or bind to 127.0.0.1."
+        f"ATTENTION : écoute sur {host or 'toutes les interfaces'} sans"
+        " ADMIN_PASSWORD : quiconque joint cette adresse peut télécharger et"
+        " supprimer des modèles. Définissez ADMIN_PASSWORD ou écoutez sur 127.0.0.1."
     )
 
 
