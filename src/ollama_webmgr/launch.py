@@ -3,8 +3,9 @@
 Both servers are bound first (a busy port fails at once), then the background
 parts start (stored jobs restored, first health round, reconciliation,
 schedule), then the addresses are printed: once printed, everything answers.
-SIGINT or SIGTERM stops the servers, flushes the request records and closes
-the store; the process then exits 0.
+SIGINT or SIGTERM ends the running jobs ``interrupted`` (they can be retried
+after the next start), stops the servers, flushes the request records and
+closes the store, within 5 seconds; the process then exits 0.
 """
 
 from __future__ import annotations
@@ -46,9 +47,14 @@ def run_serve(
     host: str,
     port: int,
     gateway_port: int | None,
+    prepare: Callable[[Services], None] | None = None,
     announce: Callable[[Bound], None] | None = None,
 ) -> None:
-    """Serve until a signal; ``gateway_port`` None runs the web app alone."""
+    """Serve until a signal; ``gateway_port`` None runs the web app alone.
+
+    ``prepare`` sees the services before anything starts (the demo names its
+    nodes there); ``announce`` runs once everything answers.
+    """
     from ollama_webmgr.web.app import create_app
 
     try:
@@ -56,6 +62,8 @@ def run_serve(
     except WebmgrError as exc:  # e.g. a store that cannot be opened
         raise click.ClickException(french_error(exc)) from None
     try:
+        if prepare is not None:
+            prepare(services)
         app = create_app(services=services)
         servers = _bind(services, app, host, port, gateway_port)
         services.start()
@@ -79,7 +87,7 @@ def run_serve(
         click.echo(f"ollama-webmgr gateway: {bound.gateway_url}")
     if announce is not None:
         announce(bound)
-    wait_for_signal(servers, services.close)
+    wait_for_signal(servers, services.close, on_signal=services.interrupt_jobs)
 
 
 def _bind(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ollama_webmgr.sim.app import create_app
@@ -55,13 +56,23 @@ def start_fleet(
     host: str = "127.0.0.1",
     ports: Sequence[int] = (),
     library_port: int | None = 0,
+    state_files: Sequence[Path] = (),
     **state_options: Any,
 ) -> EmulatedFleet:
-    """One node per entry of ``models`` (its installed models); port 0: any free."""
+    """One node per entry of ``models`` (its installed models); port 0: any free.
+
+    With ``state_files`` (one per node), a node keeps its models in its file: a
+    file written by an earlier run wins over ``models``.
+    """
     fleet = EmulatedFleet(Registry())
     try:
         for index, names in enumerate(models):
-            state = SimState.with_models(list(names), fleet.registry, **state_options)
+            state = _node_state(
+                names,
+                fleet.registry,
+                state_files[index] if index < len(state_files) else None,
+                state_options,
+            )
             port = ports[index] if index < len(ports) else 0
             fleet.nodes.append(
                 EmulatedNode(state, start_in_thread(create_app(state), host, port))
@@ -73,6 +84,22 @@ def start_fleet(
         fleet.stop()
         raise
     return fleet
+
+
+def _node_state(
+    names: Sequence[str],
+    registry: Registry,
+    state_file: Path | None,
+    options: dict[str, Any],
+) -> SimState:
+    if state_file is None:
+        return SimState.with_models(list(names), registry, **options)
+    state = SimState(registry=registry, state_file=state_file, **options)
+    if not state.load():
+        state = SimState.with_models(
+            list(names), registry, state_file=state_file, **options
+        )
+    return state
 
 
 @contextmanager
