@@ -129,7 +129,7 @@ def test_statistics_page_lists_percentiles_and_top_models(
     model = doc.select_one("#models tbody tr").get_text(" ", strip=True)
     assert model.startswith("qwen2.5:7b 1")
     assert model.endswith("42")
-    assert doc.select_one("#chart-modeles title").get_text().startswith("Modèles")
+    assert doc.select_one("#chart-modeles figcaption").get_text().startswith("Modèles")
 
 
 def test_hardware_page_shows_the_node_now(app: Flask, client: FlaskClient) -> None:
