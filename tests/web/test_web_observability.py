@@ -126,9 +126,8 @@ def test_statistics_page_lists_percentiles_and_top_models(
     assert chat.startswith("Chat 10")
     assert "104 ms" in chat
     assert "109 ms" in chat
-    model = doc.select_one("#models tbody tr").get_text(" ", strip=True)
-    assert model.startswith("qwen2.5:7b 1")
-    assert model.endswith("42")
+    model = [c.get_text() for c in doc.select_one("#models tbody tr").select("th, td")]
+    assert model == ["qwen2.5:7b", "1", "100 ms", "42"]
     assert doc.select_one("#chart-modeles figcaption").get_text().startswith("Modèles")
 
 

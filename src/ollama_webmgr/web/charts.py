@@ -363,7 +363,8 @@ def bar_chart(
     top = max([v for _, v in bars] + [1e-9])
     suffix = f" {unit}" if unit else ""
     rows = "".join(
-        f'<li><span class="chart-bar-label">{escape(label)}</span>'
+        # a long name may wrap after « : », never inside a word
+        f'<li><span class="chart-bar-label">{escape(label).replace(":", ":<wbr>")}</span>'
         f'<span class="chart-bar-row"><meter class="chart-meter chart-s{i % COLOURS}"'
         f' min="0" max="{top:g}" value="{value:g}"'
         f' aria-label="{escape(label)}">{fr_number(value, decimals)}</meter>'

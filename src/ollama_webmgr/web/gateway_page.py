@@ -147,8 +147,14 @@ def _summary(problems: dict[str, str]) -> str:
 
 
 def _number(raw: str, current: Any) -> Any:
-    """The form's text as the type of the current value (else the text, refused)."""
-    text = raw.strip().replace(",", ".")
+    """The form's text as the type of the current value (else the text, refused).
+
+    « 2,5 » and « 10 000 » are read as a French person types them:
+
+    >>> _number("10 000", 1), _number(" 2,5 ", 1.0), _number("abc", 1)
+    (10000, 2.5, 'abc')
+    """
+    text = "".join(raw.split()).replace("\u202f", "").replace(",", ".")
     try:
         return int(text) if isinstance(current, int) else float(text)
     except ValueError:

@@ -131,6 +131,8 @@
         {
           ...axis,
           size: small ? 56 : 64,
+          // counts: whole steps only (no « 2,5 » rounded to « 3 »)
+          incrs: data.decimals === 0 ? [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 1e5, 1e6] : undefined,
           values: (u, ticks) => ticks.map((t) => withUnit(number(t, data.decimals), data.unit)),
         },
       ],
