@@ -127,7 +127,12 @@
         y: { range: (u, min, max) => [0, Math.max(data.yMax ?? 0, max ?? 0, 1e-9) * (data.yMax ? 1 : 1.1)] },
       },
       axes: [
-        { ...axis, space: small ? 70 : 90, values: (u, ticks) => ticks.map((t) => when(t, data.hourly, false)) },
+        {
+          ...axis,
+          size: 32,
+          space: small ? 70 : 90,
+          values: (u, ticks) => ticks.map((t) => when(t, data.hourly, false)),
+        },
         {
           ...axis,
           size: small ? 56 : 64,
