@@ -241,7 +241,7 @@ def test_gateway_settings_errors_name_the_field_and_inputs_fit(
     assert (
         inside_viewport(page, "#gateway-settings input, #gateway-settings select") == []
     )
-    waiting = settings.get_by_label("Attente maximale d’une place (s)")
+    waiting = settings.get_by_label("Attente maximale d’une place (en secondes)")
     expect(waiting).to_have_value("30")  # not « 30.0 »
     tries = settings.get_by_label("Serveurs essayés avant d’abandonner")
     tries.fill("zéro")
@@ -260,13 +260,17 @@ def test_gateway_settings_errors_name_the_field_and_inputs_fit(
     snapshot(page, artifacts, "passerelle-erreur", viewport)
 
     tries.fill("2")
-    page.locator("#gateway-settings").get_by_label("Délai de connexion (s)").fill("2,5")
+    page.locator("#gateway-settings").get_by_label(
+        "Délai de connexion (en secondes)"
+    ).fill("2,5")
     page.locator("#gateway-settings").get_by_role("button", name="Enregistrer").click()
     expect(
         page.get_by_role("status").filter(has_text="Réglages enregistrés")
     ).to_be_visible()
     expect(
-        page.locator("#gateway-settings").get_by_label("Délai de connexion (s)")
+        page.locator("#gateway-settings").get_by_label(
+            "Délai de connexion (en secondes)"
+        )
     ).to_have_value("2,5")
     # the refused form was answered 400 (Chromium logs any 4xx document)
     assert [p for p in watch.problems() if "status of 400" not in p] == []

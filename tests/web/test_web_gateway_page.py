@@ -110,7 +110,7 @@ def test_a_bad_setting_is_refused_with_a_french_message(
     assert error == (
         "Réglages non enregistrés (2 à corriger). « Serveurs essayés avant"
         " d’abandonner » : un entier supérieur ou égal à 1 attendu ; « Attente"
-        " maximale d’une place (s) » : un nombre de secondes positif attendu."
+        " maximale d’une place (en secondes) » : un nombre de secondes positif attendu."
     )
     # each field says what it expects, and keeps what the person typed
     field = doc.find("input", attrs={"name": "max_attempts"})
