@@ -52,6 +52,9 @@ function collectEntries() {
     // the API documentation page (/api/docs)
     ["swagger-ui.css", readFileSync(join(MODULES, "swagger-ui-dist", "swagger-ui.css"))],
     ["swagger-ui.js", readFileSync(join(MODULES, "swagger-ui-dist", "swagger-ui-bundle.js"))],
+    // the charts of Santé, Statistiques and Matériel (assets/charts.js mounts them)
+    ["uplot.css", readFileSync(join(MODULES, "uplot", "dist", "uPlot.min.css"))],
+    ["uplot.js", readFileSync(join(MODULES, "uplot", "dist", "uPlot.iife.min.js"))],
   ]);
   for (const [name, png] of buildIcons()) entries.set(name, png);
   checkSyntax(SERVICE_WORKER, "assets/sw/service-worker.js");

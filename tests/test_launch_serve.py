@@ -90,7 +90,7 @@ def test_serve_explains_a_busy_port_in_one_line(tmp_path: Path) -> None:
         process = _start(tmp_path, "http://127.0.0.1:9", "--gateway-port", str(port))
         _out, err = process.communicate(timeout=30)
     assert process.returncode == 1
-    assert f"cannot listen on 127.0.0.1:{port}" in err
+    assert f"impossible d’écouter sur 127.0.0.1:{port} : port déjà utilisé" in err
     assert "Traceback" not in err
 
 
@@ -105,5 +105,7 @@ def test_serve_explains_a_bad_store_url_in_one_line(tmp_path: Path) -> None:
         timeout=30,
     )
     assert result.returncode == 1
-    assert result.stderr.startswith("Error: unsupported DATABASE_URL scheme 'mysql'")
+    assert result.stderr.startswith(
+        "Erreur : adresse de base non reconnue : « mysql://db/x »"
+    )
     assert "Traceback" not in result.stderr

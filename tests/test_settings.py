@@ -64,16 +64,16 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("env", "value", "expected"),
     [
-        ("OLLAMA_BASE_URL", "ftp://x", "OLLAMA_BASE_URL: expected an http(s)://host"),
-        ("WEBMGR_PORT", "eighty", "WEBMGR_PORT: expected an integer, got 'eighty'"),
-        ("GATEWAY_PORT", "70000", "GATEWAY_PORT: expected a port number"),
+        ("OLLAMA_BASE_URL", "ftp://x", "OLLAMA_BASE_URL : une URL http(s)://hôte"),
+        ("WEBMGR_PORT", "eighty", "WEBMGR_PORT : un entier attendu, reçu « eighty »"),
+        ("GATEWAY_PORT", "70000", "GATEWAY_PORT : un numéro de port"),
         (
             "OLLAMA_READ_TIMEOUT",
             "-1",
-            "OLLAMA_READ_TIMEOUT: expected a positive number",
+            "OLLAMA_READ_TIMEOUT : un nombre de secondes positif",
         ),
-        ("LOG_LEVEL", "loud", "LOG_LEVEL: expected one of DEBUG"),
-        ("OLLAMA_LIBRARY_URL", "ollama.com", "OLLAMA_LIBRARY_URL: expected an http://"),
+        ("LOG_LEVEL", "loud", "LOG_LEVEL : DEBUG, INFO"),
+        ("OLLAMA_LIBRARY_URL", "ollama.com", "OLLAMA_LIBRARY_URL : une URL http://"),
     ],
 )
 def test_invalid_value_names_the_variable(env: str, value: str, expected: str) -> None:

@@ -21,5 +21,7 @@ def main() -> None:
     try:
         cli(standalone_mode=True)
     except SettingsError as exc:
-        print(f"ollama-webmgr: configuration error: {exc.message}", file=sys.stderr)
+        print(
+            f"ollama-webmgr : erreur de configuration : {exc.message}", file=sys.stderr
+        )
         sys.exit(2)

@@ -1,4 +1,8 @@
-"""The ``ollama-webmgr`` subcommands. Each imports its module lazily."""
+"""The ``ollama-webmgr`` subcommands. Each imports its module lazily.
+
+Everything the command line prints is French, Click's own words included
+(``cli_french``); errors of the product are worded here (``french_error``).
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,23 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ollama_webmgr import __version__
+from ollama_webmgr import __version__, cli_french
 from ollama_webmgr.settings import Settings
 
 if TYPE_CHECKING:
     from ollama_webmgr.sim.faults import Faults
 
+cli_french.install()
+HOST_HELP = "Adresse d’écoute."
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    subcommand_metavar=cli_french.SUBCOMMAND_METAVAR,
+)
 @click.version_option(__version__, prog_name="ollama-webmgr")
 def cli() -> None:
-    """Manage the models of one Ollama server or a whole fleet."""
+    """Gérer les modèles d’un serveur Ollama ou d’une flotte entière."""
 
 
 def _bandwidth(ctx: click.Context, param: click.Parameter, value: str) -> float:
@@ -24,8 +34,10 @@ def _bandwidth(ctx: click.Context, param: click.Parameter, value: str) -> float:
 
     try:
         return parse_bandwidth(value)
-    except ValueError as error:
-        raise click.BadParameter(str(error)) from None
+    except ValueError:
+        raise click.BadParameter(
+            f"débit invalide « {value} » (exemples : 500KB, 50MB, 1GB)"
+        ) from None
 
 
 def _models(
@@ -37,10 +49,20 @@ def _models(
     from ollama_webmgr.sim.serve import check_models
 
     names = [name.strip() for name in value.split(",") if name.strip()]
+    registry = Registry()
     try:
-        return check_models(names, Registry())
-    except ValueError as error:
-        raise click.BadParameter(str(error)) from None
+        return check_models(names, registry)
+    except ValueError:
+        unknown = [name for name in names if registry.lookup(name) is None]
+        known = ", ".join(
+            f"{family.model}:{variant.tag}"
+            for family, variants in registry.models()
+            for variant in variants
+        )
+        raise click.BadParameter(
+            f"modèle inconnu de l’émulateur : {', '.join(unknown)} ;"
+            f" modèles connus : {known}"
+        ) from None
 
 
 def _faults(
@@ -55,59 +77,64 @@ def _faults(
     try:
         data = json.loads(value)
         if not isinstance(data, dict):
-            raise ValueError("a JSON object is expected")
+            raise ValueError("un objet JSON est attendu")
         return Faults.from_json(data)
     except ValueError as error:
-        raise click.BadParameter(str(error)) from None
+        raise click.BadParameter(f"pannes invalides ({error})") from None
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Bind address.")
-@click.option("--port", default=11434, show_default=True, help="Port (0: any free).")
+@click.option("--host", default="127.0.0.1", show_default=True, help=HOST_HELP)
+@click.option(
+    "--port", default=11434, show_default=True, help="Port (0 : un port libre)."
+)
 @click.option(
     "--models",
     default=None,
     callback=_models,
-    help="Comma-separated models installed at start (default: a small set).",
+    help="Modèles installés au départ, séparés par des virgules (par défaut : quelques"
+    " petits modèles).",
 )
 @click.option(
     "--bandwidth",
     default="200MB",
     show_default=True,
     callback=_bandwidth,
-    help="Simulated download speed per pull, e.g. 50MB, 1GB (per second).",
+    help="Débit simulé d’un téléchargement par seconde, p. ex. 50MB, 1GB.",
 )
 @click.option(
     "--state",
     "state_file",
     default=None,
     type=click.Path(dir_okay=False),
-    help="JSON file that keeps the installed models across restarts (wins over --models).",
+    help="Fichier JSON qui garde les modèles installés d’un lancement à l’autre"
+    " (l’emporte sur --models).",
 )
 @click.option(
     "--faults",
     default=None,
     callback=_faults,
-    help='Fault knobs as JSON, e.g. \'{"latency": 0.2, "fail_next": 3}\'.',
+    help='Pannes simulées en JSON, p. ex. \'{"latency": 0.2, "fail_next": 3}\'.',
 )
 @click.option(
     "--library-port",
     default=None,
     type=click.IntRange(0, 65535),
-    help="Also serve the fake ollama.com and registry on this port (0: any free).",
+    help="Servir aussi le faux ollama.com et son registre sur ce port (0 : un port"
+    " libre).",
 )
 @click.option(
     "--ollama-version",
     default="0.33.0-rc2",
     show_default=True,
-    help="Version reported by /api/version.",
+    help="Version annoncée par /api/version.",
 )
 @click.option(
     "--origins",
     envvar="OLLAMA_ORIGINS",
     default="",
-    help="CORS origins allowed besides Ollama's built-ins, comma-separated"
-    " (env OLLAMA_ORIGINS, as Ollama).",
+    help="Origines CORS permises en plus de celles d’Ollama, séparées par des"
+    " virgules (variable OLLAMA_ORIGINS, comme Ollama).",
 )
 @click.option(
     "--max-loaded-models",
@@ -115,8 +142,8 @@ def _faults(
     default=0,
     show_default=True,
     type=click.IntRange(0),
-    help="Models loaded at once before one is evicted (0: 3 per GPU, as Ollama;"
-    " env OLLAMA_MAX_LOADED_MODELS).",
+    help="Modèles chargés à la fois avant d’en décharger un (0 : 3 par GPU, comme"
+    " Ollama ; variable OLLAMA_MAX_LOADED_MODELS).",
 )
 @click.option(
     "--num-parallel",
@@ -124,7 +151,8 @@ def _faults(
     default=1,
     show_default=True,
     type=click.IntRange(1),
-    help="Requests one loaded model serves at once (env OLLAMA_NUM_PARALLEL).",
+    help="Requêtes servies à la fois par un modèle chargé (variable"
+    " OLLAMA_NUM_PARALLEL).",
 )
 @click.option(
     "--max-queue",
@@ -132,7 +160,8 @@ def _faults(
     default=512,
     show_default=True,
     type=click.IntRange(0),
-    help="Requests waiting for a load before 503 'server busy' (env OLLAMA_MAX_QUEUE).",
+    help="Requêtes en attente d’un chargement avant la réponse 503 « server busy »"
+    " (variable OLLAMA_MAX_QUEUE).",
 )
 def sim(
     host: str,
@@ -148,7 +177,7 @@ def sim(
     num_parallel: int,
     max_queue: int,
 ) -> None:
-    """Run an emulated Ollama server (knobs also at /_sim/faults, /_sim/scheduler)."""
+    """Lancer un serveur Ollama émulé (réglages aussi sur /_sim/faults et /_sim/scheduler)."""
     from ollama_webmgr.sim.serve import run_sim
 
     run_sim(
@@ -173,16 +202,16 @@ def sim(
 @click.option(
     "--queue",
     default=None,
-    help="RQ queue to work on (default: ollama-<REDIS_PREFIX>, ollama-webmgr).",
+    help="File RQ à traiter (par défaut : ollama-<REDIS_PREFIX>, ollama-webmgr).",
 )
-@click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
+@click.option("--burst", is_flag=True, help="S’arrêter une fois la file vide.")
 def worker(queue: str | None, burst: bool) -> None:
-    """Run jobs (pulls, update checks, forced ejects) from Redis (needs REDIS_URL)."""
+    """Exécuter les tâches (téléchargements, mises à jour, éjections) depuis Redis."""
     settings = load_settings()
     if not settings.redis_url:
         raise click.UsageError(
-            "REDIS_URL is not set: without Redis, jobs run inside the web process"
-            " and no worker is needed."
+            "REDIS_URL n’est pas défini : sans Redis, les tâches tournent dans le"
+            " processus web et aucun worker n’est nécessaire."
         )
     from ollama_webmgr.jobs.rq_runner import run_worker
 
@@ -190,15 +219,15 @@ def worker(queue: str | None, burst: bool) -> None:
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Bind address.")
+@click.option("--host", default="127.0.0.1", show_default=True, help=HOST_HELP)
 @click.option(
     "--port",
     default=None,
     type=int,
-    help="Port (default: GATEWAY_PORT, 11435).",
+    help="Port (par défaut : GATEWAY_PORT, 11435).",
 )
 def gateway(host: str, port: int | None) -> None:
-    """Run the Ollama-compatible gateway alone over the configured servers."""
+    """Lancer seule la passerelle compatible Ollama devant les serveurs configurés."""
     from ollama_webmgr.errors import WebmgrError
     from ollama_webmgr.gateway.serving import run_gateway
 
@@ -206,25 +235,30 @@ def gateway(host: str, port: int | None) -> None:
     try:
         run_gateway(settings, host, settings.gateway_port if port is None else port)
     except WebmgrError as exc:  # e.g. a store that cannot be opened
-        raise click.ClickException(exc.message) from None
+        raise click.ClickException(cli_french.french_error(exc)) from None
 
 
 @cli.command()
-@click.option("--host", default=None, help="Bind address [default: WEBMGR_HOST].")
 @click.option(
-    "--port", default=None, type=int, help="Port, 0 for any [default: WEBMGR_PORT]."
+    "--host", default=None, help="Adresse d’écoute [par défaut : WEBMGR_HOST]."
+)
+@click.option(
+    "--port",
+    default=None,
+    type=int,
+    help="Port, 0 pour un port libre [par défaut : WEBMGR_PORT].",
 )
 @click.option(
     "--gateway-port",
     default=None,
     type=int,
-    help="Gateway port, 0 for any [default: GATEWAY_PORT].",
+    help="Port de la passerelle, 0 pour un port libre [par défaut : GATEWAY_PORT].",
 )
-@click.option("--no-gateway", is_flag=True, help="Run the web application alone.")
+@click.option("--no-gateway", is_flag=True, help="Lancer l’application web seule.")
 def serve(
     host: str | None, port: int | None, gateway_port: int | None, no_gateway: bool
 ) -> None:
-    """Run the web application and the gateway under gevent."""
+    """Lancer l’application web et la passerelle (gevent)."""
     from ollama_webmgr.launch import run_serve
     from ollama_webmgr.logging_setup import configure_logging
 
@@ -241,28 +275,37 @@ def serve(
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Bind address.")
-@click.option("--port", default=8000, show_default=True, help="Web app port (0: any).")
+@click.option("--host", default="127.0.0.1", show_default=True, help=HOST_HELP)
 @click.option(
-    "--gateway-port", default=11435, show_default=True, help="Gateway port (0: any)."
+    "--port",
+    default=8000,
+    show_default=True,
+    help="Port de l’application web (0 : un port libre).",
+)
+@click.option(
+    "--gateway-port",
+    default=11435,
+    show_default=True,
+    help="Port de la passerelle (0 : un port libre).",
 )
 @click.option(
     "--base-port",
     default=11501,
     show_default=True,
-    help="First emulated node port (then +1, +2; the fake ollama.com on +9; 0: any).",
+    help="Port du premier nœud émulé (puis +1, +2 ; le faux ollama.com sur +9 ;"
+    " 0 : des ports libres).",
 )
 @click.option(
     "--data-dir",
     default="data/demo",
     show_default=True,
     type=click.Path(file_okay=False),
-    help="Where the demo keeps its store.",
+    help="Dossier de la démo : sa base et les modèles de ses nœuds.",
 )
 def demo(
     host: str, port: int, gateway_port: int, base_port: int, data_dir: str
 ) -> None:
-    """Three emulated Ollama nodes, the application and the gateway (offline)."""
+    """Trois nœuds Ollama émulés, l’application et la passerelle (hors ligne)."""
     from ollama_webmgr.demo import run_demo
     from ollama_webmgr.logging_setup import configure_logging
 
@@ -280,68 +323,79 @@ def load_settings() -> Settings:
     return Settings.from_env()
 
 
-@cli.group()
+@cli.group(subcommand_metavar=cli_french.SUBCOMMAND_METAVAR)
 def db() -> None:
-    """Inspect or migrate the persistence store (DATABASE_URL)."""
+    """Examiner ou migrer la base de données (DATABASE_URL)."""
 
 
 @db.command("migrate")
 @click.option(
-    "--from", "src", required=True, help="Source URL (e.g. tinydb:///x.json)."
+    "--from",
+    "src",
+    required=True,
+    help="Base source, qui doit exister (p. ex. tinydb:///x.json).",
 )
-@click.option("--to", "dst", required=True, help="Target URL (e.g. sqlite:///x.db).")
+@click.option("--to", "dst", required=True, help="Base cible (p. ex. sqlite:///x.db).")
 def db_migrate(src: str, dst: str) -> None:
-    """Copy every table from one store to another and verify the counts."""
+    """Copier toutes les tables d’une base vers une autre, puis vérifier les comptes."""
     from ollama_webmgr.errors import StoreError
     from ollama_webmgr.store.migrate import migrate
 
     try:
         counts = migrate(src, dst)
     except StoreError as exc:
-        raise click.ClickException(exc.message) from None
+        raise click.ClickException(cli_french.french_error(exc)) from None
+    click.echo(f"{'table':<22} {'source':>10}    {'cible':>10}")
     for table, (before, after) in counts.items():
         click.echo(f"{table:<22} {before:>10} -> {after:>10}")
-    click.echo("ok: every count matches")
+    click.echo("ok : chaque table a autant de lignes dans la cible que dans la source.")
 
 
 @db.command("info")
-@click.option("--url", default=None, help="Store URL (default: DATABASE_URL).")
+@click.option(
+    "--url", default=None, help="Adresse de la base (par défaut : DATABASE_URL)."
+)
 def db_info(url: str | None) -> None:
-    """Show the backend, its size, the rows per table and the oldest sample."""
+    """Afficher le moteur, la taille, les lignes par table et le plus ancien échantillon."""
     from ollama_webmgr.errors import StoreError
     from ollama_webmgr.store.info import describe
 
     try:
         click.echo(describe(url or load_settings().store_url))
     except StoreError as exc:
-        raise click.ClickException(exc.message) from None
+        raise click.ClickException(cli_french.french_error(exc)) from None
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Bind address.")
-@click.option("--port", default=50051, show_default=True, help="Port (0: any free).")
+@click.option("--host", default="127.0.0.1", show_default=True, help=HOST_HELP)
+@click.option(
+    "--port", default=50051, show_default=True, help="Port (0 : un port libre)."
+)
 @click.option(
     "--ollama-models-dir",
     "models_dir",
     envvar="OLLAMA_MODELS",
     default="~/.ollama/models",
     show_default=True,
-    help="Ollama's models folder, whose disk is reported (env: OLLAMA_MODELS).",
+    help="Dossier des modèles d’Ollama, dont le disque est suivi (variable"
+    " OLLAMA_MODELS).",
 )
 @click.option(
     "--token",
     default=None,
-    help="Shared token callers must send (default: AGENT_TOKEN; none: open).",
+    help="Jeton que les appelants doivent présenter (par défaut : AGENT_TOKEN ;"
+    " aucun : ouvert).",
 )
 def agent(host: str, port: int, models_dir: str, token: str | None) -> None:
-    """Run the node agent: gRPC GetSystemInfo (CPU, RAM, disks, GPUs) + health."""
+    """Lancer l’agent du nœud : GetSystemInfo en gRPC (processeur, mémoire, disques, GPU)."""
     import os
 
     try:
         from ollama_webmgr.agent.server import run_agent
     except ImportError as exc:
         raise click.ClickException(
-            f"the agent needs the 'agent' extra (pip install 'ollama-webmgr[agent]'): {exc}"
+            "l’agent a besoin du supplément « agent »"
+            f" (pip install 'ollama-webmgr[agent]') : {exc}"
         ) from None
     from ollama_webmgr.errors import AgentUnavailable
 
@@ -353,4 +407,4 @@ def agent(host: str, port: int, models_dir: str, token: str | None) -> None:
             token=token or load_settings().agent_token,
         )
     except AgentUnavailable as exc:
-        raise click.ClickException(exc.message) from None
+        raise click.ClickException(cli_french.french_error(exc)) from None

@@ -110,6 +110,37 @@ class StoreError(WebmgrError):
     code = "store_error"
 
 
+class InvalidStoreUrl(StoreError):
+    """A store URL of an unknown scheme or shape."""
+
+    code = "invalid_store_url"
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class StoreUnavailable(StoreError):
+    """The store could not be opened (server down, file unreadable...)."""
+
+    code = "store_unavailable"
+
+    def __init__(self, message: str, *, location: str, detail: str) -> None:
+        super().__init__(message)
+        self.location = location
+        self.detail = detail
+
+
+class StoreNotFound(StoreError):
+    """A store that must exist (a migration's source, ``db info``) does not."""
+
+    code = "store_not_found"
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
 class FleetError(WebmgrError):
     code = "fleet_error"
 

@@ -3,18 +3,21 @@
 Both servers are bound first (a busy port fails at once), then the background
 parts start (stored jobs restored, first health round, reconciliation,
 schedule), then the addresses are printed: once printed, everything answers.
-SIGINT or SIGTERM stops the servers, flushes the request records and closes
-the store; the process then exits 0.
+SIGINT or SIGTERM ends the running jobs ``interrupted`` (they can be retried
+after the next start), stops the servers, flushes the request records and
+closes the store, within 5 seconds; the process then exits 0.
 """
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import click
 
+from ollama_webmgr.cli_french import french_error
 from ollama_webmgr.errors import WebmgrError
 from ollama_webmgr.serving import (
     display_url,
@@ -44,22 +47,29 @@ def run_serve(
     host: str,
     port: int,
     gateway_port: int | None,
+    prepare: Callable[[Services], None] | None = None,
     announce: Callable[[Bound], None] | None = None,
 ) -> None:
-    """Serve until a signal; ``gateway_port`` None runs the web app alone."""
+    """Serve until a signal; ``gateway_port`` None runs the web app alone.
+
+    ``prepare`` sees the services before anything starts (the demo names its
+    nodes there); ``announce`` runs once everything answers.
+    """
     from ollama_webmgr.web.app import create_app
 
     try:
         services = build_services(settings)
     except WebmgrError as exc:  # e.g. a store that cannot be opened
-        raise click.ClickException(exc.message) from None
+        raise click.ClickException(french_error(exc)) from None
     try:
+        if prepare is not None:
+            prepare(services)
         app = create_app(services=services)
         servers = _bind(services, app, host, port, gateway_port)
         services.start()
     except WebmgrError as exc:  # AssetsNotBuilt, StoreError...
         services.close()
-        raise click.ClickException(exc.message) from None
+        raise click.ClickException(french_error(exc)) from None
     except BaseException:
         services.close()
         raise
@@ -77,7 +87,7 @@ def run_serve(
         click.echo(f"ollama-webmgr gateway: {bound.gateway_url}")
     if announce is not None:
         announce(bound)
-    wait_for_signal(servers, services.close)
+    wait_for_signal(servers, services.close, on_signal=services.interrupt_jobs)
 
 
 def _bind(
@@ -99,8 +109,9 @@ def _bind(
         except OSError as exc:
             for running in started:
                 running.stop()
+            reason = "port déjà utilisé" if exc.errno == errno.EADDRINUSE else exc
             raise click.ClickException(
-                f"cannot listen on {host}:{number}: {exc.strerror or exc}"
+                f"impossible d’écouter sur {host}:{number} : {reason}"
             ) from None
         started.append(server)
     return started

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 # Connections waiting to be accepted (gevent's default is 128, gunicorn's 2048): a
 # burst of a thousand clients must not see its connections dropped and retried.
 BACKLOG = 2048
+#: seconds running requests get to finish once the process is told to stop
+STOP_GRACE_S = 2.0
 # Read buffer of each connection (default 8 KiB): a request line and its headers
 # fit, larger bodies are read past it. A thousand open connections keep ~3 MB
 # less resident.
@@ -160,14 +162,14 @@ def exposure_warning(host: str, admin_password: str | None) -> str | None:
     >>> exposure_warning("0.0.0.0", "s3cret") is None
     True
     >>> print(exposure_warning("0.0.0.0", None))  # doctest: +ELLIPSIS
-    WARNING: listening on 0.0.0.0 without ADMIN_PASSWORD: ...
+    ATTENTION : écoute sur 0.0.0.0 sans ADMIN_PASSWORD : ...
     """
     if is_loopback(host) or admin_password:
         return None
     return (
-        f"WARNING: listening on {host or 'all interfaces'} without ADMIN_PASSWORD:"
-        " anyone who can reach this address can download and delete models."
-        " Set ADMIN_PASSWORD or bind to 127.0.0.1."
+        f"ATTENTION : écoute sur {host or 'toutes les interfaces'} sans"
+        " ADMIN_PASSWORD : quiconque joint cette adresse peut télécharger et"
+        " supprimer des modèles. Définissez ADMIN_PASSWORD ou écoutez sur 127.0.0.1."
     )
 
 
@@ -184,11 +186,19 @@ def display_url(host: str, port: int) -> str:
     return f"http://{host}:{port}/"
 
 
-def wait_for_signal(servers: Sequence[Server], on_stop: Callable[[], None]) -> None:
+def wait_for_signal(
+    servers: Sequence[Server],
+    on_stop: Callable[[], None],
+    *,
+    on_signal: Callable[[], None] | None = None,
+) -> None:
     """Serve until SIGINT or SIGTERM, then stop ``servers`` and call ``on_stop``.
 
-    The servers must be started already. Running requests get a few seconds to
-    finish (``stop(timeout=)``); ``on_stop`` flushes and closes the services.
+    The servers must be started already. ``on_signal`` runs first (running
+    jobs end ``interrupted``, so their progress streams end too); then the
+    servers stop together, running requests getting ``STOP_GRACE_S`` seconds
+    (an open progress stream would otherwise hold the exit); ``on_stop``
+    flushes and closes the services. The whole stays under 5 seconds.
     """
     import gevent
     from gevent.event import Event
@@ -207,6 +217,11 @@ def wait_for_signal(servers: Sequence[Server], on_stop: Callable[[], None]) -> N
     finally:
         for handler in handlers:
             handler.cancel()
-        for server in servers:
-            server.stop(timeout=5)
-        on_stop()
+        try:
+            if on_signal is not None:
+                on_signal()
+        finally:
+            gevent.joinall(
+                [gevent.spawn(server.stop, timeout=STOP_GRACE_S) for server in servers]
+            )
+            on_stop()

@@ -31,7 +31,7 @@ def _url(value: str) -> str:
     try:
         return normalize_base_url(value)
     except InvalidServerUrl as exc:
-        raise ValueError(f"an http(s)://host[:port] URL ({exc.message})") from None
+        raise ValueError(f"une URL http(s)://hôte[:port] ({exc.message})") from None
 
 
 def _url_list(value: str) -> tuple[str, ...]:
@@ -41,21 +41,23 @@ def _url_list(value: str) -> tuple[str, ...]:
 def _web_url(value: str) -> str:
     text = value.strip().rstrip("/")
     if not text.startswith(("http://", "https://")) or " " in text:
-        raise ValueError("an http:// or https:// URL")
+        raise ValueError("une URL http:// ou https://")
     return text
 
 
 def _origin_list(value: str) -> tuple[str, ...]:
     origins = tuple(item.strip() for item in value.split(",") if item.strip())
     if not all(valid_pattern(origin) for origin in origins):
-        raise ValueError("scheme://host origins, comma-separated, one * at most")
+        raise ValueError(
+            "des origines schéma://hôte séparées par des virgules, une * au plus"
+        )
     return origins
 
 
 def _port(value: str) -> int:
     port = _integer(value)
     if not 0 <= port <= 65535:
-        raise ValueError("a port number between 0 and 65535")
+        raise ValueError("un numéro de port entre 0 et 65535")
     return port
 
 
@@ -63,16 +65,16 @@ def _integer(value: str) -> int:
     try:
         return int(value.strip())
     except ValueError:
-        raise ValueError("an integer") from None
+        raise ValueError("un entier") from None
 
 
 def _positive_float(value: str) -> float:
     try:
         number = float(value.strip())
     except ValueError:
-        raise ValueError("a number of seconds") from None
+        raise ValueError("un nombre de secondes") from None
     if number <= 0:
-        raise ValueError("a positive number of seconds")
+        raise ValueError("un nombre de secondes positif")
     return number
 
 
@@ -83,14 +85,14 @@ def _optional(value: str) -> str | None:
 def _redis_prefix(value: str) -> str:
     prefix = value.strip()
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", prefix):
-        raise ValueError("letters, digits, '.', '_' or '-' (at most 64)")
+        raise ValueError("des lettres, chiffres, « . », « _ » ou « - » (64 au plus)")
     return prefix
 
 
 def _log_level(value: str) -> str:
     level = value.strip().upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-        raise ValueError("one of DEBUG, INFO, WARNING, ERROR")
+        raise ValueError("DEBUG, INFO, WARNING ou ERROR")
     return level
 
 
@@ -243,7 +245,7 @@ class Settings:
                 values[item.name] = item.metadata["parse"](source[env])
             except ValueError as exc:
                 raise SettingsError(
-                    f"{env}: expected {exc}, got {source[env]!r}"
+                    f"{env} : {exc} attendu, reçu « {source[env]} »"
                 ) from None
         return cls(**values)
 

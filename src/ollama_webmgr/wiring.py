@@ -70,6 +70,13 @@ class Services:
         """Stop the background parts and flush queued records (idempotent)."""
         self.background.stop()
 
+    def interrupt_jobs(self, timeout: float = 2.0) -> None:
+        """The process is stopping: running jobs end ``interrupted`` now rather
+        than holding the exit until their download ends (with RQ, the workers
+        keep running them)."""
+        if isinstance(self.runner, ThreadRunner):
+            self.runner.interrupt_all(timeout)
+
     def close(self) -> None:
         """Release connections and flush the store (at shutdown, or after a test)."""
         self.stop()

@@ -130,3 +130,44 @@ def test_without_an_agent_the_hardware_page_shows_what_ollama_tells(
     assert told[0].startswith("Selon Ollama :")
     assert told[0].endswith("de VRAM utilisée par les modèles chargés.")
     assert "Mo" in told[0] or "Go" in told[0]
+
+
+def test_hardware_shows_right_after_the_agent_is_set_on_the_servers_page(
+    fleet: EmulatedFleet, client: FlaskClient, tmp_path: Path
+) -> None:
+    """No collector round in between: the page asks the new agent at once."""
+    agent, port = create_server("127.0.0.1", 0, models_dir=str(tmp_path))
+    try:
+        name = client.get("/api/servers?status=0").json["servers"][0]["name"]
+        answer = client.post(
+            f"/servers/{name}/agent",
+            data={"agent": f"127.0.0.1:{port}"},
+            headers={
+                "X-CSRF-Token": csrf_token_of(client, "/servers"),
+                "HX-Request": "true",
+            },
+        )
+        assert "Agent 127.0.0.1" in answer.headers["HX-Trigger"]
+        doc = parse(client.get(f"/materiel?server={name}").data)
+        assert doc.select_one(".no-agent") is None
+        figures = doc.select_one("dl").get_text(" ", strip=True)
+        assert "Processeur" in figures
+        assert "%" in figures
+    finally:
+        agent.stop(None)
+
+
+def test_an_agent_that_does_not_answer_is_kept_and_explained(
+    fleet: EmulatedFleet, client: FlaskClient
+) -> None:
+    from fleet_support import closed_port_url
+
+    silent = closed_port_url().removeprefix("http://")
+    name = client.get("/api/servers?status=0").json["servers"][0]["name"]
+    answer = client.put(f"/api/servers/{name}/agent", json={"agent": silent})
+    assert answer.json["agent"] == silent
+    assert answer.json["agent_answered"] is False
+    doc = parse(client.get(f"/materiel?server={name}").data)
+    waiting = doc.select_one(".agent-waiting").get_text(" ", strip=True)
+    assert waiting.startswith(f"Agent {silent} enregistré : il ne répond pas")
+    assert "injoignable" in waiting

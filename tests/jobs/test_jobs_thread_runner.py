@@ -258,3 +258,28 @@ def test_jobs_restored_after_a_restart_are_interrupted_if_they_were_active(
         after.cancel(retried.id)
     finally:
         after.shutdown()
+
+
+def test_stopping_the_process_interrupts_running_and_queued_jobs(
+    memory_bus: MemoryBus,
+) -> None:
+    """A pull under way ends ``interrupted`` at its next progress line, not when
+    its download would end; a waiting one at once; both can be retried."""
+    runner = ThreadRunner(registry(), memory_bus, max_workers=1)
+    try:
+        running = runner.submit("until_cancelled", {"limit": 60})
+        waiting = runner.submit("until_cancelled", {"limit": 60})
+        wait_for(runner, running.id, lambda job: job.progress.completed is not None)
+        started = time.monotonic()
+        ended = runner.interrupt_all(timeout=3)
+        assert time.monotonic() - started < 1
+        assert {job.id: job.state for job in ended} == {
+            running.id: "interrupted",
+            waiting.id: "interrupted",
+        }
+        assert runner.get(running.id).error_code == "interrupted"
+        assert not runner.get(running.id).cancel_requested
+        last = list(memory_bus.events(running.id, None, timeout=0))[-1]
+        assert last.data["state"] == "interrupted"  # the page's stream ends
+    finally:
+        runner.shutdown()

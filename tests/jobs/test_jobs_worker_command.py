@@ -15,4 +15,4 @@ def test_worker_without_redis_url_explains_and_exits(
     monkeypatch.chdir(tmp_path)  # no .env file around
     result = CliRunner().invoke(cli, ["worker"])
     assert result.exit_code == 2
-    assert "REDIS_URL is not set" in result.output
+    assert "REDIS_URL n’est pas défini" in result.output

@@ -53,7 +53,7 @@ def test_sink_keeps_successful_model_requests_with_their_speed(tmp_path: Path) -
     [row] = model_totals(db, ["qwen2.5:7b"], NOW - 3600, NOW + 1)
     assert row["requests"] == 2
     assert row["tokens_per_s"] == 40.0
-    speed = db.query_series(["http://gpu-a:11434"], "tokens_per_s", NOW, NOW + 1, "raw")
+    speed = db.query_series(["gpu-a:11434"], "tokens_per_s", NOW, NOW + 1, "raw")
     assert [r.sum for r in speed] == [40.0]
     db.close()
 

@@ -135,16 +135,31 @@ def test_node_hardware_gives_last_report_series_and_staleness(
         "stale": False,
         "memory": {"available": 8_000_000_000, "percent": 50.0},
     }
-    db.insert("servers", {"address": A, "hardware_info": info})
+    db.insert(
+        "servers", {"address": A, "agent_address": "gpu-a:50051", "hardware_info": info}
+    )
     db.insert(
         "servers",
-        {"address": B, "hardware_info": {**info, "stale": True, "last_error": "x"}},
+        {
+            "address": B,
+            "agent_address": "gpu-b:50051",
+            "hardware_info": {**info, "stale": True, "last_error": "x"},
+        },
+    )
+    # an agent taken away leaves its last report: the node has no agent any more
+    db.insert(
+        "servers",
+        {"address": "gone:11434", "agent_address": None, "hardware_info": info},
     )
     db.add_samples([Sample(A, "cpu_percent", NOW - 600 * i, 10.0 * i) for i in (1, 2)])
 
     a, b = node_hardware(db, SERVERS, window("24h", NOW))
 
     assert a.has_agent
+    assert a.agent == "gpu-a:50051"
+    assert a.answered
+    [gone] = node_hardware(db, [("gone", "gone:11434")], window("24h", NOW))
+    assert not gone.has_agent
     assert not a.stale
     assert b.stale
     assert a.series["cpu_percent"] == [(NOW - HOUR, 15.0)]

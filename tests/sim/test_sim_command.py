@@ -21,13 +21,13 @@ from ollama_webmgr.sim.state import SimState
 def test_bad_bandwidth_is_a_clear_click_error() -> None:
     result = CliRunner().invoke(cli, ["sim", "--bandwidth", "fast"])
     assert result.exit_code == 2
-    assert "invalid bandwidth 'fast' (examples: 500KB, 50MB, 1GB)" in result.output
+    assert "débit invalide « fast » (exemples : 500KB, 50MB, 1GB)" in result.output
 
 
 def test_unknown_model_lists_the_catalogue() -> None:
     result = CliRunner().invoke(cli, ["sim", "--models", "llama3.2,nope:1b"])
     assert result.exit_code == 2
-    assert "unknown model(s): nope:1b" in result.output
+    assert "modèle inconnu de l’émulateur : nope:1b" in result.output
     assert "all-minilm:22m" in result.output
 
 

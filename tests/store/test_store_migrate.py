@@ -98,29 +98,32 @@ def test_cli_migrate_prints_counts_and_info_describes_the_store(tmp_path: Path) 
     result = runner.invoke(cli, ["db", "migrate", "--from", src, "--to", dst])
     assert result.exit_code == 0, result.output
     assert "servers" in result.output
-    assert "ok: every count matches" in result.output
+    assert "ok : chaque table a autant de lignes" in result.output
     info = runner.invoke(cli, ["db", "info", "--url", dst])
     assert info.exit_code == 0, info.output
-    assert "backend        sqlite" in info.output
-    assert "oldest sample  1970-01-01T01:56:40+00:00" in info.output
+    assert "moteur                     sqlite" in info.output
+    assert "plus ancien échantillon    01/01/1970 01:56:40 UTC" in info.output
     assert "server_stats_hourly" in info.output
 
 
 def test_cli_reports_a_bad_url_without_a_traceback(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["db", "info", "--url", "mysql://x/y"])
     assert result.exit_code == 1
-    assert "unsupported DATABASE_URL scheme 'mysql'" in result.output
+    assert "adresse de base non reconnue : « mysql://x/y »" in result.output
     unreachable = CliRunner().invoke(
         cli, ["db", "info", "--url", "postgresql://nobody@127.0.0.1:1/x"]
     )
     assert unreachable.exit_code == 1
-    assert "cannot open database" in unreachable.output
+    assert "impossible d’ouvrir la base" in unreachable.output
 
 
 def test_cli_info_defaults_to_database_url(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", f"tinydb:///{tmp_path / 'x.json'}")
+    url = f"tinydb:///{tmp_path / 'x.json'}"
+    with open_database(url) as db:
+        db.insert("audit", {"who": "admin"})
+    monkeypatch.setenv("DATABASE_URL", url)
     result = CliRunner().invoke(cli, ["db", "info"])
     assert result.exit_code == 0, result.output
-    assert "backend        tinydb" in result.output
+    assert "moteur                     tinydb" in result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from web_support import inline_code_problems, parse
 
@@ -66,9 +67,33 @@ def test_hourly_chart_uses_hours_and_a_legend_for_several_series() -> None:
 
 
 def test_bar_chart_scales_bars_to_the_largest_value() -> None:
-    doc = parse(str(bar_chart("m", "Modèles", [("qwen", 50.0), ("llama", 25.0)])))
-    widths = [float(r["width"]) for r in doc.select("rect")]
-    assert widths == [290.0, 145.0]
-    assert doc.svg["viewbox"] == "0 0 360 68"
-    assert doc.svg["role"] == "img"
+    doc = parse(str(bar_chart("m", "Modèles", [("qwen", 50.0), ("llama", 25.5)])))
+    meters = doc.select("meter")
+    assert [(m["max"], m["value"]) for m in meters] == [("50", "50"), ("50", "25.5")]
+    # names and figures are page text, as large as the page's own
+    assert [li.get_text(" ", strip=True) for li in doc.select("li")] == [
+        "qwen 50 50",
+        "llama 25,5 25,5",
+    ]
+    assert doc.figure["id"] == "m"
+    assert doc.figcaption.get_text() == "Modèles"
     assert not inline_code_problems(doc)
+
+
+def test_a_line_chart_carries_its_series_for_the_browser() -> None:
+    chart = line_chart(
+        "c",
+        "Latence",
+        [
+            Series("gpu", [(3600.0, 12.5), (7200.0, 14.0)]),
+            Series("cpu", [(7200.0, 40.0)]),
+        ],
+        start=0.0,
+        end=7200.0,
+        unit="ms",
+    )
+    data = json.loads(parse(str(chart)).select_one(".chart-plot")["data-chart"])
+    assert data["x"] == [3600.0, 7200.0]
+    assert [s["values"] for s in data["series"]] == [[12.5, 14.0], [None, 40.0]]
+    assert [s["colour"] for s in data["series"]] == ["chart-s0", "chart-s1"]
+    assert (data["unit"], data["start"], data["end"]) == ("ms", 0.0, 7200.0)

@@ -254,8 +254,10 @@ def test_ui_server_can_be_added_then_removed_after_confirmation(
             headers=headers,
         )
         item = parse(added.data).select_one("[data-server='gpu-2']")
-        delete = item.select_one("form[hx-confirm]")
+        delete = item.select_one("form[hx-post$='/delete']")
         assert delete["hx-confirm"] == "Supprimer le serveur gpu-2 de la liste ?"
+        disable = item.select_one("form[hx-post$='/toggle']")
+        assert disable["hx-confirm"].startswith("Désactiver le serveur gpu-2 ?")
         removed = client.post("/servers/gpu-2/delete", headers=headers)
         assert parse(removed.data).select_one("[data-server='gpu-2']") is None
         assert toast_of(removed)["message"] == "Serveur gpu-2 supprimé."

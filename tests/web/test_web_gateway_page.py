@@ -74,7 +74,7 @@ def test_the_page_names_the_models_loaded_on_each_server(
     models.update("gpu-a:11434", running=[{"name": "llama3.2:latest"}])
     doc = parse(browser.get("/passerelle").data)
     loaded = [p.get_text() for p in doc.select("#gateway-servers [data-loaded]")]
-    assert loaded[1] == "Chargé(s) : llama3.2:latest"
+    assert loaded[1] == "Chargé : llama3.2:latest"
     assert "Aucune clé" in doc.get_text()
 
 
@@ -102,14 +102,38 @@ def test_a_bad_setting_is_refused_with_a_french_message(
     gw_app: Flask, browser: FlaskClient
 ) -> None:
     values = _form_values(parse(browser.get("/passerelle").data))
-    values.update(strategy="weighted", max_attempts="zéro")
+    values.update(strategy="weighted", max_attempts="zéro", queue_timeout="-2")
     answer = browser.post("/passerelle/config", data=values)
-    error = parse(answer.data).find(id="gateway-error").get_text()
+    doc = parse(answer.data)
+    error = doc.find(id="gateway-error").get_text()
     assert answer.status_code == 400
     assert error == (
-        "Valeur invalide pour « max_attempts » : un entier supérieur ou égal à 1 attendu."
+        "Réglages non enregistrés (2 à corriger). « Serveurs essayés avant"
+        " d’abandonner » : un entier supérieur ou égal à 1 attendu ; « Attente"
+        " maximale d’une place (en secondes) » : un nombre de secondes positif attendu."
     )
+    # each field says what it expects, and keeps what the person typed
+    field = doc.find("input", attrs={"name": "max_attempts"})
+    assert field["aria-invalid"] == "true"
+    assert field["value"] == "zéro"
+    described = doc.find(id=field["aria-describedby"]).get_text()
+    assert described == "Un entier supérieur ou égal à 1 attendu."
+    assert _form_values(doc)["strategy"] == "weighted"
     assert _services(gw_app).gateway.app.config.strategy == "least_in_flight"
+
+
+def test_no_setting_error_names_an_internal_key(browser: FlaskClient) -> None:
+    """Whatever field is wrong, the page speaks of it by its label."""
+    shown = _form_values(parse(browser.get("/passerelle").data))
+    for name in [n for n in shown if n not in ("csrf_token", "sticky")]:
+        values = {**shown, name: "n’importe quoi" if name != "origins" else "x"}
+        doc = parse(browser.post("/passerelle/config", data=values).data)
+        error = doc.find(id="gateway-error").get_text()
+        assert name not in error, error
+        assert "least_in_flight" not in error
+        label = doc.find("label", attrs={"for": f"setting-{name}"})
+        if label is not None:
+            assert label.get_text(strip=True)[:20] in error
 
 
 def test_forms_without_the_csrf_token_are_refused(browser: FlaskClient) -> None:
@@ -172,5 +196,7 @@ def test_cors_origins_are_edited_on_the_page(
     refused = browser.post("/passerelle/config", data=values)
     assert refused.status_code == 400
     error = parse(refused.data).find(id="gateway-error").get_text()
-    assert error.startswith("Valeur invalide pour « origins » : des origines")
+    assert error.startswith(
+        "Réglage non enregistré. « Origines web autorisées (CORS) » : des origines"
+    )
     assert config.origins == ("https://chat.exemple.fr", "https://*.exemple.org")

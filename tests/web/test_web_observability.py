@@ -10,12 +10,18 @@ from flask import Flask
 from flask.testing import FlaskClient
 from web_support import inline_code_problems, parse
 
+from ollama_webmgr.gateway.stats import RequestRecord
+from ollama_webmgr.manager.model_requests import ModelRequestSink
+from ollama_webmgr.manager.recording import HealthRecorder, RequestSink
+from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.store.database import Sample
 from ollama_webmgr.store.stats import record_model_requests, record_requests
 from ollama_webmgr.wiring import EXTENSION_KEY, Services
 
 PAGES = ("/sante", "/statistiques", "/materiel")
 PRIMARY = "http://localhost:11434"
+#: the store keys a server's samples and documents by address, as the product writes
+ADDRESS = display_address(PRIMARY)
 DATE = re.compile(r"\b\d{2}/\d{2}/\d{4}\b")
 
 
@@ -28,14 +34,14 @@ def fill(app: Flask) -> float:
     db = services_of(app).db
     now = time.time()
     db.add_samples(
-        [Sample(PRIMARY, "health", now - 600 * i, float(i != 3)) for i in range(1, 30)]
-        + [Sample(PRIMARY, "latency", now - 600 * i, 12.0) for i in range(1, 30)]
-        + [Sample(PRIMARY, "cpu_percent", now - 600 * i, 40.0) for i in range(1, 30)]
+        [Sample(ADDRESS, "health", now - 600 * i, float(i != 3)) for i in range(1, 30)]
+        + [Sample(ADDRESS, "latency", now - 600 * i, 12.0) for i in range(1, 30)]
+        + [Sample(ADDRESS, "cpu_percent", now - 600 * i, 40.0) for i in range(1, 30)]
     )
     db.insert(
         "servers",
         {
-            "address": PRIMARY,
+            "address": ADDRESS,
             "healthy": True,
             "agent_address": "localhost:50051",
             "hardware_info": {
@@ -50,7 +56,7 @@ def fill(app: Flask) -> float:
         },
     )
     record_requests(db, [("chat", 100.0 + i, now - 60 * i) for i in range(10)])
-    record_model_requests(db, [("qwen2.5:7b", PRIMARY, 100.0, 42.0, now - 60)])
+    record_model_requests(db, [("qwen2.5:7b", ADDRESS, 100.0, 42.0, now - 60)])
     return now
 
 
@@ -120,10 +126,9 @@ def test_statistics_page_lists_percentiles_and_top_models(
     assert chat.startswith("Chat 10")
     assert "104 ms" in chat
     assert "109 ms" in chat
-    model = doc.select_one("#models tbody tr").get_text(" ", strip=True)
-    assert model.startswith("qwen2.5:7b 1")
-    assert model.endswith("42")
-    assert doc.select_one("#chart-modeles title").get_text().startswith("Modèles")
+    model = [c.get_text() for c in doc.select_one("#models tbody tr").select("th, td")]
+    assert model == ["qwen2.5:7b", "1", "100 ms", "42"]
+    assert doc.select_one("#chart-modeles figcaption").get_text().startswith("Modèles")
 
 
 def test_hardware_page_shows_the_node_now(app: Flask, client: FlaskClient) -> None:
@@ -157,7 +162,7 @@ def test_health_lists_agents_as_reachable_or_stale(
     db.insert(
         "servers",
         {
-            "address": "http://gpu-a:11434",
+            "address": "gpu-a:11434",
             "agent_address": "gpu-a:50051",
             "hardware_info": {"stale": True, "last_error": "connexion refusée"},
         },
@@ -170,8 +175,8 @@ def test_health_lists_agents_as_reachable_or_stale(
     assert body["status"] == "degraded"
     assert all(not entry["ok"] for entry in body["checks"]["ollama"])
     agents = body["agents"]
-    assert agents["http://localhost:11434"]["state"] == "reachable"
-    assert agents["http://gpu-a:11434"] == {
+    assert agents["localhost:11434"]["state"] == "reachable"
+    assert agents["gpu-a:11434"] == {
         "agent": "gpu-a:50051",
         "state": "stale",
         "collected_at": None,
@@ -198,3 +203,51 @@ def test_metrics_expose_http_requests_by_route(client: FlaskClient) -> None:
         "webmgr_http_request_duration_seconds_bucket",
     ):
         assert f"# TYPE {name.removesuffix('_total').removesuffix('_bucket')}" in text
+
+
+def test_pages_show_what_the_running_product_records(
+    app: Flask, client: FlaskClient
+) -> None:
+    """The health recorder and the gateway's request sinks write, the pages read:
+    both must name a server the same way (its address), whatever its name."""
+    services = services_of(app)
+    server = services.servers.all()[0]
+    services.servers.rename(server.name, "gpu-salon")
+    server = services.servers.get("gpu-salon")
+    HealthRecorder(services.db)(server, True, 12.0)
+    HealthRecorder(services.db)(server, False, 0.0)
+    now = time.time()
+    records = [
+        RequestRecord(
+            now - i,
+            "POST",
+            "/api/chat",
+            "chat",
+            "qwen2.5:7b",
+            "gpu-salon",
+            200,
+            2100.0,
+            100.0,
+            10,
+            80,
+            10,
+            10,
+            1,
+            None,
+        )
+        for i in range(3)
+    ]
+    RequestSink(services.db, services.servers)(records)
+    ModelRequestSink(services.db, services.servers)(records)
+
+    health = parse(client.get("/sante").data)
+    assert health.select_one("#empty-state") is None
+    row = health.select_one("#uptime tbody tr").get_text(" ", strip=True)
+    assert row.startswith("gpu-salon")
+    assert "50 %" in row
+    assert health.select("#incidents li"), "the failed check is an incident"
+    stats = parse(client.get("/statistiques?server=gpu-salon").data)
+    [line] = stats.select("#per-server tbody tr")
+    cells = [c.get_text(strip=True) for c in line.select("th, td")]
+    assert cells[:2] == ["gpu-salon", "3"], cells
+    assert cells[4] == "40", cells  # 80 tokens in 2 s after the first one

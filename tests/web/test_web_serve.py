@@ -94,7 +94,7 @@ def test_serve_warns_loudly_when_reachable_from_the_network(tmp_path: Path) -> N
         assert url.startswith("http://0.0.0.0:")
         process.terminate()
         _out, err = process.communicate(timeout=10)
-    assert "WARNING: listening on 0.0.0.0 without ADMIN_PASSWORD" in err
+    assert "ATTENTION : écoute sur 0.0.0.0 sans ADMIN_PASSWORD" in err
 
 
 def test_serve_stays_quiet_on_loopback(tmp_path: Path) -> None:

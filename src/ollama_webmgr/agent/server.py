@@ -142,8 +142,8 @@ def run_agent(host: str, port: int, *, models_dir: str, token: str | None) -> No
     log.info("agent on %s:%d (token: %s)", host, bound, "yes" if token else "no")
     if not token and host not in LOOPBACK:
         print(
-            f"WARNING: the agent listens on {host} without a token: anyone who can"
-            " reach this port can read the machine's hardware (set AGENT_TOKEN)",
+            f"ATTENTION : l’agent écoute sur {host} sans jeton : quiconque joint ce"
+            " port peut lire le matériel de la machine (définissez AGENT_TOKEN).",
             file=sys.stderr,
             flush=True,
         )

@@ -13,7 +13,9 @@ from ollama_webmgr.api.inputs import (
     optional_text,
     text_field,
 )
+from ollama_webmgr.cluster.hardware import InfoSource, optional_grpc_factory
 from ollama_webmgr.cluster.servers import Server
+from ollama_webmgr.errors import AgentUnavailable
 from ollama_webmgr.manager.fleet import Fleet
 from ollama_webmgr.manager.status import ServerStatus, fleet_status
 from ollama_webmgr.web.messages import describe_error
@@ -22,8 +24,23 @@ from ollama_webmgr.wiring import Services, get_services
 bp = Blueprint("api_cluster", __name__)
 
 
+#: a web request waits at most this long for a newly set agent's first answer
+AGENT_FIRST_ANSWER_S = 2.0
+
+
 def fleet_of(services: Services) -> Fleet:
-    return Fleet(services.servers, services.db, services.settings.servers)
+    token = services.settings.agent_token
+
+    def ask_agent(address: str) -> InfoSource:
+        """A gRPC client, made only when an agent is set (gRPC loads lazily)."""
+        factory = optional_grpc_factory(token=token, timeout=AGENT_FIRST_ANSWER_S)
+        if factory is None:
+            raise AgentUnavailable("the 'agent' extra is not installed")
+        return factory(address)
+
+    return Fleet(
+        services.servers, services.db, services.settings.servers, ask_agent=ask_agent
+    )
 
 
 def server_json(fleet: Fleet, server: Server) -> dict[str, Any]:
@@ -103,9 +120,13 @@ def set_agent(name: str) -> Response:
     if agent is not None and not isinstance(agent, str):
         bad_request("Champ « agent » invalide : « hôte:port » ou null attendu.")
     fleet = fleet_of(services)
-    server = fleet.set_agent(name, agent)
+    outcome = fleet.set_agent(name, agent)
     audit(services, "server_agent", name, agent=agent)
-    return jsonify(server_json(fleet, server))
+    body = server_json(fleet, outcome.server)
+    if outcome.report is not None:
+        body["agent_answered"] = outcome.report.ok
+        body["agent_error"] = outcome.report.error
+    return jsonify(body)
 
 
 @bp.delete("/api/servers/<name>")

@@ -66,10 +66,16 @@ def setting_problem(name: str, value: Any) -> str | None:
     """What is wrong with one gateway setting, in French (None: nothing)."""
     if name not in gs.EDITABLE:
         return f"Réglage inconnu : « {name} ». Réglages possibles : {', '.join(gs.EDITABLE)}."
+    expected = setting_expectation(name, value)
+    return f"Valeur invalide pour « {name} » : {expected}." if expected else None
+
+
+def setting_expectation(name: str, value: Any) -> str | None:
+    """What a known setting expects, in French, when ``value`` does not fit it."""
     try:
         GatewayConfig().update(**{name: value})
     except ValueError as exc:
-        return f"Valeur invalide pour « {name} » : {_expected(str(exc))}."
+        return _expected(str(exc))
     return None
 
 

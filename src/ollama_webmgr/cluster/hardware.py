@@ -77,6 +77,17 @@ def grpc_client_factory(
     return lambda address: AgentClient(address, token=token, timeout=timeout)
 
 
+def optional_grpc_factory(
+    *, token: str | None = None, timeout: float = DEFAULT_TIMEOUT_S
+) -> ClientFactory | None:
+    """``grpc_client_factory``, or None without the ``agent`` extra (logged)."""
+    try:
+        return grpc_client_factory(token=token, timeout=timeout)
+    except ImportError as exc:
+        log.info("node agents not asked (the 'agent' extra is missing): %s", exc)
+        return None
+
+
 def collect_hardware(
     db: DatabaseManager,
     servers_with_agents: Mapping[str, str],

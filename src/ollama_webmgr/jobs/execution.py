@@ -22,6 +22,8 @@ from ollama_webmgr.logging_setup import job_id_var
 
 log = logging.getLogger(__name__)
 
+INTERRUPTED = "the application stopped while this job ran"
+
 
 class JobStore(Protocol):
     def start(self, job_id: str) -> Job | None:
@@ -35,6 +37,11 @@ class JobStore(Protocol):
         ...
 
     def cancel_requested(self, job_id: str) -> bool: ...
+
+    def interrupting(self) -> bool:
+        """The process is stopping: a task that stops now is ``interrupted``
+        (retryable), not ``cancelled`` by a person."""
+        ...
 
 
 def final_event(job: Job) -> tuple[str, dict[str, Any]]:
@@ -129,8 +136,12 @@ def _execute(
         json.dumps(result)  # the record travels as JSON: fail here, not later
         changes["result"] = result
     except JobCancelled:
-        state = "cancelled"
-        changes.update(error="cancelled", error_code="cancelled")
+        if store.interrupting():
+            state = "interrupted"
+            changes.update(error=INTERRUPTED, error_code="interrupted")
+        else:
+            state = "cancelled"
+            changes.update(error="cancelled", error_code="cancelled")
     except WebmgrError as exc:
         state = "error"
         changes.update(error=str(exc), error_code=exc.code)
@@ -138,5 +149,7 @@ def _execute(
         log.exception("job %s (%s) failed", job.id, job.kind)
         state = "error"
         changes.update(error=f"{type(exc).__name__}: {exc}", error_code="internal")
-    changes["cancel_requested"] = store.cancel_requested(job.id)
+    changes["cancel_requested"] = state == "cancelled" or (
+        state != "interrupted" and store.cancel_requested(job.id)
+    )
     return finish(ctx.job.with_state(state, **changes), bus, store)

@@ -148,6 +148,10 @@ class RedisJobStore:
     def cancel_requested(self, job_id: str) -> bool:
         return bool(self.redis.exists(f"{self.job_key(job_id)}:cancel"))
 
+    def interrupting(self) -> bool:
+        """A worker stopping is RQ's business (its job is found dead later)."""
+        return False
+
     def cancel_requested_at(self, job_id: str) -> float | None:
         raw: Any = self.redis.get(f"{self.job_key(job_id)}:cancel")
         return None if raw is None else float(raw)

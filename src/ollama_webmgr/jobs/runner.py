@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -19,7 +20,7 @@ from typing import Any, Protocol
 from ollama_webmgr.errors import JobError, JobNotFound
 from ollama_webmgr.jobs.bus import ProgressBus
 from ollama_webmgr.jobs.context import ProgressTracker, TaskRegistry
-from ollama_webmgr.jobs.execution import execute, finish
+from ollama_webmgr.jobs.execution import INTERRUPTED, execute, finish
 from ollama_webmgr.jobs.hooks import JobListeners
 from ollama_webmgr.jobs.model import RETRYABLE_STATES, Job, Progress
 
@@ -50,6 +51,8 @@ class _MemoryStore:
         self, on_change: Callable[[Job], None] | None, keep_finished: int
     ) -> None:
         self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)
+        self.stopping = False
         self.jobs: dict[str, Job] = {}
         self.listeners: JobListeners[Job] = (
             JobListeners(on_change) if on_change else JobListeners()
@@ -68,6 +71,7 @@ class _MemoryStore:
             self.jobs[job.id] = job
             if job.finished:
                 self._forget_old_locked()
+                self.changed.notify_all()
         self.listeners(job)
 
     def update_progress(self, job_id: str, progress: Progress) -> None:
@@ -86,7 +90,10 @@ class _MemoryStore:
             return running
 
     def cancel_requested(self, job_id: str) -> bool:
-        return self.get(job_id).cancel_requested
+        return self.stopping or self.get(job_id).cancel_requested
+
+    def interrupting(self) -> bool:
+        return self.stopping
 
     def _forget_old_locked(self) -> None:
         finished = [j for j in self.jobs.values() if j.finished]
@@ -192,6 +199,42 @@ class ThreadRunner:
         check_retryable(old)
         return self._submit(old.kind, old.params, old.dedupe_key, retry_of=old.id)
 
+    def interrupt_all(self, timeout: float = 3.0) -> builtins.list[Job]:
+        """The process is stopping: end every active job ``interrupted``.
+
+        A queued job ends at once, a running one at its next cancellation check
+        (a pull: its next progress line); waits for them up to ``timeout``
+        seconds. The records are saved as usual (``on_change``), so the next
+        start shows them interrupted and they can be retried (a pull resumes
+        where Ollama left its partial download). Returns the jobs so ended.
+        """
+        deadline = time.monotonic() + timeout
+        with self._store.lock:
+            self._store.stopping = True
+            active = [j.id for j in self._store.jobs.values() if j.active]
+            queued = [
+                self._store.jobs[i]
+                for i in active
+                if self._store.jobs[i].state == "queued"
+            ]
+        for job in queued:
+            finish(
+                job.with_state(
+                    "interrupted", error=INTERRUPTED, error_code="interrupted"
+                ),
+                self.bus,
+                self._store,
+            )
+        with self._store.changed:
+            while any(
+                self._store.jobs[i].active for i in active if i in self._store.jobs
+            ):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._store.changed.wait(left)
+            return [self._store.jobs[i] for i in active if i in self._store.jobs]
+
     def restore(self, jobs: Iterable[Job]) -> builtins.list[Job]:
         """Load records kept by the store from an earlier run of the process.
 
@@ -202,9 +245,7 @@ class ThreadRunner:
         for job in jobs:
             if job.active:
                 job = job.with_state(
-                    "interrupted",
-                    error="the application stopped while this job ran",
-                    error_code="interrupted",
+                    "interrupted", error=INTERRUPTED, error_code="interrupted"
                 )
             with self._store.lock:
                 if job.id in self._store.jobs:

@@ -222,12 +222,10 @@ class Background:
 
 def _hardware_collector(services: Parts) -> HardwareCollector | None:
     """Ask the node agents every ``HARDWARE_INTERVAL`` (needs the ``agent`` extra)."""
-    from ollama_webmgr.cluster.hardware import HardwareCollector, grpc_client_factory
+    from ollama_webmgr.cluster.hardware import HardwareCollector, optional_grpc_factory
 
-    try:
-        factory = grpc_client_factory(token=services.settings.agent_token)
-    except ImportError as exc:
-        log.info("node agents not polled (the 'agent' extra is missing): %s", exc)
+    factory = optional_grpc_factory(token=services.settings.agent_token)
+    if factory is None:
         return None
     return HardwareCollector(
         services.db,

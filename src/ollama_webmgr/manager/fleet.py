@@ -21,7 +21,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ollama_webmgr.cluster.hardware import set_agent_address
+from ollama_webmgr.cluster.hardware import (
+    ClientFactory,
+    Collected,
+    collect_hardware,
+    set_agent_address,
+)
 from ollama_webmgr.cluster.servers import Server, ServerRegistry
 from ollama_webmgr.errors import (
     AgentUnavailable,
@@ -59,6 +64,15 @@ class ServerCheck:
 
 
 VersionCheck = Callable[[str], ServerCheck]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSet:
+    """A server's agent was set: ``report`` is its first answer (or why there is
+    none), ``None`` when the agent was removed or cannot be asked here."""
+
+    server: Server
+    report: Collected | None
 
 
 def check_server(url: str) -> ServerCheck:
@@ -132,8 +146,10 @@ class Fleet:
         configured: Sequence[str],
         *,
         check: VersionCheck = check_server,
+        ask_agent: ClientFactory | None = None,
     ) -> None:
         self.registry = registry
+        self._ask_agent = ask_agent
         self.db = db
         self._configured = {normalize_base_url(url) for url in configured}
         self._check = check
@@ -201,15 +217,28 @@ class Fleet:
             (str(d["agent_address"]) for d in docs if d.get("agent_address")), None
         )
 
-    def set_agent(self, name: str, agent: str | None) -> Server:
-        """Give a server a node agent (``host:port``), or remove it (empty)."""
+    def set_agent(self, name: str, agent: str | None) -> AgentSet:
+        """Give a server a node agent (``host:port``), or remove it (empty).
+
+        A new agent is asked at once, so its hardware shows right away rather
+        than after the collector's next round; one that does not answer is
+        kept all the same (it may start later), the reason in the report.
+        """
         server = self.get(name)
         address = (agent or "").strip() or None
         try:
             set_agent_address(self.db, display_address(server.url), address)
         except AgentUnavailable as exc:
             raise InvalidAgentAddress(exc.message) from None
-        return server
+        if address is None or self._ask_agent is None:
+            return AgentSet(server, None)
+        [report] = collect_hardware(
+            self.db,
+            {display_address(server.url): address},
+            self._ask_agent,
+            time.time(),
+        )
+        return AgentSet(server, report)
 
     def remove(self, name: str) -> None:
         server = self.get(name)

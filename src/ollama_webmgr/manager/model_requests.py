@@ -16,6 +16,7 @@ from ollama_webmgr.errors import InvalidModelName
 from ollama_webmgr.gateway.stats import RequestRecord
 from ollama_webmgr.off_hub import off_hub
 from ollama_webmgr.ollama.names import ModelName
+from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.store.database import DatabaseManager
 from ollama_webmgr.store.records import record_model_use
 from ollama_webmgr.store.stats import record_model_requests
@@ -68,7 +69,8 @@ class ModelRequestSink:
         self._registry = registry
 
     def __call__(self, records: Sequence[RequestRecord]) -> None:
-        urls = {s.name: s.url for s in self._registry.all()}  # read here, not off hub
+        # by address, as every other sample of a server (read here, not off hub)
+        urls = {s.name: display_address(s.url) for s in self._registry.all()}
         rows = model_request_rows(records, urls)
         if rows:
             off_hub(self._db, store_model_requests, rows)

@@ -258,10 +258,16 @@ class NodeHardware:
     info: Doc
     stale: bool
     series: dict[str, list[tuple[float, float]]]
+    agent: str | None = None  # the agent's address, as set on the Serveurs page
 
     @property
     def has_agent(self) -> bool:
-        return bool(self.info.get("agent"))
+        return self.agent is not None
+
+    @property
+    def answered(self) -> bool:
+        """The agent answered at least once (its figures can be shown)."""
+        return self.info.get("collected_at") is not None
 
 
 def node_hardware(
@@ -276,11 +282,14 @@ def node_hardware(
     }
     nodes = []
     for name, address in servers:
-        info = dict(docs.get(address, {}).get("hardware_info") or {})
+        doc = docs.get(address, {})
+        info = dict(doc.get("hardware_info") or {})
+        agent = doc.get("agent_address")
         nodes.append(
             NodeHardware(
                 name=name,
                 address=address,
+                agent=str(agent) if agent else None,
                 info=info,
                 stale=agent_stale(info, win.end),
                 series={

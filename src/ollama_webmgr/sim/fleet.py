@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ollama_webmgr.sim.app import create_app
@@ -56,19 +57,26 @@ def start_fleet(
     ports: Sequence[int] = (),
     library_port: int | None = 0,
     node_options: Sequence[dict[str, Any]] = (),
+    state_files: Sequence[Path] = (),
     **state_options: Any,
 ) -> EmulatedFleet:
     """One node per entry of ``models`` (its installed models); port 0: any free.
 
     ``state_options`` apply to every node, ``node_options[i]`` to node i only
     (e.g. its scheduler limits: ``{"max_loaded_models": 1, "num_parallel": 2}``).
+    With ``state_files`` (one per node), a node keeps its models in its file: a
+    file written by an earlier run wins over ``models``.
     """
     fleet = EmulatedFleet(Registry())
     try:
         for index, names in enumerate(models):
             own = node_options[index] if index < len(node_options) else {}
-            options = {**state_options, **own}
-            state = SimState.with_models(list(names), fleet.registry, **options)
+            state = _node_state(
+                names,
+                fleet.registry,
+                state_files[index] if index < len(state_files) else None,
+                {**state_options, **own},
+            )
             port = ports[index] if index < len(ports) else 0
             fleet.nodes.append(
                 EmulatedNode(state, start_in_thread(create_app(state), host, port))
@@ -80,6 +88,22 @@ def start_fleet(
         fleet.stop()
         raise
     return fleet
+
+
+def _node_state(
+    names: Sequence[str],
+    registry: Registry,
+    state_file: Path | None,
+    options: dict[str, Any],
+) -> SimState:
+    if state_file is None:
+        return SimState.with_models(list(names), registry, **options)
+    state = SimState(registry=registry, state_file=state_file, **options)
+    if not state.load():
+        state = SimState.with_models(
+            list(names), registry, state_file=state_file, **options
+        )
+    return state
 
 
 @contextmanager

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ollama_webmgr.errors import StoreError
+from ollama_webmgr.errors import InvalidStoreUrl, StoreError, StoreNotFound
 
 Doc = dict[str, Any]
 Op = Literal["==", "!=", "<", "<=", ">", ">=", "in"]
@@ -347,7 +347,7 @@ def open_database(url: str) -> DatabaseManager:
     >>> open_database("mysql://x")
     Traceback (most recent call last):
     ...
-    ollama_webmgr.errors.StoreError: unsupported DATABASE_URL scheme 'mysql' (use sqlite:///, postgresql+psycopg://, tinydb:///)
+    ollama_webmgr.errors.InvalidStoreUrl: unsupported DATABASE_URL scheme 'mysql' (use sqlite:///, postgresql+psycopg://, tinydb:///)
     """
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if scheme == "tinydb":
@@ -363,17 +363,30 @@ def open_database(url: str) -> DatabaseManager:
         from ollama_webmgr.store.sql_backend import SqlDatabase
 
         return SqlDatabase("postgresql+psycopg://" + url.split("://", 1)[1])
-    raise StoreError(
+    raise InvalidStoreUrl(
         f"unsupported DATABASE_URL scheme {scheme!r}"
-        " (use sqlite:///, postgresql+psycopg://, tinydb:///)"
+        " (use sqlite:///, postgresql+psycopg://, tinydb:///)",
+        url=url,
     )
+
+
+def open_existing_database(url: str) -> DatabaseManager:
+    """Open a store that must already be there: a file store (SQLite, TinyDB)
+    whose file is missing raises ``StoreNotFound`` instead of being created
+    empty (a mistyped migration source must not look like an empty store)."""
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme in ("sqlite", "tinydb"):
+        path = _file_path(url, scheme)
+        if not Path(path).is_file():
+            raise StoreNotFound(f"no store at {path}", path=path)
+    return open_database(url)
 
 
 def _file_path(url: str, scheme: str) -> str:
     prefix = f"{scheme}:///"
     if not url.startswith(prefix) or len(url) <= len(prefix):
-        raise StoreError(
-            f"{scheme} URL must look like {prefix}path/to/file, got {url!r}"
+        raise InvalidStoreUrl(
+            f"{scheme} URL must look like {prefix}path/to/file, got {url!r}", url=url
         )
     rest = url[len(prefix) :]
     # sqlite:////abs/path and sqlite:///rel/path, as SQLAlchemy reads them

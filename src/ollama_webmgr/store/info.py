@@ -4,25 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ollama_webmgr.store.database import open_database
+from ollama_webmgr.store.database import open_existing_database
 from ollama_webmgr.store.migrate import table_counts
 
 
 def describe(url: str) -> str:
     """Backend, location, size, rows per table and oldest raw sample of ``url``."""
-    db = open_database(url)
+    db = open_existing_database(url)
     try:
         size = db.size_bytes()
         oldest = db.oldest_sample()
         lines = [
-            f"backend        {db.backend}",
-            f"location       {db.location()}",
-            f"size           {_size(size)}",
-            "oldest sample  "
-            + (
-                dt.datetime.fromtimestamp(oldest, dt.UTC).isoformat() if oldest else "-"
-            ),
-            "rows:",
+            f"moteur                     {db.backend}",
+            f"emplacement                {db.location()}",
+            f"taille                     {_size(size)}",
+            "plus ancien échantillon    " + (_when(oldest) if oldest else "aucun"),
+            "lignes par table :",
         ]
         lines += [f"  {t:<22} {n:>10}" for t, n in table_counts(db).items()]
         return "\n".join(lines)
@@ -30,18 +27,29 @@ def describe(url: str) -> str:
         db.close()
 
 
-def _size(size: int | None) -> str:
+def _when(ts: float) -> str:
+    """``JJ/MM/AAAA HH:MM:SS UTC``.
+
+    >>> _when(1_700_000_000)
+    '14/11/2023 22:13:20 UTC'
     """
-    >>> _size(3_500_000)
-    '3.3 MiB'
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%d/%m/%Y %H:%M:%S UTC")
+
+
+def _size(size: int | None) -> str:
+    """In binary units, the French way.
+
+    >>> _size(3_500_000), _size(512)
+    ('3,3 Mio', '512 o')
     >>> _size(None)
-    'unknown'
+    'inconnue'
     """
     if size is None:
-        return "unknown"
+        return "inconnue"
     value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} B" if unit == "B" else f"{value:.1f} {unit}"
+    for unit in ("o", "Kio", "Mio", "Gio"):
+        if value < 1024 or unit == "Gio":
+            text = f"{value:.0f}" if unit == "o" else f"{value:.1f}".replace(".", ",")
+            return f"{text} {unit}"
         value /= 1024
-    return f"{size} B"
+    return f"{size} o"

@@ -14,6 +14,7 @@ from ollama_webmgr.store.database import (
     TABLES,
     DatabaseManager,
     open_database,
+    open_existing_database,
 )
 
 PAGE = 5_000
@@ -23,11 +24,12 @@ Counts = dict[str, tuple[int, int]]
 def migrate(src_url: str, dst_url: str) -> Counts:
     """Copy everything from ``src_url`` to ``dst_url``; ``{table: (src, dst)}``.
 
-    Raises ``StoreError`` when a count differs after the copy.
+    Raises ``StoreNotFound`` when the source is a file that does not exist
+    (nothing is created), ``StoreError`` when a count differs after the copy.
     """
     if src_url == dst_url:
         raise StoreError("source and destination are the same store")
-    src = open_database(src_url)
+    src = open_existing_database(src_url)
     try:
         dst = open_database(dst_url)
         try:

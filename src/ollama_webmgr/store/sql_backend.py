@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
-from ollama_webmgr.errors import StoreError
+from ollama_webmgr.errors import StoreError, StoreUnavailable
 from ollama_webmgr.store import sql_tables as T
 from ollama_webmgr.store.database import (
     DatabaseManager,
@@ -61,7 +61,11 @@ class SqlDatabase(DatabaseManager):
             if create_tables:
                 self._create_tables()
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open database {self.location()}: {exc}") from None
+            raise StoreUnavailable(
+                f"cannot open database {self.location()}: {exc}",
+                location=self.location(),
+                detail=str(getattr(exc, "orig", None) or exc).strip(),
+            ) from None
 
     def _create_tables(self) -> None:
         """Create missing tables under a lock: several processes (gunicorn and

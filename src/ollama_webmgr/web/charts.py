@@ -1,20 +1,24 @@
-"""Server-rendered SVG charts: line, area and horizontal bar charts.
+"""Charts of the supervision pages: time charts and horizontal bars.
 
-No JavaScript and nothing a strict CSP blocks: colours come from CSS classes
-(``chart-s0`` ... ``chart-s5`` in ``app.css``) or presentation attributes, never
-from ``style=""``. Each chart is a ``<figure>`` holding an ``<svg role="img">``
-labelled by its ``<title>`` and ``<desc>``, plus a ``<details>`` table with the
-figures for screen readers and for anyone who wants the numbers.
+A time chart is a ``<figure>`` holding its caption, a ``div.chart-plot`` whose
+``data-chart`` attribute carries the series as JSON, a server-rendered
+``<svg role="img">`` inside it (labelled by its ``<title>`` and ``<desc>``), the
+legend, and a ``<details>`` table with the figures for screen readers and for
+anyone who wants the numbers. In the browser ``assets/charts.js`` draws the
+series with uPlot in place of the SVG: text at its real size at any width and
+a tooltip under the pointer or the finger. Without script the SVG stays (a
+``viewBox`` 360 units wide, the width of a phone).
 
-The ``viewBox`` is 360 units wide, about the width of a phone: at 390 px the
-text is drawn at its nominal size, and ``width: 100%`` lets it grow on wider
-screens. Axis labels are French: dates ``JJ/MM/AAAA`` (``HH:MM`` for a 24 h
-window), decimal commas.
+Bars are HTML ``<meter>`` elements: full-size text on every screen, no script.
+Nothing a strict CSP blocks: colours come from CSS classes (``chart-s0`` ...
+``chart-s5`` in ``app.css``), never from ``style=""``. Labels are French:
+dates ``JJ/MM/AAAA`` (``HH:MM`` for a 24 h window), decimal commas.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -173,8 +177,49 @@ def line_chart(
     table = _series_table(chart_id, title, series, unit, hourly, tz, decimals)
     svg = _frame(chart_id, title, summary, body)
     caption = f'<figcaption class="chart-caption">{escape(title)}</figcaption>'
+    data = _payload(series, unit, y_max, area, hourly, decimals, (start, end))
+    plot = f'<div class="chart-plot" data-chart="{escape(data)}">{svg}</div>'
     return Markup(
-        f'<figure class="chart-figure">{caption}{svg}{legend}{table}</figure>'
+        f'<figure class="chart-figure">{caption}{plot}{legend}{table}</figure>'
+    )
+
+
+def _payload(
+    series: Sequence[Series],
+    unit: str,
+    y_max: float | None,
+    area: bool,
+    hourly: bool,
+    decimals: int,
+    window: tuple[float, float],
+) -> str:
+    """The series as ``assets/charts.js`` reads them: one time axis, gaps null.
+
+    >>> json.loads(_payload([Series("a", [(10, 1.0)]), Series("b", [(20, 2.0)])],
+    ...     "%", 100.0, False, True, 1, (0, 30)))["series"][1]["values"]
+    [None, 2.0]
+    """
+    stamps = sorted({t for one in series for t, _ in one.points})
+    return json.dumps(
+        {
+            "x": stamps,
+            "series": [
+                {
+                    "label": one.label,
+                    "values": [dict(one.points).get(t) for t in stamps],
+                    "colour": f"chart-s{index % COLOURS}",
+                }
+                for index, one in enumerate(series)
+            ],
+            "unit": unit,
+            "yMax": y_max,
+            "area": area and len(series) == 1,
+            "hourly": hourly,
+            "decimals": decimals,
+            "start": window[0],
+            "end": window[1],
+        },
+        separators=(",", ":"),
     )
 
 
@@ -313,43 +358,23 @@ def bar_chart(
     unit: str = "",
     decimals: int = 1,
 ) -> Markup:
-    """Horizontal bars (one row per label): labels stay readable on a phone."""
-    height = TOP + BAR_ROW * max(1, len(bars)) + 4
+    """Horizontal bars, one row per label: HTML ``<meter>`` elements, so labels
+    and figures are page text (readable at any width, long names wrap)."""
     top = max([v for _, v in bars] + [1e-9])
-    x = linear_scale((0.0, top), (0.0, WIDTH - 70))
-    body = []
-    for index, (label, value) in enumerate(bars):
-        row = TOP + index * BAR_ROW
-        text = fr_number(value, decimals) + (f" {unit}" if unit else "")
-        body.append(_text(0, row + 9, label, "start", "chart-label"))
-        body.append(
-            f'<rect x="0" y="{row + 12}" width="{max(x(value), 1.0):.1f}" '
-            f'height="10" rx="2" class="chart-bar chart-s{index % COLOURS}" '
-            'fill="currentColor"/>'
-        )
-        body.append(
-            _text(max(x(value), 1.0) + 4, row + 21, text, "start", "chart-label")
-        )
-    summary = (
-        " ; ".join(
-            f"{label} : {fr_number(v, decimals)}{f' {unit}' if unit else ''}"
-            for label, v in bars
-        )
-        or "aucune donnée"
-    )
-    svg = _frame(chart_id, title, summary + ".", body).replace(
-        f'viewBox="0 0 {WIDTH} {HEIGHT}"', f'viewBox="0 0 {WIDTH} {height}"', 1
-    )
+    suffix = f" {unit}" if unit else ""
     rows = "".join(
-        f'<tr><th scope="row">{escape(label)}</th>'
-        f"<td>{fr_number(v, decimals)}</td></tr>"
-        for label, v in bars
+        # a long name may wrap after « : », never inside a word
+        f'<li><span class="chart-bar-label">{escape(label).replace(":", ":<wbr>")}</span>'
+        f'<span class="chart-bar-row"><meter class="chart-meter chart-s{i % COLOURS}"'
+        f' min="0" max="{top:g}" value="{value:g}"'
+        f' aria-label="{escape(label)}">{fr_number(value, decimals)}</meter>'
+        f'<span class="chart-bar-value">{fr_number(value, decimals)}{suffix}</span>'
+        "</span></li>"
+        for i, (label, value) in enumerate(bars)
     )
-    caption = escape(title) + (f" ({escape(unit)})" if unit else "")
-    table = (
-        f'<details class="chart-data"><summary>Voir les données</summary>'
-        f'<table id="{chart_id}-table"><caption>{caption}</caption>'
-        f"<tbody>{rows}</tbody></table></details>"
+    empty = "" if bars else '<p class="text-sm text-slate-700">Aucune donnée.</p>'
+    caption = f'<figcaption class="chart-caption">{escape(title)}</figcaption>'
+    return Markup(
+        f'<figure id="{chart_id}" class="chart-figure">{caption}'
+        f'<ol class="chart-bars">{rows}</ol>{empty}</figure>'
     )
-    figcaption = f'<figcaption class="chart-caption">{escape(title)}</figcaption>'
-    return Markup(f'<figure class="chart-figure">{figcaption}{svg}{table}</figure>')

@@ -34,7 +34,7 @@ def fit_fragment(services: Services) -> Response:
     size = int(size_text) if size_text else _size_of(services, model, origin)
     if size is None:
         return _render(
-            200, error="Taille du modèle inconnue : impossible d'estimer.", model=model
+            200, error="Taille du modèle inconnue : impossible d’estimer.", model=model
         )
     nodes = [_capacity(services, server, model, origin) for server in servers]
     return _render(200, fits=fit_hint(size, nodes), size=size, model=model)

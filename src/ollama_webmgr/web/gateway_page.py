@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from ollama_webmgr.api.routes_gateway import setting_problem
+from ollama_webmgr.api.routes_gateway import setting_expectation
 from ollama_webmgr.gateway.status import fleet_status
 from ollama_webmgr.manager import gateway_settings as gs
 from ollama_webmgr.store.records import record_audit
@@ -32,17 +32,40 @@ FIELDS = (
     ("max_attempts", "Serveurs essayés avant d’abandonner"),
     ("default_limit", "Requêtes simultanées par serveur (0 : sans limite)"),
     ("queue_size", "Requêtes en attente par serveur"),
-    ("queue_timeout", "Attente maximale d’une place (s)"),
-    ("connect_timeout", "Délai de connexion (s)"),
-    ("read_timeout", "Délai entre deux lectures (s)"),
-    ("pull_timeout", "Délai des téléchargements (s)"),
-    ("health_interval", "Intervalle des vérifications de santé (s)"),
-    ("health_timeout", "Délai d’une vérification (s)"),
+    ("queue_timeout", "Attente maximale d’une place (en secondes)"),
+    ("connect_timeout", "Délai de connexion (en secondes)"),
+    ("read_timeout", "Délai entre deux lectures (en secondes)"),
+    ("pull_timeout", "Délai des téléchargements (en secondes)"),
+    ("health_interval", "Intervalle des vérifications de santé (en secondes)"),
+    ("health_timeout", "Délai d’une vérification (en secondes)"),
     ("failures_to_down", "Échecs avant de déclarer un serveur hors service"),
     ("successes_to_up", "Succès avant de le remettre en service"),
-    ("backoff_max", "Attente maximale entre deux essais d’un serveur hors service (s)"),
+    (
+        "backoff_max",
+        "Attente maximale entre deux essais d’un serveur hors service (en secondes)",
+    ),
     ("sticky_size", "Conversations mémorisées"),
 )
+#: every setting's label, as the person reads it next to the field
+LABELS = {
+    "strategy": "Répartition",
+    "sticky": "Garder une conversation sur le même serveur",
+    "origins": "Origines web autorisées (CORS)",
+    **dict(FIELDS),
+}
+
+
+def input_value(value: Any) -> str:
+    """A setting as a French form field shows it: no « 30.0 », a decimal comma.
+
+    >>> input_value(30.0), input_value(2.5), input_value(3), input_value("abc")
+    ('30', '2,5', '3', 'abc')
+    """
+    if isinstance(value, float):
+        return (
+            f"{value:g}".replace(".", ",") if value != int(value) else str(int(value))
+        )
+    return str(value)
 
 
 def _page(
@@ -51,13 +74,24 @@ def _page(
     message: str | None = None,
     error: str | None = None,
     new_key: str | None = None,
+    typed: dict[str, str] | None = None,
+    problems: dict[str, str] | None = None,
 ) -> Response:
+    """The page; ``typed`` (the form as sent) and ``problems`` (field -> what it
+    expects) show a refused form as the person left it, each error by its field."""
     services = get_services()
     config = services.gateway.app.config
+    values = gs.editable_values(config)
+    shown = {name: input_value(values[name]) for name, _ in FIELDS}
+    shown["origins"] = ", ".join(values["origins"])
+    shown["strategy"] = values["strategy"]
+    shown["sticky"] = "on" if values["sticky"] else ""
     return render_page(
         "gateway.html",
         status,
-        values=gs.editable_values(config),
+        values=values,
+        shown={**shown, **(typed or {})},
+        problems=problems or {},
         strategies=STRATEGIES,
         fields=FIELDS,
         servers=fleet_status(services.gateway.app),
@@ -76,19 +110,25 @@ def show() -> Response:
 @bp.post("/config")
 def save_config() -> Response:
     current = gs.editable_values(get_services().gateway.app.config)
+    form = request.form
     changes: dict[str, Any] = {
-        "strategy": request.form.get("strategy", ""),
-        "sticky": request.form.get("sticky") == "on",
-        "origins": [
-            o.strip() for o in request.form.get("origins", "").split(",") if o.strip()
-        ],
+        "strategy": form.get("strategy", ""),
+        "sticky": form.get("sticky") == "on",
+        "origins": [o.strip() for o in form.get("origins", "").split(",") if o.strip()],
     }
     for name, _label in FIELDS:
-        changes[name] = _number(request.form.get(name, ""), current[name])
-    for name, value in changes.items():
-        problem = setting_problem(name, value)
-        if problem:
-            return _page(400, error=problem)
+        changes[name] = _number(form.get(name, ""), current[name])
+    problems = {
+        # the page lists the strategies by their French names, not their values
+        name: "un des choix de la liste attendu" if name == "strategy" else expected
+        for name, value in changes.items()
+        if (expected := setting_expectation(name, value))
+    }
+    if problems:
+        typed = {name: form.get(name, "") for name, _ in FIELDS}
+        for name in ("origins", "strategy", "sticky"):
+            typed[name] = form.get(name, "")
+        return _page(400, error=_summary(problems), typed=typed, problems=problems)
     services = get_services()
     changed = {k: v for k, v in changes.items() if current[k] != v}
     gs.save_gateway_config(services.db, services.gateway.app.config, changed)
@@ -97,9 +137,27 @@ def save_config() -> Response:
     return _page(message="Réglages enregistrés : ils s’appliquent tout de suite.")
 
 
+def _summary(problems: dict[str, str]) -> str:
+    """One French sentence naming each refused field by its label."""
+    parts = [f"« {LABELS[name]} » : {expected}" for name, expected in problems.items()]
+    if len(parts) == 1:
+        return f"Réglage non enregistré. {parts[0]}."
+    return (
+        f"Réglages non enregistrés ({len(parts)} à corriger). "
+        + " ; ".join(parts)
+        + "."
+    )
+
+
 def _number(raw: str, current: Any) -> Any:
-    """The form's text as the type of the current value (else the text, refused)."""
-    text = raw.strip().replace(",", ".")
+    """The form's text as the type of the current value (else the text, refused).
+
+    « 2,5 » and « 10 000 » are read as a French person types them:
+
+    >>> _number("10 000", 1), _number(" 2,5 ", 1.0), _number("abc", 1)
+    (10000, 2.5, 'abc')
+    """
+    text = "".join(raw.split()).replace("\u202f", "").replace(",", ".")
     try:
         return int(text) if isinstance(current, int) else float(text)
     except ValueError:

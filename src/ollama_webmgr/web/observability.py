@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from ollama_webmgr.manager import observability as obs
 from ollama_webmgr.manager.running import running_on
+from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.web import charts
 from ollama_webmgr.web.fit_view import fit_fragment
 from ollama_webmgr.web.htmx import render_page
@@ -39,7 +40,8 @@ def _local_tz() -> dt.tzinfo | None:
 def _selection(services: Services) -> tuple[obs.Window, list[tuple[str, str]], str]:
     period = obs.parse_period(request.args.get("period"))
     chosen = request.args.get("server", "")
-    every = [(s.name, s.url) for s in services.servers.all()]
+    # the store keys every sample and document by address (``host:port``)
+    every = [(s.name, display_address(s.url)) for s in services.servers.all()]
     picked = [pair for pair in every if pair[0] == chosen] or every
     return obs.window(period), picked, chosen if len(picked) == 1 else ""
 
@@ -193,6 +195,28 @@ def _vram_told_by_ollama(services: Services, names: set[str]) -> dict[str, int |
     }
 
 
+AGENT_PROBLEMS = (
+    ("unreachable", "injoignable"),
+    ("did not answer", "pas de réponse à temps"),
+    ("refused the token", "jeton refusé (AGENT_TOKEN)"),
+    ("does not offer", "ce n’est pas un agent ollama-webmgr"),
+)
+
+
+def agent_problem(error: object) -> str:
+    """Why an agent gave nothing, in French (the stored reason is English).
+
+    >>> agent_problem("127.0.0.1:1 is unreachable (failed to connect)")
+    'injoignable'
+    >>> agent_problem(None), agent_problem("store: disk full")
+    ('', 'erreur inattendue')
+    """
+    if not error:
+        return ""
+    text = str(error)
+    return next((fr for en, fr in AGENT_PROBLEMS if en in text), "erreur inattendue")
+
+
 @bp.get("/materiel")
 def hardware_page() -> Response:
     services = get_services()
@@ -229,6 +253,7 @@ def hardware_page() -> Response:
             services, {n.name for n in nodes if not n.has_agent}
         ),
         free={n.name: obs.free_resources(n.info) for n in nodes},
+        agent_problem=agent_problem,
         when=lambda ts: when(ts, tz),
         fr=charts.fr_number,
         **_common(win, chosen),

@@ -39,19 +39,23 @@ def page() -> Response:
     return render_page("servers.html", **panel_context(fleet_of(get_services())))
 
 
-def _change(action: str, target: str, apply: Callable[[Fleet], str]) -> Response:
+Done = str | tuple[str, str]  # a message, or (message, toast level)
+
+
+def _change(action: str, target: str, apply: Callable[[Fleet], Done]) -> Response:
     """Apply a change; answer the panel with a toast (success or French reason)."""
     services = get_services()
     fleet = fleet_of(services)
     try:
-        message = apply(fleet)
+        done = apply(fleet)
     except (FleetError, InvalidServerUrl) as exc:
         reason = describe_error(exc).message
         html = render_template("_servers_panel.html", **panel_context(fleet, reason))
         return toast(Response(html, status=200), reason, "error")
     audit(services, action, target)
+    message, level = (done, "success") if isinstance(done, str) else done
     html = render_template("_servers_panel.html", **panel_context(fleet))
-    return toast(Response(html), message, "success")
+    return toast(Response(html), message, level)
 
 
 @bp.post("/servers/add")
@@ -89,11 +93,19 @@ def toggle(name: str) -> Response:
 def agent(name: str) -> Response:
     address = request.form.get("agent", "")
 
-    def apply(fleet: Fleet) -> str:
-        fleet.set_agent(name, address)
-        if address.strip():
-            return f"Agent {address.strip()} enregistré pour {name}."
-        return f"Agent retiré de {name}."
+    def apply(fleet: Fleet) -> Done:
+        report = fleet.set_agent(name, address).report
+        agent = address.strip()
+        if not agent:
+            return f"Agent retiré de {name}."
+        if report is not None and not report.ok:
+            return (
+                f"Agent {agent} enregistré pour {name}, mais il ne répond pas"
+                " pour l’instant : vérifiez qu’il tourne (ollama-webmgr agent)"
+                " et que son port est joignable.",
+                "error",
+            )
+        return f"Agent {agent} enregistré pour {name} : voir la page Matériel."
 
     return _change("server_agent", name, apply)
 
