@@ -345,7 +345,12 @@ def test_unread_body_is_drained_or_the_connection_closed(server: Served) -> None
     [
         (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: t\r\n\r\n", 414),
         (b"GET / HTTP/1.1\r\n" + b"X-Big: " + b"b" * 70_000 + b"\r\n\r\n", 431),
-        (b"GET / HTTP/1.1\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(101)), 431),
+        (
+            b"GET / HTTP/1.1\r\n"
+            + b"".join(b"X-%d: v\r\n" % i for i in range(101))
+            + b"\r\n",
+            431,
+        ),
         (b"GET /\r\n\r\n", 400),
         (b"GET  / HTTP/1.1\r\n\r\n", 400),
         (b"G(T / HTTP/1.1\r\n\r\n", 400),

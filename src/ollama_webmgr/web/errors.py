@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -18,6 +20,9 @@ from ollama_webmgr.errors import WebmgrError
 from ollama_webmgr.logging_setup import request_id_var
 from ollama_webmgr.web.htmx import is_htmx, toast
 from ollama_webmgr.web.messages import ErrorView, describe_error, http_message
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 log = logging.getLogger(__name__)
 
@@ -79,3 +84,29 @@ def error_response(view: ErrorView, *, with_request_id: bool = False) -> Respons
         )
     response.status_code = view.status
     return response
+
+
+_REFUSALS = {
+    403: ErrorView(
+        403,
+        "forbidden_host",
+        "Nom d’hôte non autorisé : ajoutez-le à ALLOWED_HOSTS pour ouvrir"
+        " l’application sous ce nom.",
+    ),
+    413: ErrorView(413, "payload_too_large", http_message(413)),
+}
+
+
+def refusal(app: Flask) -> Callable[..., Iterable[bytes]]:
+    """What ``inbound.Guard`` answers on the web port: the app's own French
+    page, fragment or JSON for ``/api/...``."""
+
+    def refuse(
+        environ: WSGIEnvironment, start_response: StartResponse, status: int
+    ) -> Iterable[bytes]:
+        view = _REFUSALS.get(status) or ErrorView(status, "refused", http_message(status))
+        with app.request_context(environ):
+            response = error_response(view)
+        return response(environ, start_response)
+
+    return refuse
