@@ -254,5 +254,3 @@ def close_result(result: object, error_log: logging.Logger) -> None:
         close()
     except Exception:
         error_log.exception("error closing the WSGI response")
-
-

@@ -183,6 +183,9 @@ class LeanWSGIServer:
         victim = min(idle or waiting, key=lambda c: c.since)
         victim.evicted = True
         victim.close_now()
-        log.debug("connection limit reached: closed one %s since %.1f s",
-                  victim.state, time.monotonic() - victim.since)
+        log.debug(
+            "connection limit reached: closed one %s since %.1f s",
+            victim.state,
+            time.monotonic() - victim.since,
+        )
         return True

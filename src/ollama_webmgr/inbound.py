@@ -225,4 +225,3 @@ def split_target_raw(target: str) -> str:
     rest = target.partition("://")[2]
     slash = rest.find("/")
     return rest[slash:] if slash >= 0 else "/"
-

@@ -36,8 +36,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # Read buffer of each pywsgi connection (default 8 KiB).
 READ_BUFFER = 2048
-# The web app refuses larger bodies (its forms and JSON are small).
-WEB_MAX_BODY = 1024 * 1024
 # Descriptors kept for everything but client connections (store, Redis,
 # logs, upstream pools beyond one per stream).
 _SPARE_DESCRIPTORS = 256
@@ -86,8 +84,11 @@ def make_web_server(
 ) -> LeanWSGIServer:
     """The web app's server; ``port`` 0 picks a free port (``start()`` binds)."""
     from ollama_webmgr.web.errors import refusal
+    from ollama_webmgr.web.security import MAX_BODY_BYTES
 
-    guarded = _guarded(app, host, settings, max_body=WEB_MAX_BODY, refuse=refusal(app))
+    guarded = _guarded(
+        app, host, settings, max_body=MAX_BODY_BYTES, refuse=refusal(app)
+    )
     return _lean(guarded, host, port, settings)
 
 
@@ -112,7 +113,9 @@ def is_blob_upload(path: str) -> bool:
     return path.startswith("/api/blobs/")
 
 
-def _lean(app: WSGIApplication, host: str, port: int, settings: Settings) -> LeanWSGIServer:
+def _lean(
+    app: WSGIApplication, host: str, port: int, settings: Settings
+) -> LeanWSGIServer:
     # SERVER_NAME is the bound host: no name resolution (and no resolver thread)
     return LeanWSGIServer(
         (host, port),

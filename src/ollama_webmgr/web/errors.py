@@ -104,7 +104,9 @@ def refusal(app: Flask) -> Callable[..., Iterable[bytes]]:
     def refuse(
         environ: WSGIEnvironment, start_response: StartResponse, status: int
     ) -> Iterable[bytes]:
-        view = _REFUSALS.get(status) or ErrorView(status, "refused", http_message(status))
+        view = _REFUSALS.get(status) or ErrorView(
+            status, "refused", http_message(status)
+        )
         with app.request_context(environ):
             response = error_response(view)
         return response(environ, start_response)
