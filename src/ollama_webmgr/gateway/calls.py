@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ollama_webmgr.gateway.relay import HOP_BY_HOP
-from ollama_webmgr.inbound import raw_path
 from ollama_webmgr.gateway.stats import request_kind
+from ollama_webmgr.inbound import raw_path
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment

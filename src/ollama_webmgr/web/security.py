@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from urllib.parse import urlsplit
-
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, request, session
 from flask.json.provider import DefaultJSONProvider
