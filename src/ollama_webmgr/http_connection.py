@@ -176,7 +176,10 @@ class Connection:
             # RFC 9112 §6.1: not in HTTP/1.0; llhttp lets codings before chunked by
             if protocol != "HTTP/1.1":
                 raise Refused(400, "Transfer-Encoding in an HTTP/1.0 request")
-            if coding.strip().lower() != "chunked":
+            codings = coding.lower().replace(" ", "").split(",")
+            if codings[-1] != "chunked":  # §6.3: the length cannot be known
+                raise Refused(400, "Transfer-Encoding without chunked last")
+            if len(codings) > 1:
                 raise Refused(501, "unsupported Transfer-Encoding")
         expect = environ.get("HTTP_EXPECT")
         wants = (
@@ -243,8 +246,9 @@ class Connection:
         body = self.input
         if body is not None and body.waiting_for_continue:
             return False  # 100 Continue never sent: the body may never come
+        # a chunked body's end cannot be known in advance: close instead
         length = _content_length(message)
-        return length is None or length - message.received <= DRAIN_LIMIT
+        return length is not None and length - message.received <= DRAIN_LIMIT
 
     def drain(self) -> bool:
         """Read and drop the rest of the body; False when it was too long."""

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from inbound_support import Served, serving
+
+from fleet_support import SMALL_MODELS
+from ollama_webmgr.sim.fleet import running_fleet
+
+
+@pytest.fixture(scope="package")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """``ollama-webmgr serve`` (both ports) over one emulated node, short limits."""
+    with running_fleet([SMALL_MODELS]) as fleet:
+        with serving(tmp_path_factory.mktemp("battery"), fleet.urls[0]) as running:
+            yield running
+
+
+@pytest.fixture(params=["web", "gateway"])
+def port(request: pytest.FixtureRequest, served: Served) -> int:
+    """Each test of the battery runs against both ports."""
+    return int(getattr(served, request.param))
