@@ -12,9 +12,9 @@ from ollama_webmgr.sim.fleet import running_fleet
 @pytest.fixture(scope="package")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """``ollama-webmgr serve`` (both ports) over one emulated node, short limits."""
-    with running_fleet([SMALL_MODELS]) as fleet:
-        with serving(tmp_path_factory.mktemp("battery"), fleet.urls[0]) as running:
-            yield running
+    tmp = tmp_path_factory.mktemp("battery")
+    with running_fleet([SMALL_MODELS]) as fleet, serving(tmp, fleet.urls[0]) as running:
+        yield running
 
 
 @pytest.fixture(params=["web", "gateway"])

@@ -37,9 +37,7 @@ class Served:
 
 
 @contextlib.contextmanager
-def serving(
-    tmp: Path, node_url: str, **env: str
-) -> Iterator[Served]:
+def serving(tmp: Path, node_url: str, **env: str) -> Iterator[Served]:
     environ = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(tmp),
@@ -51,8 +49,16 @@ def serving(
         **env,
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "ollama_webmgr", "serve", "--port", "0",
-         "--gateway-port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "ollama_webmgr",
+            "serve",
+            "--port",
+            "0",
+            "--gateway-port",
+            "0",
+        ],
         cwd=tmp,
         env=environ,
         stdout=subprocess.PIPE,
