@@ -21,6 +21,7 @@ LIMITS = {
     "HTTP_IDLE_TIMEOUT": "1.0",
     "HTTP_MAX_CONNECTIONS": "40",
     "MAX_BODY_SIZE": "65536",
+    "ALLOWED_HOSTS": "webmgr.test",
 }
 
 
