@@ -138,3 +138,12 @@ def test_forwarded_headers_are_believed_from_trusted_proxies_only() -> None:
         "203.0.113.9",
         "http",
     )
+
+
+def test_the_session_cookie_is_secure_behind_a_tls_proxy(served: Served) -> None:
+    page = b"GET / HTTP/1.1\r\nHost: webmgr.test\r\nConnection: close\r\n"
+    plain, _ = exchange(served.web, page + b"\r\n")
+    behind_tls, _ = exchange(served.web, page + b"X-Forwarded-Proto: https\r\n\r\n")
+    assert plain[0].status == behind_tls[0].status == 200
+    assert "Secure" not in plain[0].headers["set-cookie"]
+    assert "; Secure" in behind_tls[0].headers["set-cookie"]
