@@ -589,3 +589,40 @@ def test_sigterm_lets_running_requests_finish(fresh: Served) -> None:
     assert fresh.process.wait(timeout=5) == 0
     assert idle.recv(1) == b""
     idle.close()
+
+
+# --- the connection cap -------------------------------------------------------------------
+
+
+@pytest.fixture
+def capped(tmp_path: Path) -> Iterator[Served]:
+    """A server of its own that takes two connections at most."""
+    yield from _serve(tmp_path, "60", "2")
+
+
+def test_past_the_cap_the_longest_idle_connection_makes_room(capped: Served) -> None:
+    first, second = connect(capped.port), connect(capped.port)
+    for sock in (first, second):
+        sock.sendall(get("/echo"))
+        assert read_response(sock.makefile("rb")).status == 200
+        time.sleep(0.05)  # first is the longest idle
+    response, _ = one(capped.port, get("/echo", "Connection: close"))
+    assert response.status == 200
+    first.settimeout(2)
+    assert first.recv(1) == b""  # closed to make room
+    second.sendall(get("/echo"))  # the other one still serves
+    assert read_response(second.makefile("rb")).status == 200
+    first.close()
+    second.close()
+
+
+def test_past_the_cap_with_every_connection_busy_a_503(capped: Served) -> None:
+    busy = [connect(capped.port) for _ in range(2)]
+    for sock in busy:
+        sock.sendall(get("/sleep?s=1"))
+    time.sleep(0.2)
+    response, closed = one(capped.port, get("/echo"))
+    assert (response.status, response.headers["retry-after"], closed) == (503, "1", True)
+    for sock in busy:  # the busy ones were left alone
+        assert read_response(sock.makefile("rb")).json() == "slept"
+        sock.close()
