@@ -6,6 +6,7 @@ Only ever 127.0.0.1; every read has a deadline.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import socket
 import subprocess
@@ -14,6 +15,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from werkzeug.wsgi import get_input_stream
 
 # Short limits so that the battery sees them act within seconds.
 LIMITS = {
@@ -183,3 +187,36 @@ def wait_until(condition: object, deadline: float, what: str) -> None:
     while not condition():  # type: ignore[operator]
         assert time.monotonic() < end, f"timed out waiting for {what}"
         time.sleep(0.05)
+
+
+class BlobNode:
+    """An Ollama node that only takes blobs: it hashes each upload as it comes
+    (201, or 400 on a digest mismatch, as Ollama answers)."""
+
+    def __init__(self) -> None:
+        self.blobs: set[str] = set()
+        self.targets: list[str] = []  # as received, percent-encoding kept
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        path, method = environ["PATH_INFO"], environ["REQUEST_METHOD"]
+        self.targets.append(environ["REQUEST_URI"])
+        status, body = "404 Not Found", b"404 page not found"
+        if path == "/api/version":
+            status, body = "200 OK", b'{"version":"0.12.0"}'
+        elif path in ("/api/tags", "/api/ps"):
+            status, body = "200 OK", b'{"models":[]}'
+        elif path.startswith("/api/blobs/") and method == "POST":
+            digest = hashlib.sha256()
+            stream = get_input_stream(environ)  # bounded by its length
+            while block := stream.read(65536):
+                digest.update(block)
+            name = path.rsplit("/", 1)[1]
+            if name == "sha256:" + digest.hexdigest():
+                self.blobs.add(name)
+                status, body = "201 Created", b""
+            else:
+                status, body = "400 Bad Request", b'{"error":"digest mismatch"}'
+        elif method == "HEAD" and path.rsplit("/", 1)[1] in self.blobs:
+            status, body = "200 OK", b""
+        start_response(status, [("Content-Length", str(len(body)))])
+        return [body]

@@ -11,12 +11,10 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from inbound_support import LIMITS, Reader, Served, connect, exchange, serving
-from werkzeug.wsgi import get_input_stream
+from inbound_support import LIMITS, BlobNode, Reader, Served, connect, exchange, serving
 
 from ollama_webmgr.sim.serve import serve_in_thread
 
@@ -85,37 +83,6 @@ def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_limit(
     assert answer is not None
     assert answer.status == 413
     assert answer.headers["connection"] == "close"
-
-
-class BlobNode:
-    """An Ollama node that only takes blobs: it hashes each upload as it comes
-    (201, or 400 on a digest mismatch, as Ollama answers)."""
-
-    def __init__(self) -> None:
-        self.blobs: set[str] = set()
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        path, method = environ["PATH_INFO"], environ["REQUEST_METHOD"]
-        status, body = "404 Not Found", b"404 page not found"
-        if path == "/api/version":
-            status, body = "200 OK", b'{"version":"0.12.0"}'
-        elif path in ("/api/tags", "/api/ps"):
-            status, body = "200 OK", b'{"models":[]}'
-        elif path.startswith("/api/blobs/") and method == "POST":
-            digest = hashlib.sha256()
-            stream = get_input_stream(environ)  # bounded by its length
-            while block := stream.read(65536):
-                digest.update(block)
-            name = path.rsplit("/", 1)[1]
-            if name == "sha256:" + digest.hexdigest():
-                self.blobs.add(name)
-                status, body = "201 Created", b""
-            else:
-                status, body = "400 Bad Request", b'{"error":"digest mismatch"}'
-        elif method == "HEAD" and path.rsplit("/", 1)[1] in self.blobs:
-            status, body = "200 OK", b""
-        start_response(status, [("Content-Length", str(len(body)))])
-        return [body]
 
 
 def _rss_kib(pid: int) -> int:
