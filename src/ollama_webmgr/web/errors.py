@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
@@ -86,29 +87,59 @@ def error_response(view: ErrorView, *, with_request_id: bool = False) -> Respons
     return response
 
 
-_REFUSALS = {
-    403: ErrorView(
-        403,
-        "forbidden_host",
-        "Nom d’hôte non autorisé : ajoutez-le à ALLOWED_HOSTS pour ouvrir"
-        " l’application sous ce nom.",
-    ),
-    413: ErrorView(413, "payload_too_large", http_message(413)),
-}
+_FORBIDDEN_HOST = ErrorView(
+    403,
+    "forbidden_host",
+    "Nom d’hôte non autorisé : ajoutez-le à ALLOWED_HOSTS pour ouvrir"
+    " l’application sous ce nom.",
+)
+_BARE_PAGE = """<!doctype html>
+<html lang="fr"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Erreur 403 · Ollama WebMgr</title></head>
+<body><h1>Erreur 403</h1><p>{message}</p></body></html>
+"""
 
 
 def refusal(app: Flask) -> Callable[..., Iterable[bytes]]:
-    """What ``inbound.Guard`` answers on the web port: the app's own French
-    page, fragment or JSON for ``/api/...``."""
+    """What ``inbound.Guard`` answers on the web port, in French.
+
+    A refused ``Host`` may be a rebinding page reading the answer as its own:
+    it gets a bare page (or JSON under ``/api/``) that shows nothing of the
+    app, sets no cookie and touches no service. Other refusals (413) get the
+    app's own page, fragment or JSON.
+    """
 
     def refuse(
         environ: WSGIEnvironment, start_response: StartResponse, status: int
     ) -> Iterable[bytes]:
-        view = _REFUSALS.get(status) or ErrorView(
-            status, "refused", http_message(status)
-        )
+        if status == 403:
+            return _bare(environ, start_response, _FORBIDDEN_HOST)
+        view = ErrorView(status, "payload_too_large", http_message(status))
+        if status != 413:
+            view = ErrorView(status, "refused", http_message(status))
         with app.request_context(environ):
             response = error_response(view)
         return response(environ, start_response)
 
     return refuse
+
+
+def _bare(
+    environ: WSGIEnvironment, start_response: StartResponse, view: ErrorView
+) -> Iterable[bytes]:
+    if str(environ.get("PATH_INFO", "")).startswith("/api/"):
+        error = {"code": view.code, "message": view.message}
+        body = json.dumps({"error": error}).encode()
+        ctype = "application/json"
+    else:
+        body = _BARE_PAGE.format(message=view.message).encode()
+        ctype = "text/html; charset=utf-8"
+    headers = [
+        ("Content-Type", ctype),
+        ("Content-Length", str(len(body))),
+        ("Cache-Control", "no-store"),
+        ("X-Content-Type-Options", "nosniff"),
+    ]
+    start_response(f"{view.status} Forbidden", headers)
+    return [body]
