@@ -622,7 +622,11 @@ def test_past_the_cap_with_every_connection_busy_a_503(capped: Served) -> None:
         sock.sendall(get("/sleep?s=1"))
     time.sleep(0.2)
     response, closed = one(capped.port, get("/echo"))
-    assert (response.status, response.headers["retry-after"], closed) == (503, "1", True)
+    assert (response.status, response.headers["retry-after"], closed) == (
+        503,
+        "1",
+        True,
+    )
     for sock in busy:  # the busy ones were left alone
         assert read_response(sock.makefile("rb")).json() == "slept"
         sock.close()

@@ -49,8 +49,12 @@ def test_guessing_is_stopped_per_client_with_a_french_429() -> None:
     page = client.get("/", headers=_basic("x"), environ_base=_from("203.0.113.5"))
     assert page.status_code == 429
     assert "Trop de tentatives" in page.get_data(as_text=True)
-    # requests without credentials are not guesses: still the 401 challenge
-    assert client.get("/", environ_base=_from("203.0.113.5")).status_code == 401
+    # requests without credentials are not guesses: still the 401 challenge,
+    # which shows nothing of the app (no server in a menu) before the password
+    challenge = client.get("/", environ_base=_from("203.0.113.5"))
+    assert challenge.status_code == 401
+    assert "gpu-a" not in challenge.get_data(as_text=True)
+    assert "Set-Cookie" not in challenge.headers
 
 
 def test_guesses_spread_over_many_addresses_hit_the_overall_limit() -> None:

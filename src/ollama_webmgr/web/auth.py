@@ -15,7 +15,7 @@ import hmac
 from flask import Flask, Response, current_app, request
 
 from ollama_webmgr.web.attempts import AttemptLimiter
-from ollama_webmgr.web.errors import error_response
+from ollama_webmgr.web.errors import bare_error
 from ollama_webmgr.web.messages import ErrorView
 from ollama_webmgr.wiring import get_services
 
@@ -72,7 +72,7 @@ def _challenge() -> Response:
         "unauthorized",
         "Identification requise : mot de passe d’administration.",
     )
-    response = error_response(view)
+    response = bare_error(view)  # nothing of the app before the password
     response.headers["WWW-Authenticate"] = REALM
     return response
 
@@ -83,7 +83,7 @@ def _too_many(wait: int) -> Response:
         "too_many_attempts",
         f"Trop de tentatives de connexion : réessayez dans {wait} s.",
     )
-    response = error_response(view)
+    response = bare_error(view)
     response.headers["Retry-After"] = str(wait)
     return response
 

@@ -96,8 +96,8 @@ _FORBIDDEN_HOST = ErrorView(
 _BARE_PAGE = """<!doctype html>
 <html lang="fr"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Erreur 403 · Ollama WebMgr</title></head>
-<body><h1>Erreur 403</h1><p>{message}</p></body></html>
+<title>Erreur {status} · Ollama WebMgr</title></head>
+<body><h1>Erreur {status}</h1><p>{message}</p></body></html>
 """
 
 
@@ -125,15 +125,31 @@ def refusal(app: Flask) -> Callable[..., Iterable[bytes]]:
     return refuse
 
 
+def bare_error(view: ErrorView) -> Response:
+    """``view`` for someone not let in: a page (or JSON under ``/api/``) that
+    shows nothing of the app (no servers in a menu) and sets no cookie."""
+    if request.path.startswith("/api/"):
+        body = json.dumps({"error": {"code": view.code, "message": view.message}})
+        response = Response(body, mimetype="application/json")
+    else:
+        page = _BARE_PAGE.format(status=view.status, message=view.message)
+        response = Response(page, mimetype="text/html")
+    response.status_code = view.status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _bare(
     environ: WSGIEnvironment, start_response: StartResponse, view: ErrorView
 ) -> Iterable[bytes]:
-    if str(environ.get("PATH_INFO", "")).startswith("/api/"):
+    path = str(environ.get("PATH_INFO", ""))
+    if path.startswith("/api/"):
         error = {"code": view.code, "message": view.message}
         body = json.dumps({"error": error}).encode()
         ctype = "application/json"
     else:
-        body = _BARE_PAGE.format(message=view.message).encode()
+        page = _BARE_PAGE.format(status=view.status, message=view.message)
+        body = page.encode()
         ctype = "text/html; charset=utf-8"
     headers = [
         ("Content-Type", ctype),
