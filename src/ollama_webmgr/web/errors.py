@@ -128,13 +128,8 @@ def refusal(app: Flask) -> Callable[..., Iterable[bytes]]:
 def bare_error(view: ErrorView) -> Response:
     """``view`` for someone not let in: a page (or JSON under ``/api/``) that
     shows nothing of the app (no servers in a menu) and sets no cookie."""
-    if request.path.startswith("/api/"):
-        body = json.dumps({"error": {"code": view.code, "message": view.message}})
-        response = Response(body, mimetype="application/json")
-    else:
-        page = _BARE_PAGE.format(status=view.status, message=view.message)
-        response = Response(page, mimetype="text/html")
-    response.status_code = view.status
+    body, ctype = _bare_body(view, request.path)
+    response = Response(body, status=view.status, content_type=ctype)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -142,15 +137,7 @@ def bare_error(view: ErrorView) -> Response:
 def _bare(
     environ: WSGIEnvironment, start_response: StartResponse, view: ErrorView
 ) -> Iterable[bytes]:
-    path = str(environ.get("PATH_INFO", ""))
-    if path.startswith("/api/"):
-        error = {"code": view.code, "message": view.message}
-        body = json.dumps({"error": error}).encode()
-        ctype = "application/json"
-    else:
-        page = _BARE_PAGE.format(status=view.status, message=view.message)
-        body = page.encode()
-        ctype = "text/html; charset=utf-8"
+    body, ctype = _bare_body(view, str(environ.get("PATH_INFO", "")))
     headers = [
         ("Content-Type", ctype),
         ("Content-Length", str(len(body))),
@@ -159,3 +146,11 @@ def _bare(
     ]
     start_response(f"{view.status} Forbidden", headers)
     return [body]
+
+
+def _bare_body(view: ErrorView, path: str) -> tuple[bytes, str]:
+    if path.startswith("/api/"):
+        error = {"code": view.code, "message": view.message}
+        return json.dumps({"error": error}).encode(), "application/json"
+    page = _BARE_PAGE.format(status=view.status, message=view.message)
+    return page.encode(), "text/html; charset=utf-8"
