@@ -239,10 +239,10 @@ class Connection:
         return message is None or self._drainable(message)
 
     def _drainable(self, message: Message) -> bool:
+        if message.upgrade or self.parser.error is not None:
+            return False  # what follows on this stream is not to be read
         if message.complete:
             return True
-        if message.upgrade or self.parser.error is not None:
-            return False
         body = self.input
         if body is not None and body.waiting_for_continue:
             return False  # 100 Continue never sent: the body may never come
