@@ -279,24 +279,26 @@ class Connection:
         self.rejected = True
 
     def linger(self) -> None:
-        """Close gently on unread request bytes.
-
-        Closing a socket whose unread bytes remain makes the kernel reset the
-        connection, and the client may lose the answer it was sent: stop
-        writing, then drop what comes until the client closes (a short while).
-        """
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_WR)
-            deadline = time.monotonic() + LINGER
-            while (left := deadline - time.monotonic()) > 0:
-                self.sock.settimeout(left)
-                if not self.sock.recv(RECV_SIZE):
-                    return
+        """Close gently on unread request bytes (see ``linger``)."""
+        linger(self.sock, LINGER)
 
     def close_now(self) -> None:
         """End the connection from outside (eviction, shutdown)."""
         with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
+
+
+def linger(sock: Any, seconds: float) -> None:
+    """Stop writing, then drop what comes until the client closes (at most
+    ``seconds``): closing a socket with unread bytes makes the kernel reset the
+    connection, and the client may lose the answer it was just sent."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_WR)
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            if not sock.recv(RECV_SIZE):
+                return
 
 
 def _content_length(message: Message) -> int | None:

@@ -50,7 +50,13 @@ from gevent.event import Event
 from gevent.pool import Pool
 from gevent.server import StreamServer
 
-from ollama_webmgr.http_connection import BUSY, IDLE, Connection, send_refusal
+from ollama_webmgr.http_connection import (
+    BUSY,
+    IDLE,
+    Connection,
+    linger,
+    send_refusal,
+)
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
@@ -58,6 +64,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BACKLOG = 2048
+_REFUSING_MAX = 64  # refused connections lingering at once
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,7 @@ class LeanWSGIServer:
             **(environ or {}),
         }
         self.connections: set[Connection] = set()
+        self._refusing = 0
         self._pool = Pool()  # stop() waits for the running requests
         self._stopped = Event()
         self._server = StreamServer(
@@ -158,9 +166,7 @@ class LeanWSGIServer:
 
     def _handle(self, sock: Any, address: Any) -> None:
         if len(self.connections) >= self.limits.max_connections and not self._evict():
-            send_refusal(sock, 503, "too many connections", "Retry-After: 1\r\n")
-            with contextlib.suppress(OSError):
-                sock.close()
+            self._refuse(sock)
             return
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -172,6 +178,20 @@ class LeanWSGIServer:
             self.error_log.exception("error serving a connection")
         finally:
             self.connections.discard(conn)
+
+    def _refuse(self, sock: Any) -> None:
+        """503 to a connection past the cap; a short linger so that a reset
+        does not lose the answer, unless many are refused at once (a flood
+        must not hold descriptors)."""
+        send_refusal(sock, 503, "too many connections", "Retry-After: 1\r\n")
+        if self._refusing < _REFUSING_MAX:
+            self._refusing += 1
+            try:
+                linger(sock, 0.5)
+            finally:
+                self._refusing -= 1
+        with contextlib.suppress(OSError):
+            sock.close()
 
     def _evict(self) -> bool:
         """Make room: the longest-idle keep-alive connection, else the oldest
