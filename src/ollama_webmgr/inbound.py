@@ -20,6 +20,7 @@ on the gateway, the French page or JSON of the web app.
 
 from __future__ import annotations
 
+import functools
 import io
 import ipaddress
 from collections.abc import Callable, Iterable, Sequence
@@ -128,17 +129,21 @@ class TrustedProxies:
             return False
         return any(ip in network for network in self.networks)
 
-    def apply(self, environ: WSGIEnvironment) -> None:
-        if not (self.networks or self.everyone) or not self.trusts(
-            environ.get("REMOTE_ADDR", "")
-        ):
-            return
+    def apply(
+        self, environ: WSGIEnvironment, trusts: Callable[[str], bool] | None = None
+    ) -> None:
+        """Believe the headers when the peer is trusted (``trusts``: a cached
+        ``self.trusts``)."""
         proto = environ.get("HTTP_X_FORWARDED_PROTO")
+        forwarded = environ.get("HTTP_X_FORWARDED_FOR")
+        if proto is None and forwarded is None:
+            return  # the common case, a direct client: nothing to believe
+        if not (trusts or self.trusts)(environ.get("REMOTE_ADDR", "")):
+            return
         if proto:
             scheme = proto.rpartition(",")[2].strip().lower()
             if scheme in ("http", "https"):
                 environ["wsgi.url_scheme"] = scheme
-        forwarded = environ.get("HTTP_X_FORWARDED_FOR")
         if forwarded:
             hops = [h.strip() for h in forwarded.split(",") if h.strip()]
             # right to left: the first hop our proxies did not add is the client
@@ -167,12 +172,15 @@ class Guard:
         self.refuse = refuse
         self.proxies = proxies or TrustedProxies()
         self.streamed = streamed
+        # clients send the same few values every time: decided once each
+        self._host_allowed = functools.lru_cache(maxsize=1024)(hosts.allows)
+        self._trusts = functools.lru_cache(maxsize=1024)(self.proxies.trusts)
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> Iterable[bytes]:
-        self.proxies.apply(environ)
-        if not self._host_allowed(environ):
+        self.proxies.apply(environ, self._trusts)
+        if not self._host_ok(environ):
             return self.refuse(environ, start_response, 403)
         if not self.streamed(environ.get("PATH_INFO", "")):
             length = environ.get("CONTENT_LENGTH")
@@ -183,15 +191,15 @@ class Guard:
                 return self.refuse(environ, start_response, 413)
         return self.app(environ, start_response)
 
-    def _host_allowed(self, environ: WSGIEnvironment) -> bool:
-        if not self.hosts.allows(environ.get("HTTP_HOST")):
+    def _host_ok(self, environ: WSGIEnvironment) -> bool:
+        if not self._host_allowed(environ.get("HTTP_HOST")):
             return False
         raw = environ.get("RAW_URI", "")
         if raw[:1] in ("/", "*", ""):
             return True
         # absolute form: its authority is the request's host (RFC 9112 §3.2.2)
         authority = raw.partition("://")[2].partition("/")[0].rpartition("@")[2]
-        return self.hosts.allows(authority)
+        return self._host_allowed(authority)
 
     def _buffer(self, environ: WSGIEnvironment) -> bool:
         """Read a chunked body whole if it fits; False past the limit."""
