@@ -1,6 +1,6 @@
 """Test apps served by ``LeanWSGIServer`` in a child process (tests/test_http_server.py).
 
-``python tests/lean_server_app.py [TIMEOUT]`` monkey-patches, serves on a free
+``python tests/lean_server_app.py [TIMEOUT [MAX_CONNECTIONS]]`` monkey-patches, serves on a free
 loopback port, prints the port, and stops on SIGTERM as the commands do
 (``serving.wait_for_signal``). Importing this module has no side effect.
 """
