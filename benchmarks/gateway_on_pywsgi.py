@@ -12,9 +12,12 @@ monkey.patch_all()
 import sys  # noqa: E402
 
 from ollama_webmgr.gateway.serving import run_gateway  # noqa: E402
-from ollama_webmgr.serving import make_server, use_literal_first_resolver  # noqa: E402
+from ollama_webmgr.serving import (  # noqa: E402
+    make_pywsgi_server,
+    use_literal_first_resolver,
+)
 from ollama_webmgr.settings import Settings  # noqa: E402
 
 if __name__ == "__main__":
     use_literal_first_resolver()
-    run_gateway(Settings.from_env(), "127.0.0.1", int(sys.argv[1]), make_server)
+    run_gateway(Settings.from_env(), "127.0.0.1", int(sys.argv[1]), make_pywsgi_server)

@@ -1,6 +1,6 @@
 """Test apps served by ``LeanWSGIServer`` in a child process (tests/test_http_server.py).
 
-``python tests/lean_server_app.py [TIMEOUT]`` monkey-patches, serves on a free
+``python tests/lean_server_app.py [TIMEOUT [MAX_CONNECTIONS]]`` monkey-patches, serves on a free
 loopback port, prints the port, and stops on SIGTERM as the commands do
 (``serving.wait_for_signal``). Importing this module has no side effect.
 """
@@ -244,15 +244,18 @@ def main() -> None:
     monkey.patch_all()
     import logging
 
-    from ollama_webmgr.http_server import LeanWSGIServer
+    from ollama_webmgr.http_server import LeanWSGIServer, ServerLimits
     from ollama_webmgr.serving import wait_for_signal
 
     logging.basicConfig(
         level=logging.DEBUG, format="%(levelname)s %(name)s %(message)s"
     )
     warnings.simplefilter("error", WSGIWarning)
+    # [TIMEOUT [MAX_CONNECTIONS]]: every time limit, the connection cap
     timeout = float(sys.argv[1]) if len(sys.argv) > 1 else 60.0
-    server = LeanWSGIServer(("127.0.0.1", 0), app, timeout=timeout)
+    cap = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+    limits = ServerLimits(timeout, timeout, timeout, cap)
+    server = LeanWSGIServer(("127.0.0.1", 0), app, limits=limits)
     server.start()
     print(server.server_port, flush=True)
     wait_for_signal([server], lambda: print("stopped", flush=True))

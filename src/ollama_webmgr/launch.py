@@ -21,14 +21,17 @@ from ollama_webmgr.cli_french import french_error
 from ollama_webmgr.errors import WebmgrError
 from ollama_webmgr.serving import (
     display_url,
+    ensure_descriptors,
     exposure_warning,
     make_gateway_server,
-    make_server,
+    make_web_server,
     wait_for_signal,
 )
 from ollama_webmgr.wiring import Services, build_services
 
 if TYPE_CHECKING:
+    from flask import Flask
+
     from ollama_webmgr.serving import Server
     from ollama_webmgr.settings import Settings
 
@@ -66,6 +69,7 @@ def run_serve(
             prepare(services)
         app = create_app(services=services)
         servers = _bind(services, app, host, port, gateway_port)
+        ensure_descriptors(len(servers), settings)
         services.start()
     except WebmgrError as exc:  # AssetsNotBuilt, StoreError...
         services.close()
@@ -92,18 +96,22 @@ def run_serve(
 
 def _bind(
     services: Services,
-    app: object,
+    app: Flask,
     host: str,
     port: int,
     gateway_port: int | None,
 ) -> list[Server]:
-    """The web app's server (pywsgi), then the gateway's (``LeanWSGIServer``)."""
-    wanted: list[tuple[Callable[..., Server], object, int]] = [(make_server, app, port)]
+    """The web app's server, then the gateway's: the same server, each port
+    with its own connections, limits and error shapes."""
+    settings = services.settings
+    wanted: list[tuple[Callable[..., Server], object, int]] = [
+        (make_web_server, app, port)
+    ]
     if gateway_port is not None:
         wanted.append((make_gateway_server, services.gateway.app, gateway_port))
     started: list[Server] = []
     for make, wsgi, number in wanted:
-        server = make(wsgi, host, number)
+        server = make(wsgi, host, number, settings)
         try:
             server.start()
         except OSError as exc:

@@ -1,11 +1,11 @@
 """Production WSGI serving under gevent, shared by the web app and the gateway.
 
-The web app is served by ``gevent.pywsgi`` (``make_server``), the gateway by
-the leaner ``http_server.LeanWSGIServer`` (``make_gateway_server``), which
-does less work per request. ``gevent.pywsgi`` writes headers
-and body in separate packets; without ``TCP_NODELAY`` Nagle's algorithm delays
-keep-alive responses by ~40 ms. Callers must have monkey-patched first (the
-command line does).
+Both ports are served by ``http_server.LeanWSGIServer`` behind
+``inbound.Guard`` (trusted proxy headers, ``Host`` allow-list, body size),
+each with its own limits from the settings and its own error shape
+(``make_web_server``, ``make_gateway_server``). Callers must have
+monkey-patched first (the command line does). ``make_pywsgi_server`` stays
+for the benchmarks' comparison only.
 """
 
 from __future__ import annotations
@@ -14,34 +14,37 @@ import _socket
 import gc
 import ipaddress
 import logging
+import resource
 import signal
 import socket
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Protocol
 
-from gevent.pywsgi import WSGIHandler, WSGIServer
 from gevent.resolver.thread import Resolver as ThreadResolver
+
+from ollama_webmgr.http_server import BACKLOG, LeanWSGIServer, ServerLimits
+from ollama_webmgr.inbound import Guard, HostPolicy, Refuser, TrustedProxies
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
+    from flask import Flask
+    from gevent.pywsgi import WSGIServer
 
-    from ollama_webmgr.http_server import LeanWSGIServer
+    from ollama_webmgr.settings import Settings
 
 log = logging.getLogger(__name__)
-# Connections waiting to be accepted (gevent's default is 128, gunicorn's 2048): a
-# burst of a thousand clients must not see its connections dropped and retried.
-BACKLOG = 2048
 #: seconds running requests get to finish once the process is told to stop
 STOP_GRACE_S = 2.0
-# Read buffer of each connection (default 8 KiB): a request line and its headers
-# fit, larger bodies are read past it. A thousand open connections keep ~3 MB
-# less resident.
+# Read buffer of each pywsgi connection (default 8 KiB).
 READ_BUFFER = 2048
+# Descriptors kept for everything but client connections (store, Redis,
+# logs, upstream pools beyond one per stream).
+_SPARE_DESCRIPTORS = 256
 
 
 class Server(Protocol):
-    """What the commands use of a server, pywsgi's or ``LeanWSGIServer``."""
+    """What the commands use of a server."""
 
     @property
     def server_port(self) -> int: ...
@@ -51,20 +54,126 @@ class Server(Protocol):
     def stop(self, timeout: float | None = None) -> None: ...
 
 
-class NoDelayHandler(WSGIHandler):  # type: ignore[misc]
-    """A pywsgi handler that disables Nagle's algorithm on its connection."""
+def server_limits(settings: Settings) -> ServerLimits:
+    return ServerLimits(
+        head_timeout=settings.http_head_timeout,
+        idle_timeout=settings.http_idle_timeout,
+        max_connections=settings.http_max_connections,
+    )
 
-    def __init__(
-        self, sock: socket.socket, address: Any, server: Any, rfile: Any = None
-    ) -> None:
-        if rfile is None:
-            rfile = sock.makefile("rb", READ_BUFFER)
-        super().__init__(sock, address, server, rfile)
 
-    def handle(self) -> None:
-        with suppress(OSError, AttributeError):  # e.g. a Unix socket
-            self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        super().handle()
+def _guarded(
+    app: WSGIApplication,
+    host: str,
+    settings: Settings,
+    *,
+    max_body: int,
+    refuse: Refuser,
+    streamed: Callable[[str], bool] | None = None,
+) -> Guard:
+    return Guard(
+        app,
+        hosts=HostPolicy.for_bind(host, settings.allowed_hosts),
+        max_body=max_body,
+        refuse=refuse,
+        proxies=TrustedProxies.parse(settings.forwarded_allow_ips),
+        **({"streamed": streamed} if streamed else {}),
+    )
+
+
+def make_web_server(
+    app: Flask, host: str, port: int, settings: Settings
+) -> LeanWSGIServer:
+    """The web app's server; ``port`` 0 picks a free port (``start()`` binds)."""
+    from ollama_webmgr.web.errors import refusal
+    from ollama_webmgr.web.security import MAX_BODY_BYTES
+
+    guarded = _guarded(
+        app, host, settings, max_body=MAX_BODY_BYTES, refuse=refusal(app)
+    )
+    return _lean(guarded, host, port, settings)
+
+
+def make_gateway_server(
+    app: WSGIApplication, host: str, port: int, settings: Settings
+) -> LeanWSGIServer:
+    """The gateway's server: blob uploads are streamed, never held (no limit)."""
+    from ollama_webmgr.gateway.responses import refusal
+
+    guarded = _guarded(
+        app,
+        host,
+        settings,
+        max_body=settings.max_body_size,
+        refuse=refusal,
+        streamed=is_blob_upload,
+    )
+    return _lean(guarded, host, port, settings)
+
+
+def is_blob_upload(path: str) -> bool:
+    return path.startswith("/api/blobs/")
+
+
+def _lean(
+    app: WSGIApplication, host: str, port: int, settings: Settings
+) -> LeanWSGIServer:
+    # SERVER_NAME is the bound host: no name resolution (and no resolver thread)
+    return LeanWSGIServer(
+        (host, port),
+        app,
+        limits=server_limits(settings),
+        backlog=BACKLOG,
+        environ={"SERVER_NAME": host},
+        error_log=log,
+    )
+
+
+def ensure_descriptors(ports: int, settings: Settings) -> None:
+    """Raise the soft descriptor limit so that every port can hold its
+    ``HTTP_MAX_CONNECTIONS`` (two descriptors each: a gateway stream has an
+    upstream socket too) without starving the others; warn when it cannot."""
+    needed = ports * settings.http_max_connections * 2 + _SPARE_DESCRIPTORS
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= needed:
+        return
+    target = needed if hard == resource.RLIM_INFINITY else min(hard, needed)
+    with suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    if soft < needed:
+        log.warning(
+            "descriptor limit %d is below the %d that HTTP_MAX_CONNECTIONS=%d"
+            " needs on %d port(s): lower it or raise `ulimit -n`",
+            soft,
+            needed,
+            settings.http_max_connections,
+            ports,
+        )
+
+
+def make_pywsgi_server(app: WSGIApplication, host: str, port: int) -> WSGIServer:
+    """gevent's pywsgi, as the benchmarks compare it (never used to serve)."""
+    from gevent.pywsgi import WSGIHandler, WSGIServer
+
+    class NoDelayHandler(WSGIHandler):  # type: ignore[misc]
+        def __init__(self, sock: socket.socket, address: Any, server: Any) -> None:
+            super().__init__(sock, address, server, sock.makefile("rb", READ_BUFFER))
+
+        def handle(self) -> None:
+            with suppress(OSError, AttributeError):
+                self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            super().handle()
+
+    return WSGIServer(
+        (host, port),
+        app,
+        handler_class=NoDelayHandler,
+        log=None,
+        error_log=log,
+        backlog=BACKLOG,
+        environ={"SERVER_NAME": host},
+    )
 
 
 class LiteralFirstResolver(ThreadResolver):  # type: ignore[misc]
@@ -107,34 +216,6 @@ def use_literal_first_resolver() -> None:
 
     hub = gevent.get_hub()
     hub.resolver = LiteralFirstResolver(hub)
-
-
-def make_server(app: WSGIApplication, host: str, port: int) -> WSGIServer:
-    """A started-on-demand gevent server; ``port`` 0 picks a free port.
-
-    Access lines are left to the application (JSON logs); server errors go to
-    the ``ollama_webmgr.serving`` logger. ``SERVER_NAME`` is the bound host:
-    gevent would otherwise resolve its name in a thread that then stays, with
-    a malloc arena of its own.
-    """
-    return WSGIServer(
-        (host, port),
-        app,
-        handler_class=NoDelayHandler,
-        log=None,
-        error_log=log,
-        backlog=BACKLOG,
-        environ={"SERVER_NAME": host},
-    )
-
-
-def make_gateway_server(app: WSGIApplication, host: str, port: int) -> LeanWSGIServer:
-    """``make_server`` for the gateway: the same tuning, on ``LeanWSGIServer``."""
-    from ollama_webmgr.http_server import LeanWSGIServer
-
-    return LeanWSGIServer(
-        (host, port), app, backlog=BACKLOG, read_buffer=READ_BUFFER, error_log=log
-    )
 
 
 def is_loopback(host: str) -> bool:

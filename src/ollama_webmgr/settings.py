@@ -78,6 +78,41 @@ def _positive_float(value: str) -> float:
     return number
 
 
+def _size(value: str) -> int:
+    """Bytes, with an optional k, m or g suffix (binary: 1m = 1,048,576)."""
+    text = value.strip().lower().removesuffix("b")
+    factor = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}.get(text[-1:], 1)
+    number = text[:-1] if factor > 1 else text
+    if not number.isdigit() or int(number) <= 0:
+        raise ValueError("a positive size in bytes, e.g. 33554432 or 32m")
+    return int(number) * factor
+
+
+def _name_list(value: str) -> tuple[str, ...]:
+    names = tuple(item.strip().lower() for item in value.split(",") if item.strip())
+    if not all(re.fullmatch(r"\*|[a-z0-9.\-:\[\]]+", name) for name in names):
+        raise ValueError("host names or addresses, comma-separated, or *")
+    return names
+
+
+def _address_list(value: str) -> tuple[str, ...]:
+    from ollama_webmgr.inbound import TrustedProxies
+
+    items = tuple(item.strip() for item in value.split(",") if item.strip())
+    try:
+        TrustedProxies.parse(items)
+    except ValueError:
+        raise ValueError("IP addresses or networks, comma-separated, or *") from None
+    return items
+
+
+def _positive_int(value: str) -> int:
+    number = _integer(value)
+    if number <= 0:
+        raise ValueError("a positive integer")
+    return number
+
+
 def _optional(value: str) -> str | None:
     return value.strip() or None
 
@@ -163,6 +198,47 @@ class Settings:
         "Origines web autorisées (CORS) par la passerelle en plus de celles d’Ollama"
         " (localhost…), séparées par des virgules, `*` permis",
         _origin_list,
+    )
+    allowed_hosts: tuple[str, ...] = _setting(
+        "ALLOWED_HOSTS",
+        (),
+        "Noms d’hôte (en-tête `Host`) acceptés par les deux ports en plus de `localhost`,"
+        " `*.localhost` et des adresses de bouclage, séparés par des virgules ; `*` : tous."
+        " Vide sur une adresse d’écoute autre que le bouclage : tous, comme Ollama",
+        _name_list,
+    )
+    forwarded_allow_ips: tuple[str, ...] = _setting(
+        "FORWARDED_ALLOW_IPS",
+        ("127.0.0.1", "::1"),
+        "Adresses (ou réseaux) des proxys dont on croit `X-Forwarded-Proto` et"
+        " `X-Forwarded-For` (cookie `Secure` derrière TLS, limites par client) ; `*` : tous",
+        _address_list,
+    )
+    max_body_size: int = _setting(
+        "MAX_BODY_SIZE",
+        32 << 20,
+        "Taille maximale d’un corps de requête sur la passerelle (octets, suffixes k, m, g"
+        " permis) ; au-delà : 413. Les envois de blobs, relayés sans être gardés, n’y sont"
+        " pas soumis ; l’application web refuse au-delà de 1 Mio",
+        _size,
+    )
+    http_head_timeout: float = _setting(
+        "HTTP_HEAD_TIMEOUT",
+        10.0,
+        "Délai pour recevoir l’en-tête complet d’une requête, sur chaque port (secondes)",
+        _positive_float,
+    )
+    http_idle_timeout: float = _setting(
+        "HTTP_IDLE_TIMEOUT",
+        75.0,
+        "Délai d’inactivité d’une connexion maintenue entre deux requêtes (secondes)",
+        _positive_float,
+    )
+    http_max_connections: int = _setting(
+        "HTTP_MAX_CONNECTIONS",
+        1024,
+        "Connexions simultanées par port ; au-delà, la plus inactive est fermée, sinon 503",
+        _positive_int,
     )
     connect_timeout: float = _setting(
         "OLLAMA_CONNECT_TIMEOUT",

@@ -21,7 +21,7 @@ from ollama_webmgr.cluster.servers import Server, ServerRegistry
 from ollama_webmgr.gateway import routes
 from ollama_webmgr.gateway.auth import key_allowed
 from ollama_webmgr.gateway.balancer import ServerView
-from ollama_webmgr.gateway.calls import Call, read_call
+from ollama_webmgr.gateway.calls import Call, JSONTooDeep, read_call
 from ollama_webmgr.gateway.config import GatewayConfig
 from ollama_webmgr.gateway.cors import apply_cors
 from ollama_webmgr.gateway.limiter import Slots, SlotTable
@@ -108,7 +108,10 @@ class Gateway:
             )
         if path == "/metrics" and method == "GET":
             return routes.metrics(self, start_response)
-        call = read_call(environ, path, method, strip_auth=bool(hashes))
+        try:
+            call = read_call(environ, path, method, strip_auth=bool(hashes))
+        except JSONTooDeep as exc:
+            return send_error(start_response, path, 400, str(exc))
         try:
             return self._dispatch(call, start_response)
         except Exception:  # a bug must still answer in Ollama's shape

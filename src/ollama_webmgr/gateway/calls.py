@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ollama_webmgr.gateway.relay import HOP_BY_HOP
 from ollama_webmgr.gateway.stats import request_kind
+from ollama_webmgr.inbound import raw_path
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -68,20 +69,35 @@ def _header_name(key: str) -> str:
     return key[5:].replace("_", "-").lower()
 
 
+class JSONTooDeep(Exception):
+    """A request body whose JSON nests deeper than the parser's recursion."""
+
+
 def read_call(
     environ: WSGIEnvironment, path: str, method: str, *, strip_auth: bool
 ) -> Call:
-    """Read the request once: headers to forward, body, JSON, model."""
+    """Read the request once: headers to forward, body, JSON, model.
+
+    The path goes upstream as the client sent it (``%2F``, ``%3F``, ``%23``
+    decoded would change its meaning there); routing uses the decoded one.
+    """
     query = environ.get("QUERY_STRING")
-    tail = f"{path}?{query}" if query else path
+    raw = raw_path(environ)
+    tail = f"{raw}?{query}" if query else raw
     headers = forward_headers(environ)
     if strip_auth:
         headers.pop("authorization", None)  # the gateway's key, not Ollama's
     length = environ.get("CONTENT_LENGTH") or ""
     stream = environ["wsgi.input"]
-    if path.startswith("/api/blobs/") and length:
-        headers["content-length"] = length  # streamed through, never held whole
-        body = _limited(stream, int(length)) if length.isdigit() else stream
+    if path.startswith("/api/blobs/"):
+        # streamed through, never held whole: by length, else chunked upstream
+        if length.isdigit():
+            headers["content-length"] = length
+            body: Any = _limited(stream, int(length))
+        elif "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            body = _blocks(stream)
+        else:
+            body = None
         return Call(environ, method, path, tail, body, headers)
     if length.isdigit():
         body = stream.read(int(length))
@@ -93,9 +109,16 @@ def read_call(
     if body[:1] == b"{":
         # not JSON: forwarded untouched, Ollama words the error itself
         with contextlib.suppress(ValueError):
-            call.data = json.loads(body)
+            call.data = _loads(body)
     call.model = _model_of(path, call.data)
     return call
+
+
+def _loads(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise JSONTooDeep("invalid JSON: nested too deeply") from None
 
 
 def _model_of(path: str, data: Any) -> str | None:
@@ -107,6 +130,12 @@ def _model_of(path: str, data: Any) -> str | None:
     if not model and path in _NAME_ALIAS:
         model = data.get("name")
     return model if isinstance(model, str) and model else None
+
+
+def _blocks(stream: Any, block: int = 65536) -> Iterator[bytes]:
+    """A chunked upload, by blocks, until its end."""
+    while data := stream.read(block):
+        yield data
 
 
 def _limited(stream: Any, length: int, block: int = 65536) -> Iterator[bytes]:

@@ -150,3 +150,19 @@ class RelayedBody:
             if self._done is not None:
                 done, self._done = self._done, None
                 done()
+
+
+_REFUSALS = {
+    400: "bad request",
+    403: "forbidden: this Host is not allowed (ALLOWED_HOSTS)",
+    413: "request body too large (MAX_BODY_SIZE)",
+}
+
+
+def refusal(
+    environ: dict[str, Any], start_response: StartResponse, status: int
+) -> Iterable[bytes]:
+    """What ``inbound.Guard`` answers on the gateway port, in Ollama's shape."""
+    path = str(environ.get("PATH_INFO") or "/")
+    message = _REFUSALS.get(status) or status_line(status)
+    return send_error(start_response, path, status, message)

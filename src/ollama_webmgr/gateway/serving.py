@@ -106,14 +106,19 @@ def run_gateway(
     from ollama_webmgr.manager.gateway_process import build_gateway_services
     from ollama_webmgr.serving import (
         display_url,
+        ensure_descriptors,
         make_gateway_server,
         wait_for_signal,
     )
 
     services = build_gateway_services(settings)
-    server = (make_server or make_gateway_server)(services.gateway.app, host, port)
+    if make_server is None:
+        server: Server = make_gateway_server(services.gateway.app, host, port, settings)
+    else:
+        server = make_server(services.gateway.app, host, port)
     try:
         server.start()  # bound now: port 0 has become a real port
+        ensure_descriptors(1, settings)
         services.start()
     except BaseException:
         services.close()

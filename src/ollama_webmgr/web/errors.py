@@ -9,7 +9,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -18,6 +21,9 @@ from ollama_webmgr.errors import WebmgrError
 from ollama_webmgr.logging_setup import request_id_var
 from ollama_webmgr.web.htmx import is_htmx, toast
 from ollama_webmgr.web.messages import ErrorView, describe_error, http_message
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 log = logging.getLogger(__name__)
 
@@ -79,3 +85,72 @@ def error_response(view: ErrorView, *, with_request_id: bool = False) -> Respons
         )
     response.status_code = view.status
     return response
+
+
+_FORBIDDEN_HOST = ErrorView(
+    403,
+    "forbidden_host",
+    "Nom d’hôte non autorisé : ajoutez-le à ALLOWED_HOSTS pour ouvrir"
+    " l’application sous ce nom.",
+)
+_BARE_PAGE = """<!doctype html>
+<html lang="fr"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Erreur {status} · Ollama WebMgr</title></head>
+<body><h1>Erreur {status}</h1><p>{message}</p></body></html>
+"""
+
+
+def refusal(app: Flask) -> Callable[..., Iterable[bytes]]:
+    """What ``inbound.Guard`` answers on the web port, in French.
+
+    A refused ``Host`` may be a rebinding page reading the answer as its own:
+    it gets a bare page (or JSON under ``/api/``) that shows nothing of the
+    app, sets no cookie and touches no service. Other refusals (413) get the
+    app's own page, fragment or JSON.
+    """
+
+    def refuse(
+        environ: WSGIEnvironment, start_response: StartResponse, status: int
+    ) -> Iterable[bytes]:
+        if status == 403:
+            return _bare(environ, start_response, _FORBIDDEN_HOST)
+        view = ErrorView(status, "payload_too_large", http_message(status))
+        if status != 413:
+            view = ErrorView(status, "refused", http_message(status))
+        with app.request_context(environ):
+            response = error_response(view)
+        return response(environ, start_response)
+
+    return refuse
+
+
+def bare_error(view: ErrorView) -> Response:
+    """``view`` for someone not let in: a page (or JSON under ``/api/``) that
+    shows nothing of the app (no servers in a menu) and sets no cookie."""
+    body, ctype = _bare_body(view, request.path)
+    response = Response(body, status=view.status, content_type=ctype)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _bare(
+    environ: WSGIEnvironment, start_response: StartResponse, view: ErrorView
+) -> Iterable[bytes]:
+    body, ctype = _bare_body(view, str(environ.get("PATH_INFO", "")))
+    headers = [
+        ("Content-Type", ctype),
+        ("Content-Length", str(len(body))),
+        ("Cache-Control", "no-store"),
+        ("X-Content-Type-Options", "nosniff"),
+    ]
+    start_response(f"{view.status} Forbidden", headers)
+    return [body]
+
+
+def _bare_body(view: ErrorView, path: str) -> tuple[bytes, str]:
+    if path.startswith("/api/"):
+        error = {"code": view.code, "message": view.message}
+        return json.dumps({"error": error}).encode(), "application/json"
+    page = _BARE_PAGE.format(status=view.status, message=view.message)
+    return page.encode(), "text/html; charset=utf-8"

@@ -12,23 +12,54 @@ and restarting or unrouting the web app would not bring the server back.
 
 ``agents`` (``agent_report``) is informational: a node agent that stopped
 answering is shown as ``stale`` but never makes the web app unhealthy.
+
+The endpoint is open (load balancers), so it must be cheap and say little:
+the Ollama probes are made at most once per ``PROBE_CACHE`` seconds, one
+caller probing while the others wait for its answer; a caller without the
+admin password (when one is set) gets only ``{"status": ...}``: no server
+URL, error text or process id.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 
 from ollama_webmgr.errors import StoreError
 from ollama_webmgr.manager.observability import agent_stale
 from ollama_webmgr.manager.probe import ask_all
 from ollama_webmgr.store.database import Where
+from ollama_webmgr.web.auth import is_admin
 from ollama_webmgr.wiring import Services, get_services
 
 bp = Blueprint("health", __name__)
+PROBE_CACHE = 10.0  # seconds
+_CACHE_KEY = "ollama_webmgr.health"
+Probes = list[dict[str, Any]]
+
+
+class ProbeCache:
+    """The last probe results, per set of servers, for ``PROBE_CACHE`` seconds."""
+
+    def __init__(self, ttl: float = PROBE_CACHE) -> None:
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._key: object = None
+        self._at = 0.0
+        self._value: Probes = []
+
+    def get(self, key: object, probe: Callable[[], Probes]) -> Probes:
+        with self._lock:  # one caller probes, the others wait for its answer
+            now = time.monotonic()
+            if key != self._key or now - self._at > self.ttl:
+                self._value = probe()
+                self._key, self._at = key, time.monotonic()
+            return self._value
 
 
 def _timed(started: float) -> float:
@@ -87,12 +118,18 @@ def run_checks(services: Services) -> tuple[str, dict[str, Any]]:
     redis_check = check_redis(services)
     if redis_check is not None:
         checks["redis"] = redis_check
-    checks["ollama"] = check_ollama(services)
+    checks["ollama"] = _cached_probes(services)
     if not all(checks[name]["ok"] for name in ("store", "redis") if name in checks):
         return "error", checks
     if not all(entry["ok"] for entry in checks["ollama"]):
         return "degraded", checks
     return "ok", checks
+
+
+def _cached_probes(services: Services) -> Probes:
+    cache: ProbeCache = current_app.extensions.setdefault(_CACHE_KEY, ProbeCache())
+    key = tuple((s.name, s.url) for s in services.servers.active())
+    return cache.get(key, lambda: check_ollama(services))
 
 
 def agent_report(services: Services, now: float | None = None) -> dict[str, object]:
@@ -120,13 +157,16 @@ def agent_report(services: Services, now: float | None = None) -> dict[str, obje
 def health() -> Response:
     services = get_services()
     status, checks = run_checks(services)
-    # ``pid``: which worker answered, behind gunicorn or a load balancer
-    response = jsonify(
-        status=status,
-        checks=checks,
-        agents=agent_report(services),
-        pid=os.getpid(),
-    )
+    if is_admin():
+        # ``pid``: which worker answered, behind gunicorn or a load balancer
+        response = jsonify(
+            status=status,
+            checks=checks,
+            agents=agent_report(services),
+            pid=os.getpid(),
+        )
+    else:
+        response = jsonify(status=status)
     response.status_code = 503 if status == "error" else 200
     response.cache_control.no_store = True
     return response

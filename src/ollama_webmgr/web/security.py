@@ -23,9 +23,12 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, request, session
+from flask.json.provider import DefaultJSONProvider
+from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature, URLSafeSerializer
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -58,9 +61,31 @@ _SESSION_KEY = "csrf_nonce"
 _SALT = "ollama-webmgr-csrf"
 
 
+class BoundedJSONProvider(DefaultJSONProvider):
+    """JSON nested deeper than the parser's recursion is invalid JSON (400),
+    not an unexpected ``RecursionError`` (500), on every route that reads it."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
+class SchemeAwareSessionInterface(SecureCookieSessionInterface):
+    """The session cookie is ``Secure`` whenever the request came over TLS
+    (``wsgi.url_scheme`` https: set from a trusted proxy's
+    ``X-Forwarded-Proto``, see ``inbound.TrustedProxies``)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+
 def init_security(app: Flask) -> None:
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    app.json = BoundedJSONProvider(app)
+    app.session_interface = SchemeAwareSessionInterface()
     app.before_request(check_request)
     app.after_request(add_security_headers)
     app.jinja_env.globals["csrf_token"] = csrf_token
