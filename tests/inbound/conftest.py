@@ -3,12 +3,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from inbound_support import Served, serving
+from inbound_support import NODE_MODELS, Served, serving
 
 from ollama_webmgr.sim.fleet import running_fleet
-
-NODE_MODELS = ("smollm2:135m",)
-PULLED = "all-minilm:latest"  # 46 MB: a pull of a few seconds at 12 MB/s
 
 
 @pytest.fixture(scope="package")

@@ -20,6 +20,8 @@ from typing import Any
 from werkzeug.wsgi import get_input_stream
 
 # Short limits so that the battery sees them act within seconds.
+NODE_MODELS = ("smollm2:135m",)
+PULLED = "all-minilm:latest"  # 46 MB: a pull of a few seconds at 12 MB/s
 LIMITS = {
     "HTTP_HEAD_TIMEOUT": "1.0",
     "HTTP_IDLE_TIMEOUT": "1.0",
