@@ -44,7 +44,7 @@ class PromptUnsubscribe:
             return
         log.info("Worker %s: unsubscribing", self.name)
         thread.stop(timeout=0)  # flag down first, without waiting yet
-        pubsub.unsubscribe()  # its reply wakes the thread, which now exits
+        pubsub.unsubscribe()  # type: ignore[no-untyped-call]  # its reply wakes the thread
         # The thread closes the pub/sub connection itself as it ends.
         thread.join(PUBSUB_EXIT_WAIT)
 
