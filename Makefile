@@ -48,16 +48,26 @@ define export_runtime
   $(UV) export -q --frozen --no-header --no-emit-project --format requirements-txt $(RUNTIME); } > $(1)
 endef
 
+# npm side: package-lock.json as npm writes it (`npm ci` installs only that);
+# the check runs npm on a copy, which must leave the lock unchanged.
+NPM_LOCK := npm install --package-lock-only --ignore-scripts --no-audit --no-fund --loglevel=error
+NPM_CHECK := build/npm-lock-check
+
 lock: $(UV_STAMP)
 	$(UV_ENV) $(UV) lock --python python3 $(LOCK_ARGS)
 	echo 'uv==$(UV_VERSION)' | $(UV) pip compile -q --universal --generate-hashes --no-header - -o scripts/uv-requirements.txt
 	$(call export_runtime,requirements.txt)
+	$(NPM_LOCK)
 
-# uv.lock still satisfies pyproject.toml, and requirements.txt is its runtime part
+# uv.lock still satisfies pyproject.toml, requirements.txt is its runtime part,
+# and npm would write package-lock.json as it is
 check-lock: $(UV_STAMP)
 	@$(UV_ENV) $(UV) lock -q --check --python python3 || { echo "$(LOCK_HINT)" >&2; exit 1; }
 	@$(call export_runtime,build/requirements.check.txt)
 	@cmp -s build/requirements.check.txt requirements.txt || { echo "requirements.txt ne vient pas de uv.lock : lancer « make lock »" >&2; exit 1; }
+	@rm -rf $(NPM_CHECK) && mkdir -p $(NPM_CHECK) && cp package.json package-lock.json .npmrc $(NPM_CHECK)/
+	@cd $(NPM_CHECK) && $(NPM_LOCK) >/dev/null
+	@cmp -s $(NPM_CHECK)/package-lock.json package-lock.json || { echo "package-lock.json n'est pas celui qu'écrit npm pour package.json : lancer « make lock »" >&2; exit 1; }
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
