@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import click
@@ -156,6 +157,30 @@ def worker(queue: str | None, burst: bool) -> None:
     run_worker(settings.redis_url, queue=queue or settings.job_queue, burst=burst)
 
 
+def _workers_option(function: Callable[..., None]) -> Callable[..., None]:
+    """``--workers`` and the hidden ``--worker-fds`` of ``serve`` and ``gateway``."""
+    function = click.option(
+        "--workers",
+        default=None,
+        type=click.IntRange(min=1),
+        help="Worker processes on the same ports [default: WEB_CONCURRENCY, else"
+        " 1]; more than 1 needs REDIS_URL.",
+    )(function)
+    return click.option("--worker-fds", default=None, hidden=True)(function)
+
+
+def _workers(workers: int | None) -> int:
+    if workers is not None:
+        return workers
+    from ollama_webmgr.deployment import workers_from_env
+    from ollama_webmgr.errors import SettingsError
+
+    try:
+        return workers_from_env()
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Bind address.")
 @click.option(
@@ -164,14 +189,28 @@ def worker(queue: str | None, burst: bool) -> None:
     type=int,
     help="Port (default: GATEWAY_PORT, 11435).",
 )
-def gateway(host: str, port: int | None) -> None:
-    """Run the Ollama-compatible gateway alone over the configured servers."""
-    from ollama_webmgr.errors import WebmgrError
-    from ollama_webmgr.gateway.serving import run_gateway
+@_workers_option
+def gateway(
+    host: str, port: int | None, workers: int | None, worker_fds: str | None
+) -> None:
+    """Run the Ollama-compatible gateway alone over the configured servers.
+
+    A supervisor process runs the workers and stores their request records.
+    """
+    from ollama_webmgr.errors import SettingsError, WebmgrError
+    from ollama_webmgr.logging_setup import configure_logging
+    from ollama_webmgr.supervise import run_gateway_worker, supervise_gateway
 
     settings = load_settings()
+    configure_logging(settings.log_level)
+    port = settings.gateway_port if port is None else port
     try:
-        run_gateway(settings, host, settings.gateway_port if port is None else port)
+        if worker_fds:
+            run_gateway_worker(settings, host, port, worker_fds)
+        else:
+            supervise_gateway(settings, host, port, _workers(workers))
+    except SettingsError:
+        raise  # one line and status 2 (``cli.main``)
     except WebmgrError as exc:  # e.g. a store that cannot be opened
         raise click.ClickException(exc.message) from None
 
@@ -188,8 +227,14 @@ def gateway(host: str, port: int | None) -> None:
     help="Gateway port, 0 for any [default: GATEWAY_PORT].",
 )
 @click.option("--no-gateway", is_flag=True, help="Run the web application alone.")
+@_workers_option
 def serve(
-    host: str | None, port: int | None, gateway_port: int | None, no_gateway: bool
+    host: str | None,
+    port: int | None,
+    gateway_port: int | None,
+    no_gateway: bool,
+    workers: int | None,
+    worker_fds: str | None,
 ) -> None:
     """Run the web application and the gateway under gevent."""
     from ollama_webmgr.launch import run_serve
@@ -204,6 +249,8 @@ def serve(
         gateway_port=None
         if no_gateway
         else (settings.gateway_port if gateway_port is None else gateway_port),
+        workers=_workers(workers),
+        worker_fds=worker_fds,
     )
 
 

@@ -9,6 +9,7 @@ the store; the process then exits 0.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -16,12 +17,20 @@ from typing import TYPE_CHECKING
 import click
 
 from ollama_webmgr.errors import WebmgrError
+from ollama_webmgr.prefork import worker_argv
 from ollama_webmgr.serving import (
     display_url,
     exposure_warning,
     make_gateway_server,
     make_server,
     wait_for_signal,
+)
+from ollama_webmgr.supervise import (
+    bind,
+    check_workers,
+    parse_worker_fds,
+    supervise,
+    worker_fds_argument,
 )
 from ollama_webmgr.wiring import Services, build_services
 
@@ -45,17 +54,28 @@ def run_serve(
     port: int,
     gateway_port: int | None,
     announce: Callable[[Bound], None] | None = None,
+    workers: int = 1,
+    worker_fds: str | None = None,
 ) -> None:
-    """Serve until a signal; ``gateway_port`` None runs the web app alone."""
+    """Serve until a signal; ``gateway_port`` None runs the web app alone.
+
+    ``workers`` > 1: a supervisor and that many worker processes on the same
+    ports (``supervise``); ``worker_fds``: this process is one of them.
+    """
+    if worker_fds is None and workers > 1:
+        _supervise_serve(settings, host, port, gateway_port, workers, announce)
+        return
     from ollama_webmgr.web.app import create_app
 
+    link, listeners = parse_worker_fds(worker_fds) if worker_fds else (None, [])
+    recorder = link.recorder() if link and gateway_port is not None else None
     try:
-        services = build_services(settings)
+        services = build_services(settings, recorder=recorder)
     except WebmgrError as exc:  # e.g. a store that cannot be opened
         raise click.ClickException(exc.message) from None
     try:
         app = create_app(services=services)
-        servers = _bind(services, app, host, port, gateway_port)
+        servers = _bind(services, app, host, port, gateway_port, listeners)
         services.start()
     except WebmgrError as exc:  # AssetsNotBuilt, StoreError...
         services.close()
@@ -63,21 +83,64 @@ def run_serve(
     except BaseException:
         services.close()
         raise
+    if link is not None:
+        link.ready()
+        link.stop_when_lost()
+    else:
+        _announce(settings, host, [s.server_port for s in servers], announce)
+    wait_for_signal(servers, services.close)
+
+
+def _announce(
+    settings: Settings,
+    host: str,
+    ports: list[int],
+    announce: Callable[[Bound], None] | None,
+) -> None:
+    """The exposure warning, then the addresses (once everything answers)."""
     warning = exposure_warning(host, settings.admin_password)
     if warning:
         click.secho(warning, fg="red", bold=True, err=True)
     bound = Bound(
-        display_url(host, servers[0].server_port),
-        display_url(host, servers[1].server_port).rstrip("/")
-        if len(servers) > 1
-        else None,
+        display_url(host, ports[0]),
+        display_url(host, ports[1]).rstrip("/") if len(ports) > 1 else None,
     )
     click.echo(f"ollama-webmgr: {bound.web_url}")
     if bound.gateway_url:
         click.echo(f"ollama-webmgr gateway: {bound.gateway_url}")
     if announce is not None:
         announce(bound)
-    wait_for_signal(servers, services.close)
+
+
+def _supervise_serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    gateway_port: int | None,
+    workers: int,
+    announce: Callable[[Bound], None] | None,
+) -> None:
+    check_workers(workers, settings)
+    sockets = bind(host, [port] if gateway_port is None else [port, gateway_port])
+    ports = [int(sock.getsockname()[1]) for sock in sockets]
+    ports_args = (
+        ["--gateway-port", str(ports[1])] if len(ports) > 1 else ["--no-gateway"]
+    )
+
+    def command(channel: int) -> list[str]:
+        fds = worker_fds_argument(channel, sockets)
+        return worker_argv(
+            "serve", "--host", host, "--port", str(ports[0]), *ports_args,
+            "--worker-fds", fds,
+        )  # fmt: skip
+
+    supervise(
+        settings,
+        sockets,
+        workers,
+        command,
+        lambda: _announce(settings, host, ports, announce),
+    )
 
 
 def _bind(
@@ -86,14 +149,17 @@ def _bind(
     host: str,
     port: int,
     gateway_port: int | None,
+    listeners: list[socket.socket],
 ) -> list[Server]:
-    """The web app's server (pywsgi), then the gateway's (``LeanWSGIServer``)."""
+    """The web app's server (pywsgi), then the gateway's (``LeanWSGIServer``),
+    on ``listeners`` when given (a worker's), else bound here."""
     wanted: list[tuple[Callable[..., Server], object, int]] = [(make_server, app, port)]
     if gateway_port is not None:
         wanted.append((make_gateway_server, services.gateway.app, gateway_port))
     started: list[Server] = []
-    for make, wsgi, number in wanted:
-        server = make(wsgi, host, number)
+    for index, (make, wsgi, number) in enumerate(wanted):
+        listener = listeners[index] if listeners else None
+        server = make(wsgi, host, number, listener)
         try:
             server.start()
         except OSError as exc:

@@ -107,8 +107,11 @@ def use_literal_first_resolver() -> None:
     hub.resolver = LiteralFirstResolver(hub)
 
 
-def make_server(app: WSGIApplication, host: str, port: int) -> WSGIServer:
+def make_server(
+    app: WSGIApplication, host: str, port: int, listener: socket.socket | None = None
+) -> WSGIServer:
     """A started-on-demand gevent server; ``port`` 0 picks a free port.
+    ``listener``: an already listening socket to serve instead (``prefork``).
 
     Access lines are left to the application (JSON logs); server errors go to
     the ``ollama_webmgr.serving`` logger. ``SERVER_NAME`` is the bound host:
@@ -116,22 +119,28 @@ def make_server(app: WSGIApplication, host: str, port: int) -> WSGIServer:
     a malloc arena of its own.
     """
     return WSGIServer(
-        (host, port),
+        listener or (host, port),
         app,
         handler_class=NoDelayHandler,
         log=None,
         error_log=log,
-        backlog=BACKLOG,
+        backlog=None if listener else BACKLOG,
         environ={"SERVER_NAME": host},
     )
 
 
-def make_gateway_server(app: WSGIApplication, host: str, port: int) -> LeanWSGIServer:
+def make_gateway_server(
+    app: WSGIApplication, host: str, port: int, listener: socket.socket | None = None
+) -> LeanWSGIServer:
     """``make_server`` for the gateway: the same tuning, on ``LeanWSGIServer``."""
     from ollama_webmgr.http_server import LeanWSGIServer
 
     return LeanWSGIServer(
-        (host, port), app, backlog=BACKLOG, read_buffer=READ_BUFFER, error_log=log
+        listener or (host, port),
+        app,
+        backlog=BACKLOG,
+        read_buffer=READ_BUFFER,
+        error_log=log,
     )
 
 

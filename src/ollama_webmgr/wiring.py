@@ -31,6 +31,7 @@ from ollama_webmgr.store.database import DatabaseManager, open_database
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from ollama_webmgr.gateway.stats import BatchRecorder
     from ollama_webmgr.jobs.context import TaskRegistry
     from ollama_webmgr.jobs.model import Job
 
@@ -115,11 +116,13 @@ def build_services(
     *,
     make_client: ClientFactory | None = None,
     tasks: TaskRegistry | None = None,
+    recorder: BatchRecorder | None = None,
 ) -> Services:
     """The production services for ``settings`` (opens the store; starts nothing).
 
-    ``tasks`` replaces the job kinds (tests); ``Services.start()`` starts the
-    background parts.
+    ``tasks`` replaces the job kinds (tests); ``recorder`` takes the gateway's
+    request records (a worker's, ``worker_link``); ``Services.start()`` starts
+    the background parts.
     """
     db = open_database(settings.store_url)
     # The configured servers plus those added in the UI (manager/fleet.py).
@@ -135,7 +138,7 @@ def build_services(
         bus=bus,
         library=LibraryClient(settings.library_url),
         registry=RegistryClient(settings.registry_url),
-        gateway=stored_gateway(settings, db, servers, duty),
+        gateway=stored_gateway(settings, db, servers, duty, recorder=recorder),
         models_cache=_models_cache(settings),
         duty=duty,
     )
