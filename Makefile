@@ -27,7 +27,7 @@ UV := $(UV_DIR)/bin/uv
 UV_STAMP := $(UV_DIR)/.installed
 UV_ENV := UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never
 # what a production server installs (requirements.txt), and what development adds
-EXTRAS := --extra redis --extra postgres --extra agent --extra deploy
+EXTRAS := --extra redis --extra postgres --extra agent
 RUNTIME := --no-dev $(EXTRAS)
 LOCK_HINT := uv.lock ne correspond plus à pyproject.toml : lancer « make lock », puis committer uv.lock et requirements.txt
 

@@ -1,4 +1,5 @@
-"""``ollama-webmgr serve``: the web app and the gateway in one gevent process.
+"""``ollama-webmgr serve``: the web app and the gateway in one gevent process
+(or, with ``--workers N``, in each of N workers under a supervisor: ``supervise``).
 
 Both servers are bound first (a busy port fails at once), then the background
 parts start (stored jobs restored, first health round, reconciliation,
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ollama_webmgr.errors import WebmgrError
-from ollama_webmgr.prefork import worker_argv
+from ollama_webmgr.prefork import sd_notify, worker_argv
 from ollama_webmgr.serving import (
     display_url,
     exposure_warning,
@@ -88,6 +89,7 @@ def run_serve(
         link.stop_when_lost()
     else:
         _announce(settings, host, [s.server_port for s in servers], announce)
+        sd_notify("READY=1")  # systemd's Type=notify, with one worker
     wait_for_signal(servers, services.close)
 
 

@@ -20,7 +20,7 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
 # the extras a production server installs (Makefile's EXTRAS)
-RUNTIME_EXTRAS = ("redis", "postgres", "agent", "deploy")
+RUNTIME_EXTRAS = ("redis", "postgres", "agent")
 
 
 def _project() -> dict[str, object]:
@@ -61,7 +61,7 @@ def _requirements() -> list[tuple[str, str, str | None, list[str]]]:
 def test_every_runtime_dependency_is_pinned_within_its_specifier() -> None:
     pins = {name: version for name, version, _m, _h in _requirements()}
     roots = _runtime_roots()
-    assert {r.name for r in roots} >= {"flask", "gunicorn", "redis", "psycopg"}
+    assert {r.name for r in roots} >= {"flask", "gevent", "redis", "psycopg"}
     for req in roots:
         name = canonicalize_name(req.name)
         assert name in pins, f"{req.name} missing from requirements.txt"
