@@ -355,7 +355,8 @@ def _overhead_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
         " the ratio is what counts). Added = path minus direct, same percentile, in"
         " the same run; each figure is the median over the three runs (one burst of"
         " noise on the shared machine moves one run's tail, not the figure)."
-        " Peak RSS: VmHWM of the relay process at the end.",
+        " Peak RSS: VmHWM of the relay's processes at the end, summed (the"
+        " gateway: its supervisor and workers).",
         "",
         "Targets: added latency and added time to the first line ≤ 1.5× the bare"
         " relay's; throughput ≥ 0.8× the bare relay's. The gateway relays through"
