@@ -120,7 +120,7 @@ def agent_report(services: Services, now: float | None = None) -> dict[str, obje
 def health() -> Response:
     services = get_services()
     status, checks = run_checks(services)
-    # ``pid``: which worker answered, behind gunicorn or a load balancer
+    # ``pid``: which worker answered (``--workers``) or behind a load balancer
     response = jsonify(
         status=status,
         checks=checks,
