@@ -10,6 +10,8 @@ the store; the process then exits 0.
 
 from __future__ import annotations
 
+import logging
+import signal
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +36,8 @@ from ollama_webmgr.supervise import (
     worker_fds_argument,
 )
 from ollama_webmgr.wiring import Services, build_services
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from ollama_webmgr.serving import Server
@@ -88,9 +92,20 @@ def run_serve(
         link.ready()
         link.stop_when_lost()
     else:
+        _refuse_reload()
         _announce(settings, host, [s.server_port for s in servers], announce)
         sd_notify("READY=1")  # systemd's Type=notify, with one worker
     wait_for_signal(servers, services.close)
+
+
+def _refuse_reload() -> None:
+    """SIGHUP (``systemctl reload``) would end a lone process: say what to do."""
+    import gevent
+
+    def refuse() -> None:
+        log.warning("SIGHUP ignored: reloading takes --workers 2 or more; restart")
+
+    gevent.signal_handler(signal.SIGHUP, refuse)
 
 
 def _announce(

@@ -190,3 +190,21 @@ def test_systemd_hears_ready_once_the_workers_serve_then_stopping(
             process.send_signal(signal.SIGTERM)
             assert systemd.recv(100) == b"STOPPING=1"
             assert process.wait(60) == 0
+
+
+def test_a_busy_port_is_explained_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "ollama_webmgr", "gateway", "--port", str(port)],
+            cwd=tmp_path,
+            env=_env(tmp_path, "http://127.0.0.1:9"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"Error: cannot listen on 127.0.0.1:{port}")
+    assert "Traceback" not in result.stderr
