@@ -231,6 +231,7 @@ def gateway_env(upstream: str, *, deployed: bool) -> dict[str, str]:
         "REDIS_URL": "",
     }
     if deployed:
+        _require_redis()
         prefix = f"bench-{uuid.uuid4().hex[:10]}"
         _prefixes.append(prefix)
         env |= {
@@ -239,6 +240,20 @@ def gateway_env(upstream: str, *, deployed: bool) -> dict[str, str]:
             "WEB_CONCURRENCY": str(DEPLOYED_WORKERS),
         }
     return bench_env(env)
+
+
+def _require_redis() -> None:
+    import redis
+
+    connection = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        connection.ping()
+    except redis.ConnectionError as exc:
+        raise RuntimeError(
+            f"the gateway is measured as deployed, with Redis: none at {REDIS_URL}"
+        ) from exc
+    finally:
+        connection.close()
 
 
 def drop_redis_keys() -> None:
