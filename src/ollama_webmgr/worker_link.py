@@ -49,6 +49,7 @@ def read_frames(sock: socket.socket) -> Iterator[tuple[int, bytes]]:
     >>> a.sendall(frame(READY) + frame(RECORDS, b"xyz")); a.close()
     >>> list(read_frames(b))
     [(1, b''), (2, b'xyz')]
+    >>> b.close()
     """
     reader = sock.makefile("rb")
     try:
