@@ -2,7 +2,8 @@
 
 ``ollama-webmgr gateway`` always runs this way, even with one worker: its
 request records are stored by the supervisor, out of the serving process
-(``manager/record_writer.py``). ``ollama-webmgr serve`` does from two workers on;
+(``manager/record_writer.py``); except on a TinyDB store, which only one
+process may open. ``ollama-webmgr serve`` does from two workers on;
 with one it stays a single process (the default, and ``make demo``).
 
 A worker is the same command with the hidden ``--worker-fds CHANNEL,LISTEN...``:
@@ -22,16 +23,23 @@ from ollama_webmgr.deployment import concurrency_problem
 from ollama_webmgr.errors import SettingsError
 from ollama_webmgr.prefork import Supervisor, WorkerCommand, listen, worker_argv
 from ollama_webmgr.settings import Settings
+from ollama_webmgr.store.database import opens_once
 from ollama_webmgr.worker_link import SupervisorLink
 
 BACKLOG = 2048  # as ``serving.BACKLOG``: a burst of clients is queued, not refused
 
 
 def check_workers(workers: int, settings: Settings) -> None:
-    """Several workers share jobs, progress and limits through Redis only."""
+    """Several workers share jobs, progress and limits through Redis only, and
+    a store that several processes can open."""
     problem = concurrency_problem(workers, settings.redis_url)
     if problem:
         raise SettingsError(problem)
+    if workers > 1 and opens_once(settings.store_url):
+        raise SettingsError(
+            "DATABASE_URL: a TinyDB store is opened by one process only; use"
+            " SQLite or PostgreSQL with more than one worker"
+        )
 
 
 def bind(host: str, ports: Sequence[int]) -> list[socket.socket]:
@@ -98,6 +106,13 @@ def supervise_gateway(settings: Settings, host: str, port: int, workers: int) ->
     from ollama_webmgr.serving import display_url
 
     check_workers(workers, settings)
+    if opens_once(settings.store_url):
+        # the supervisor could not open the store next to its worker: one
+        # process, which stores its records itself
+        from ollama_webmgr.gateway.serving import run_gateway
+
+        run_gateway(settings, host, port)
+        return
     sockets = bind(host, [port])
     bound = sockets[0].getsockname()[1]
 

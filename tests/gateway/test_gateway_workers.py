@@ -208,3 +208,22 @@ def test_a_busy_port_is_explained_in_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith(f"Error: cannot listen on 127.0.0.1:{port}")
     assert "Traceback" not in result.stderr
+
+
+def test_a_tinydb_store_keeps_the_gateway_in_one_process(tmp_path: Path) -> None:
+    store = f"tinydb:///{tmp_path / 'store.json'}"
+    with _node() as node:
+        env = _env(tmp_path, node, DATABASE_URL=store)
+        with _gateway(tmp_path, env, workers=1) as (process, url):
+            assert _show(url) == 200
+            assert _workers(process) == []  # TinyDB opens once: no supervisor
+        refused = subprocess.run(
+            [sys.executable, "-m", "ollama_webmgr", "gateway", "--workers", "2"],
+            cwd=tmp_path,
+            env={**env, "REDIS_URL": "redis://127.0.0.1:6379/0"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert refused.returncode == 2
+    assert "a TinyDB store is opened by one process only" in refused.stderr
