@@ -109,7 +109,8 @@ class Supervisor:
         started = [self._spawn() for _ in range(self._count)]
         for worker in started:
             if not self._wait_ready(worker):
-                self.exit_code = worker.process.poll() or 1
+                code = worker.process.poll()
+                self.exit_code = code if code and code > 0 else 1
                 self._stopping.set()
                 return False
         self._started = True
