@@ -2,33 +2,36 @@
 
 ``python prefork_fake_worker.py MODE CHANNEL_FD``. ``serve``: one record
 ``/hello/<pid>``, then READY; on SIGTERM one record ``/bye/<pid>`` and exit 0.
-``fail``: exit 3 before READY.
+``fail``: exit 3 before READY. Everything happens under ``__main__``, so that
+collecting this file (doctests) never patches the test process.
 """
 
-from gevent import monkey
+from __future__ import annotations
 
-monkey.patch_all()
-
-import os  # noqa: E402
-import signal  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-
-import gevent  # noqa: E402
-from gevent.event import Event  # noqa: E402
-
-from ollama_webmgr.gateway.stats import RequestRecord  # noqa: E402
-from ollama_webmgr.worker_link import SupervisorLink  # noqa: E402
-
-
-def record(path: str) -> RequestRecord:
-    return RequestRecord(
-        time.time(), "GET", path, "other", None, None, 200, 1.0,
-        None, None, None, 0, 0, 1, None,
-    )  # fmt: skip
+import sys
 
 
 def main(mode: str, fd: int) -> None:
+    from gevent import monkey
+
+    monkey.patch_all()
+
+    import os
+    import signal
+    import time
+
+    import gevent
+    from gevent.event import Event
+
+    from ollama_webmgr.gateway.stats import RequestRecord
+    from ollama_webmgr.worker_link import SupervisorLink
+
+    def record(path: str) -> RequestRecord:
+        return RequestRecord(
+            time.time(), "GET", path, "other", None, None, 200, 1.0,
+            None, None, None, 0, 0, 1, None,
+        )  # fmt: skip
+
     if mode == "fail":
         sys.exit(3)
     link = SupervisorLink(fd)
