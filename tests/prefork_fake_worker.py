@@ -1,7 +1,9 @@
 """A worker for tests/test_prefork.py: the real ``SupervisorLink``, no server.
 
-``python prefork_fake_worker.py MODE CHANNEL_FD``. ``serve``: one record
-``/hello/<pid>``, then READY; on SIGTERM one record ``/bye/<pid>`` and exit 0.
+``python prefork_fake_worker.py MODE CHANNEL_FD [SECONDS]``. ``serve``: one
+record ``/hello/<pid>``, then READY; on SIGTERM, SECONDS (0.3) of "finishing
+requests" with the default SIGTERM action back, one record ``/bye/<pid>`` and
+exit 0.
 ``fail``: exit 3 before READY. Everything happens under ``__main__``, so that
 collecting this file (doctests) never patches the test process.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 import sys
 
 
-def main(mode: str, fd: int) -> None:
+def main(mode: str, fd: int, finishing: float) -> None:
     from gevent import monkey
 
     monkey.patch_all()
@@ -36,13 +38,16 @@ def main(mode: str, fd: int) -> None:
         sys.exit(3)
     link = SupervisorLink(fd)
     stop = Event()
-    gevent.signal_handler(signal.SIGTERM, stop.set)
+    handler = gevent.signal_handler(signal.SIGTERM, stop.set)
     link.send_records([record(f"/hello/{os.getpid()}")])
     link.ready()
     link.stop_when_lost()
     stop.wait()
+    # as ``serving.wait_for_signal``: the handler goes, then requests finish
+    handler.cancel()
+    gevent.sleep(finishing)
     link.send_records([record(f"/bye/{os.getpid()}")])
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1], int(sys.argv[2]), float((sys.argv[3:] or ["0.3"])[0]))

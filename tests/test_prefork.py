@@ -7,10 +7,11 @@ signals once its handlers are installed (after ``announce``).
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,13 +48,17 @@ def wait_until(condition: Callable[[], object], limit: float = 60.0) -> None:
 
 
 @pytest.fixture
-def start(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str, int], Run]]:
+def start(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Run]]:
     monkeypatch.setenv("PYTHONPATH", str(ROOT / "src"))
     runs: list[Run] = []
 
-    def start(mode: str, count: int) -> Run:
+    def start(mode: str, count: int, finishing: Sequence[float] = ()) -> Run:
+        """``finishing``: how long each worker, in start order, takes to stop."""
+        spawned = itertools.count()
+
         def command(channel: int) -> list[str]:
-            return [sys.executable, str(FAKE), mode, str(channel)]
+            seconds = finishing[next(spawned)] if finishing else 0.3
+            return [sys.executable, str(FAKE), mode, str(channel), str(seconds)]
 
         run: Run | None = None
 
@@ -77,9 +82,11 @@ def start(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str, int], Run]
 
 
 def test_workers_start_serve_and_stop_with_their_last_records(
-    start: Callable[[str, int], Run],
+    start: Callable[..., Run],
 ) -> None:
-    run = start("serve", 2)
+    # the second still finishes when the first is gone: it must not get a
+    # second SIGTERM, which would end it before its last records
+    run = start("serve", 2, finishing=[0.2, 1.0])
     wait_until(lambda: run.announced)
     hello = run.pids("/hello/")
     assert len(hello) == 2  # each worker's records came through its pipe
@@ -91,7 +98,7 @@ def test_workers_start_serve_and_stop_with_their_last_records(
             os.kill(pid, 0)
 
 
-def test_a_worker_that_dies_is_replaced(start: Callable[[str, int], Run]) -> None:
+def test_a_worker_that_dies_is_replaced(start: Callable[..., Run]) -> None:
     run = start("serve", 2)
     wait_until(lambda: run.announced)
     first = run.pids("/hello/")
@@ -103,7 +110,7 @@ def test_a_worker_that_dies_is_replaced(start: Callable[[str, int], Run]) -> Non
 
 
 def test_sighup_replaces_every_worker_each_after_its_successor_serves(
-    start: Callable[[str, int], Run],
+    start: Callable[..., Run],
 ) -> None:
     run = start("serve", 2)
     wait_until(lambda: run.announced)
@@ -120,7 +127,7 @@ def test_sighup_replaces_every_worker_each_after_its_successor_serves(
 
 
 def test_workers_failing_at_start_stop_everything_with_their_status(
-    start: Callable[[str, int], Run],
+    start: Callable[..., Run],
 ) -> None:
     run = start("fail", 2)
     assert run.greenlet.get(timeout=60) == 3

@@ -204,22 +204,29 @@ class Supervisor:
 
     def _stop_all(self) -> None:
         workers, self._workers = self._workers, []
+        for worker in workers:  # all at once, then wait for each
+            self._signal(worker, signal.SIGTERM)
         for worker in workers:
-            with suppress(ProcessLookupError):
-                worker.process.send_signal(signal.SIGTERM)
-        for worker in workers:
-            self._terminate(worker)
+            self._await_exit(worker)
 
     def _terminate(self, worker: _Worker) -> None:
         """SIGTERM, then SIGKILL after ``STOP_TIMEOUT``; returns once it is gone."""
+        self._signal(worker, signal.SIGTERM)
+        self._await_exit(worker)
+
+    def _await_exit(self, worker: _Worker) -> None:
+        if not worker.gone.wait(STOP_TIMEOUT):
+            log.warning("worker %d still busy: killed", worker.process.pid)
+            self._signal(worker, signal.SIGKILL)
+        worker.gone.wait()
+
+    @staticmethod
+    def _signal(worker: _Worker, number: int) -> None:
+        # once only: a worker stopping has restored the default action, and a
+        # second SIGTERM would end it before it hands over its last records
         if worker.process.poll() is None:
             with suppress(ProcessLookupError):
-                worker.process.send_signal(signal.SIGTERM)
-            if not worker.gone.wait(STOP_TIMEOUT):
-                log.warning("worker %d still busy: killed", worker.process.pid)
-                with suppress(ProcessLookupError):
-                    worker.process.kill()
-        worker.gone.wait()
+                worker.process.send_signal(number)
 
 
 def listen(host: str, port: int, backlog: int) -> socket.socket:

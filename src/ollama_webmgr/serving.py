@@ -214,8 +214,12 @@ def wait_for_signal(servers: Sequence[Server], on_stop: Callable[[], None]) -> N
     try:
         stopping.wait()
     finally:
-        for handler in handlers:
-            handler.cancel()
-        for server in servers:
-            server.stop(timeout=5)
-        on_stop()
+        try:
+            for server in servers:
+                server.stop(timeout=5)
+            on_stop()
+        finally:
+            # only now: a second signal (Ctrl+C to the process group, then the
+            # supervisor's SIGTERM) must not end the process before on_stop
+            for handler in handlers:
+                handler.cancel()

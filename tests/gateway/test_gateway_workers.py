@@ -56,6 +56,7 @@ def _gateway(
         env=env,
         stdout=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # a process group of its own, as in a terminal
     )
     try:
         assert process.stdout is not None
@@ -113,9 +114,19 @@ def test_two_workers_without_redis_refuse_to_start(tmp_path: Path) -> None:
     assert result.stderr.strip() == f"ollama-webmgr: configuration error: {problem}"
 
 
+def _stop_supervisor(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGTERM)  # systemd (KillMode=mixed), docker stop
+
+
+def _ctrl_c(process: subprocess.Popen[str]) -> None:
+    os.killpg(process.pid, signal.SIGINT)  # the whole group, then the supervisor's
+    # SIGTERM reaches workers already stopping
+
+
 @pytest.mark.redis
+@pytest.mark.parametrize("stop", [_stop_supervisor, _ctrl_c])
 def test_every_request_is_recorded_by_the_supervisor(
-    tmp_path: Path, redis_prefix: str
+    tmp_path: Path, redis_prefix: str, stop: Callable[[subprocess.Popen[str]], None]
 ) -> None:
     with _node() as node:
         env = _env(
@@ -129,7 +140,7 @@ def test_every_request_is_recorded_by_the_supervisor(
             assert len(workers) == 2
             # many connections, so both workers take some
             statuses = [_show(url) for _ in range(40)]
-            process.send_signal(signal.SIGTERM)
+            stop(process)
             assert process.wait(60) == 0
         assert statuses == [200] * 40
         assert not any(w.is_running() for w in workers)
