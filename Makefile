@@ -7,7 +7,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 ASSETS_STAMP := src/ollama_webmgr/web/static/dist/manifest.json
 
-.PHONY: all demo run test lint assets bench proto requirements clean help
+.PHONY: all demo run test lint assets bench proto lock check-lock clean help
 
 all: test
 
@@ -16,12 +16,58 @@ help:
 	@echo "make run    - application contre un vrai Ollama (OLLAMA_BASE_URL=...)"
 	@echo "make test   - lint, typage et tests"
 	@echo "make bench  - mesures de performance -> docs/benchmarks.md"
+	@echo "make lock   - verrouille les dépendances Python (uv.lock, requirements.txt)"
 
-$(PY_STAMP): pyproject.toml
-	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check --upgrade 'pip>=25.1'
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[redis,postgres,agent,deploy]' --group dev
+# Python: uv installs exactly what uv.lock holds (every file with its hash), the
+# same on every machine. uv itself comes from PyPI, pinned with its hashes in
+# scripts/uv-requirements.txt. `make lock` re-locks after a change to pyproject.toml.
+UV_VERSION := 0.13.10
+UV_DIR := build/uv
+UV := $(UV_DIR)/bin/uv
+UV_STAMP := $(UV_DIR)/.installed
+UV_ENV := UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never
+# what a production server installs (requirements.txt), and what development adds
+EXTRAS := --extra redis --extra postgres --extra agent
+RUNTIME := --no-dev $(EXTRAS)
+LOCK_HINT := uv.lock ne correspond plus à pyproject.toml : lancer « make lock », puis committer uv.lock et requirements.txt
+
+$(UV_STAMP): scripts/uv-requirements.txt
+	test -x $(UV_DIR)/bin/python || python3 -m venv $(UV_DIR)
+	$(UV_DIR)/bin/python -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r $<
 	touch $@
+
+$(PY_STAMP): pyproject.toml uv.lock $(UV_STAMP)
+	@$(UV_ENV) $(UV) lock -q --check --python python3 || { echo "$(LOCK_HINT)" >&2; exit 1; }
+	$(UV_ENV) $(UV) sync -q --locked --python python3 $(EXTRAS) --group dev
+	touch $@
+
+# requirements.txt: the runtime part of uv.lock, for pip (deploy/README.md, Dockerfile)
+define export_runtime
+{ printf '%s\n' '# Runtime dependencies of ollama-webmgr, from uv.lock (make lock); do not edit.' \
+    '#   pip install -r requirements.txt && pip install --no-deps .'; \
+  $(UV) export -q --frozen --no-header --no-emit-project --format requirements-txt $(RUNTIME); } > $(1)
+endef
+
+# npm side: package-lock.json as npm writes it (`npm ci` installs only that);
+# the check runs npm on a copy, which must leave the lock unchanged.
+NPM_LOCK := npm install --package-lock-only --ignore-scripts --no-audit --no-fund --loglevel=error
+NPM_CHECK := build/npm-lock-check
+
+lock: $(UV_STAMP)
+	$(UV_ENV) $(UV) lock --python python3 $(LOCK_ARGS)
+	echo 'uv==$(UV_VERSION)' | $(UV) pip compile -q --universal --generate-hashes --no-header - -o scripts/uv-requirements.txt
+	$(call export_runtime,requirements.txt)
+	$(NPM_LOCK)
+
+# uv.lock still satisfies pyproject.toml, requirements.txt is its runtime part,
+# and npm would write package-lock.json as it is
+check-lock: $(UV_STAMP)
+	@$(UV_ENV) $(UV) lock -q --check --python python3 || { echo "$(LOCK_HINT)" >&2; exit 1; }
+	@$(call export_runtime,build/requirements.check.txt)
+	@cmp -s build/requirements.check.txt requirements.txt || { echo "requirements.txt ne vient pas de uv.lock : lancer « make lock »" >&2; exit 1; }
+	@rm -rf $(NPM_CHECK) && mkdir -p $(NPM_CHECK) && cp package.json package-lock.json .npmrc $(NPM_CHECK)/
+	@cd $(NPM_CHECK) && $(NPM_LOCK) >/dev/null
+	@cmp -s $(NPM_CHECK)/package-lock.json package-lock.json || { echo "package-lock.json n'est pas celui qu'écrit npm pour package.json : lancer « make lock »" >&2; exit 1; }
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -32,7 +78,7 @@ $(ASSETS_STAMP): $(NODE_STAMP) $(shell find src/ollama_webmgr/web/assets src/oll
 
 assets: $(ASSETS_STAMP)
 
-lint: $(PY_STAMP)
+lint: $(PY_STAMP) check-lock
 	$(BIN)/ruff check src tests benchmarks scripts deploy conftest.py
 	$(BIN)/ruff format --check src tests benchmarks scripts deploy conftest.py
 	$(BIN)/mypy
@@ -50,25 +96,21 @@ run: $(PY_STAMP) assets
 proto: $(PY_STAMP)
 	$(PY) scripts/gen_proto.py
 
-# requirements.txt for installs without pip extras (tests/deploy checks it)
-requirements: $(PY_STAMP)
-	$(PY) scripts/gen_requirements.py
-
 LIGHTHOUSE := build/lighthouse/node_modules/.bin/lighthouse
 
 $(LIGHTHOUSE):
 	npm install --prefix build/lighthouse --no-audit --no-fund --loglevel=error lighthouse@12.8.2
 
-# LiteLLM's proxy and the aiohttp relay (the `bench` extra) in a venv of their own;
+# LiteLLM's proxy and the aiohttp relay (the `bench` extra, locked in uv.lock apart
+# from the rest: LiteLLM's own pins clash with ours) in a venv of their own;
 # benchmarks/bench_gateway.py runs them as subprocesses.
 BENCH_VENV := build/bench-venv
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-$(BENCH_STAMP): pyproject.toml
-	test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)
-	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --upgrade 'pip>=25.1'
-	$(PY) -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['bench'], sep='\n')" > $(BENCH_VENV)/requirements.txt
-	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check -r $(BENCH_VENV)/requirements.txt
+$(BENCH_STAMP): uv.lock $(UV_STAMP)
+	$(UV) venv -q --allow-existing --python python3 $(BENCH_VENV)
+	$(UV) export -q --frozen --no-header --no-emit-project --format requirements-txt --no-dev --extra bench -o $(BENCH_VENV)/requirements.txt
+	$(UV) pip sync -q --require-hashes --python $(BENCH_VENV)/bin/python $(BENCH_VENV)/requirements.txt
 	touch $@
 
 bench: $(PY_STAMP) assets $(LIGHTHOUSE) $(BENCH_STAMP)

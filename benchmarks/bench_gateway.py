@@ -1,8 +1,9 @@
 """The gateway against direct calls and three reference relays, side by side in one run.
 
 Every server is a process on loopback, as in production: an emulated node
-(``ollama-webmgr sim``), the gateway (``ollama-webmgr gateway``: gevent, SQLite
-store, every request recorded), the bare reference relay
+(``ollama-webmgr sim``), the gateway as deployed (``ollama-webmgr gateway`` with
+the shipped environment's 2 workers sharing Redis, a SQLite store, every request
+recorded by the supervisor), the bare reference relay
 (``benchmarks/bare_relay.py``: raw WSGI + pooled urllib3 under gevent), an asyncio
 relay (``benchmarks/aiohttp_relay.py``: aiohttp server + pooled aiohttp client)
 and LiteLLM's proxy. The last two run from the bench venv (``make bench``
@@ -18,7 +19,6 @@ import json
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,13 +29,16 @@ from relay_support import (
     added,
     at,
     bench_env,
+    drop_redis_keys,
     free_port,
+    gateway_env,
     interleaved,
     interleaved_rounds,
     mark,
     peak_rss_mb,
     quantile,
     raise_open_files,
+    scaled,
     start,
     stop,
     throughput,
@@ -62,7 +65,12 @@ NATIVE_CHAT = json.dumps(
         "options": {"num_predict": 1},
     }
 )
-STREAMS, STREAM_LINES, STREAM_INTERVAL, STREAM_MODEL = 1000, 20, 0.02, "bench:latest"
+STREAMS, STREAM_LINES, STREAM_INTERVAL, STREAM_MODEL = (
+    scaled(1000),
+    20,
+    0.02,
+    "bench:latest",
+)
 
 
 def _post(path: str, body: bytes | str, first_line: bool = False) -> Call:
@@ -84,32 +92,23 @@ def _post(path: str, body: bytes | str, first_line: bool = False) -> Call:
     return call
 
 
-def _gateway_env(upstream: str) -> dict[str, str]:
-    data = tempfile.mkdtemp(prefix="bench-gw-")
-    return bench_env(
-        {
-            "OLLAMA_BASE_URL": upstream,
-            "WEBMGR_DATA_DIR": data,
-            "DATABASE_URL": f"sqlite:///{data}/store.sqlite3",
-        }
-    )
-
-
 def _relays(upstream: str, ports: dict[str, int]) -> dict[str, subprocess.Popen[bytes]]:
-    """The bare relay, the gateway and the gateway on pywsgi, those that have a
-    port in ``ports``, in front of ``upstream`` (each gateway with a store of its
-    own)."""
+    """The bare relay, the gateway as deployed and the gateway on pywsgi (one
+    process), those that have a port in ``ports``, in front of ``upstream``
+    (each gateway with a store of its own)."""
     python = sys.executable
     commands = {
         "bare relay": [python, str(HERE / "bare_relay.py"), upstream],
         "gateway": [python, "-m", "ollama_webmgr", "gateway", "--port"],
         "gateway on pywsgi": [python, str(HERE / "gateway_on_pywsgi.py")],
     }
+    envs = {
+        "bare relay": None,
+        "gateway": gateway_env(upstream, deployed=True),
+        "gateway on pywsgi": gateway_env(upstream, deployed=False),
+    }
     return {
-        name: start(
-            [*command, str(ports[name])],
-            None if name == "bare relay" else _gateway_env(upstream),
-        )
+        name: start([*command, str(ports[name])], envs[name])
         for name, command in commands.items()
         if name in ports
     }
@@ -210,6 +209,7 @@ def run() -> str:
             }
     finally:
         stop(list(processes.values()))
+        drop_redis_keys()
     streams = _streams()
     parts = [
         _overhead_report(overhead),
@@ -222,11 +222,11 @@ def run() -> str:
 def _overhead(ports: dict[str, int]) -> dict[str, dict[str, object]]:
     show = {name: _post("/api/show", SHOW) for name in ports}
     first = {name: _post("/api/generate", STREAM, first_line=True) for name in ports}
-    interleaved(ports, show, 200)  # warm-up
+    interleaved(ports, show, scaled(200))  # warm-up
     return {
-        "small": interleaved_rounds(ports, show, 1000),  # type: ignore[dict-item]
-        "first": interleaved_rounds(ports, first, 100),  # type: ignore[dict-item]
-        "rate": throughput(ports, show),  # type: ignore[dict-item]
+        "small": interleaved_rounds(ports, show, scaled(1000)),  # type: ignore[dict-item]
+        "first": interleaved_rounds(ports, first, scaled(100)),  # type: ignore[dict-item]
+        "rate": throughput(ports, show, seconds=scaled(200) / 100),  # type: ignore[dict-item]
     }
 
 
@@ -247,10 +247,10 @@ def _versus_litellm(
         "direct /api/chat": _post("/api/chat", NATIVE_CHAT),
         "LiteLLM": _post("/chat/completions", LITELLM_CHAT),
     }
-    interleaved(ports, calls, 30)  # warm-up
+    interleaved(ports, calls, scaled(30))  # warm-up
     return {
-        "times": interleaved_rounds(ports, calls, 400),
-        "rate": throughput(ports, calls),
+        "times": interleaved_rounds(ports, calls, scaled(400)),
+        "rate": throughput(ports, calls, seconds=scaled(200) / 100),
     }
 
 
@@ -302,14 +302,17 @@ def _streams() -> dict[str, object]:
                 complete[name].append(summary["complete"])
                 errors[name].update(summary["errors"])
         rss = peak_rss_mb(processes["gateway"].pid)
+        largest = peak_rss_mb(processes["gateway"].pid, largest=True)
         bare_rss = peak_rss_mb(processes["bare relay"].pid)
     finally:
         stop(list(processes.values()))
+        drop_redis_keys()
     return {
         "walls": walls,
         "complete": complete,
         "errors": errors,
         "rss": {"gateway": rss, "bare relay": bare_rss},
+        "largest": largest,
         "idle": idle,
     }
 
@@ -334,9 +337,11 @@ def _overhead_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
         "## Gateway overhead (direct vs bare relay vs aiohttp relay vs gateway)",
         "",
         "Processes on loopback: an emulated node (`ollama-webmgr sim`), the"
-        " gateway (`ollama-webmgr gateway`: gevent, SQLite store, every request"
-        " recorded and counted), the same gateway served by gevent's pywsgi"
-        " (`benchmarks/gateway_on_pywsgi.py`), the bare reference relay"
+        " gateway as deployed (`ollama-webmgr gateway`, the systemd unit's"
+        " command, with the shipped environment's 2 workers on one port sharing"
+        " Redis; SQLite store; every request counted, and recorded by the"
+        " supervisor process), the same gateway in one process served by gevent's"
+        " pywsgi (`benchmarks/gateway_on_pywsgi.py`), the bare reference relay"
         " (`benchmarks/bare_relay.py`:"
         " raw WSGI + one pooled urllib3 client under gevent, no features) and an"
         " asyncio relay (`benchmarks/aiohttp_relay.py`: aiohttp server + one pooled"
@@ -350,7 +355,8 @@ def _overhead_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
         " the ratio is what counts). Added = path minus direct, same percentile, in"
         " the same run; each figure is the median over the three runs (one burst of"
         " noise on the shared machine moves one run's tail, not the figure)."
-        " Peak RSS: VmHWM of the relay process at the end.",
+        " Peak RSS: VmHWM of the relay's processes at the end, summed (the"
+        " gateway: its supervisor and workers).",
         "",
         "Targets: added latency and added time to the first line ≤ 1.5× the bare"
         " relay's; throughput ≥ 0.8× the bare relay's. The gateway relays through"
@@ -489,7 +495,9 @@ def _streams_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
         " runs until the last stream ends, and a stream is complete when its"
         f" {STREAM_LINES} lines end with the final `done` line. Three rounds per"
         " path, taking turns; the median wall time counts. The gateway is a fresh"
-        " `ollama-webmgr gateway` process with its default settings: no"
+        " `ollama-webmgr gateway` as deployed (2 workers sharing Redis; its RSS"
+        " is the sum of the supervisor and the workers), with its default"
+        " settings: no"
         " per-server concurrency limit (0, unlimited) and so no queue. Its RSS is"
         " its peak resident memory (VmHWM) over the three rounds. Both keep up"
         " to 256 idle upstream connections; the bare relay resolves the"
@@ -516,7 +524,8 @@ def _streams_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
         )
     lines += [
         "",
-        f"Gateway / bare relay wall time: {mark(wall['gateway'] / wall['bare relay'], 1.2)}.",
+        f"Gateway / bare relay wall time: {mark(wall['gateway'] / wall['bare relay'], 1.2)}."
+        f" The gateway's largest process peaked at {data['largest']:.0f} MB.",
     ]
     failures = sorted(errors["gateway"] | errors["bare relay"])
     if failures:

@@ -1,9 +1,9 @@
-"""The delay nginx adds per streamed event (deploy/nginx in front of gunicorn).
+"""The delay nginx adds per streamed event (deploy/nginx in front of the shipped processes).
 
 The shipped nginx site (TLS, tests/deploy/deploy_support.render_site) runs in
-front of gunicorn (1 gevent worker each for the web app and the gateway) over one
+front of the systemd units' commands (one worker each for the web app and the gateway) over one
 emulated node. SSE: each pull is followed by two clients at once, one straight to
-gunicorn and one through nginx; for every live event (same id on both streams)
+the process and one through nginx; for every live event (same id on both streams)
 the delay is its arrival through nginx minus its arrival direct, on one clock.
 NDJSON: ``/api/generate`` streams, alternately direct and through nginx; each
 line's delay is its arrival time minus the ``created_at`` the node stamped it
@@ -29,12 +29,12 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "deploy")]
 
 from deploy_support import (  # noqa: E402
     NginxPorts,
-    gunicorn_env,
     nginx_binary,
     render_site,
-    running_gunicorn,
     running_nginx,
+    running_unit,
     self_signed_certificate,
+    shipped_env,
     timed_lines,
     timed_sse,
     write_nginx_config,
@@ -114,10 +114,10 @@ def run() -> str:
         node = fleet.nodes[0].state
         node.bandwidth = 46e6 / PULL_SECONDS
         node.token_delay = 0.05
-        env = gunicorn_env(tmp, OLLAMA_BASE_URL=fleet.urls[0])
+        env = shipped_env(tmp, OLLAMA_BASE_URL=fleet.urls[0])
         with (
-            running_gunicorn(tmp, "ollama_webmgr.wsgi:app", env) as web,
-            running_gunicorn(tmp, "ollama_webmgr.wsgi:gateway", env) as gateway,
+            running_unit(tmp, "ollama-webmgr-web", env) as web,
+            running_unit(tmp, "ollama-webmgr-gateway", env) as gateway,
         ):
             ports = NginxPorts.free()
             cert, key = self_signed_certificate(tmp)
@@ -156,10 +156,11 @@ def run() -> str:
             "The shipped `deploy/nginx/ollama-webmgr.conf` (TLS 1.3 with a self-signed"
             f" certificate, HTTP/1.1 to the client) run by Debian's {_nginx_version()}"
             " on loopback,"
-            " in front of gunicorn with one gevent worker for the web app and one for"
-            " the gateway, over one emulated node. SSE: "
+            " in front of the systemd units' commands (`ollama-webmgr serve"
+            " --no-gateway`, `ollama-webmgr gateway`), one worker each, over one"
+            " emulated node. SSE: "
             f"{PULLS} pulls of `{PULLED}` ({PULL_SECONDS:.0f} s each), each followed"
-            " by two clients at once, straight to gunicorn and through nginx; the"
+            " by two clients at once, straight to the web app and through nginx; the"
             " delay of a live event is its arrival through nginx minus its arrival"
             " direct (same event id, same clock; replayed events left out). NDJSON:"
             f" {GENERATIONS} `/api/generate` streams each way, alternately; a line's"

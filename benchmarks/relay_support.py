@@ -8,8 +8,10 @@ import resource
 import socket
 import statistics
 import subprocess
+import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -70,9 +72,10 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
             process.wait(5)
 
 
-def peak_rss_mb(pid: int) -> float:
-    """Peak resident memory (VmHWM) of a process and its children, in MB."""
-    total = 0
+def peak_rss_mb(pid: int, *, largest: bool = False) -> float:
+    """Peak resident memory (VmHWM) of a process and its children, in MB:
+    their sum, or with ``largest`` that of the largest one."""
+    each_kib = []
     for each in [pid, *_children(pid)]:
         try:
             status = Path(f"/proc/{each}/status").read_text()
@@ -80,8 +83,8 @@ def peak_rss_mb(pid: int) -> float:
             continue
         for line in status.splitlines():
             if line.startswith("VmHWM:"):
-                total += int(line.split()[1])
-    return total / 1024
+                each_kib.append(int(line.split()[1]))
+    return (max(each_kib, default=0) if largest else sum(each_kib)) / 1024
 
 
 def _children(pid: int) -> list[int]:
@@ -120,12 +123,12 @@ def interleaved_rounds(
     return [interleaved(ports, calls, n) for _ in range(rounds)]
 
 
-def at(rounds: Rounds, name: str, q: int) -> float:
+def at(rounds: Rounds, name: str, q: float) -> float:
     """Median over the runs of the ``q``-th percentile of ``name`` (ms)."""
     return statistics.median(quantile(run[name], q) for run in rounds)
 
 
-def added(rounds: Rounds, name: str, base: str, q: int) -> float:
+def added(rounds: Rounds, name: str, base: str, q: float) -> float:
     """Median over the runs of ``name``'s percentile minus ``base``'s (ms)."""
     return statistics.median(
         quantile(run[name], q) - quantile(run[base], q) for run in rounds
@@ -167,8 +170,37 @@ def _load(port: int, call: Call, clients: int, seconds: float) -> int:
     return sum(done)
 
 
-def quantile(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100)[q - 1]
+def load_latencies(
+    port: int, call: Call, clients: int = 32, seconds: float = 3.0
+) -> list[float]:
+    """Every request's latency (ms) with ``clients`` threads for ``seconds``."""
+    times: list[list[float]] = [[] for _ in range(clients)]
+    stop_at = time.monotonic() + seconds
+
+    def worker(index: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while time.monotonic() < stop_at:
+            times[index].append(call(conn) * 1000)
+        conn.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [t for per_client in times for t in per_client]
+
+
+def scaled(n: float) -> int:
+    """``n`` times ``BENCH_SCALE`` (default 1; e.g. 0.01 checks a script runs)."""
+    return max(2, round(n * float(os.environ.get("BENCH_SCALE", "1"))))
+
+
+def quantile(values: list[float], q: float) -> float:
+    """The ``q``-th percentile (``q`` may be 99.9)."""
+    if q == int(q):
+        return statistics.quantiles(values, n=100)[int(q) - 1]
+    return statistics.quantiles(values, n=1000)[round(q * 10) - 1]
 
 
 def mark(ratio: float, limit: float, *, higher: bool = False) -> str:
@@ -178,3 +210,62 @@ def mark(ratio: float, limit: float, *, higher: bool = False) -> str:
 
 def bench_env(extra: dict[str, str]) -> dict[str, str]:
     return {**os.environ, **extra}
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+#: worker processes of the gateway as deployed (the env file's WEB_CONCURRENCY)
+DEPLOYED_WORKERS = 2
+_prefixes: list[str] = []
+
+
+def gateway_env(upstream: str, *, deployed: bool) -> dict[str, str]:
+    """A gateway's environment over ``upstream`` with a SQLite store of its own;
+    ``deployed``: as the shipped environment file runs it, several workers
+    sharing Redis (a fresh key prefix, dropped by ``drop_redis_keys``)."""
+    data = tempfile.mkdtemp(prefix="bench-gw-")
+    env = {
+        "OLLAMA_BASE_URL": upstream,
+        "WEBMGR_DATA_DIR": data,
+        "DATABASE_URL": f"sqlite:///{data}/store.sqlite3",
+        "WEB_CONCURRENCY": "1",
+        "REDIS_URL": "",
+    }
+    if deployed:
+        _require_redis()
+        prefix = f"bench-{uuid.uuid4().hex[:10]}"
+        _prefixes.append(prefix)
+        env |= {
+            "REDIS_URL": REDIS_URL,
+            "REDIS_PREFIX": prefix,
+            "WEB_CONCURRENCY": str(DEPLOYED_WORKERS),
+        }
+    return bench_env(env)
+
+
+def _require_redis() -> None:
+    import redis
+
+    connection = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        connection.ping()
+    except redis.ConnectionError as exc:
+        raise RuntimeError(
+            f"the gateway is measured as deployed, with Redis: none at {REDIS_URL}"
+        ) from exc
+    finally:
+        connection.close()
+
+
+def drop_redis_keys() -> None:
+    """Delete the keys of the deployed gateways started so far."""
+    import redis
+
+    connection = redis.Redis.from_url(REDIS_URL)
+    try:
+        for prefix in _prefixes:
+            keys = list(connection.scan_iter(match=f"{prefix}*"))
+            if keys:
+                connection.delete(*keys)
+    finally:
+        connection.close()
+    _prefixes.clear()

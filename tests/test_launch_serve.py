@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import httpx
+import psutil
+import pytest
 
 from fleet_support import SMALL_MODELS
 from ollama_webmgr.ollama.urls import display_address
@@ -18,13 +20,14 @@ from ollama_webmgr.store.database import open_database
 from ollama_webmgr.store.stats import get_stats_snapshot
 
 
-def _start(tmp_path: Path, node: str, *args: str) -> subprocess.Popen[str]:
+def _start(tmp_path: Path, node: str, *args: str, **more: str) -> subprocess.Popen[str]:
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(tmp_path),
         "SECRET_KEY": "serve-test",
         "OLLAMA_BASE_URL": node,
         "WEBMGR_DATA_DIR": str(tmp_path / "data"),
+        **more,
     }
     return subprocess.Popen(
         [sys.executable, "-m", "ollama_webmgr", "serve", "--port", "0", *args],
@@ -70,9 +73,11 @@ def test_serve_without_gateway_runs_the_web_app_alone(tmp_path: Path) -> None:
     try:
         assert process.stdout is not None
         web = process.stdout.readline().split(": ", 1)[1].strip()
+        # ``systemctl reload`` of a lone process: refused, not fatal
+        process.send_signal(signal.SIGHUP)
         health = httpx.get(web + "health", timeout=10)
         process.send_signal(signal.SIGINT)
-        out, _err = process.communicate(timeout=15)
+        out, err = process.communicate(timeout=15)
     finally:
         if process.poll() is None:
             process.kill()
@@ -80,6 +85,7 @@ def test_serve_without_gateway_runs_the_web_app_alone(tmp_path: Path) -> None:
     assert health.status_code == 200
     assert "gateway" not in out
     assert process.returncode == 0
+    assert "SIGHUP ignored" in err
 
 
 def test_serve_explains_a_busy_port_in_one_line(tmp_path: Path) -> None:
@@ -109,3 +115,43 @@ def test_serve_explains_a_bad_store_url_in_one_line(tmp_path: Path) -> None:
         "Erreur : adresse de base non reconnue : « mysql://db/x »"
     )
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.redis
+def test_serve_with_two_workers_serves_both_ports_and_records_every_request(
+    tmp_path: Path, redis_prefix: str
+) -> None:
+    with running_fleet([SMALL_MODELS]) as fleet:
+        process = _start(
+            tmp_path,
+            fleet.urls[0],
+            "--gateway-port",
+            "0",
+            "--workers",
+            "2",
+            REDIS_URL="redis://127.0.0.1:6379/0",
+            REDIS_PREFIX=redis_prefix,
+        )
+        try:
+            assert process.stdout is not None
+            web = process.stdout.readline().split(": ", 1)[1].strip()
+            gateway = process.stdout.readline().split(": ", 1)[1].strip()
+            workers = psutil.Process(process.pid).children()
+            pages = [httpx.get(web, timeout=10).status_code for _ in range(5)]
+            tags = [httpx.get(gateway + "/api/tags", timeout=10) for _ in range(6)]
+            process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    assert len(workers) == 2
+    assert pages == [200] * 5
+    assert all(t.json()["models"] for t in tags)
+    assert process.returncode == 0
+    assert not any(w.is_running() for w in workers)
+    db = open_database(f"sqlite:///{tmp_path / 'data' / 'webmgr.sqlite3'}")
+    try:  # the workers piped their gateway records to the supervisor
+        assert get_stats_snapshot(db)["other_requests"] == 6
+    finally:
+        db.close()

@@ -6,6 +6,7 @@ Everything the command line prints is French, Click's own words included
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import click
@@ -218,6 +219,30 @@ def worker(queue: str | None, burst: bool) -> None:
     run_worker(settings.redis_url, queue=queue or settings.job_queue, burst=burst)
 
 
+def _workers_option(function: Callable[..., None]) -> Callable[..., None]:
+    """``--workers`` and the hidden ``--worker-fds`` of ``serve`` and ``gateway``."""
+    function = click.option(
+        "--workers",
+        default=None,
+        type=click.IntRange(min=1),
+        help="Processus workers sur les mêmes ports [par défaut : WEB_CONCURRENCY,"
+        " sinon 1] ; plus d’un exige REDIS_URL.",
+    )(function)
+    return click.option("--worker-fds", default=None, hidden=True)(function)
+
+
+def _workers(workers: int | None) -> int:
+    if workers is not None:
+        return workers
+    from ollama_webmgr.deployment import workers_from_env
+    from ollama_webmgr.errors import SettingsError
+
+    try:
+        return workers_from_env()
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help=HOST_HELP)
 @click.option(
@@ -226,14 +251,28 @@ def worker(queue: str | None, burst: bool) -> None:
     type=int,
     help="Port (par défaut : GATEWAY_PORT, 11435).",
 )
-def gateway(host: str, port: int | None) -> None:
-    """Lancer seule la passerelle compatible Ollama devant les serveurs configurés."""
-    from ollama_webmgr.errors import WebmgrError
-    from ollama_webmgr.gateway.serving import run_gateway
+@_workers_option
+def gateway(
+    host: str, port: int | None, workers: int | None, worker_fds: str | None
+) -> None:
+    """Lancer seule la passerelle compatible Ollama devant les serveurs configurés.
+
+    Un processus superviseur lance les workers et enregistre leurs requêtes.
+    """
+    from ollama_webmgr.errors import SettingsError, WebmgrError
+    from ollama_webmgr.logging_setup import configure_logging
+    from ollama_webmgr.supervise import run_gateway_worker, supervise_gateway
 
     settings = load_settings()
+    configure_logging(settings.log_level)
+    port = settings.gateway_port if port is None else port
     try:
-        run_gateway(settings, host, settings.gateway_port if port is None else port)
+        if worker_fds:
+            run_gateway_worker(settings, host, port, worker_fds)
+        else:
+            supervise_gateway(settings, host, port, _workers(workers))
+    except SettingsError:
+        raise  # one line and status 2 (``cli.main``)
     except WebmgrError as exc:  # e.g. a store that cannot be opened
         raise click.ClickException(cli_french.french_error(exc)) from None
 
@@ -255,8 +294,14 @@ def gateway(host: str, port: int | None) -> None:
     help="Port de la passerelle, 0 pour un port libre [par défaut : GATEWAY_PORT].",
 )
 @click.option("--no-gateway", is_flag=True, help="Lancer l’application web seule.")
+@_workers_option
 def serve(
-    host: str | None, port: int | None, gateway_port: int | None, no_gateway: bool
+    host: str | None,
+    port: int | None,
+    gateway_port: int | None,
+    no_gateway: bool,
+    workers: int | None,
+    worker_fds: str | None,
 ) -> None:
     """Lancer l’application web et la passerelle (gevent)."""
     from ollama_webmgr.launch import run_serve
@@ -271,6 +316,8 @@ def serve(
         gateway_port=None
         if no_gateway
         else (settings.gateway_port if gateway_port is None else gateway_port),
+        workers=_workers(workers),
+        worker_fds=worker_fds,
     )
 
 

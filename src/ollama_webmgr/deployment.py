@@ -1,4 +1,4 @@
-"""Start-up checks for production serving (gunicorn, several processes).
+"""Start-up checks for production serving (several worker processes).
 
 Several processes serving the web app cannot share in-memory job records,
 progress streams or gateway counters: each would see only its own. With more
@@ -11,35 +11,20 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-#: gunicorn's own default for ``workers`` when the variable is set
+#: the number of worker processes of ``serve`` and ``gateway`` (as gunicorn's)
 WORKERS_ENV = "WEB_CONCURRENCY"
 
 
-def default_workers(cores: int | None = None) -> int:
-    """Two workers per core, at least 2 and at most 4 (gevent workers each
-    serve hundreds of connections; more would only add memory and connections).
+def workers_from_env(environ: Mapping[str, str] | None = None) -> int:
+    """``WEB_CONCURRENCY`` when set, else 1 (``--workers`` on the command line wins).
 
-    >>> [default_workers(n) for n in (1, 2, 3, 8)]
-    [2, 4, 4, 4]
-    """
-    count = cores if cores is not None else (os.cpu_count() or 1)
-    return max(2, min(4, 2 * count))
-
-
-def workers_from_env(
-    environ: Mapping[str, str] | None = None, *, cores: int | None = None
-) -> int:
-    """``WEB_CONCURRENCY`` when set, else ``default_workers()``.
-
-    >>> workers_from_env({"WEB_CONCURRENCY": "1"})
-    1
-    >>> workers_from_env({}, cores=1)
-    2
+    >>> workers_from_env({"WEB_CONCURRENCY": " 3 "}), workers_from_env({})
+    (3, 1)
     """
     source = os.environ if environ is None else environ
     text = source.get(WORKERS_ENV, "").strip()
     if not text:
-        return default_workers(cores)
+        return 1
     try:
         count = int(text)
     except ValueError:

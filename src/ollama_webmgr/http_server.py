@@ -89,7 +89,7 @@ class LeanWSGIServer:
 
     def __init__(
         self,
-        address: tuple[str, int],
+        address: tuple[str, int] | socket.socket,
         app: WSGIApplication,
         *,
         limits: ServerLimits | None = None,
@@ -101,10 +101,14 @@ class LeanWSGIServer:
         self.limits = limits or ServerLimits()
         self.error_log = error_log
         self.stopping = False
+        # a listening socket (a worker of ``prefork``) or the address to bind
+        host, port = (
+            address.getsockname()[:2] if isinstance(address, socket.socket) else address
+        )
         self.base_environ: WSGIEnvironment = {
             "SCRIPT_NAME": "",
-            "SERVER_NAME": address[0],
-            "SERVER_PORT": str(address[1]),
+            "SERVER_NAME": host,
+            "SERVER_PORT": str(port),
             "REMOTE_ADDR": "",
             "REMOTE_PORT": "",
             "wsgi.version": (1, 0),
@@ -121,7 +125,11 @@ class LeanWSGIServer:
         self._pool = Pool()  # stop() waits for the running requests
         self._stopped = Event()
         self._server = StreamServer(
-            address, self._handle, backlog=backlog, spawn=self._pool
+            address,
+            self._handle,
+            # a listening socket has its backlog already
+            backlog=None if isinstance(address, socket.socket) else backlog,
+            spawn=self._pool,
         )
 
     @property

@@ -82,20 +82,29 @@ def _guarded(
 
 
 def make_web_server(
-    app: Flask, host: str, port: int, settings: Settings
+    app: Flask,
+    host: str,
+    port: int,
+    settings: Settings,
+    listener: socket.socket | None = None,
 ) -> LeanWSGIServer:
-    """The web app's server; ``port`` 0 picks a free port (``start()`` binds)."""
+    """The web app's server; ``port`` 0 picks a free port (``start()`` binds).
+    ``listener``: an already listening socket to serve instead (``prefork``)."""
     from ollama_webmgr.web.errors import refusal
     from ollama_webmgr.web.security import MAX_BODY_BYTES
 
     guarded = _guarded(
         app, host, settings, max_body=MAX_BODY_BYTES, refuse=refusal(app)
     )
-    return _lean(guarded, host, port, settings)
+    return _lean(guarded, host, port, settings, listener)
 
 
 def make_gateway_server(
-    app: WSGIApplication, host: str, port: int, settings: Settings
+    app: WSGIApplication,
+    host: str,
+    port: int,
+    settings: Settings,
+    listener: socket.socket | None = None,
 ) -> LeanWSGIServer:
     """The gateway's server: blob uploads are streamed, never held (no limit)."""
     from ollama_webmgr.gateway.responses import refusal
@@ -108,7 +117,7 @@ def make_gateway_server(
         refuse=refusal,
         streamed=is_blob_upload,
     )
-    return _lean(guarded, host, port, settings)
+    return _lean(guarded, host, port, settings, listener)
 
 
 def is_blob_upload(path: str) -> bool:
@@ -116,11 +125,15 @@ def is_blob_upload(path: str) -> bool:
 
 
 def _lean(
-    app: WSGIApplication, host: str, port: int, settings: Settings
+    app: WSGIApplication,
+    host: str,
+    port: int,
+    settings: Settings,
+    listener: socket.socket | None,
 ) -> LeanWSGIServer:
     # SERVER_NAME is the bound host: no name resolution (and no resolver thread)
     return LeanWSGIServer(
-        (host, port),
+        listener or (host, port),
         app,
         limits=server_limits(settings),
         backlog=BACKLOG,
@@ -296,13 +309,20 @@ def wait_for_signal(
     try:
         stopping.wait()
     finally:
-        for handler in handlers:
-            handler.cancel()
         try:
-            if on_signal is not None:
-                on_signal()
+            try:
+                if on_signal is not None:
+                    on_signal()
+            finally:
+                gevent.joinall(
+                    [
+                        gevent.spawn(server.stop, timeout=STOP_GRACE_S)
+                        for server in servers
+                    ]
+                )
+                on_stop()
         finally:
-            gevent.joinall(
-                [gevent.spawn(server.stop, timeout=STOP_GRACE_S) for server in servers]
-            )
-            on_stop()
+            # only now: a second signal (Ctrl+C to the process group, then the
+            # supervisor's SIGTERM) must not end the process before on_stop
+            for handler in handlers:
+                handler.cancel()

@@ -33,6 +33,7 @@ from ollama_webmgr.store.database import DatabaseManager, open_database
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from ollama_webmgr.gateway.stats import BatchRecorder
     from ollama_webmgr.jobs.context import TaskRegistry
     from ollama_webmgr.jobs.model import Job
 
@@ -124,11 +125,13 @@ def build_services(
     *,
     make_client: ClientFactory | None = None,
     tasks: TaskRegistry | None = None,
+    recorder: BatchRecorder | None = None,
 ) -> Services:
     """The production services for ``settings`` (opens the store; starts nothing).
 
-    ``tasks`` replaces the job kinds (tests); ``Services.start()`` starts the
-    background parts.
+    ``tasks`` replaces the job kinds (tests); ``recorder`` takes the gateway's
+    request records (a worker's, ``worker_link``); ``Services.start()`` starts
+    the background parts.
     """
     db = open_database(settings.store_url)
     # The configured servers plus those added in the UI (manager/fleet.py).
@@ -138,7 +141,9 @@ def build_services(
     models_cache = _models_cache(settings)
     # one set of model versions: a write through the web app is seen by the
     # gateway, and one through the gateway by the web app (cluster/changes.py)
-    gateway = stored_gateway(settings, db, servers, duty, models_cache.versions)
+    gateway = stored_gateway(
+        settings, db, servers, duty, models_cache.versions, recorder=recorder
+    )
     gateway.monitor.job_finished = partial(job_finished, runner)
     return Services(
         settings=settings,

@@ -1,11 +1,14 @@
-"""Run the shipped deployment on loopback: gunicorn, and nginx with deploy/nginx.
+"""Run the shipped deployment on loopback: the processes of the systemd units
+(their very ``ExecStart``), and nginx with deploy/nginx.
 
 Shared by tests/deploy and benchmarks/bench_nginx.py (unique module name).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -21,9 +24,10 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-GUNICORN_CONF = DEPLOY / "gunicorn.conf.py"
+UNITS = DEPLOY / "systemd"
 NGINX_SITE = DEPLOY / "nginx" / "ollama-webmgr.conf"
-GUNICORN = Path(sys.executable).parent / "gunicorn"
+VENV = Path(sys.executable).parent.parent
+SHIPPED_VENV = "/opt/ollama-webmgr/venv"
 
 
 def free_port() -> int:
@@ -59,35 +63,50 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-# --- gunicorn -----------------------------------------------------------------
+# --- the shipped processes ------------------------------------------------------
 
 
-def gunicorn_command(target: str, *options: str) -> list[str]:
-    return [str(GUNICORN), "-c", str(GUNICORN_CONF), *options, target]
+def unit_command(unit: str) -> list[str]:
+    """The ``ExecStart`` of ``deploy/systemd/<unit>.service``, as written."""
+    for line in (UNITS / f"{unit}.service").read_text(encoding="utf-8").splitlines():
+        if line.startswith("ExecStart="):
+            return shlex.split(line.removeprefix("ExecStart="))
+    raise AssertionError(f"{unit}.service has no ExecStart")
 
 
-def gunicorn_env(tmp_path: Path, **values: str) -> dict[str, str]:
+def shipped_command(unit: str, port: int | None = None) -> list[str]:
+    """The unit's command on this venv, listening on ``port`` instead."""
+    command = unit_command(unit)
+    assert command[0].startswith(SHIPPED_VENV + "/"), command[0]
+    command[0] = str(VENV) + command[0].removeprefix(SHIPPED_VENV)
+    if port is not None:
+        command[command.index("--port") + 1] = str(port)
+    return command
+
+
+def shipped_env(tmp_path: Path, **values: str) -> dict[str, str]:
+    """What the environment file gives the services, for a test (one worker
+    unless ``WEB_CONCURRENCY`` is given, with ``REDIS_URL``)."""
     return {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(tmp_path),
         "SECRET_KEY": "deploy-test",
         "WEBMGR_DATA_DIR": str(tmp_path / "data"),
+        "LOG_LEVEL": "WARNING",
         "WEB_CONCURRENCY": "1",
         **values,
     }
 
 
 @contextmanager
-def running_gunicorn(tmp_path: Path, target: str, env: dict[str, str]) -> Iterator[str]:
-    """gunicorn on a free loopback port; yields its URL once it answers HTTP.
-
-    Its output goes to ``<target's attribute>-<port>.log`` in ``tmp_path``.
-    """
+def running_unit(tmp_path: Path, unit: str, env: dict[str, str]) -> Iterator[str]:
+    """The process of ``unit`` on a free loopback port; yields its URL once
+    it answers HTTP. Its output goes to ``<unit>-<port>.log`` in ``tmp_path``."""
     port = free_port()
-    log = tmp_path / f"{target.rpartition(':')[2]}-{port}.log"
+    log = tmp_path / f"{unit}-{port}.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            gunicorn_command(target, "--bind", f"127.0.0.1:{port}"),
+            shipped_command(unit, port),
             cwd=tmp_path,
             env=env,
             stdout=output,
@@ -96,10 +115,30 @@ def running_gunicorn(tmp_path: Path, target: str, env: dict[str, str]) -> Iterat
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_port(port, process, log)
-        httpx.get(url + "/", timeout=30)  # the worker has booted
+        httpx.get(url + "/", timeout=30)  # the workers serve
         yield url
     finally:
         stop(process)
+
+
+@contextmanager
+def running_rq_worker(tmp_path: Path, env: dict[str, str]) -> Iterator[None]:
+    """The process of ``ollama-webmgr-worker@.service`` (it needs ``REDIS_URL``)."""
+    with (tmp_path / "rq-worker.log").open("wb") as output:
+        process = subprocess.Popen(
+            shipped_command("ollama-webmgr-worker@"),
+            cwd=tmp_path,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its work horses go with it
+        )
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
 
 
 # --- nginx --------------------------------------------------------------------

@@ -4,6 +4,7 @@ no systemd, no Traefik): they parse, agree with each other and with the code."""
 from __future__ import annotations
 
 import configparser
+import json
 import re
 import shlex
 import shutil
@@ -13,14 +14,14 @@ from typing import Any
 
 import pytest
 import yaml
-from deploy_support import DEPLOY, GUNICORN, ROOT
+from deploy_support import DEPLOY, ROOT, VENV, unit_command
 from dotenv import dotenv_values
 
+from ollama_webmgr.commands import cli
 from ollama_webmgr.deployment import concurrency_problem, workers_from_env
 from ollama_webmgr.settings import Settings
 
 UNITS = sorted((DEPLOY / "systemd").glob("*.service"))
-VENV = GUNICORN.parent.parent
 
 
 def _yaml(name: str) -> Any:
@@ -48,14 +49,19 @@ def test_compose_runs_the_five_services_with_healthchecks() -> None:
     assert set(services) == {"web", "gateway", "worker", "redis", "postgres"}
     for name, service in services.items():
         assert "healthcheck" in service, name
-    assert services["web"]["command"][-1] == "ollama_webmgr.wsgi:app"
-    assert services["gateway"]["command"][-1] == "ollama_webmgr.wsgi:gateway"
+    # the commands of the systemd units, listening on the container's interfaces
+    for name, unit in (
+        ("web", "ollama-webmgr-web"),
+        ("gateway", "ollama-webmgr-gateway"),
+    ):
+        shipped = ["ollama-webmgr", *unit_command(unit)[1:]]
+        shipped[shipped.index("--host") + 1] = "0.0.0.0"
+        assert services[name]["command"] == shipped
+        port = shipped[shipped.index("--port") + 1]
+        assert services[name]["ports"] == [f"127.0.0.1:{port}:{port}"]
+        assert services[name]["init"] is True  # signals reach the supervisor
     assert services["worker"]["command"] == ["ollama-webmgr", "worker"]
     assert services["worker"]["deploy"]["replicas"] >= 2
-    for name, port in (("web", "8000"), ("gateway", "11435")):
-        command = services[name]["command"]
-        assert command[command.index("--bind") + 1] == f"0.0.0.0:{port}"
-        assert services[name]["ports"] == [f"127.0.0.1:{port}:{port}"]
 
 
 def test_compose_environment_is_valid_settings_with_redis() -> None:
@@ -109,11 +115,11 @@ def test_dockerfile_builds_assets_then_python_from_existing_files() -> None:
         and words[-1] == "src/ollama_webmgr/web/static/dist"
         for words in instructions
     )
-    conf_copy = next(w for w in instructions if w[1] == "deploy/gunicorn.conf.py")
-    cmd = next(w for w in instructions if w[0] == "CMD")
-    assert conf_copy[-1] in " ".join(cmd)
-    compose = _yaml("compose.yaml")["services"]
-    assert conf_copy[-1] in compose["gateway"]["command"]
+    install = next(w for w in instructions if "requirements.txt" in w and w[0] == "RUN")
+    assert "--require-hashes" in install  # the versions of uv.lock, verified
+    text = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+    cmd = json.loads(text.split("\nCMD ", 1)[1].splitlines()[0])
+    assert cmd == _yaml("compose.yaml")["services"]["web"]["command"]
 
 
 # --- environment file and systemd units --------------------------------------------
@@ -146,16 +152,21 @@ def test_units_name_the_shipped_commands() -> None:
         assert service["EnvironmentFile"] == "/etc/ollama-webmgr/env"
         assert service["User"] == "ollama-webmgr"
         commands[unit.name] = shlex.split(service["ExecStart"])
+        if unit.name in ("ollama-webmgr-web.service", "ollama-webmgr-gateway.service"):
+            # the supervisor says READY=1 once its workers serve, reloads on HUP
+            assert service["Type"] == "notify"
+            assert service["ExecReload"] == "/bin/kill -HUP $MAINPID"
+            assert service["RestartPreventExitStatus"] == "2"
     web, gateway = (
         commands["ollama-webmgr-web.service"],
         commands["ollama-webmgr-gateway.service"],
     )
-    assert web[-1] == "ollama_webmgr.wsgi:app"
-    assert gateway[-1] == "ollama_webmgr.wsgi:gateway"
-    assert web[web.index("--bind") + 1] == "127.0.0.1:8000"
-    assert gateway[gateway.index("--bind") + 1] == "127.0.0.1:11435"
+    assert web[1:] == ["serve", "--no-gateway", "--host", "127.0.0.1", "--port", "8000"]
+    assert gateway[1:] == ["gateway", "--host", "127.0.0.1", "--port", "11435"]
     assert commands["ollama-webmgr-worker@.service"][1:] == ["worker"]
     assert commands["ollama-webmgr-agent.service"][1] == "agent"
+    for command in commands.values():  # options the command line knows
+        assert cli.make_context("ollama-webmgr", command[1:], resilient_parsing=True)
 
 
 @pytest.mark.skipif(
@@ -185,7 +196,7 @@ def test_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
 # --- Traefik --------------------------------------------------------------------
 
 
-def test_traefik_routes_stream_unbuffered_to_the_gunicorn_ports() -> None:
+def test_traefik_routes_stream_unbuffered_to_the_shipped_ports() -> None:
     static = _yaml("traefik/traefik.yml")
     http = _yaml("traefik/dynamic.yml")["http"]
     entry_points = set(static["entryPoints"])

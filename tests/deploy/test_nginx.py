@@ -1,4 +1,5 @@
-"""The shipped nginx site (deploy/nginx) in front of gunicorn, over TLS.
+"""The shipped nginx site (deploy/nginx) in front of the shipped processes
+(the systemd units' commands), over TLS.
 
 Debian's nginx runs as an unprivileged foreground process on free loopback
 ports with the shipped file, only addresses, ports and paths changed
@@ -9,8 +10,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import ssl
 import subprocess
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,20 +22,22 @@ import httpx
 import pytest
 from deploy_support import (
     NginxPorts,
-    gunicorn_env,
     nginx_command,
     render_site,
-    running_gunicorn,
     running_nginx,
+    running_rq_worker,
+    running_unit,
     self_signed_certificate,
+    shipped_env,
     timed_lines,
     timed_sse,
     write_nginx_config,
 )
 
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
+from redis_fixtures import REDIS_URL, clean_redis
 
-pytestmark = pytest.mark.usefixtures("nginx_installed")
+pytestmark = [pytest.mark.usefixtures("nginx_installed"), pytest.mark.redis]
 
 PULLED = "all-minilm:latest"  # 46 MB, not on the node at first
 CHAT = "smollm2:135m"
@@ -59,20 +64,48 @@ class Stack:
     web: str  # https:// through nginx
     gateway: str
     plain: str  # http:// port 80's stand-in
-    direct_web: str  # gunicorn itself
+    direct_web: str  # the web app's process itself
     client: httpx.Client
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def redis_prefix() -> Iterator[str]:
+    """Redis, as in production (two workers per service share it)."""
+    redis = pytest.importorskip("redis")
+    connection = redis.Redis.from_url(REDIS_URL)
+    try:
+        connection.ping()
+    except redis.ConnectionError:
+        if os.environ.get("CI"):
+            pytest.fail("Redis on 127.0.0.1:6379 is required in CI")
+        pytest.skip("no Redis server on 127.0.0.1:6379")
+    prefix = f"test-nginx-{uuid.uuid4().hex[:10]}"
+    yield prefix
+    clean_redis(connection, prefix, queue=f"ollama-{prefix}")
+    connection.close()
+
+
+@pytest.fixture(scope="module")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, redis_prefix: str
+) -> Iterator[Stack]:
+    """The web app and the gateway, two workers each, an RQ worker, on Redis:
+    the shipped environment file's shape, on a fresh fleet and store."""
     tmp_path = tmp_path_factory.mktemp("nginx")
     with running_fleet([[CHAT]]) as fleet:
         fleet.nodes[0].state.bandwidth = 46e6 / 2.0  # a 2 s pull
         fleet.nodes[0].state.token_delay = 0.15
-        env = gunicorn_env(tmp_path, OLLAMA_BASE_URL=fleet.urls[0])
+        env = shipped_env(
+            tmp_path,
+            OLLAMA_BASE_URL=fleet.urls[0],
+            REDIS_URL=REDIS_URL,
+            REDIS_PREFIX=redis_prefix,
+            WEB_CONCURRENCY="2",
+        )
         with (
-            running_gunicorn(tmp_path, "ollama_webmgr.wsgi:app", env) as web,
-            running_gunicorn(tmp_path, "ollama_webmgr.wsgi:gateway", env) as gateway,
+            running_rq_worker(tmp_path, env),
+            running_unit(tmp_path, "ollama-webmgr-web", env) as web,
+            running_unit(tmp_path, "ollama-webmgr-gateway", env) as gateway,
         ):
             ports = NginxPorts.free()
             upstreams = [url.removeprefix("http://") for url in (web, gateway)]

@@ -17,10 +17,12 @@ from rq import SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 
 from ollama_webmgr.jobs.model import Job
+from ollama_webmgr.jobs.rq_worker import PromptUnsubscribe
 
 
-class ThreadWorker(SimpleWorker):  # type: ignore[misc]
-    """A real RQ worker that can live in a thread (signals belong to the main one)."""
+class ThreadWorker(PromptUnsubscribe, SimpleWorker):  # type: ignore[misc]
+    """A real RQ worker that can live in a thread (signals belong to the main one),
+    shutting down as the production worker does."""
 
     death_penalty_class = TimerDeathPenalty
 

@@ -2,7 +2,7 @@
 
 Every process writes to its own log file; ``Process.port`` waits for the line
 that names the port it bound (port 0 everywhere, so nothing collides), and
-``Process.stop`` kills its whole session (gunicorn's workers, RQ's work horses).
+``Process.stop`` kills its whole session (the supervisors' workers, RQ's work horses).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 ROOT = Path(__file__).resolve().parents[2]
-GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
 
 
 @dataclass
@@ -60,7 +59,7 @@ class Process:
             return set()
 
     def kill(self) -> None:
-        """SIGKILL the process and every descendant (gunicorn workers, horses)."""
+        """SIGKILL the process and every descendant (workers, horses)."""
         try:
             victims = [psutil.Process(self.popen.pid)]
             victims += victims[0].children(recursive=True)
@@ -227,7 +226,7 @@ def child_env() -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("OLLAMA_", "WEBMGR_", "GATEWAY_", "GUNICORN_"))
+        if not k.startswith(("OLLAMA_", "WEBMGR_", "GATEWAY_"))
         and k not in {"REDIS_URL", "DATABASE_URL", "ADMIN_PASSWORD", "WEB_CONCURRENCY"}
     }
     env["PYTHONUNBUFFERED"] = "1"

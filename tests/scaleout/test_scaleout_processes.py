@@ -1,9 +1,10 @@
 """The product as several processes on loopback, sharing the real PostgreSQL
 (a fresh database) and the real Redis (a fresh ``REDIS_PREFIX``):
 
-- the web app under gunicorn with 2 gevent workers (``deploy/gunicorn.conf.py``);
-- 2 gateway processes: one under gunicorn (``ollama_webmgr.wsgi:gateway``), one
-  ``ollama-webmgr gateway``;
+- the web app with 2 workers (``ollama-webmgr serve --no-gateway --workers 2``,
+  as the systemd unit runs it);
+- 2 gateways: ``ollama-webmgr gateway --workers 2`` and ``ollama-webmgr gateway``
+  (one worker), each a supervisor storing its workers' request records;
 - 2 RQ workers (``ollama-webmgr worker``);
 - 3 emulated Ollama nodes and the fake ollama.com, in this process on real
   sockets, pulling at 80 MB/s so a pull lasts seconds.
@@ -30,7 +31,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from scaleout_support import (
-    GUNICORN_CONF,
     InFlight,
     Process,
     Processes,
@@ -71,7 +71,7 @@ BIN = Path(sys.executable).parent
 
 @dataclass
 class Stack:
-    web: int  # port of the gunicorn web app (2 workers)
+    web: int  # port of the web app (2 workers)
     gateways: list[int]
     nodes: list[InFlight]
     states: list[SimState]
@@ -160,19 +160,18 @@ def stack(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         "LOG_LEVEL": "WARNING",
     }
     procs = Processes(env, data)
-    listening = r"Listening at: http://127\.0\.0\.1:(\d+)"
+    gateway_at = r"gateway on http://127\.0\.0\.1:(\d+)"
     try:
         web = procs.start(
             "web",
-            [str(BIN / "gunicorn"), "-c", str(GUNICORN_CONF), "ollama_webmgr.wsgi:app"],
+            [str(BIN / "ollama-webmgr"), "serve", "--no-gateway", "--port", "0"],
             WEB_CONCURRENCY="2",
-            GUNICORN_BIND="127.0.0.1:0",
         )
         workers = [
             procs.start(f"worker{n}", [str(BIN / "ollama-webmgr"), "worker"])
             for n in range(2)
         ]
-        web_port = web.port(listening)
+        web_port = web.port(r"ollama-webmgr: http://127\.0\.0\.1:(\d+)/")
         wait_for(
             lambda: request(web_port, "GET", "/health")[0] == 200, 60, "the web app"
         )
@@ -187,19 +186,13 @@ def stack(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         gateways = [
             procs.start(
                 "gateway0",
-                [
-                    str(BIN / "gunicorn"),
-                    "-c",
-                    str(GUNICORN_CONF),
-                    "ollama_webmgr.wsgi:gateway",
-                ],
-                WEB_CONCURRENCY="1",
-                GUNICORN_BIND="127.0.0.1:0",
-            ).port(listening),
+                [str(BIN / "ollama-webmgr"), "gateway", "--port", "0"],
+                WEB_CONCURRENCY="2",
+            ).port(gateway_at),
             procs.start(
                 "gateway1",
                 [str(BIN / "ollama-webmgr"), "gateway", "--port", "0"],
-            ).port(r"gateway on http://127\.0\.0\.1:(\d+)"),
+            ).port(gateway_at),
         ]
         rq_queue = rq.Queue(queue, connection=connection)
         wait_for(lambda: len(rq.Worker.all(queue=rq_queue)) == 2, 60, "two RQ workers")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -56,15 +57,17 @@ def build_gateway(
     config: GatewayConfig | None = None,
     sink: Callable[[Sequence[RequestRecord]], None] = _log_sink,
     changes: Versions | None = None,
+    recorder: BatchRecorder | None = None,
 ) -> GatewayService:
     """Servers from ``Settings.servers`` unless a registry is given; ``changes``:
     the model versions shared with the web cache (``cluster/changes.py``), the
-    process's own unless given."""
+    process's own unless given; request records go to ``sink`` by batches, or
+    to ``recorder`` when given."""
     config = config or GatewayConfig.from_settings(settings)
     registry = registry or ServerRegistry.from_urls(settings.servers)
     changes = changes or model_changes(settings)
     monitor = HealthMonitor(registry, ModelMap(), config, changes=changes)
-    recorder = BatchRecorder(sink)
+    recorder = recorder or BatchRecorder(sink)
     app = create_gateway_app(
         config, registry, monitor, on_request=recorder.submit, slots=_slots(settings)
     )
@@ -95,13 +98,21 @@ def run_gateway(
     host: str,
     port: int,
     make_server: Callable[[WSGIApplication, str, int], Server] | None = None,
+    *,
+    listener: socket.socket | None = None,
+    recorder: BatchRecorder | None = None,
+    on_ready: Callable[[int], None] | None = None,
 ) -> None:
-    """Serve the gateway alone until SIGINT/SIGTERM (the CLI has monkey-patched).
+    """Serve the gateway in this process until SIGINT/SIGTERM (the CLI has
+    monkey-patched): a worker of ``ollama-webmgr gateway``, or alone.
 
     It shares the store with the web app: settings and API keys edited in the
     UI apply within seconds; checks and requests are recorded. Jobs and the
     node agents are left to the web app's process. ``make_server``: the
-    gateway's own server unless given (the benchmarks compare it with pywsgi).
+    gateway's own server unless given (the benchmarks compare it with pywsgi);
+    ``listener``: a socket already listening (a worker's); ``recorder``: where
+    request records go (the store by default); ``on_ready(port)`` runs once it
+    serves (default: print the address).
     """
     from ollama_webmgr.manager.gateway_process import build_gateway_services
     from ollama_webmgr.serving import (
@@ -111,11 +122,13 @@ def run_gateway(
         wait_for_signal,
     )
 
-    services = build_gateway_services(settings)
-    if make_server is None:
-        server: Server = make_gateway_server(services.gateway.app, host, port, settings)
-    else:
-        server = make_server(services.gateway.app, host, port)
+    services = build_gateway_services(settings, recorder=recorder)
+    app = services.gateway.app
+    server: Server = (
+        make_gateway_server(app, host, port, settings, listener)
+        if make_server is None
+        else make_server(app, host, port)
+    )
     try:
         server.start()  # bound now: port 0 has become a real port
         ensure_descriptors(1, settings)
@@ -123,6 +136,9 @@ def run_gateway(
     except BaseException:
         services.close()
         raise
-    url = display_url(host, server.server_port).rstrip("/")
-    print(f"ollama-webmgr gateway on {url}", flush=True)
+    if on_ready is None:
+        url = display_url(host, server.server_port).rstrip("/")
+        print(f"ollama-webmgr gateway on {url}", flush=True)
+    else:
+        on_ready(server.server_port)
     wait_for_signal([server], services.close)

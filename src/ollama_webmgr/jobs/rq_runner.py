@@ -33,6 +33,7 @@ from ollama_webmgr.jobs.execution import execute, finish
 from ollama_webmgr.jobs.model import Job
 from ollama_webmgr.jobs.redis_bus import RedisBus
 from ollama_webmgr.jobs.redis_store import RedisJobStore
+from ollama_webmgr.jobs.rq_worker import Worker
 from ollama_webmgr.jobs.runner import check_retryable
 
 log = logging.getLogger(__name__)
@@ -313,5 +314,5 @@ def run_worker(
 ) -> None:
     """Run an RQ worker on ``queue`` until stopped (``ollama-webmgr worker``)."""
     connection = redis.Redis.from_url(redis_url)
-    worker = rq.Worker([queue], connection=connection)
+    worker = Worker([queue], connection=connection)
     worker.work(burst=burst)

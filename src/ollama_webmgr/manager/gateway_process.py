@@ -16,6 +16,7 @@ from ollama_webmgr.cluster.changes import Versions
 from ollama_webmgr.cluster.servers import ServerRegistry
 from ollama_webmgr.gateway.config import GatewayConfig
 from ollama_webmgr.gateway.serving import GatewayService, build_gateway
+from ollama_webmgr.gateway.stats import BatchRecorder
 from ollama_webmgr.jobs.hooks import JobListeners
 from ollama_webmgr.manager.background import Background
 from ollama_webmgr.manager.duty import Duty
@@ -51,12 +52,15 @@ class GatewayServices:
         self.db.close()
 
 
-def build_gateway_services(settings: Settings) -> GatewayServices:
-    """Open the store and build the gateway over the stored fleet (starts nothing)."""
+def build_gateway_services(
+    settings: Settings, *, recorder: BatchRecorder | None = None
+) -> GatewayServices:
+    """Open the store and build the gateway over the stored fleet (starts
+    nothing); ``recorder``: see ``stored_gateway``."""
     db = open_database(settings.store_url)
     servers = load_registry(settings.servers, db)
     duty = make_duty(settings)
-    gateway = stored_gateway(settings, db, servers, duty)
+    gateway = stored_gateway(settings, db, servers, duty, recorder=recorder)
     return GatewayServices(settings, db, servers, gateway, duty)
 
 
@@ -75,14 +79,23 @@ def stored_gateway(
     servers: ServerRegistry,
     duty: Duty,
     changes: Versions | None = None,
+    *,
+    recorder: BatchRecorder | None = None,
 ) -> GatewayService:
     """The gateway with its settings from the store, persisting checks and
-    requests; ``changes``: the web cache's model versions, in a web process."""
+    requests; ``changes``: the web cache's model versions, in a web process;
+    ``recorder`` takes the request records instead (a worker hands them to its
+    supervisor, ``worker_link``)."""
     config = load_gateway_config(db, GatewayConfig.from_settings(settings))
     load_draining(db, servers)
     sink = JobListeners(RequestSink(db, servers), ModelRequestSink(db, servers))
     service = build_gateway(
-        settings, registry=servers, config=config, sink=sink, changes=changes
+        settings,
+        registry=servers,
+        config=config,
+        sink=sink,
+        changes=changes,
+        recorder=recorder,
     )
     service.monitor.on_check = HealthRecorder(
         db, service.app.slots.in_flight, active=lambda: duty.held

@@ -341,6 +341,15 @@ class DatabaseManager(ABC):
         self.close()
 
 
+def opens_once(url: str) -> bool:
+    """Whether only one process at a time may open the store at ``url``.
+
+    >>> opens_once("tinydb:///data/webmgr.json"), opens_once("sqlite:///x.db")
+    (True, False)
+    """
+    return url.startswith("tinydb:")
+
+
 def open_database(url: str) -> DatabaseManager:
     """Open (and create if needed) the store named by ``url``.
 

@@ -68,8 +68,8 @@ class SqlDatabase(DatabaseManager):
             ) from None
 
     def _create_tables(self) -> None:
-        """Create missing tables under a lock: several processes (gunicorn and
-        RQ workers) may open a fresh database at the same moment.
+        """Create missing tables under a lock: several processes (web and gateway
+        workers, RQ workers) may open a fresh database at the same moment.
 
         SQLite may still answer "database is locked" at once, without waiting
         on its busy timeout, when several connections switch a fresh file to WAL

@@ -158,7 +158,7 @@ def health() -> Response:
     services = get_services()
     status, checks = run_checks(services)
     if is_admin():
-        # ``pid``: which worker answered, behind gunicorn or a load balancer
+        # ``pid``: which worker answered (``--workers``) or behind a load balancer
         response = jsonify(
             status=status,
             checks=checks,

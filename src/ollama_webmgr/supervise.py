@@ -1,0 +1,149 @@
+"""``gateway`` and ``serve`` as a supervisor and its workers (``prefork``).
+
+``ollama-webmgr gateway`` always runs this way, even with one worker: its
+request records are stored by the supervisor, out of the serving process
+(``manager/record_writer.py``); except on a TinyDB store, which only one
+process may open. ``ollama-webmgr serve`` does from two workers on;
+with one it stays a single process (the default, and ``make demo``).
+
+A worker is the same command with the hidden ``--worker-fds CHANNEL,LISTEN...``:
+the descriptors of its pipe to the supervisor and of the listening sockets it
+inherits, in the order of the command's ports.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import Callable, Sequence
+
+import click
+
+from ollama_webmgr.deployment import concurrency_problem
+from ollama_webmgr.errors import SettingsError
+from ollama_webmgr.prefork import Supervisor, WorkerCommand, listen, worker_argv
+from ollama_webmgr.settings import Settings
+from ollama_webmgr.store.database import opens_once
+from ollama_webmgr.worker_link import SupervisorLink
+
+BACKLOG = 2048  # as ``serving.BACKLOG``: a burst of clients is queued, not refused
+
+
+def check_workers(workers: int, settings: Settings) -> None:
+    """Several workers share jobs, progress and limits through Redis only, and
+    a store that several processes can open."""
+    problem = concurrency_problem(workers, settings.redis_url)
+    if problem:
+        raise SettingsError(problem)
+    if workers > 1 and opens_once(settings.store_url):
+        raise SettingsError(
+            "DATABASE_URL: a TinyDB store is opened by one process only; use"
+            " SQLite or PostgreSQL with more than one worker"
+        )
+
+
+def bind(host: str, ports: Sequence[int]) -> list[socket.socket]:
+    """Listening sockets for ``ports`` on ``host``; a clear error if one is taken."""
+    sockets: list[socket.socket] = []
+    for port in ports:
+        try:
+            sockets.append(listen(host, port, BACKLOG))
+        except OSError as exc:
+            for sock in sockets:
+                sock.close()
+            raise click.ClickException(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+            ) from None
+    return sockets
+
+
+def supervise(
+    settings: Settings,
+    sockets: Sequence[socket.socket],
+    workers: int,
+    command: WorkerCommand,
+    announce: Callable[[], None],
+) -> None:
+    """Run the workers until SIGTERM/SIGINT, storing their request records;
+    exit with a failed worker's status."""
+    from ollama_webmgr.manager.record_writer import RecordWriter
+
+    writer = RecordWriter(settings)
+    writer.start()
+    try:
+        code = Supervisor(sockets, workers, command, writer.add).run(announce)
+    finally:
+        writer.close()
+        for sock in sockets:
+            sock.close()
+    if code:
+        sys.exit(code)
+
+
+def worker_fds_argument(channel: int, sockets: Sequence[socket.socket]) -> str:
+    return ",".join(str(fd) for fd in (channel, *(s.fileno() for s in sockets)))
+
+
+def parse_worker_fds(text: str) -> tuple[SupervisorLink, list[socket.socket]]:
+    """The pipe and the listening sockets a worker inherited.
+
+    >>> parse_worker_fds("x")
+    Traceback (most recent call last):
+    ...
+    click.exceptions.BadParameter: --worker-fds: expected CHANNEL,LISTEN... descriptors
+    """
+    try:
+        channel, *listening = (int(part) for part in text.split(","))
+    except ValueError:
+        channel, listening = -1, []
+    if channel < 0 or not listening:
+        raise click.BadParameter("--worker-fds: expected CHANNEL,LISTEN... descriptors")
+    return SupervisorLink(channel), [socket.socket(fileno=fd) for fd in listening]
+
+
+def supervise_gateway(settings: Settings, host: str, port: int, workers: int) -> None:
+    """``ollama-webmgr gateway``: the supervisor of ``workers`` gateway workers."""
+    from ollama_webmgr.serving import display_url
+
+    check_workers(workers, settings)
+    if opens_once(settings.store_url):
+        # the supervisor could not open the store next to its worker: one
+        # process, which stores its records itself
+        from ollama_webmgr.gateway.serving import run_gateway
+
+        run_gateway(settings, host, port)
+        return
+    sockets = bind(host, [port])
+    bound = sockets[0].getsockname()[1]
+
+    def command(channel: int) -> list[str]:
+        fds = worker_fds_argument(channel, sockets)
+        return worker_argv(
+            "gateway", "--host", host, "--port", str(bound), "--worker-fds", fds
+        )
+
+    def announce() -> None:
+        url = display_url(host, bound).rstrip("/")
+        print(f"ollama-webmgr gateway on {url}", flush=True)
+
+    supervise(settings, sockets, workers, command, announce)
+
+
+def run_gateway_worker(settings: Settings, host: str, port: int, fds: str) -> None:
+    """One gateway worker: serve the inherited socket, records to the supervisor."""
+    from ollama_webmgr.gateway.serving import run_gateway
+
+    link, listeners = parse_worker_fds(fds)
+
+    def ready(_port: int) -> None:
+        link.ready()
+        link.stop_when_lost()
+
+    run_gateway(
+        settings,
+        host,
+        port,
+        listener=listeners[0],
+        recorder=link.recorder(),
+        on_ready=ready,
+    )
