@@ -42,12 +42,12 @@ def concurrency_problem(processes: int, redis_url: str | None) -> str | None:
     >>> concurrency_problem(4, "redis://127.0.0.1:6379/0") is None
     True
     >>> print(concurrency_problem(2, None))  # doctest: +ELLIPSIS
-    REDIS_URL is required with more than one worker (2 configured): ...
+    REDIS_URL est obligatoire avec plus d’un worker (2 demandés) : ...
     """
     if processes <= 1 or redis_url:
         return None
     return (
-        f"REDIS_URL is required with more than one worker ({processes} configured):"
-        " jobs, progress and gateway limits must be shared through Redis."
-        " Set REDIS_URL or run a single worker (WEB_CONCURRENCY=1)."
+        f"REDIS_URL est obligatoire avec plus d’un worker ({processes} demandés) :"
+        " tâches, progression et limites de la passerelle se partagent par Redis."
+        " Définissez REDIS_URL ou lancez un seul worker (WEB_CONCURRENCY=1)."
     )

@@ -11,7 +11,6 @@ closes the store, within 5 seconds; the process then exits 0.
 
 from __future__ import annotations
 
-import errno
 import logging
 import signal
 import socket
@@ -34,6 +33,7 @@ from ollama_webmgr.serving import (
 )
 from ollama_webmgr.supervise import (
     bind,
+    cannot_listen,
     check_workers,
     parse_worker_fds,
     supervise,
@@ -198,9 +198,6 @@ def _bind(
         except OSError as exc:
             for running in started:
                 running.stop()
-            reason = "port déjà utilisé" if exc.errno == errno.EADDRINUSE else exc
-            raise click.ClickException(
-                f"impossible d’écouter sur {host}:{number} : {reason}"
-            ) from None
+            raise cannot_listen(host, number, exc) from None
         started.append(server)
     return started

@@ -13,6 +13,7 @@ inherits, in the order of the command's ports.
 
 from __future__ import annotations
 
+import errno
 import socket
 import sys
 from collections.abc import Callable, Sequence
@@ -37,8 +38,8 @@ def check_workers(workers: int, settings: Settings) -> None:
         raise SettingsError(problem)
     if workers > 1 and opens_once(settings.store_url):
         raise SettingsError(
-            "DATABASE_URL: a TinyDB store is opened by one process only; use"
-            " SQLite or PostgreSQL with more than one worker"
+            "DATABASE_URL : une base TinyDB ne s’ouvre que dans un processus ;"
+            " utilisez SQLite ou PostgreSQL avec plus d’un worker"
         )
 
 
@@ -51,10 +52,14 @@ def bind(host: str, ports: Sequence[int]) -> list[socket.socket]:
         except OSError as exc:
             for sock in sockets:
                 sock.close()
-            raise click.ClickException(
-                f"cannot listen on {host}:{port}: {exc.strerror or exc}"
-            ) from None
+            raise cannot_listen(host, port, exc) from None
     return sockets
+
+
+def cannot_listen(host: str, port: int, exc: OSError) -> click.ClickException:
+    """The one line a command ends with when a port cannot be bound."""
+    reason = "port déjà utilisé" if exc.errno == errno.EADDRINUSE else exc
+    return click.ClickException(f"impossible d’écouter sur {host}:{port} : {reason}")
 
 
 def supervise(

@@ -111,7 +111,9 @@ def test_two_workers_without_redis_refuse_to_start(tmp_path: Path) -> None:
     )
     assert result.returncode == 2  # systemd: RestartPreventExitStatus=2
     problem = concurrency_problem(2, None)
-    assert result.stderr.strip() == f"ollama-webmgr: configuration error: {problem}"
+    assert (
+        result.stderr.strip() == f"ollama-webmgr : erreur de configuration : {problem}"
+    )
 
 
 def _stop_supervisor(process: subprocess.Popen[str]) -> None:
@@ -217,7 +219,9 @@ def test_a_busy_port_is_explained_in_one_line(tmp_path: Path) -> None:
             timeout=60,
         )
     assert result.returncode == 1
-    assert result.stderr.startswith(f"Error: cannot listen on 127.0.0.1:{port}")
+    assert result.stderr.startswith(
+        f"Erreur : impossible d’écouter sur 127.0.0.1:{port} : port déjà utilisé"
+    )
     assert "Traceback" not in result.stderr
 
 
@@ -237,4 +241,4 @@ def test_a_tinydb_store_keeps_the_gateway_in_one_process(tmp_path: Path) -> None
             timeout=60,
         )
     assert refused.returncode == 2
-    assert "a TinyDB store is opened by one process only" in refused.stderr
+    assert "une base TinyDB ne s’ouvre que dans un processus" in refused.stderr
