@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,8 +11,6 @@ from typing import Any
 import pytest
 from api_support import REDIS_URL, SMALL, load, loaded, wait_job
 from flask.testing import FlaskClient
-from rq import SimpleWorker
-from rq.timeouts import TimerDeathPenalty
 
 from fleet_support import fleet_settings
 from ollama_webmgr.jobs.rq_runner import RQRunner
@@ -21,17 +18,9 @@ from ollama_webmgr.jobs.tasks import TASKS_REF
 from ollama_webmgr.sim.fleet import EmulatedFleet
 from ollama_webmgr.web.app import create_app
 from ollama_webmgr.wiring import Services, build_services
+from rq_workers import run_burst
 
 pytestmark = pytest.mark.redis
-
-
-class ThreadWorker(SimpleWorker):  # type: ignore[misc]
-    """A real RQ worker living in a thread (signals belong to the main one)."""
-
-    death_penalty_class = TimerDeathPenalty
-
-    def _install_signal_handlers(self) -> None:
-        pass
 
 
 @pytest.fixture
@@ -48,14 +37,6 @@ def rq_services(
     services.close()
 
 
-def run_worker(connection: Any, queue: str) -> None:
-    worker = ThreadWorker([queue], connection=connection, name=f"{queue}-w")
-    thread = threading.Thread(target=worker.work, kwargs={"burst": True}, daemon=True)
-    thread.start()
-    thread.join(15)
-    assert not thread.is_alive(), "the RQ worker did not finish"
-
-
 def test_forced_eject_runs_on_an_rq_worker_and_the_model_leaves_ps(
     fleet: EmulatedFleet, rq_services: Services, redis_conn: Any, redis_prefix: str
 ) -> None:
@@ -69,7 +50,7 @@ def test_forced_eject_runs_on_an_rq_worker_and_the_model_leaves_ps(
     assert rq_services.runner.get(job_id).state == "queued"
 
     started = time.monotonic()
-    run_worker(redis_conn, redis_prefix)
+    run_burst(redis_conn, redis_prefix)
     job = wait_job(rq_services.runner, job_id)
     assert time.monotonic() - started < 5
     assert job.state == "done", job.error

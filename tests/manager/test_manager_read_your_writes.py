@@ -22,12 +22,12 @@ import pytest
 from flask.testing import FlaskClient
 
 from fleet_support import FAST, fleet_services
-from jobs.jobs_rq_helpers import run_burst
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
 from ollama_webmgr.sim.serve import start_in_thread
 from ollama_webmgr.web.app import create_app
 from ollama_webmgr.wiring import Services
 from redis_fixtures import REDIS_URL
+from rq_workers import run_burst
 
 NODES = (("smollm2:135m", "qwen2.5:0.5b"), ("smollm2:135m",), ("qwen2.5:0.5b",))
 

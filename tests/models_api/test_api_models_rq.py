@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 from typing import Any
 
@@ -15,19 +14,10 @@ from ollama_webmgr.sim.fleet import EmulatedFleet
 from ollama_webmgr.store.database import Where
 from ollama_webmgr.web.app import create_app
 from ollama_webmgr.wiring import Services
+from rq_workers import run_burst
 
 redis = pytest.importorskip("redis")
 rq = pytest.importorskip("rq")
-from rq.timeouts import TimerDeathPenalty  # noqa: E402
-
-
-class ThreadWorker(rq.SimpleWorker):  # type: ignore[misc]
-    """A real RQ worker that can run in a thread (signals belong to the main one)."""
-
-    death_penalty_class = TimerDeathPenalty
-
-    def _install_signal_handlers(self) -> None:
-        pass
 
 
 @pytest.fixture
@@ -45,15 +35,6 @@ def rq_client(rq_services: Services) -> FlaskClient:
     return create_app(services=rq_services).test_client()
 
 
-def work(connection: Any, queue: str) -> None:
-    """Run what is queued on a real worker, then return."""
-    worker = ThreadWorker([queue], connection=connection, name=f"{queue}-w")
-    thread = threading.Thread(target=worker.work, kwargs={"burst": True})
-    thread.start()
-    thread.join(20)
-    assert not thread.is_alive(), "the RQ worker did not finish"
-
-
 def test_a_pull_runs_on_a_worker_and_its_events_replay_from_redis(
     rq_client: FlaskClient,
     rq_services: Services,
@@ -67,7 +48,7 @@ def test_a_pull_runs_on_a_worker_and_its_events_replay_from_redis(
     body = {"name": "all-minilm", "server": names[1]}
     job_id = post(rq_client, "/api/models/pull", body).json["job_id"]
     assert post(rq_client, "/api/models/pull", body).json["job_id"] == job_id
-    work(redis_conn, redis_prefix)
+    run_burst(redis_conn, redis_prefix)
     job = wait_finished(rq_services, job_id)
     assert job.state == "done"
     assert job.result == {"status": "success", "model": "all-minilm:latest"}
@@ -96,19 +77,19 @@ def test_update_checks_run_on_a_worker(
 ) -> None:
     body = {"name": "smollm2:135m", "server": "all"}
     first = post(rq_client, "/api/models/check_update", body).json["job_ids"]
-    work(redis_conn, redis_prefix)
+    run_burst(redis_conn, redis_prefix)
     for job_id in first:
         job = wait_finished(rq_services, job_id)
         assert [r["status"] for r in job.result] == ["up_to_date"]
     fleet.registry.publish_update("smollm2:135m")
     second = post(rq_client, "/api/models/check_update", body).json["job_ids"]
-    work(redis_conn, redis_prefix)
+    run_burst(redis_conn, redis_prefix)
     for job_id in second:
         job = wait_finished(rq_services, job_id)
         assert [r["status"] for r in job.result] == ["update_available"]
     pulls = post(rq_client, "/api/models/update_all", {}).json["job_ids"]
     assert len(pulls) == 2
-    work(redis_conn, redis_prefix)
+    run_burst(redis_conn, redis_prefix)
     for job_id in pulls:
         assert wait_finished(rq_services, job_id).state == "done"
     page = rq_client.get(f"/models?server={names[1]}").get_data(as_text=True)
@@ -142,7 +123,7 @@ def test_rq_jobs_reach_the_jobs_table_through_the_worker(
     job_id = post(client, "/api/models/pull", body).json["job_id"]
     [queued] = [job for job in stored_jobs(services.db) if job.id == job_id]
     assert queued.state == "queued"
-    work(redis_conn, redis_prefix)
+    run_burst(redis_conn, redis_prefix)
     [done] = [job for job in stored_jobs(services.db) if job.id == job_id]
     assert done.state == "done"
     [doc] = services.db.find("jobs", [Where("id", "==", job_id)])
