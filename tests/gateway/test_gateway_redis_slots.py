@@ -33,8 +33,18 @@ def test_two_processes_share_one_limit(redis_conn: Any, redis_prefix: str) -> No
     first.release("a")
     assert second.try_acquire("a", limit=2)
     assert not first.try_acquire("a", limit=2)
-    assert first.try_acquire("a", limit=0)  # 0: unlimited
-    assert second.in_flight("a") == 3
+    assert first.try_acquire("a", limit=0)  # 0: unlimited, nothing to share
+    assert (first.in_flight("a"), second.in_flight("a")) == (3, 2)
+
+
+def test_an_unlimited_slot_takes_no_lease(redis_conn: Any, redis_prefix: str) -> None:
+    """The hot path of a server without a limit (the default) writes nothing."""
+    slots = RedisSlots(redis_conn, redis_prefix, count_ttl=0)
+    assert slots.try_acquire("a", limit=0)
+    assert slots.in_flight("a") == 1
+    assert not redis_conn.exists(f"{redis_prefix}:gw:slots:a")
+    slots.release("a")
+    assert slots.in_flight("a") == 0
 
 
 def test_a_waiter_gets_the_slot_another_process_frees(

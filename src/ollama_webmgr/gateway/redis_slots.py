@@ -16,6 +16,10 @@ waiter polls with a short exponential backoff (5 ms to 100 ms): simpler than
 wake-up messages, and a slot freed is taken within 100 ms. The queue is not
 strictly first-come first-served, like the in-process one.
 
+A server without a limit (0, the default) has nothing to share: its slots are
+taken in the process, without a round trip to Redis, and its in-flight count
+(which only orders the candidates) is then this process's own.
+
 Redis unreachable: the gateway keeps serving with per-process slots (a
 ``limiter.Slots``) and logs it; the limits are then per process until Redis
 answers again (tried again every ``_RETRY_AFTER`` seconds, so an outage does not
@@ -150,7 +154,9 @@ class RedisSlots:
 
     # --- taking and giving back ----------------------------------------------
     def try_acquire(self, server: str, limit: int) -> bool:
-        if self._down():
+        if limit <= 0 or self._down():
+            # no limit: no fleet-wide bound to keep, so no round trip to Redis
+            # on the hot path; its requests are counted in this process only
             return self._take_local(server, self._local.try_acquire(server, limit))
         lease = self._new_lease()
         keys = [self._slots_key(server), self._queue_key(server)]
