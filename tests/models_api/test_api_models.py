@@ -84,7 +84,11 @@ def test_delete_removes_the_model_and_invalidates_the_cache(
     assert "all-minilm:latest" in model_names(client, names[0], refresh=False)
     answer = client.delete(f"/api/models/all-minilm:latest?server={names[0]}")
     assert answer.status_code == 200
-    assert answer.json == {"deleted": "all-minilm:latest", "server": names[0]}
+    assert answer.json == {
+        "deleted": "all-minilm:latest",
+        "server": names[0],
+        "unloaded": None,  # it was not loaded
+    }
     listing = client.get(f"/api/models?server={names[0]}").json
     assert listing["cached"] is False
     assert "all-minilm:latest" not in [m["name"] for m in listing["models"]]

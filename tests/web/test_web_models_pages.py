@@ -71,7 +71,7 @@ def test_models_page_lists_the_primary_server_as_a_table_of_cards(
     assert set(found) == {"smollm2:135m", "all-minilm:latest"}
     row = found["smollm2:135m"]
     cells = [td.get_text(" ", strip=True) for td in row.find_all("td")]
-    assert cells[0] == "Taille 271 Mo"
+    assert cells[0] == "Taille 271\u00a0Mo"  # no break between number and unit
     stamp = row.find("time")
     assert stamp is not None
     assert stamp["datetime"][:4].isdigit()
@@ -117,10 +117,7 @@ def test_all_servers_view_shows_holders_and_drift(
     assert answer.status_code == 303
     wait_idle(services)
     doc = parse(client.get("/models?server=all").data)
-    assert (
-        doc.select_one("main nav a[aria-current=page]").get_text()
-        == "Tous les serveurs"
-    )
+    assert doc.select_one("#models-server option[selected]")["value"] == "all"
     row = rows(doc)["smollm2:135m"]
     assert names[0] in row.get_text()
     assert names[1] in row.get_text()
@@ -154,7 +151,11 @@ def test_pull_form_starts_jobs_and_the_panel_shows_them(
     panel = parse(client.get("/models/-/jobs", headers=HX).data)
     states = [i["data-job-state"] for i in panel.select("[data-job-id]")]
     assert states == ["done", "done"]
-    assert "terminé" in panel.get_text()
+    # finished jobs shrink to a row each, in a group that can be dismissed
+    assert panel.select("[data-job-id] progress") == []
+    finished = panel.select_one("details[data-finished-jobs]")
+    assert "Tâches terminées (2)" in finished.summary.get_text()
+    assert "terminé" in finished.get_text()
 
 
 def test_an_invalid_name_in_the_form_is_a_french_toast_and_no_job(
@@ -221,7 +222,7 @@ def test_detail_page_shows_show_info_and_holders(
     doc = parse(answer.data)
     assert doc.find("h1").get_text() == "smollm2:135m"
     details = doc.find("section", attrs={"aria-labelledby": "details-title"})
-    assert "134.52M" in details.get_text()
+    assert "135\u00a0M" in details.get_text()  # 134.52M parameters
     summaries = [s.get_text() for s in doc.find_all("summary")]
     assert "Modèle de prompt" in summaries
     assert [li["data-holder"] for li in doc.select("[data-holder]")] == names
@@ -258,4 +259,4 @@ def test_detail_page_lists_only_the_jobs_about_that_model(
     assert shown == [mine.id]
     item = doc.select_one("[data-job-id]")
     assert item["data-job-state"] == "done"
-    assert item.find("progress")["value"] == "100"
+    assert item.select_one(".status-badge").get_text() == "terminé"

@@ -20,7 +20,7 @@ NBSP = "\u00a0"
 
 
 def fr_number(value: float, decimals: int = 1) -> str:
-    """French number: decimal comma, thin grouping space, no useless ``,0``.
+    r"""French number: decimal comma, thin grouping space, no useless ``,0``.
 
     >>> fr_number(1234.5), fr_number(99.0), fr_number(0.25, 2), fr_number(-3.14159, 2)
     ('1\u202f234,5', '99', '0,25', '-3,14')
@@ -34,7 +34,7 @@ def fr_number(value: float, decimals: int = 1) -> str:
 
 
 def format_number(value: object, decimals: int = 1) -> str:
-    """``fr_number`` for a template value that may be missing or not a number.
+    r"""``fr_number`` for a template value that may be missing or not a number.
 
     >>> format_number(131072), format_number(None), format_number("12.50")
     ('131\u202f072', '—', '12,5')
@@ -49,22 +49,16 @@ def format_number(value: object, decimals: int = 1) -> str:
 
 
 def format_size(size: int | float | None) -> str:
-    """A byte count the French way, in decimal units like ``ollama list``.
+    r"""A byte count the French way, in decimal units like ``ollama list``.
 
-    >>> format_size(4_683_087_332)
-    '4,7 Go'
-    >>> format_size(815_319_791)
-    '815 Mo'
-    >>> format_size(19_000_000_000)
-    '19 Go'
-    >>> format_size(2_000_000_000)
-    '2 Go'
-    >>> format_size(999)
-    '999 o'
-    >>> format_size(999_999)
-    '1 Mo'
-    >>> format_size(None)
-    '—'
+    A no-break space keeps the unit with its number.
+
+    >>> format_size(4_683_087_332), format_size(815_319_791)
+    ('4,7\xa0Go', '815\xa0Mo')
+    >>> format_size(19_000_000_000), format_size(2_000_000_000)
+    ('19\xa0Go', '2\xa0Go')
+    >>> format_size(999), format_size(999_999), format_size(None)
+    ('999\xa0o', '1\xa0Mo', '—')
     """
     if size is None or size < 0:
         return "—"
@@ -100,7 +94,7 @@ def parse_compact(text: str) -> float | None:
 
 
 def format_count(value: object) -> str:
-    """A large count in short French form: « 3,3 M », « 977,2 k », « 1,2 Md ».
+    r"""A large count in short French form: « 3,3 M », « 977,2 k », « 1,2 Md ».
 
     >>> format_count(3_300_000), format_count("977.2K"), format_count(1_234)
     ('3,3\xa0M', '977,2\xa0k', '1\u202f234')
@@ -112,8 +106,8 @@ def format_count(value: object) -> str:
     number = parse_compact(value) if isinstance(value, str) else float(value)  # type: ignore[arg-type]
     if number is None:
         return str(value)
-    for scale, unit in ((1e9, "Md"), (1e6, "M"), (1e4, "k")):
-        if number >= scale:
+    for threshold, scale, unit in ((1e9, 1e9, "Md"), (1e6, 1e6, "M"), (1e4, 1e3, "k")):
+        if number >= threshold:
             return f"{fr_number(number / scale)}{NBSP}{unit}"
     return fr_number(number, 0)
 
@@ -123,7 +117,7 @@ _PARAMETER_SCALE = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
 
 
 def format_parameters(text: object) -> str:
-    """A parameter count as Ollama or ollama.com writes it, the French way.
+    r"""A parameter count as Ollama or ollama.com writes it, the French way.
 
     « B » (billion) is a milliard (« Md »), « M » a million.
 
@@ -150,7 +144,7 @@ def format_parameters(text: object) -> str:
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
-    """« 1 modèle », « 3 modèles », « 0 modèle » (French: below 2 is singular).
+    r"""« 1 modèle », « 3 modèles », « 0 modèle » (French: below 2 is singular).
 
     >>> plural(0, "modèle"), plural(1, "chargé"), plural(1_500, "requête")
     ('0 modèle', '1 chargé', '1\u202f500 requêtes')

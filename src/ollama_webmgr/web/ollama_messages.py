@@ -120,12 +120,6 @@ _PATTERNS: tuple[tuple[str, OllamaMessage], ...] = (
         ),
     ),
     (
-        r"model ['\"].*['\"] not found",
-        OllamaMessage(
-            404, "not_found", "Ce modèle n’est pas installé sur ce serveur Ollama."
-        ),
-    ),
-    (
         r"request canceled",
         OllamaMessage(499, "request_canceled", "Requête annulée."),
     ),
@@ -141,8 +135,8 @@ def ollama_message(text: str | None) -> OllamaMessage | None:
     >>> ollama_message('pull model manifest: Get "https://registry.ollama.ai/v2/'
     ...     'library/x/manifests/latest": dial tcp: i/o timeout').code
     'registry_unreachable'
-    >>> ollama_message("model 'qwen:7b' not found").message
-    'Ce modèle n’est pas installé sur ce serveur Ollama.'
+    >>> ollama_message("model 'qwen:7b' not found") is None  # a plain 404 says it
+    True
     >>> ollama_message("something new") is None
     True
     """

@@ -53,21 +53,27 @@ _CHECKING = re.compile(r"^checking (.+)$")
 
 
 def capability_label(capability: str) -> str:
-    """>>> capability_label("tools"), capability_label("vision"), capability_label("x")
+    """French name of an Ollama capability (unknown ones as they are).
+
+    >>> capability_label("tools"), capability_label("vision"), capability_label("x")
     ('outils', 'images', 'x')
     """
     return CAPABILITIES.get(capability.strip().lower(), capability)
 
 
 def input_label(kind: str) -> str:
-    """>>> input_label("Text"), input_label("Image")
+    """French name of an input kind of ollama.com's tags page.
+
+    >>> input_label("Text"), input_label("Image")
     ('texte', 'image')
     """
     return INPUTS.get(kind.strip().lower(), kind)
 
 
 def state_label(state: str) -> str:
-    """>>> state_label("queued"), state_label("done")
+    """French name of a job state.
+
+    >>> state_label("queued"), state_label("done")
     ('en attente', 'terminé')
     """
     return STATES.get(state, state)
