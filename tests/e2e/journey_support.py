@@ -78,9 +78,7 @@ def serve_site(
 
 
 def new_context(browser: Browser, site: Site, device: str) -> BrowserContext:
-    context = browser.new_context(
-        base_url=site.url, locale="fr-FR", **DEVICES[device]
-    )
+    context = browser.new_context(base_url=site.url, locale="fr-FR", **DEVICES[device])
     context.set_default_timeout(15_000)
     return context
 
@@ -125,8 +123,18 @@ class Person:
         dialog.get_by_role("button", name="Confirmer").click()
         expect(dialog).to_be_hidden()
 
+    def refused(self, status: int) -> None:
+        """The app said « no » with ``status`` on purpose (a refused action is a
+        4xx, explained in a toast); Chromium logs every such answer as a console
+        error: that one line, and only it, is expected."""
+        mark = f"the server responded with a status of {status} "
+        found = [line for line in self.watch.console_errors if mark in line]
+        assert len(found) == 1, self.watch.console_errors
+        self.watch.console_errors.remove(found[0])
+
     def no_problem(self) -> None:
-        assert self.watch.problems() == []
+        problems = self.watch.problems()
+        assert problems == [], problems
 
 
 def open_person(context: BrowserContext, device: str) -> Person:

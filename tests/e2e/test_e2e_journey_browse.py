@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from journey_support import DEVICES, Person, Site, new_context, open_person, serve_site
@@ -18,7 +17,9 @@ FRENCH_SIZE = re.compile(r"^\d+(,\d)?\s(o|ko|Mo|Go)$")
 
 
 @pytest.fixture(scope="module")
-def site(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(
+    chromium_path: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
     models = [
         ("smollm2:135m", "all-minilm:latest", "qwen2.5:0.5b"),
         ("smollm2:135m", "gemma3:1b"),
@@ -29,7 +30,9 @@ def site(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 @pytest.fixture(params=list(DEVICES))
-def person(request: pytest.FixtureRequest, browser: Browser, site: Site) -> Iterator[Person]:
+def person(
+    request: pytest.FixtureRequest, browser: Browser, site: Site
+) -> Iterator[Person]:
     context = new_context(browser, site, request.param)
     yield open_person(context, request.param)
     context.close()
@@ -58,9 +61,9 @@ def test_dashboard_summarises_the_fleet_in_french(person: Person, site: Site) ->
     page.goto("/")
     expect(page.get_by_role("heading", name="Tableau de bord", level=1)).to_be_visible()
     summary = page.locator("[data-summary]")
-    expect(summary.locator("li").filter(has_text="Serveurs joignables")).to_contain_text(
-        "2 / 2"
-    )
+    expect(
+        summary.locator("li").filter(has_text="Serveurs joignables")
+    ).to_contain_text("2 / 2")
     expect(summary.locator("li").filter(has_text="Modèles installés")).to_contain_text(
         "5"
     )
@@ -87,9 +90,9 @@ def test_models_of_one_server_then_of_all_servers(person: Person, site: Site) ->
     page.goto("/models")
     chooser = page.get_by_label("Serveur affiché")
     expect(chooser).to_have_value(site.nodes[0])
-    expect(page.get_by_role("heading", name=f"Modèles de {site.nodes[0]}")).to_contain_text(
-        "3 modèles"
-    )
+    expect(
+        page.get_by_role("heading", name=f"Modèles de {site.nodes[0]}")
+    ).to_contain_text("3 modèles")
     row = person.model_row("smollm2:135m")
     expect(row).to_contain_text("135 M param. · F16")
     expect(row).to_contain_text("en mémoire")
@@ -99,7 +102,9 @@ def test_models_of_one_server_then_of_all_servers(person: Person, site: Site) ->
     person.shot("models-one-server")
 
     chooser.select_option(label="Tous les serveurs")
-    expect(page.get_by_role("heading", name="Modèles de tous les serveurs")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Modèles de tous les serveurs")
+    ).to_be_visible()
     expect(page).to_have_url(re.compile(r"server=all"))
     shared = person.model_row("smollm2:135m")
     expect(shared).to_contain_text(f"{site.nodes[0]}, {site.nodes[1]}")
@@ -121,7 +126,9 @@ def test_models_of_one_server_then_of_all_servers(person: Person, site: Site) ->
     ).click()
     expect(page.get_by_label("Serveur affiché")).to_have_value("all")
     page.get_by_label("Serveur affiché").select_option(site.nodes[0])
-    expect(page.get_by_role("heading", name=f"Modèles de {site.nodes[0]}")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name=f"Modèles de {site.nodes[0]}")
+    ).to_be_visible()
     person.no_problem()
 
 
@@ -167,9 +174,13 @@ def test_search_then_variants_in_french(person: Person, site: Site) -> None:
     card.get_by_role("button", name="Voir les variantes").click()
     variant = card.locator("[data-variant='qwen2.5:0.5b']")
     expect(variant).to_contain_text("installé")
-    expect(variant).to_contain_text(re.compile(r"\d+\sMo\s*·\s*contexte\s*\d+\s\d{3} jetons"))
+    expect(variant).to_contain_text(
+        re.compile(r"\d+\sMo\s*·\s*contexte\s*\d+\s\d{3} jetons")
+    )
     expect(variant).to_contain_text("entrée texte")
-    expect(variant.get_by_role("button", name=f"Télécharger sur {site.nodes[0]}")).to_be_visible()
+    expect(
+        variant.get_by_role("button", name=f"Télécharger sur {site.nodes[0]}")
+    ).to_be_visible()
     expect(variant.get_by_role("button", name="Télécharger sur tous")).to_be_visible()
     person.shot("search-variants")
     person.no_problem()

@@ -101,16 +101,19 @@
     showToast(event.detail?.message, event.detail?.level);
   });
   document.addEventListener("htmx:sendError", () => showToast(NETWORK_ERROR, "error"));
-  // A form of a bottom sheet did its work: the sheet closes (a swap may remove it).
+  // A refusal (4xx) is part of the conversation, not a fault: it is not an htmx
+  // "error" (htmx-config in base.html), so nothing lands in the console; the
+  // server names it in an HX-Trigger toast. 5xx stay errors.
+  const accepted = (event) => event.detail.xhr && event.detail.xhr.status < 400;
+  window.webmgr.accepted = accepted;
   document.addEventListener("htmx:afterRequest", (event) => {
-    const sheet = event.detail.elt.closest?.("[popover]");
-    if (event.detail.successful && sheet?.matches(":popover-open")) sheet.hidePopover();
-  });
-  document.addEventListener("htmx:responseError", (event) => {
-    // The server names the error in an HX-Trigger toast; this covers the rest.
-    if (!event.detail.xhr.getResponseHeader("HX-Trigger")) {
-      showToast(`Erreur ${event.detail.xhr.status}.`, "error");
+    const { xhr } = event.detail;
+    if (xhr && xhr.status >= 400 && !xhr.getResponseHeader("HX-Trigger")) {
+      showToast(`Erreur ${xhr.status}.`, "error");
     }
+    // A form of a bottom sheet did its work: the sheet closes (a swap may remove it).
+    const sheet = event.detail.elt.closest?.("[popover]");
+    if (accepted(event) && sheet?.matches(":popover-open")) sheet.hidePopover();
   });
 
   document.addEventListener("alpine:init", () => {

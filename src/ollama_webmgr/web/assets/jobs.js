@@ -202,6 +202,6 @@
   window.addEventListener("online", () => syncPullButtons());
   document.addEventListener("htmx:afterRequest", (event) => {
     const form = event.detail.elt;
-    if (form.id === "pull-form" && event.detail.successful) form.reset();
+    if (form.id === "pull-form" && webmgr.accepted(event)) form.reset();
   });
 })();

@@ -171,7 +171,8 @@
       : kind.includes("update") ? JOB_TEXTS.update
         : kind.includes("eject") ? JOB_TEXTS.eject : JOB_TEXTS.other;
     const index = job.state === "done" ? 0 : job.state === "cancelled" ? 2 : 1;
-    const subject = [job.model, job.server && `sur ${job.server}`].filter(Boolean).join(" ");
+    const model = job.model || (texts === JOB_TEXTS.update ? "tous les modèles" : "");
+    const subject = [model, job.server && `sur ${job.server}`].filter(Boolean).join(" ");
     const body = index === 1 ? [subject, job.message].filter(Boolean).join(" : ") : subject;
     return { title: job.title || texts[index], body: job.body || body };
   }
