@@ -100,7 +100,6 @@ def _init_templates(
     app.jinja_env.filters.update(
         size=formatting.format_size,
         number=formatting.format_number,
-        input_number=formatting.input_number,
         count=formatting.format_count,
         parameters=formatting.format_parameters,
         plural=formatting.plural,

@@ -48,18 +48,6 @@ def format_number(value: object, decimals: int = 1) -> str:
     return fr_number(number, decimals)
 
 
-def input_number(value: object) -> str:
-    """A number to edit in a form field: decimal comma, no grouping, no ``,0``.
-
-    >>> input_number(30.0), input_number(0.5), input_number(1000), input_number("x")
-    ('30', '0,5', '1000', 'x')
-    """
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return str(value)
-    text = f"{value:.6f}".rstrip("0").rstrip(".")
-    return text.replace(".", ",")
-
-
 def format_size(size: int | float | None) -> str:
     r"""A byte count the French way, in decimal units like ``ollama list``.
 

@@ -179,7 +179,7 @@
   // Jobs started elsewhere (another tab or device) appear on the next refresh.
   async function catchUp() {
     const panel = document.getElementById("jobs");
-    if (!panel) return;
+    if (!panel || !webmgr.isOnline()) return;
     try {
       const answer = await fetch("/api/jobs?active=1", { headers: { Accept: "application/json" } });
       if (!answer.ok) return;
@@ -199,7 +199,10 @@
     catchUp();
   });
   document.addEventListener("htmx:afterSettle", () => attach());
-  window.addEventListener("online", () => syncPullButtons());
+  window.addEventListener("online", () => {
+    syncPullButtons();
+    catchUp();
+  });
   document.addEventListener("htmx:afterRequest", (event) => {
     const form = event.detail.elt;
     if (form.id === "pull-form" && webmgr.accepted(event)) form.reset();
