@@ -62,6 +62,12 @@ def test_pull_streams_status_and_progress_then_done_and_lists_the_model(
     }
     statuses = [e.json().get("status") for e in events if e.event == "status"][1:]
     assert "pulling manifest" in statuses
+    # the French a page shows comes with each event
+    texts = [e.json().get("status_text") for e in events if e.event == "status"][1:]
+    assert "lecture du manifeste" in texts
+    layers = [e.json() for e in events if e.event == "progress"]
+    assert layers[0]["status_text"].startswith("téléchargement de la couche ")
+    assert layers[0]["state_text"] == "en cours"
     assert statuses.index("verifying sha256 digest") < statuses.index("success")
     progress = [e.json() for e in events if e.event == "progress"]
     assert progress, "a 0.5 s download reports progress"

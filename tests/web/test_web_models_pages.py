@@ -260,3 +260,68 @@ def test_detail_page_lists_only_the_jobs_about_that_model(
     item = doc.select_one("[data-job-id]")
     assert item["data-job-state"] == "done"
     assert item.select_one(".status-badge").get_text() == "terminé"
+
+
+def test_a_server_page_lists_only_its_own_jobs(
+    client: FlaskClient, services: Services, names: list[str]
+) -> None:
+    [mine] = model_jobs.submit_pull(services, names[0], "all-minilm")
+    [other] = model_jobs.submit_pull(services, names[1], "all-minilm")
+    wait_idle(services)
+    doc = parse(client.get(f"/models?server={names[0]}").data)
+    assert [li["data-job-id"] for li in doc.select("#jobs [data-job-id]")] == [mine.id]
+    everything = parse(client.get("/models?server=all").data)
+    shown = {li["data-job-id"] for li in everything.select("#jobs [data-job-id]")}
+    assert shown == {mine.id, other.id}
+    # the panel refreshed by script keeps the page's scope
+    panel = parse(client.get(doc.select_one("#jobs")["data-jobs-url"], headers=HX).data)
+    assert [li["data-job-id"] for li in panel.select("[data-job-id]")] == [mine.id]
+
+
+def test_finished_jobs_can_be_dismissed_one_by_one_or_all_at_once(
+    client: FlaskClient, services: Services, names: list[str]
+) -> None:
+    jobs = [
+        model_jobs.submit_pull(services, names[0], name)[0]
+        for name in ("all-minilm", "smollm2:135m", "tinyllama")
+    ]
+    wait_idle(services)
+    token = csrf_token_of(client, "/models")
+    headers = {**HX, "X-CSRF-Token": token}
+    scope = {"scope_server": names[0], "scope_model": ""}
+    hidden = client.post(f"/models/-/jobs/{jobs[0].id}/hide", data=scope, headers=headers)
+    rows = [li["data-job-id"] for li in parse(hidden.data).select("[data-job-id]")]
+    assert jobs[0].id not in rows
+    assert {jobs[1].id, jobs[2].id} <= set(rows)
+    [running] = model_jobs.submit_pull(services, names[0], "qwen2.5:7b")
+    cleared = client.post("/models/-/jobs/clear", data=scope, headers=headers)
+    doc = parse(cleared.data)
+    assert doc.select_one("[data-finished-jobs]") is None
+    shown = [li["data-job-id"] for li in doc.select("[data-job-id]")]
+    assert shown in ([running.id], [])  # a job still running is never dismissed
+    wait_idle(services)
+    page = parse(client.get(f"/models?server={names[0]}").data)
+    assert [li["data-job-id"] for li in page.select("#jobs [data-job-id]")] == [running.id]
+
+
+def test_a_plain_form_comes_back_to_the_list_with_the_message(
+    client: FlaskClient, names: list[str]
+) -> None:
+    token = csrf_token_of(client, "/models")
+    answer = client.post(
+        "/models/-/copy",
+        data={
+            "name": "smollm2:135m",
+            "dest": "tiny:copie",
+            "server": names[0],
+            "csrf_token": token,
+        },
+    )
+    assert answer.status_code == 303
+    page = client.get(answer.headers["Location"])
+    assert page.headers["Cache-Control"] == "no-store"  # the worker must not replay it
+    doc = parse(page.data)
+    assert "tiny:copie" in rows(doc)
+    toast = doc.select_one("#toasts [data-flash]")
+    assert toast.get_text() == "« smollm2:135m » copié en « tiny:copie »."
+    assert parse(client.get("/models").data).select_one("#toasts [data-flash]") is None
