@@ -152,11 +152,9 @@ def pull(person: Person, name: str) -> None:
 def test_a_finished_pull_is_notified_also_in_a_background_tab(
     context: BrowserContext, person: Person, site: Site
 ) -> None:
-    model = {"phone": "all-minilm:latest", "desktop": "nomic-embed-text:latest"}[
-        person.device
-    ]
+    model = {"phone": "deepseek-r1:1.5b", "desktop": "qwen2.5:1.5b"}[person.device]
     for node in site.fleet.nodes:
-        node.state.bandwidth = 60e6  # a few seconds: time to switch tabs
+        node.state.bandwidth = 150e6  # a few seconds: time to switch tabs
     allow_notifications(context, site, person)
     page = person.page
     pull(person, model)
@@ -198,4 +196,23 @@ def test_an_update_check_is_notified(
         "Vérification des mises à jour terminée",
         f"tous les modèles sur {site.nodes[0]}",
     )
+    person.no_problem()
+
+
+def test_a_pull_ending_while_on_another_page_is_announced_there(
+    context: BrowserContext, person: Person, site: Site
+) -> None:
+    model = {"phone": "smollm2:360m", "desktop": "llama3.2:1b"}[person.device]
+    for node in site.fleet.nodes:
+        node.state.bandwidth = 150e6
+    allow_notifications(context, site, person)
+    page = person.page
+    pull(person, model)
+    expect(page.locator(".job-card").filter(has_text=model)).to_be_visible()
+    page.get_by_role("link", name="Serveurs", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Serveurs")
+    expect(person.toasts()).to_contain_text(
+        f"Téléchargement terminé : {model} sur {site.nodes[0]}", timeout=30_000
+    )
+    notified(page, "Téléchargement terminé", model)
     person.no_problem()

@@ -1,8 +1,10 @@
-// Jobs on the page (model pages, dashboard, search): live progress over SSE,
-// the end announced (toast, and a system notification when allowed), the card
-// refreshed once the job is final. Every [data-job-id] item that is still active
-// gets an EventSource; the browser resumes it with Last-Event-ID after a cut.
-// Texts come in French from the server (status_text, state_text, message).
+// Jobs, on every page: live progress over SSE, the end announced (toast, and a
+// system notification when allowed), the card refreshed once the job is final.
+// Every [data-job-id] item that is still active gets an EventSource; the browser
+// resumes it with Last-Event-ID after a cut. Jobs running that the page does not
+// show (started from another page, tab or device) are followed unseen, so their
+// end is announced wherever the person is. Texts come in French from the server
+// (status_text, state_text, message).
 "use strict";
 
 (() => {
@@ -15,8 +17,14 @@
   const ended = new Set();
   // Ended jobs already seen final in a re-rendered item (the list was refreshed).
   const settled = new Set();
+  // Active jobs the page does not show: id -> an item outside the document.
+  const unseen = new Map();
+  const KINDS = ["pull_model", "check_update", "eject_force"];
+  // Jobs another script of the page follows itself (the forced eject).
+  const claimed = new Set();
   const { webmgr } = window;
   const { format } = webmgr;
+  webmgr.claimJob = (id) => claimed.add(id);
 
   function rateText(data) {
     const parts = [];
@@ -151,7 +159,13 @@
   // final, and only then refresh the list (its cache learns from that record).
   function attach() {
     let changed = false;
-    for (const item of document.querySelectorAll("[data-job-id]")) {
+    const shown = [...document.querySelectorAll("[data-job-id]")];
+    const ids = new Set(shown.map((item) => item.dataset.jobId));
+    for (const [id, item] of unseen) {
+      if (ids.has(id) || ended.has(id)) unseen.delete(id);
+      else follow(item);
+    }
+    for (const item of shown) {
       const id = item.dataset.jobId;
       const active = ACTIVE.includes(item.dataset.jobState);
       if (item.dataset.live === "ended") continue;
@@ -167,30 +181,44 @@
     }
     if (changed) document.body.dispatchEvent(new CustomEvent("models-changed"));
     syncPullButtons();
-    // Streams of items no longer shown are closed.
+    // Streams of items no longer shown are closed (unseen jobs keep theirs).
     for (const [id, source] of streams) {
-      if (!document.querySelector(`[data-job-id="${CSS.escape(id)}"]`)) {
+      if (!unseen.has(id) && !document.querySelector(`[data-job-id="${CSS.escape(id)}"]`)) {
         source.close();
         streams.delete(id);
       }
     }
   }
 
-  // Jobs started elsewhere (another tab or device) appear on the next refresh.
+  function unseenItem(job) {
+    const item = document.createElement("li");
+    Object.assign(item.dataset, {
+      jobId: job.id,
+      jobKind: job.kind,
+      jobState: job.state,
+      jobModel: job.params.model || "",
+      jobServer: job.params.server || "",
+    });
+    return item;
+  }
+
+  // Jobs started elsewhere (another page, tab or device): the panel shows them
+  // on its next refresh; the others are followed unseen.
   async function catchUp() {
-    const panel = document.getElementById("jobs");
-    if (!panel || !webmgr.isOnline()) return;
+    if (!webmgr.isOnline()) return;
     try {
       const answer = await fetch("/api/jobs?active=1", { headers: { Accept: "application/json" } });
       if (!answer.ok) return;
       const { jobs } = await answer.json();
-      const missing = jobs.some(
-        (job) => ["pull_model", "check_update"].includes(job.kind)
+      const missing = jobs.filter(
+        (job) => KINDS.includes(job.kind) && !claimed.has(job.id)
           && !document.querySelector(`[data-job-id="${CSS.escape(job.id)}"]`),
       );
-      if (missing) refreshPanel();
+      for (const job of missing) unseen.set(job.id, unseenItem(job));
+      if (missing.length && document.getElementById("jobs")) refreshPanel();
+      attach();
     } catch {
-      // offline: the page keeps what it shows
+      // the network went away: the page keeps what it shows
     }
   }
 

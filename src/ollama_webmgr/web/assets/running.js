@@ -5,6 +5,10 @@
   "use strict";
 
   const { webmgr } = window;
+  // A failure whose message is ours (French); any other exception is a fault of
+  // the page, never shown as it is.
+  class Refusal extends Error {}
+  const UNEXPECTED = "Erreur inattendue de la page : rechargez-la puis réessayez.";
 
   function csrfToken() {
     const meta = document.querySelector('meta[name="csrf-token"]');
@@ -21,7 +25,7 @@
         credentials: "same-origin",
       });
     } catch {
-      throw new Error(webmgr.NETWORK_ERROR); // never the browser's English
+      throw new Refusal(webmgr.NETWORK_ERROR); // never the browser's English
     }
     let data = {};
     try {
@@ -30,7 +34,7 @@
       data = {};
     }
     if (!response.ok) {
-      throw new Error(data.error?.message || `Erreur ${response.status}.`);
+      throw new Refusal(data.error?.message || `Erreur ${response.status}.`);
     }
     return data;
   }
@@ -84,6 +88,7 @@
     try {
       const started = await postJson("/api/eject/force", { name, server });
       job.id = started.job_id;
+      webmgr.claimJob(job.id); // announced here, not by jobs.js
       const [end, data] = await followJob(started.job_id, (type, event) => {
         setText(status, event.status_text);
       });
@@ -92,8 +97,9 @@
       setText(status, end === "done" ? "Éjecté" : `Échec : ${data.message}`);
     } catch (error) {
       job.state = "error";
-      job.message = error.message;
-      setText(status, error.message);
+      job.message = error instanceof Refusal ? error.message : UNEXPECTED;
+      setText(status, job.message);
+      if (!(error instanceof Refusal)) console.error(error);
     } finally {
       button.disabled = false;
       if (button.isConnected) webmgr.applyNetworkState(button.parentElement);
