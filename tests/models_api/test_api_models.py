@@ -99,7 +99,8 @@ def test_deleting_a_loaded_model_unloads_it_first(
     client: FlaskClient, names: list[str], fleet: EmulatedFleet
 ) -> None:
     loaded = httpx.post(
-        fleet.urls[1] + "/api/generate", json={"model": "smollm2:135m", "keep_alive": -1}
+        fleet.urls[1] + "/api/generate",
+        json={"model": "smollm2:135m", "keep_alive": -1},
     )
     assert loaded.json()["done_reason"] == "load"
     running = client.get(f"/api/running?server={names[1]}").json
@@ -123,7 +124,9 @@ def test_copy_refuses_a_name_already_taken_unless_told_to_overwrite(
     listing = client.get(f"/api/models?server={names[0]}&refresh=1").json["models"]
     digests = {m["name"]: m["digest"] for m in listing}
     assert digests["all-minilm:latest"] != digests["smollm2:135m"]
-    assert post(client, "/api/models/copy", {**body, "overwrite": True}).status_code == 200
+    assert (
+        post(client, "/api/models/copy", {**body, "overwrite": True}).status_code == 200
+    )
     listing = client.get(f"/api/models?server={names[0]}&refresh=1").json["models"]
     digests = {m["name"]: m["digest"] for m in listing}
     assert digests["all-minilm:latest"] == digests["smollm2:135m"]

@@ -44,7 +44,9 @@ TARGETS = (
 
 @pytest.fixture
 def fleet() -> Iterator[EmulatedFleet]:
-    with running_fleet([("smollm2:135m", "all-minilm:latest")], bandwidth=FAST) as running:
+    with running_fleet(
+        [("smollm2:135m", "all-minilm:latest")], bandwidth=FAST
+    ) as running:
         yield running
 
 

@@ -289,7 +289,9 @@ def test_finished_jobs_can_be_dismissed_one_by_one_or_all_at_once(
     token = csrf_token_of(client, "/models")
     headers = {**HX, "X-CSRF-Token": token}
     scope = {"scope_server": names[0], "scope_model": ""}
-    hidden = client.post(f"/models/-/jobs/{jobs[0].id}/hide", data=scope, headers=headers)
+    hidden = client.post(
+        f"/models/-/jobs/{jobs[0].id}/hide", data=scope, headers=headers
+    )
     rows = [li["data-job-id"] for li in parse(hidden.data).select("[data-job-id]")]
     assert jobs[0].id not in rows
     assert {jobs[1].id, jobs[2].id} <= set(rows)
@@ -301,7 +303,9 @@ def test_finished_jobs_can_be_dismissed_one_by_one_or_all_at_once(
     assert shown in ([running.id], [])  # a job still running is never dismissed
     wait_idle(services)
     page = parse(client.get(f"/models?server={names[0]}").data)
-    assert [li["data-job-id"] for li in page.select("#jobs [data-job-id]")] == [running.id]
+    assert [li["data-job-id"] for li in page.select("#jobs [data-job-id]")] == [
+        running.id
+    ]
 
 
 def test_a_plain_form_comes_back_to_the_list_with_the_message(
@@ -325,3 +329,19 @@ def test_a_plain_form_comes_back_to_the_list_with_the_message(
     toast = doc.select_one("#toasts [data-flash]")
     assert toast.get_text() == "« smollm2:135m » copié en « tiny:copie »."
     assert parse(client.get("/models").data).select_one("#toasts [data-flash]") is None
+
+
+def test_many_running_jobs_fold_after_three_cards(
+    client: FlaskClient, services: Services, fleet: EmulatedFleet, names: list[str]
+) -> None:
+    fleet.nodes[0].state.bandwidth = 1e6  # they all stay running
+    for name in ("qwen2.5:7b", "mistral:7b", "llava:7b", "gemma3:4b", "phi3:mini"):
+        model_jobs.submit_pull(services, names[0], name)
+    doc = parse(client.get(f"/models?server={names[0]}").data)
+    assert len(doc.select("[data-active-jobs] > [data-job-id]")) == 3
+    folded = doc.select_one("details[data-more-jobs]")
+    assert folded.summary.get_text() == "2 autres tâches en cours"
+    assert len(folded.select("[data-job-id]")) == 2
+    for job in services.runner.list(active_only=True):
+        services.runner.cancel(job.id)
+    wait_idle(services)

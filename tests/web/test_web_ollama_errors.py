@@ -26,7 +26,10 @@ HX = {"HX-Request": "true"}
 @pytest.mark.parametrize(
     ("ollama_says", "french"),
     [
-        ("pull model manifest: file does not exist", "n’existe pas dans la bibliothèque"),
+        (
+            "pull model manifest: file does not exist",
+            "n’existe pas dans la bibliothèque",
+        ),
         (
             "pull model manifest: 412: \nThe model you are attempting to pull "
             "requires a newer version of Ollama.\n",
@@ -43,9 +46,15 @@ HX = {"HX-Request": "true"}
             "digest mismatch, file must be downloaded again: want sha256:a, got sha256:b",
             "Téléchargement corrompu",
         ),
-        ("write /root/.ollama/models/blobs/x: no space left on device", "Espace disque"),
+        (
+            "write /root/.ollama/models/blobs/x: no space left on device",
+            "Espace disque",
+        ),
         ("insecure protocol http", "n’est pas en https"),
-        ("this model requires MLX support, but the MLX runtime is not available", "MLX"),
+        (
+            "this model requires MLX support, but the MLX runtime is not available",
+            "MLX",
+        ),
         (
             "server busy, please try again.  maximum pending requests exceeded",
             "Serveur Ollama occupé",
@@ -61,7 +70,9 @@ def test_ollama_texts_become_french_messages(ollama_says: str, french: str) -> N
     for kind in (errors.OllamaStreamError, errors.OllamaServerError):
         assert french in describe_error(kind(ollama_says, status=500)).message
     # the same text kept in a failed job's record
-    assert french in message_for_code("ollama_stream_error", f"{ollama_says} (status -1)")
+    assert french in message_for_code(
+        "ollama_stream_error", f"{ollama_says} (status -1)"
+    )
 
 
 def test_an_unknown_text_falls_back_on_its_status() -> None:
@@ -116,7 +127,10 @@ def test_a_full_disk_while_pulling_says_so(
 ) -> None:
     token = csrf_token_of(client, "/models")
     fleet.nodes[0].state.faults.update(
-        {"fail_next": 1, "failure_message": "write /root/.ollama/x: no space left on device"}
+        {
+            "fail_next": 1,
+            "failure_message": "write /root/.ollama/x: no space left on device",
+        }
     )
     _post(client, token, "/models/-/pull", {"name": "tinyllama"})
     assert _failed_job_message(client, services) == (
@@ -132,7 +146,10 @@ def test_a_busy_node_refuses_delete_and_copy_in_french(
     fleet.nodes[0].state.faults.update({"status": 503})
     for path, data in (
         ("/models/-/delete", {"name": "all-minilm:latest", "server": server}),
-        ("/models/-/copy", {"name": "all-minilm:latest", "dest": "x:1", "server": server}),
+        (
+            "/models/-/copy",
+            {"name": "all-minilm:latest", "dest": "x:1", "server": server},
+        ),
     ):
         answer = _post(client, token, path, data)
         assert answer.status_code == 503  # type: ignore[attr-defined]
