@@ -132,6 +132,14 @@ class Person:
         assert len(found) == 1, self.watch.console_errors
         self.watch.console_errors.remove(found[0])
 
+    def finished_jobs(self) -> Locator:
+        """Unfold « Tâches terminées » (folded by default) and return it."""
+        group = self.page.locator("[data-finished-jobs]")
+        expect(group).to_be_visible()
+        if group.get_attribute("open") is None:
+            group.locator("summary").click()
+        return group
+
     def no_problem(self) -> None:
         problems = self.watch.problems()
         assert problems == [], problems

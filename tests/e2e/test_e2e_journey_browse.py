@@ -147,6 +147,7 @@ def test_a_model_page_shows_its_details_in_french(person: Person, site: Site) ->
     expect(details).to_contain_text(re.compile(r"Contexte\s*\d{1,3}(\s\d{3})+ jetons"))
     holders = page.locator("[data-holder]")
     expect(holders).to_have_count(2)
+    expect(holders.nth(0)).to_contain_text("(affiché ici)")
     holders.nth(1).get_by_role("link").click()
     expect(page.get_by_text(f"Sur {site.nodes[1]}")).to_be_visible()
     expect(page.get_by_text("en mémoire", exact=True)).to_have_count(0)

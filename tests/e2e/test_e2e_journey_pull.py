@@ -111,7 +111,7 @@ def test_pull_shows_live_progress_in_french_then_the_model(
         f"Téléchargement terminé : {model} sur {site.nodes[0]}", timeout=30_000
     )
     expect(person.model_row(model)).to_be_visible()
-    finished = page.locator("[data-finished-jobs]")
+    finished = person.finished_jobs()
     expect(finished).to_contain_text(f"Téléchargement de {model}")
     expect(finished.locator(f"[data-job-model='{model}']")).to_contain_text("terminé")
     expect(card).to_have_count(0)
@@ -157,7 +157,7 @@ def test_cancelling_a_pull_asks_first_then_stops_it(person: Person, site: Site) 
     card.get_by_role("button", name="Annuler").click()
     person.confirm("reprendra où il s’est arrêté")
     expect(person.toasts()).to_contain_text(f"Téléchargement annulé : {model}")
-    row = page.locator(f"[data-finished-jobs] [data-job-model='{model}']")
+    row = person.finished_jobs().locator(f"[data-job-model='{model}']")
     expect(row).to_contain_text("annulé")
     expect(row).to_contain_text("Tâche annulée.")
     expect(person.model_row(model)).to_have_count(0)
@@ -176,7 +176,7 @@ def test_retry_resumes_a_cancelled_pull(person: Person, site: Site) -> None:
         "button", name="Annuler"
     ).click()
     person.confirm(f"Annuler le téléchargement de {model}")
-    row = page.locator(f"[data-finished-jobs] [data-job-model='{model}']")
+    row = person.finished_jobs().locator(f"[data-job-model='{model}']")
     expect(row).to_contain_text("annulé")
     bandwidth(site, 200e6)
     row.get_by_role("button", name="Réessayer").click()
@@ -198,9 +198,9 @@ def test_a_model_missing_from_the_library_says_so_in_french(
     expect(person.toasts()).to_contain_text(
         "Ce modèle n’existe pas dans la bibliothèque Ollama"
     )
-    row = page.locator(
-        f"[data-finished-jobs] [data-job-model='nexistepas-{person.device}:7b']"
-    )
+    finished = person.finished_jobs()
+    expect(finished.locator("summary")).to_contain_text(re.compile(r"\d+ échecs?"))
+    row = finished.locator(f"[data-job-model='nexistepas-{person.device}:7b']")
     expect(row).to_contain_text("échec")
     expect(row).to_contain_text("vérifiez son nom et son étiquette")
     assert "file does not exist" not in page.inner_text("body")

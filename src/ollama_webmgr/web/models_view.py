@@ -37,8 +37,6 @@ STATUS_LABELS = {
 #: finished jobs stay listed this long (seconds), at most RECENT_JOBS of them
 RECENT_SECONDS = 15 * 60
 RECENT_JOBS = 8
-#: the finished group stays open while one of them ended this recently (seconds)
-JUST_FINISHED = 120
 #: kinds of jobs the model pages show
 MODEL_KINDS = (model_jobs.PULL, model_jobs.CHECK)
 
@@ -248,8 +246,6 @@ class Hidden:
 class JobPanel:
     active: list[JobView] = field(default_factory=list)
     finished: list[JobView] = field(default_factory=list)
-    #: a job ended moments ago: its group is shown open
-    just_finished: bool = False
 
     @property
     def empty(self) -> bool:
@@ -289,6 +285,4 @@ def model_job_panel(
         elif now - (job.finished_at or 0.0) < RECENT_SECONDS and not hidden.hides(job):
             recent.append(job_view(job))
     recent.sort(key=lambda view: -(view.finished_at or 0.0))
-    recent = recent[:RECENT_JOBS]
-    just = any(now - (view.finished_at or 0.0) < JUST_FINISHED for view in recent)
-    return JobPanel(active, recent, just)
+    return JobPanel(active, recent[:RECENT_JOBS])

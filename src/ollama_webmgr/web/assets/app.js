@@ -4,6 +4,7 @@
 
 (() => {
   const TOAST_MS = 6000;
+  const MAX_TOASTS = 3;
   // Dates are formatted by hand, not with Intl.DateTimeFormat: the first Intl
   // formatter of a page loads the locale data, a long task at start-up (about
   // 25 ms here, 100 ms on a mid-range phone). JJ/MM/AAAA is all we need.
@@ -67,6 +68,8 @@
     toast.textContent = message;
     region.append(toast);
     setTimeout(() => toast.remove(), TOAST_MS);
+    // A burst of news (update all, several jobs ending) keeps the page readable.
+    while (region.children.length > MAX_TOASTS) region.firstElementChild.remove();
   }
 
   // What a fetch() error says ("Failed to fetch", "NetworkError…") never

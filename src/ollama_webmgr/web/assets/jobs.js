@@ -226,7 +226,19 @@
     attach();
     catchUp();
   });
-  document.addEventListener("htmx:afterSettle", () => attach());
+  // Folded groups the person opened stay open when the panel is refreshed.
+  const FOLDS = ["data-finished-jobs", "data-more-jobs"];
+  let opened = [];
+  document.addEventListener("htmx:beforeSwap", () => {
+    opened = FOLDS.filter((name) => document.querySelector(`details[${name}]`)?.open);
+  });
+  document.addEventListener("htmx:afterSettle", () => {
+    for (const name of opened) {
+      const fold = document.querySelector(`details[${name}]`);
+      if (fold) fold.open = true;
+    }
+    attach();
+  });
   window.addEventListener("online", () => {
     syncPullButtons();
     catchUp();
