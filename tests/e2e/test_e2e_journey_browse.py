@@ -21,7 +21,7 @@ def site(
     chromium_path: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Site]:
     models = [
-        ("smollm2:135m", "all-minilm:latest", "qwen2.5:0.5b"),
+        ("smollm2:135m", "all-minilm:latest", "qwen2.5:0.5b", "nomic-embed-text:latest"),
         ("smollm2:135m", "gemma3:1b"),
     ]
     with serve_site(tmp_path_factory.mktemp("browse"), models) as running:
@@ -65,7 +65,7 @@ def test_dashboard_summarises_the_fleet_in_french(person: Person, site: Site) ->
         summary.locator("li").filter(has_text="Serveurs joignables")
     ).to_contain_text("2 / 2")
     expect(summary.locator("li").filter(has_text="Modèles installés")).to_contain_text(
-        "5"
+        "6"
     )
     disk = page.locator("[data-summary-disk]").inner_text()
     assert FRENCH_SIZE.match(disk), disk
@@ -73,7 +73,7 @@ def test_dashboard_summarises_the_fleet_in_french(person: Person, site: Site) ->
     expect(loaded).to_contain_text("1")
     expect(loaded).to_contain_text("en VRAM")
     primary = page.locator(f"#servers [data-server='{site.nodes[0]}']")
-    expect(primary).to_contain_text("3 modèles")
+    expect(primary).to_contain_text("4 modèles")
     expect(primary).to_contain_text("1 chargé")
     expect(page.locator("#servers [data-server]").nth(1)).to_contain_text("0 chargé")
     running = page.locator("[data-dashboard-running]")
@@ -92,7 +92,7 @@ def test_models_of_one_server_then_of_all_servers(person: Person, site: Site) ->
     expect(chooser).to_have_value(site.nodes[0])
     expect(
         page.get_by_role("heading", name=f"Modèles de {site.nodes[0]}")
-    ).to_contain_text("3 modèles")
+    ).to_contain_text("4 modèles")
     row = person.model_row("smollm2:135m")
     expect(row).to_contain_text("135 M param. · F16")
     expect(row).to_contain_text("en mémoire")
@@ -107,11 +107,13 @@ def test_models_of_one_server_then_of_all_servers(person: Person, site: Site) ->
     ).to_be_visible()
     expect(page).to_have_url(re.compile(r"server=all"))
     shared = person.model_row("smollm2:135m")
-    expect(shared).to_contain_text(f"{site.nodes[0]}, {site.nodes[1]}")
+    expect(shared.locator("td").filter(has_text="Serveurs")).to_contain_text(
+        re.compile(f"{site.nodes[0]}\\s*{site.nodes[1]}")
+    )
     expect(person.model_row("gemma3:1b")).to_contain_text(site.nodes[1])
     if not person.phone:
         # At 1280 px nothing in a row wraps: names, sizes, dates stay whole.
-        for name in ("smollm2:135m", "all-minilm:latest", "gemma3:1b"):
+        for name in ("smollm2:135m", "nomic-embed-text:latest", "gemma3:1b"):
             cells = person.model_row(name).locator("th span:first-child, td")
             for index in range(cells.count() - 1):  # the actions cell aside
                 cell = cells.nth(index)

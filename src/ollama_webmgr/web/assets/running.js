@@ -95,6 +95,10 @@
       job.state = end === "done" ? "done" : data.state || "error";
       job.message = data.message;
       setText(status, end === "done" ? "Éjecté" : `Échec : ${data.message}`);
+      // The list shows it gone now rather than at the next poll.
+      if (end === "done" && window.htmx && document.getElementById("running")) {
+        window.htmx.ajax("GET", "/running/table", { target: "#running", swap: "innerHTML" });
+      }
     } catch (error) {
       job.state = "error";
       job.message = error instanceof Refusal ? error.message : UNEXPECTED;
