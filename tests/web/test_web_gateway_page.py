@@ -74,7 +74,7 @@ def test_the_page_names_the_models_loaded_on_each_server(
     models.update("gpu-a:11434", running=[{"name": "llama3.2:latest"}])
     doc = parse(browser.get("/passerelle").data)
     loaded = [p.get_text() for p in doc.select("#gateway-servers [data-loaded]")]
-    assert loaded[1] == "Chargé(s) : llama3.2:latest"
+    assert loaded[1] == "Chargé : llama3.2:latest"
     assert "Aucune clé" in doc.get_text()
 
 

@@ -67,10 +67,11 @@ def test_page_loads_hashed_assets_as_external_deferred_scripts(
     doc = parse(client.get("/").data)
     scripts = [tag["src"] for tag in doc.find_all("script")]
     # The shell's scripts first; a page may add its own after them.
-    assert [src.split("/")[-1].split(".")[0] for src in scripts][:4] == [
+    assert [src.split("/")[-1].split(".")[0] for src in scripts][:5] == [
         "htmx",
         "app",
         "pwa",
+        "jobs",
         "alpine",
     ]
     assert all(tag.has_attr("defer") for tag in doc.find_all("script"))
