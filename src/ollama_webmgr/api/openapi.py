@@ -89,7 +89,9 @@ ROUTES: list[tuple[str, str, str, str, list[Param], Schema | None, dict[int, Any
      "Relancer une tâche échouée, annulée ou interrompue", [JOB_ID], None,
      {**STARTED, **BAD, **UNKNOWN}),
     ("get", "/api/stream/progress", "tâches", "Progression d’une tâche (SSE : progress, "
-     "status, done, error ; reprise par Last-Event-ID)",
+     "status, done, error ; reprise par Last-Event-ID ; chaque événement porte "
+     "aussi status_text et state_text en français, un error son message en "
+     "français et le texte d’Ollama dans detail)",
      [_q("job_id", STR, "Identifiant de la tâche", True),
       _q("last_event_id", STR, "Dernier événement reçu (comme l’en-tête Last-Event-ID)")],
      None, {200: ("Flux text/event-stream", STR), **BAD, **UNKNOWN}),
