@@ -21,7 +21,12 @@ def site(
     chromium_path: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Site]:
     models = [
-        ("smollm2:135m", "all-minilm:latest", "qwen2.5:0.5b", "nomic-embed-text:latest"),
+        (
+            "smollm2:135m",
+            "all-minilm:latest",
+            "qwen2.5:0.5b",
+            "nomic-embed-text:latest",
+        ),
         ("smollm2:135m", "gemma3:1b"),
     ]
     with serve_site(tmp_path_factory.mktemp("browse"), models) as running:
