@@ -8,8 +8,8 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from journey_support import DEVICES, Person, Site, new_context, open_person, serve_site
-from playwright.sync_api import Browser, Locator, expect
+from journey_support import Person, Site, serve_site
+from playwright.sync_api import Locator, expect
 
 pytestmark = pytest.mark.e2e
 
@@ -32,15 +32,6 @@ def site(
     with serve_site(tmp_path_factory.mktemp("browse"), models) as running:
         running.load(0, "smollm2:135m")
         yield running
-
-
-@pytest.fixture(params=list(DEVICES))
-def person(
-    request: pytest.FixtureRequest, browser: Browser, site: Site
-) -> Iterator[Person]:
-    context = new_context(browser, site, request.param)
-    yield open_person(context, request.param)
-    context.close()
 
 
 def one_line(locator: Locator) -> bool:

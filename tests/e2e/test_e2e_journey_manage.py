@@ -9,8 +9,8 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from journey_support import DEVICES, Person, Site, new_context, open_person, serve_site
-from playwright.sync_api import Browser, expect
+from journey_support import Person, Site, serve_site
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
 
@@ -31,15 +31,6 @@ def site(
     models = [INSTALLED, ("smollm2:135m",)]
     with serve_site(tmp_path_factory.mktemp("manage"), models) as running:
         yield running
-
-
-@pytest.fixture(params=list(DEVICES))
-def person(
-    request: pytest.FixtureRequest, browser: Browser, site: Site
-) -> Iterator[Person]:
-    context = new_context(browser, site, request.param)
-    yield open_person(context, request.param)
-    context.close()
 
 
 def test_copy_from_the_action_sheet_lists_the_new_name(

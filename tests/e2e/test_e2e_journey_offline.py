@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 from e2e_support import wait_for_service_worker
-from journey_support import DEVICES, Person, Site, new_context, open_person, serve_site
-from playwright.sync_api import Browser, BrowserContext, Locator, expect
+from journey_support import Person, Site, serve_site
+from playwright.sync_api import BrowserContext, Locator, expect
 
 pytestmark = pytest.mark.e2e
 
@@ -25,30 +25,13 @@ def site(
         yield running
 
 
-@pytest.fixture(params=list(DEVICES))
-def device(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def context(browser: Browser, site: Site, device: str) -> Iterator[BrowserContext]:
-    opened = new_context(browser, site, device)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def person(context: BrowserContext, device: str) -> Person:
-    return open_person(context, device)
-
-
 def disabled_offline(control: Locator) -> None:
     expect(control).to_be_disabled()
     expect(control).to_have_attribute("title", OFFLINE_TITLE)
 
 
 def test_offline_every_network_action_is_disabled_then_back(
-    context: BrowserContext, person: Person, site: Site
+    device_context: BrowserContext, person: Person, site: Site
 ) -> None:
     site.load(0, "smollm2:135m")
     page = person.page
@@ -58,7 +41,7 @@ def test_offline_every_network_action_is_disabled_then_back(
     page.goto("/search")
     page.goto("/models")
 
-    context.set_offline(True)
+    device_context.set_offline(True)
     page.reload()
     expect(page.locator("#offline-banner")).to_contain_text("Hors ligne")
     disabled_offline(page.get_by_role("button", name="Vérifier les mises à jour"))
@@ -94,7 +77,7 @@ def test_offline_every_network_action_is_disabled_then_back(
     card = page.locator("[data-remote-model='qwen2.5']")
     disabled_offline(card.get_by_role("button", name="Voir les variantes"))
 
-    context.set_offline(False)
+    device_context.set_offline(False)
     expect(page.locator("#offline-banner")).to_be_hidden()
     expect(card.get_by_role("button", name="Voir les variantes")).to_be_enabled()
     card.get_by_role("button", name="Voir les variantes").click()
@@ -103,16 +86,18 @@ def test_offline_every_network_action_is_disabled_then_back(
 
 
 def test_a_request_cut_on_the_way_fails_in_french(
-    context: BrowserContext, person: Person, site: Site
+    device_context: BrowserContext, person: Person, site: Site
 ) -> None:
     site.load(0, "qwen2.5:0.5b")
     page = person.page
     page.goto("/running")
     # The network drops while the browser still believes it is online.
-    context.route(
+    device_context.route(
         "**/api/eject/force", lambda route: route.abort("internetdisconnected")
     )
-    context.route("**/running/eject", lambda route: route.abort("internetdisconnected"))
+    device_context.route(
+        "**/running/eject", lambda route: route.abort("internetdisconnected")
+    )
     entry = page.locator("#running [data-model='qwen2.5:0.5b']:visible")
     entry.get_by_role("button", name="Forcer").click()
     person.confirm("Forcer le déchargement de qwen2.5:0.5b")

@@ -10,15 +10,12 @@ from collections.abc import Iterator
 
 import pytest
 from journey_support import (
-    DEVICES,
     Person,
     Site,
     job_card,
-    new_context,
-    open_person,
     serve_site,
 )
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.e2e
 
@@ -33,15 +30,6 @@ def site(
     models = [("smollm2:135m",), ("smollm2:135m",)]
     with serve_site(tmp_path_factory.mktemp("pull"), models) as running:
         yield running
-
-
-@pytest.fixture(params=list(DEVICES))
-def person(
-    request: pytest.FixtureRequest, browser: Browser, site: Site
-) -> Iterator[Person]:
-    context = new_context(browser, site, request.param)
-    yield open_person(context, request.param)
-    context.close()
 
 
 def bandwidth(site: Site, bytes_per_second: float) -> None:

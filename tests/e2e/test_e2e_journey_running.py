@@ -12,14 +12,11 @@ from typing import Any
 import pytest
 from e2e_support import wait_for_service_worker
 from journey_support import (
-    DEVICES,
     Person,
     Site,
-    new_context,
-    open_person,
     serve_site,
 )
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 pytestmark = pytest.mark.e2e
 
@@ -32,23 +29,6 @@ def site(
 ) -> Iterator[Site]:
     with serve_site(tmp_path_factory.mktemp("running"), [INSTALLED]) as running:
         yield running
-
-
-@pytest.fixture(params=list(DEVICES))
-def device(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def context(browser: Browser, site: Site, device: str) -> Iterator[BrowserContext]:
-    opened = new_context(browser, site, device)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def person(context: BrowserContext, device: str) -> Person:
-    return open_person(context, device)
 
 
 def running_entry(person: Person, model: str) -> Any:
@@ -150,12 +130,12 @@ def pull(person: Person, name: str) -> None:
 
 
 def test_a_finished_pull_is_notified_also_in_a_background_tab(
-    context: BrowserContext, person: Person, site: Site
+    device_context: BrowserContext, person: Person, site: Site
 ) -> None:
     model = {"phone": "deepseek-r1:1.5b", "desktop": "qwen2.5:1.5b"}[person.device]
     for node in site.fleet.nodes:
         node.state.bandwidth = 150e6  # a few seconds: time to switch tabs
-    allow_notifications(context, site, person)
+    allow_notifications(device_context, site, person)
     page = person.page
     pull(person, model)
     expect(page.locator(".job-card").filter(has_text=model)).to_be_visible()
@@ -167,9 +147,9 @@ def test_a_finished_pull_is_notified_also_in_a_background_tab(
 
 
 def test_a_failed_pull_and_a_forced_eject_are_notified(
-    context: BrowserContext, person: Person, site: Site
+    device_context: BrowserContext, person: Person, site: Site
 ) -> None:
-    allow_notifications(context, site, person)
+    allow_notifications(device_context, site, person)
     page = person.page
     pull(person, f"absent-{person.device}:1b")
     notified(page, "Échec du téléchargement", "n’existe pas dans la bibliothèque")
@@ -186,9 +166,9 @@ def test_a_failed_pull_and_a_forced_eject_are_notified(
 
 
 def test_an_update_check_is_notified(
-    context: BrowserContext, person: Person, site: Site
+    device_context: BrowserContext, person: Person, site: Site
 ) -> None:
-    allow_notifications(context, site, person)
+    allow_notifications(device_context, site, person)
     page = person.page
     page.get_by_role("button", name="Vérifier les mises à jour").click()
     notified(
@@ -200,12 +180,12 @@ def test_an_update_check_is_notified(
 
 
 def test_a_pull_ending_while_on_another_page_is_announced_there(
-    context: BrowserContext, person: Person, site: Site
+    device_context: BrowserContext, person: Person, site: Site
 ) -> None:
     model = {"phone": "smollm2:360m", "desktop": "llama3.2:1b"}[person.device]
     for node in site.fleet.nodes:
         node.state.bandwidth = 150e6
-    allow_notifications(context, site, person)
+    allow_notifications(device_context, site, person)
     page = person.page
     pull(person, model)
     expect(page.locator(".job-card").filter(has_text=model)).to_be_visible()
