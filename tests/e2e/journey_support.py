@@ -25,6 +25,8 @@ from ollama_webmgr.sim.serve import serve_in_thread
 from ollama_webmgr.web.app import create_app
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# Assertions wait for what the person would see; on 2 busy cores 5 s is short.
+expect.set_options(timeout=10_000)
 #: the two widths every journey is walked at
 DEVICES: dict[str, dict[str, Any]] = {
     "phone": {

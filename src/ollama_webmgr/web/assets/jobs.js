@@ -241,7 +241,7 @@
   });
   window.addEventListener("online", () => {
     syncPullButtons();
-    catchUp();
+    setTimeout(catchUp, 1000); // the connection is often not usable at once
   });
   document.addEventListener("htmx:afterRequest", (event) => {
     const form = event.detail.elt;
