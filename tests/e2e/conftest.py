@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from e2e_support import CHROMIUM, CHROMIUM_ARGS, PageWatch
+from journey_support import DEVICES, Person, Site, new_context, open_person
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -97,3 +98,26 @@ def page(context: BrowserContext) -> Page:
 def watch(page: Page) -> PageWatch:
     """Console errors, uncaught exceptions and CSP violations of ``page``."""
     return PageWatch.attach(page)
+
+
+# -- journeys: each module serves its own ``site`` -------------------------------
+
+
+@pytest.fixture(params=list(DEVICES))
+def device(request: pytest.FixtureRequest) -> str:
+    """The phone (390 px) and the desktop (1280 px): every journey walks both."""
+    return str(request.param)
+
+
+@pytest.fixture
+def device_context(
+    browser: Browser, site: Site, device: str
+) -> Iterator[BrowserContext]:
+    opened = new_context(browser, site, device)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def person(device_context: BrowserContext, device: str) -> Person:
+    return open_person(device_context, device)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from e2e_support import CHROMIUM_ARGS, PageWatch, wait_for_service_worker
-from playwright.sync_api import BrowserContext, Page, Playwright, expect
+from journey_support import ARTIFACTS, DEVICES
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
 
 
 @pytest.fixture
@@ -46,13 +47,18 @@ def test_chromium_finds_no_installability_error(
     assert cdp.send("Page.getInstallabilityErrors")["installabilityErrors"] != []
 
 
+@pytest.mark.parametrize("device", list(DEVICES))
 def test_install_button_stays_hidden_until_the_browser_offers_installation(
-    page: Page,
+    browser: Browser, app_url: str, device: str
 ) -> None:
+    context = browser.new_context(base_url=app_url, locale="fr-FR", **DEVICES[device])
+    page = context.new_page()
+    watch = PageWatch.attach(page)
     page.goto("/")
     wait_for_service_worker(page)
     button = page.get_by_role("button", name="Installer")
     expect(button).to_be_hidden()
+    brand = page.get_by_role("link", name="Ollama WebMgr").bounding_box()
     # What Chromium fires when it offers installation (the prompt itself is
     # a browser dialog that cannot be driven here).
     page.evaluate(
@@ -63,9 +69,18 @@ def test_install_button_stays_hidden_until_the_browser_offers_installation(
         }"""
     )
     expect(button).to_be_visible()
+    # It appears beside the brand (an icon on a phone) and moves nothing.
+    assert page.get_by_role("link", name="Ollama WebMgr").bounding_box() == brand
+    box = button.bounding_box()
+    assert box is not None
+    assert box["x"] + box["width"] <= DEVICES[device]["viewport"]["width"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"journey-install-{device}.png")
     button.click()
     assert page.evaluate("window.__prompted") is True
     expect(button).to_be_hidden()
+    assert watch.problems() == []
+    context.close()
 
 
 def notifications_shown(page: Page) -> list[dict[str, str]]:
@@ -89,14 +104,14 @@ def test_finished_jobs_are_notified_through_the_service_worker(
     expect(page.get_by_role("button", name="Activer les notifications")).to_be_hidden()
     done = {
         "id": "j1",
-        "kind": "pull",
+        "kind": "pull_model",
         "state": "done",
         "model": "smollm2:135m",
         "server": "gpu-a",
     }
     failed = {
         "id": "j2",
-        "kind": "update_check",
+        "kind": "check_update",
         "state": "error",
         "message": "registre injoignable",
     }
@@ -106,7 +121,7 @@ def test_finished_jobs_are_notified_through_the_service_worker(
     assert shown["job-j1"]["title"] == "Téléchargement terminé"
     assert shown["job-j1"]["body"] == "smollm2:135m sur gpu-a"
     assert shown["job-j2"]["title"] == "Échec de la vérification des mises à jour"
-    assert shown["job-j2"]["body"] == "registre injoignable"
+    assert shown["job-j2"]["body"] == "tous les modèles : registre injoignable"
     expect(page.locator("#toasts")).to_contain_text("Téléchargement terminé")
 
     # In a background tab: no toast (nobody sees it), the notification still shows.
@@ -114,7 +129,12 @@ def test_finished_jobs_are_notified_through_the_service_worker(
         """() => Object.defineProperty(document, "visibilityState",
                                        { value: "hidden", configurable: true })"""
     )
-    background = {"id": "j4", "kind": "pull", "state": "done", "model": "qwen3:0.6b"}
+    background = {
+        "id": "j4",
+        "kind": "pull_model",
+        "state": "done",
+        "model": "qwen3:0.6b",
+    }
     assert page.evaluate("(job) => webmgr.notifyJobFinished(job)", background)
     assert "job-j4" in {n["tag"] for n in notifications_shown(page)}
     expect(page.locator("#toasts")).not_to_contain_text("qwen3:0.6b")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 from flask.testing import FlaskClient
 from models_api_support import model_names, post, wait_finished
@@ -84,10 +85,51 @@ def test_delete_removes_the_model_and_invalidates_the_cache(
     assert "all-minilm:latest" in model_names(client, names[0], refresh=False)
     answer = client.delete(f"/api/models/all-minilm:latest?server={names[0]}")
     assert answer.status_code == 200
-    assert answer.json == {"deleted": "all-minilm:latest", "server": names[0]}
+    assert answer.json == {
+        "deleted": "all-minilm:latest",
+        "server": names[0],
+        "unloaded": None,  # it was not loaded
+    }
     listing = client.get(f"/api/models?server={names[0]}").json
     assert listing["cached"] is False
     assert "all-minilm:latest" not in [m["name"] for m in listing["models"]]
+
+
+def test_deleting_a_loaded_model_unloads_it_first(
+    client: FlaskClient, names: list[str], fleet: EmulatedFleet
+) -> None:
+    loaded = httpx.post(
+        fleet.urls[1] + "/api/generate",
+        json={"model": "smollm2:135m", "keep_alive": -1},
+    )
+    assert loaded.json()["done_reason"] == "load"
+    running = client.get(f"/api/running?server={names[1]}").json
+    assert "smollm2:135m" in json.dumps(running)
+    answer = client.delete(f"/api/models/smollm2:135m?server={names[1]}")
+    assert answer.status_code == 200
+    assert answer.json["unloaded"] is True
+    # Nothing is left in memory that nobody could unload any more.
+    assert httpx.get(fleet.urls[1] + "/api/ps").json()["models"] == []
+    assert "smollm2:135m" not in json.dumps(client.get("/api/running").json)
+
+
+def test_copy_refuses_a_name_already_taken_unless_told_to_overwrite(
+    client: FlaskClient, names: list[str]
+) -> None:
+    body = {"source": "smollm2:135m", "dest": "all-minilm:latest", "server": names[0]}
+    refused = post(client, "/api/models/copy", body)
+    assert refused.status_code == 409
+    assert refused.json["error"]["code"] == "model_name_taken"
+    assert refused.json["error"]["message"].startswith("Un modèle porte déjà ce nom")
+    listing = client.get(f"/api/models?server={names[0]}&refresh=1").json["models"]
+    digests = {m["name"]: m["digest"] for m in listing}
+    assert digests["all-minilm:latest"] != digests["smollm2:135m"]
+    assert (
+        post(client, "/api/models/copy", {**body, "overwrite": True}).status_code == 200
+    )
+    listing = client.get(f"/api/models?server={names[0]}&refresh=1").json["models"]
+    digests = {m["name"]: m["digest"] for m in listing}
+    assert digests["all-minilm:latest"] == digests["smollm2:135m"]
 
 
 def test_delete_accepts_names_with_a_namespace(

@@ -57,10 +57,17 @@ def test_pull_streams_status_and_progress_then_done_and_lists_the_model(
     assert kinds[-1] == "done"
     assert events[-1].json() == {
         "state": "done",
+        "state_text": "terminé",
         "result": {"status": "success", "model": MODEL},
     }
     statuses = [e.json().get("status") for e in events if e.event == "status"][1:]
     assert "pulling manifest" in statuses
+    # the French a page shows comes with each event
+    texts = [e.json().get("status_text") for e in events if e.event == "status"][1:]
+    assert "lecture du manifeste" in texts
+    layers = [e.json() for e in events if e.event == "progress"]
+    assert layers[0]["status_text"].startswith("téléchargement de la couche ")
+    assert layers[0]["state_text"] == "en cours"
     assert statuses.index("verifying sha256 digest") < statuses.index("success")
     progress = [e.json() for e in events if e.event == "progress"]
     assert progress, "a 0.5 s download reports progress"
@@ -166,10 +173,12 @@ def test_an_unknown_upstream_model_ends_the_job_in_error(
     data = events[-1].json()
     assert data["state"] == "error"
     assert data["code"] == "ollama_stream_error"
-    assert "file does not exist" in data["message"]
+    # French for the person, Ollama's own words kept for whoever digs
+    assert data["message"].startswith("Ce modèle n’existe pas dans la bibliothèque")
+    assert "file does not exist" in data["detail"]
     job = client.get(f"/api/jobs/{job_id}").json["job"]
     assert job["state"] == "error"
-    assert job["message"] == "Le serveur Ollama a signalé une erreur."
+    assert job["message"] == data["message"]
 
 
 def test_a_hanging_node_sends_keep_alives_then_a_timeout_error(

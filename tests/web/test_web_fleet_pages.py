@@ -100,7 +100,7 @@ def test_running_page_shows_cards_and_a_table_with_french_labels(
         "Serveur",
         "Taille",
         "Mémoire",
-        "Contexte",
+        "Contexte (jetons)",
         "Expiration",
         "Actions",
     ]
@@ -112,7 +112,8 @@ def test_running_page_shows_cards_and_a_table_with_french_labels(
     assert buttons == ["Éjecter", "Forcer"]
     force = rows[0].select_one("[data-force-eject]")
     assert force["data-name"] == SMALL
-    assert any("fleet." in s["src"] for s in doc.find_all("script"))
+    assert force.has_attr("data-network-action")  # disabled offline
+    assert any("running." in s["src"] for s in doc.find_all("script"))
 
 
 def test_running_page_says_expiry_in_minutes_and_when_nothing_runs(
@@ -160,9 +161,11 @@ def test_search_page_has_a_debounced_box_chips_and_result_cards(
     assert box["hx-trigger"] == "input changed delay:400ms, search"
     assert box["hx-include"] == "#search-form"
     form = doc.select_one("#search-form")
-    assert form["hx-trigger"] == "submit, change from:.chip-input"
+    assert form["hx-trigger"] == (
+        "submit, change from:.chip-input, change from:#search-server"
+    )
     chips = [label.get_text(strip=True) for label in doc.select("label.chip")]
-    assert chips[:3] == ["Tous", "Outils", "Vision"]
+    assert chips == ["Tous", "Outils", "Images", "Raisonnement", "Vectorisation"]
     card = doc.select_one("[data-remote-model='smollm2']")
     assert card is not None
     button = card.find("button")
@@ -179,10 +182,12 @@ def test_variants_fragment_marks_installed_latest_and_offers_downloads(
     mine = doc.select_one(f"[data-variant='{SMALL}']")
     assert mine.select_one("[data-status]")["data-status"] == "up-to-date"
     assert "installé, à jour" in mine.get_text()
-    pulls = mine.select("[data-pull]")
-    assert [b["data-server"] for b in pulls] == [server, "all"]
-    assert pulls[1].get_text(strip=True) == "Télécharger sur tous"
-    assert any("latest" in li.get_text() for li in doc.select("[data-variant]"))
+    pulls = mine.select("form:has([data-pull-for])")
+    targets = [f.select_one("input[name=server], input[name=servers]") for f in pulls]
+    assert [t["value"] for t in targets] == [server, "all"]
+    assert all(f["hx-post"] == "/models/-/pull" for f in pulls)
+    assert pulls[1].button.get_text(strip=True) == "Télécharger sur tous"
+    assert any("par défaut" in li.get_text() for li in doc.select("[data-variant]"))
 
 
 def test_search_fragment_says_unavailable_when_the_site_is_down(
@@ -265,7 +270,7 @@ def test_ui_server_can_be_added_then_removed_after_confirmation(
         services_of(app).close()
 
 
-def test_header_selector_skips_disabled_servers(
+def test_server_selectors_skip_disabled_servers(
     fleet: EmulatedFleet, web: FlaskClient, fleet_app: Flask
 ) -> None:
     first, second = (s.name for s in services_of(fleet_app).servers.all())
@@ -275,8 +280,8 @@ def test_header_selector_skips_disabled_servers(
         headers={"X-CSRF-Token": token, "HX-Request": "true"},
     )
     assert toast_of(toggled)["message"] == f"Serveur {second} désactivé."
-    options = [o["value"] for o in page(web, "/").select("#server-select option")]
-    assert options == [first]
+    options = [o["value"] for o in page(web, "/models").select("#models-server option")]
+    assert options == [first, "all"]
     servers_page = page(web, "/servers")
     assert servers_page.select_one(f"[data-server='{second}'] [data-disabled]")
 
@@ -318,7 +323,7 @@ def test_dashboard_shows_active_jobs_with_a_progress_bar(
     item = doc.select_one(f"[data-job-id='{job.id}']")
     assert item is not None
     assert item.find("progress") is not None
-    assert "eject_force" in item.get_text()
+    assert f"Éjection forcée de {SMALL}" in item.get_text()
 
 
 def test_dashboard_does_not_wait_for_a_server_that_never_answers(

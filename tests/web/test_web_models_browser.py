@@ -21,9 +21,9 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs chromium")
 
 JOBS = """Array.from(document.querySelectorAll('[data-job-id]')).map(li => ({
   state: li.dataset.jobState,
-  percent: li.querySelector('progress').value,
-  rate: li.querySelector('[data-role=rate]').textContent,
-  message: li.querySelector('[data-role=message]').textContent,
+  percent: li.querySelector('progress')?.value,
+  rate: li.querySelector('[data-role=rate]')?.textContent,
+  message: li.querySelector('[data-role=message]')?.textContent,
 }))"""
 TOASTS = "Array.from(document.querySelectorAll('#toasts > *')).map(t => t.textContent)"
 ROWS = "Array.from(document.querySelectorAll('tr.model-row')).map(r => r.dataset.model)"
@@ -69,14 +69,17 @@ def test_a_pull_started_from_the_form_shows_live_progress_then_the_model(
     )
     live = until(
         lambda: browser.eval(tab, JOBS),
-        lambda jobs: bool(jobs) and "Mo/s" in jobs[0]["rate"],
+        lambda jobs: bool(jobs) and "Mo/s" in (jobs[0]["rate"] or ""),
         10,
     )
     assert live[0]["state"] == "running"
     assert "reste" in live[0]["rate"]
-    assert " / 637,7 Mo" in live[0]["rate"]
+    assert " / 638\u00a0Mo" in live[0]["rate"]
     until(lambda: browser.eval(tab, ROWS), lambda rows: "tinyllama:latest" in rows, 20)
-    assert "Téléchargement terminé." in browser.eval(tab, TOASTS)
+    assert any(
+        t.startswith("Téléchargement terminé : tinyllama:latest")
+        for t in browser.eval(tab, TOASTS)
+    )
     assert browser.eval(tab, JOBS)[0]["state"] == "done"
     assert browser.errors() == []
 
@@ -89,16 +92,24 @@ def test_a_reloaded_page_follows_a_running_pull_and_can_cancel_it(
     tab = browser.open(f"{web.url}/models")
     until(
         lambda: browser.eval(tab, JOBS),
-        lambda jobs: bool(jobs) and "Mo/s" in jobs[0]["rate"],
+        lambda jobs: bool(jobs) and "Mo/s" in (jobs[0]["rate"] or ""),
         10,
     )
+    # a pull is cancelled only once the person confirms it
     browser.eval(tab, "document.querySelector('[data-action=cancel]').click()")
+    until(lambda: browser.eval(tab, "document.querySelector('dialog').open"), bool, 5)
+    browser.eval(tab, "document.querySelector('dialog .btn-danger').click()")
     jobs = until(
         lambda: browser.eval(tab, JOBS),
         lambda jobs: jobs[0]["state"] == "cancelled",
         10,
     )
     assert jobs[0]["message"] == "Tâche annulée."
-    time.sleep(0.5)
-    assert browser.eval(tab, TOASTS).count("Tâche annulée.") == 1
+    until(
+        lambda: browser.eval(tab, TOASTS),
+        lambda toasts: any(t.startswith("Téléchargement annulé") for t in toasts),
+        5,
+    )
+    toasts = browser.eval(tab, TOASTS)
+    assert sum(t.startswith("Téléchargement annulé") for t in toasts) == 1
     assert browser.errors() == []

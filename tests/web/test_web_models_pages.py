@@ -71,7 +71,7 @@ def test_models_page_lists_the_primary_server_as_a_table_of_cards(
     assert set(found) == {"smollm2:135m", "all-minilm:latest"}
     row = found["smollm2:135m"]
     cells = [td.get_text(" ", strip=True) for td in row.find_all("td")]
-    assert cells[0] == "Taille 271 Mo"
+    assert cells[0] == "Taille 271\u00a0Mo"  # no break between number and unit
     stamp = row.find("time")
     assert stamp is not None
     assert stamp["datetime"][:4].isdigit()
@@ -117,10 +117,7 @@ def test_all_servers_view_shows_holders_and_drift(
     assert answer.status_code == 303
     wait_idle(services)
     doc = parse(client.get("/models?server=all").data)
-    assert (
-        doc.select_one("main nav a[aria-current=page]").get_text()
-        == "Tous les serveurs"
-    )
+    assert doc.select_one("#models-server option[selected]")["value"] == "all"
     row = rows(doc)["smollm2:135m"]
     assert names[0] in row.get_text()
     assert names[1] in row.get_text()
@@ -154,7 +151,11 @@ def test_pull_form_starts_jobs_and_the_panel_shows_them(
     panel = parse(client.get("/models/-/jobs", headers=HX).data)
     states = [i["data-job-state"] for i in panel.select("[data-job-id]")]
     assert states == ["done", "done"]
-    assert "terminé" in panel.get_text()
+    # finished jobs shrink to a row each, in a group that can be dismissed
+    assert panel.select("[data-job-id] progress") == []
+    finished = panel.select_one("details[data-finished-jobs]")
+    assert "Tâches terminées (2)" in finished.summary.get_text()
+    assert "terminé" in finished.get_text()
 
 
 def test_an_invalid_name_in_the_form_is_a_french_toast_and_no_job(
@@ -221,7 +222,7 @@ def test_detail_page_shows_show_info_and_holders(
     doc = parse(answer.data)
     assert doc.find("h1").get_text() == "smollm2:135m"
     details = doc.find("section", attrs={"aria-labelledby": "details-title"})
-    assert "134.52M" in details.get_text()
+    assert "135\u00a0M" in details.get_text()  # 134.52M parameters
     summaries = [s.get_text() for s in doc.find_all("summary")]
     assert "Modèle de prompt" in summaries
     assert [li["data-holder"] for li in doc.select("[data-holder]")] == names
@@ -258,4 +259,89 @@ def test_detail_page_lists_only_the_jobs_about_that_model(
     assert shown == [mine.id]
     item = doc.select_one("[data-job-id]")
     assert item["data-job-state"] == "done"
-    assert item.find("progress")["value"] == "100"
+    assert item.select_one(".status-badge").get_text() == "terminé"
+
+
+def test_a_server_page_lists_only_its_own_jobs(
+    client: FlaskClient, services: Services, names: list[str]
+) -> None:
+    [mine] = model_jobs.submit_pull(services, names[0], "all-minilm")
+    [other] = model_jobs.submit_pull(services, names[1], "all-minilm")
+    wait_idle(services)
+    doc = parse(client.get(f"/models?server={names[0]}").data)
+    assert [li["data-job-id"] for li in doc.select("#jobs [data-job-id]")] == [mine.id]
+    everything = parse(client.get("/models?server=all").data)
+    shown = {li["data-job-id"] for li in everything.select("#jobs [data-job-id]")}
+    assert shown == {mine.id, other.id}
+    # the panel refreshed by script keeps the page's scope
+    panel = parse(client.get(doc.select_one("#jobs")["data-jobs-url"], headers=HX).data)
+    assert [li["data-job-id"] for li in panel.select("[data-job-id]")] == [mine.id]
+
+
+def test_finished_jobs_can_be_dismissed_one_by_one_or_all_at_once(
+    client: FlaskClient, services: Services, names: list[str]
+) -> None:
+    jobs = [
+        model_jobs.submit_pull(services, names[0], name)[0]
+        for name in ("all-minilm", "smollm2:135m", "tinyllama")
+    ]
+    wait_idle(services)
+    token = csrf_token_of(client, "/models")
+    headers = {**HX, "X-CSRF-Token": token}
+    scope = {"scope_server": names[0], "scope_model": ""}
+    hidden = client.post(
+        f"/models/-/jobs/{jobs[0].id}/hide", data=scope, headers=headers
+    )
+    rows = [li["data-job-id"] for li in parse(hidden.data).select("[data-job-id]")]
+    assert jobs[0].id not in rows
+    assert {jobs[1].id, jobs[2].id} <= set(rows)
+    [running] = model_jobs.submit_pull(services, names[0], "qwen2.5:7b")
+    cleared = client.post("/models/-/jobs/clear", data=scope, headers=headers)
+    doc = parse(cleared.data)
+    assert doc.select_one("[data-finished-jobs]") is None
+    shown = [li["data-job-id"] for li in doc.select("[data-job-id]")]
+    assert shown in ([running.id], [])  # a job still running is never dismissed
+    wait_idle(services)
+    page = parse(client.get(f"/models?server={names[0]}").data)
+    assert [li["data-job-id"] for li in page.select("#jobs [data-job-id]")] == [
+        running.id
+    ]
+
+
+def test_a_plain_form_comes_back_to_the_list_with_the_message(
+    client: FlaskClient, names: list[str]
+) -> None:
+    token = csrf_token_of(client, "/models")
+    answer = client.post(
+        "/models/-/copy",
+        data={
+            "name": "smollm2:135m",
+            "dest": "tiny:copie",
+            "server": names[0],
+            "csrf_token": token,
+        },
+    )
+    assert answer.status_code == 303
+    page = client.get(answer.headers["Location"])
+    assert page.headers["Cache-Control"] == "no-store"  # the worker must not replay it
+    doc = parse(page.data)
+    assert "tiny:copie" in rows(doc)
+    toast = doc.select_one("#toasts [data-flash]")
+    assert toast.get_text() == "« smollm2:135m » copié en « tiny:copie »."
+    assert parse(client.get("/models").data).select_one("#toasts [data-flash]") is None
+
+
+def test_many_running_jobs_fold_after_three_cards(
+    client: FlaskClient, services: Services, fleet: EmulatedFleet, names: list[str]
+) -> None:
+    fleet.nodes[0].state.bandwidth = 1e6  # they all stay running
+    for name in ("qwen2.5:7b", "mistral:7b", "llava:7b", "gemma3:4b", "phi3:mini"):
+        model_jobs.submit_pull(services, names[0], name)
+    doc = parse(client.get(f"/models?server={names[0]}").data)
+    assert len(doc.select("[data-active-jobs] > [data-job-id]")) == 3
+    folded = doc.select_one("details[data-more-jobs]")
+    assert folded.summary.get_text() == "2 autres tâches en cours"
+    assert len(folded.select("[data-job-id]")) == 2
+    for job in services.runner.list(active_only=True):
+        services.runner.cancel(job.id)
+    wait_idle(services)

@@ -134,7 +134,7 @@ def test_statistics_page_lists_percentiles_and_top_models(
 def test_hardware_page_shows_the_node_now(app: Flask, client: FlaskClient) -> None:
     fill(app)
     doc = parse(client.get("/materiel?server=localhost:11434").data)
-    text = doc.select_one("dl").get_text(" ", strip=True)
+    text = doc.select_one("dl").get_text(" ", strip=True).replace("\xa0", " ")
     assert "40 %" in text
     assert "8 Go libres" in text
     assert "90 Go" in text

@@ -47,22 +47,12 @@ def test_pages_are_french_with_landmarks_and_main_navigation(
     assert status["aria-live"] == "polite"
 
 
-def test_server_selector_offers_configured_servers_and_keeps_the_choice(
+def test_the_header_offers_no_server_selector_that_pages_would_ignore(
     client: FlaskClient,
 ) -> None:
-    doc = parse(client.get("/", query_string={"server": "192.168.1.20:11434"}).data)
-    select = doc.find("select", attrs={"name": "server"})
-    label = doc.find("label", attrs={"for": select["id"]})
-    assert label is not None
-    options = [option["value"] for option in select.find_all("option")]
-    assert options == ["localhost:11434", "gpu-a:11434", "192.168.1.20:11434"]
-    assert select.find("option", selected=True)["value"] == "192.168.1.20:11434"
-
-
-def test_unknown_server_choice_falls_back_to_the_primary(client: FlaskClient) -> None:
-    doc = parse(client.get("/?server=http://evil:1").data)
-    chosen = doc.find("select", attrs={"name": "server"}).find("option", selected=True)
-    assert chosen["value"] == "localhost:11434"
+    # Each page that works on one server has its own selector (models, search).
+    doc = parse(client.get("/").data)
+    assert doc.find("header").find("select") is None
 
 
 def test_page_carries_a_csrf_token_for_scripts(client: FlaskClient) -> None:
@@ -77,10 +67,11 @@ def test_page_loads_hashed_assets_as_external_deferred_scripts(
     doc = parse(client.get("/").data)
     scripts = [tag["src"] for tag in doc.find_all("script")]
     # The shell's scripts first; a page may add its own after them.
-    assert [src.split("/")[-1].split(".")[0] for src in scripts][:4] == [
+    assert [src.split("/")[-1].split(".")[0] for src in scripts][:5] == [
         "htmx",
         "app",
         "pwa",
+        "jobs",
         "alpine",
     ]
     assert all(tag.has_attr("defer") for tag in doc.find_all("script"))

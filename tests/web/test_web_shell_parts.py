@@ -18,8 +18,28 @@ def _render(app: Flask, source: str) -> str:
 
 def test_size_filter_formats_bytes_the_french_way(app: Flask) -> None:
     assert _render(app, "{{ 4683087332 | size }} / {{ 815319791 | size }}") == (
-        "4,7 Go / 815 Mo"
+        "4,7\u00a0Go / 815\u00a0Mo"
     )
+
+
+def test_every_french_formatting_filter_is_registered(app: Flask) -> None:
+    source = (
+        "{{ 131072 | number(0) }}|{{ '3.3M' | count }}|{{ '3.2B' | parameters }}|"
+        "{{ 3 | plural('modèle') }}|{{ '5 months ago' | relative }}|"
+        "{{ 'vision' | capability }}|{{ 'Text' | input_kind }}|"
+        "{{ 'queued' | job_state }}|{{ 'pulling 8227d622a37b' | job_status }}"
+    )
+    assert _render(app, source).split("|") == [
+        "131\u202f072",
+        "3,3\u00a0M",
+        "3,2\u00a0Md",
+        "3 modèles",
+        "il y a 5 mois",
+        "images",
+        "texte",
+        "en attente",
+        "téléchargement de la couche 8227d622a37b",
+    ]
 
 
 def test_progress_bar_macro_is_an_accessible_native_progress(app: Flask) -> None:

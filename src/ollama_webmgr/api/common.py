@@ -10,6 +10,7 @@ from flask import Flask, Response, abort, request
 
 from ollama_webmgr.errors import WebmgrError
 from ollama_webmgr.manager.model_jobs import JobNotRetryable
+from ollama_webmgr.manager.models import ModelNameTaken
 from ollama_webmgr.ollama.payloads import ModelTag, ShowInfo
 from ollama_webmgr.web.errors import error_response
 from ollama_webmgr.web.messages import ErrorView
@@ -19,6 +20,11 @@ LOCAL_ERRORS: dict[type[WebmgrError], tuple[int, str]] = {
     JobNotRetryable: (
         409,
         "Seule une tâche en erreur, annulée ou interrompue peut être relancée.",
+    ),
+    ModelNameTaken: (
+        409,
+        "Un modèle porte déjà ce nom sur ce serveur : choisissez un autre nom "
+        "ou supprimez d’abord l’autre modèle.",
     ),
 }
 

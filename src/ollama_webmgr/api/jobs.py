@@ -11,6 +11,7 @@ from ollama_webmgr.jobs.model import Job
 from ollama_webmgr.manager.model_jobs import retry_job
 from ollama_webmgr.web.messages import message_for_code
 from ollama_webmgr.web.sse import SSE_HEADERS, SSE_MIMETYPE, progress_stream
+from ollama_webmgr.web.wording import localise_event
 from ollama_webmgr.wiring import get_services
 
 bp = Blueprint("api_jobs", __name__, url_prefix="/api")
@@ -23,7 +24,7 @@ def job_json(job: Job) -> dict[str, Any]:
     """The record, plus a French ``message`` for a job that did not succeed."""
     data = job.to_dict()
     if job.finished and job.state != "done":
-        data["message"] = message_for_code(job.error_code or job.state)
+        data["message"] = message_for_code(job.error_code or job.state, job.error)
     return data
 
 
@@ -64,5 +65,6 @@ def progress() -> Response:
         job_id,
         last_id,
         heartbeat=float(current_app.config.get(HEARTBEAT_KEY, 15.0)),
+        localise=localise_event,
     )
     return Response(stream, mimetype=SSE_MIMETYPE, headers=SSE_HEADERS)

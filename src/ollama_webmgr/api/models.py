@@ -89,10 +89,13 @@ def pull() -> Response:
 
 @bp.delete("/<path:name>")
 def delete(name: str) -> Response:
-    server = models.delete_model(
+    """``unloaded``: null when it was not loaded, else whether it left memory."""
+    deleted = models.delete_model(
         get_services(), request.args.get("server"), name, who=current_actor()
     )
-    return jsonify(deleted=models.valid_name(name), server=server.name)
+    return jsonify(
+        deleted=deleted.model, server=deleted.server.name, unloaded=deleted.unloaded
+    )
 
 
 @bp.post("/copy")
@@ -104,6 +107,7 @@ def copy() -> Response:
         body.get("source"),
         body.get("dest"),
         who=current_actor(),
+        overwrite=body.get("overwrite") is True,
     )
     return jsonify(
         source=models.valid_name(body.get("source")),

@@ -63,11 +63,15 @@ ROUTES: list[tuple[str, str, str, str, list[Param], Schema | None, dict[int, Any
     ("post", "/api/models/pull", "modèles", "Télécharger un modèle (une tâche par "
      "serveur)", [], _body(name=STR, server=STR, servers=SERVERS, required=("name",)),
      {**STARTED, **BAD}),
-    ("delete", "/api/models/{name}", "modèles", "Supprimer un modèle (DELETE /api/delete)",
+    ("delete", "/api/models/{name}", "modèles", "Supprimer un modèle (DELETE /api/delete) ; "
+     "chargé en mémoire, il est d’abord déchargé (« unloaded » : null s’il ne l’était "
+     "pas, sinon s’il a quitté la mémoire)",
      [SERVER_Q, _p("name", "Nom du modèle, ex. qwen2.5:7b")], None, {**OK, **UNKNOWN}),
-    ("post", "/api/models/copy", "modèles", "Copier un modèle (POST /api/copy)",
-     [], _body(source=STR, dest=STR, server=STR, required=("source", "dest")),
-     {**OK, **BAD, **UNKNOWN}),
+    ("post", "/api/models/copy", "modèles", "Copier un modèle (POST /api/copy) ; un "
+     "nom déjà pris est refusé (409) sauf avec « overwrite »",
+     [], _body(source=STR, dest=STR, server=STR, overwrite=BOOL,
+               required=("source", "dest")),
+     {**OK, **BAD, **UNKNOWN, 409: ("Nom déjà pris", ERROR)}),
     ("post", "/api/models/check_update", "modèles",
      "Vérifier si une mise à jour existe (tâche)", [],
      _body(name=STR, server=STR, servers=SERVERS, required=("name",)),
@@ -85,7 +89,9 @@ ROUTES: list[tuple[str, str, str, str, list[Param], Schema | None, dict[int, Any
      "Relancer une tâche échouée, annulée ou interrompue", [JOB_ID], None,
      {**STARTED, **BAD, **UNKNOWN}),
     ("get", "/api/stream/progress", "tâches", "Progression d’une tâche (SSE : progress, "
-     "status, done, error ; reprise par Last-Event-ID)",
+     "status, done, error ; reprise par Last-Event-ID ; chaque événement porte "
+     "aussi status_text et state_text en français, un error son message en "
+     "français et le texte d’Ollama dans detail)",
      [_q("job_id", STR, "Identifiant de la tâche", True),
       _q("last_event_id", STR, "Dernier événement reçu (comme l’en-tête Last-Event-ID)")],
      None, {200: ("Flux text/event-stream", STR), **BAD, **UNKNOWN}),

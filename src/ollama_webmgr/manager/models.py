@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.errors import JobNotFound, OllamaError, UnknownServer, WebmgrError
+from ollama_webmgr.manager.running import unload_until_gone
 from ollama_webmgr.ollama.names import ModelName
 from ollama_webmgr.ollama.payloads import ModelTag, ShowInfo
 from ollama_webmgr.store.records import record_audit, record_model_map
@@ -271,17 +272,42 @@ def show_model(services: Services, server_name: str | None, name: object) -> Sho
     return services.clients.get(server).show(model)
 
 
+@dataclass(frozen=True)
+class Deleted:
+    server: Server
+    model: str
+    #: None: it was not loaded; True: unloaded first; False: still busy, it
+    #: leaves memory when its requests end
+    unloaded: bool | None
+
+
 def delete_model(
     services: Services, server_name: str | None, name: object, *, who: str = "web"
-) -> Server:
+) -> Deleted:
+    """Delete a model; one loaded in memory is unloaded first.
+
+    Ollama's delete leaves a loaded model in memory, where nothing can unload it
+    any more (an unload request for a deleted model answers 404).
+    """
     model = valid_name(name)
     server = resolve_server(services, server_name)
+    client = services.clients.get(server)
     try:
-        services.clients.get(server).delete(model)
+        unloaded = unload_until_gone(client, model)
+        client.delete(model)
     finally:
         services.models_cache.invalidate(server.url)
-    record_audit(services.db, who, "model.delete", model, {"server": server.name})
-    return server
+    details: dict[str, object] = {"server": server.name}
+    if unloaded is not None:
+        details["unloaded"] = unloaded
+    record_audit(services.db, who, "model.delete", model, details)
+    return Deleted(server, model, unloaded)
+
+
+class ModelNameTaken(WebmgrError):
+    """Ollama's copy silently overwrites an existing destination: we refuse it."""
+
+    code = "model_name_taken"
 
 
 def copy_model(
@@ -291,11 +317,21 @@ def copy_model(
     destination: object,
     *,
     who: str = "web",
+    overwrite: bool = False,
 ) -> Server:
+    """Copy ``source`` to ``destination`` on one server.
+
+    An existing ``destination`` (another model) is refused unless ``overwrite``.
+    """
     src, dst = valid_name(source), valid_name(destination)
     server = resolve_server(services, server_name)
+    client = services.clients.get(server)
+    if not overwrite and name_key(src) != name_key(dst):
+        installed = {key_or_none(tag.model) for tag in client.tags()}
+        if name_key(dst) in installed:
+            raise ModelNameTaken(f"{dst} already exists on {server.name}")
     try:
-        services.clients.get(server).copy(src, dst)
+        client.copy(src, dst)
     finally:
         services.models_cache.invalidate(server.url)
     details = {"server": server.name, "destination": dst}

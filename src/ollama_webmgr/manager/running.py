@@ -46,6 +46,27 @@ def soft_eject(client: OllamaClient, model: str) -> bool:
     return not is_loaded(client.ps(), model)
 
 
+def unload_until_gone(
+    client: OllamaClient, model: str, timeout: float = FORCE_TIMEOUT
+) -> bool | None:
+    """Unload ``model`` if it is loaded, repeating until ``/api/ps`` lost it.
+
+    ``None``: it was not loaded; ``True``: unloaded; ``False``: still loaded after
+    ``timeout`` seconds (busy: Ollama unloads it once its requests end, since
+    the unload request set its keep-alive to 0).
+    """
+    if not is_loaded(client.ps(), model):
+        return None
+    deadline = time.monotonic() + timeout
+    while True:
+        client.unload(model)
+        if not is_loaded(client.ps(), model):
+            return True
+        if time.monotonic() + POLL_INTERVAL > deadline:
+            return False
+        time.sleep(POLL_INTERVAL)
+
+
 def eject_force(params: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     """Job ``eject_force``: params ``{server_url, model}`` (+ ``timeout``).
 

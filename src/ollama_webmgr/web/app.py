@@ -20,6 +20,7 @@ from ollama_webmgr.store.flask_ext import init_db
 from ollama_webmgr.web import (
     dashboard,
     dist,
+    formatting,
     gateway_page,
     health,
     models_pages,
@@ -28,11 +29,11 @@ from ollama_webmgr.web import (
     running,
     search,
     servers,
+    wording,
 )
 from ollama_webmgr.web.auth import init_auth
 from ollama_webmgr.web.errors import init_errors
-from ollama_webmgr.web.formatting import format_size
-from ollama_webmgr.web.htmx import htmx_redirects
+from ollama_webmgr.web.htmx import flashed_toasts, htmx_redirects
 from ollama_webmgr.web.metrics import init_metrics
 from ollama_webmgr.web.request_log import init_request_log
 from ollama_webmgr.web.security import init_security
@@ -95,7 +96,19 @@ def _init_templates(
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.globals["asset"] = manifest.url
-    app.jinja_env.filters["size"] = format_size
+    app.jinja_env.globals["flashed_toasts"] = flashed_toasts
+    app.jinja_env.filters.update(
+        size=formatting.format_size,
+        number=formatting.format_number,
+        count=formatting.format_count,
+        parameters=formatting.format_parameters,
+        plural=formatting.plural,
+        relative=formatting.relative_time,
+        capability=wording.capability_label,
+        input_kind=wording.input_label,
+        job_state=wording.state_label,
+        job_status=wording.status_text,
+    )
 
     @app.context_processor
     def _shell_context() -> dict[str, object]:

@@ -26,6 +26,9 @@ from html import escape
 
 from markupsafe import Markup
 
+# re-exported: the supervision templates format their figures with it
+from ollama_webmgr.web.formatting import fr_number as fr_number
+
 WIDTH, HEIGHT = 360, 200
 LEFT, RIGHT, TOP, BOTTOM = 44, 10, 12, 26
 BAR_ROW = 26
@@ -93,18 +96,6 @@ def nice_ticks(lo: float, hi: float, count: int = 4) -> list[float]:
     while ticks[-1] < hi or len(ticks) < 2:
         ticks.append(round(ticks[-1] + step, 10))
     return [float(t) for t in ticks]
-
-
-def fr_number(value: float, decimals: int = 1) -> str:
-    """French number: decimal comma, thin grouping space, no useless ``,0``.
-
-    >>> fr_number(1234.5), fr_number(99.0), fr_number(0.25, 2), fr_number(-3.14159, 2)
-    ('1\u202f234,5', '99', '0,25', '-3,14')
-    """
-    text = f"{value:,.{decimals}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text.replace(",", "\u202f").replace(".", ",")
 
 
 def time_label(ts: float, hourly: bool, tz: dt.tzinfo | None = None) -> str:

@@ -11,6 +11,7 @@ from flask import Blueprint, Response
 
 from ollama_webmgr.manager.status import fleet_status
 from ollama_webmgr.web.htmx import render_page
+from ollama_webmgr.web.models_view import job_view
 from ollama_webmgr.wiring import get_services
 
 bp = Blueprint("dashboard", __name__)
@@ -27,5 +28,5 @@ def index() -> Response:
         reachable=sum(1 for status in statuses if status.reachable),
         disk_bytes=sum(status.disk_bytes for status in statuses),
         vram_bytes=sum(status.vram_bytes for status in statuses),
-        jobs=services.runner.list(active_only=True),
+        jobs=[job_view(job) for job in services.runner.list(active_only=True)],
     )

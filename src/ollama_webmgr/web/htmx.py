@@ -5,7 +5,8 @@
   response ``Vary: HX-Request`` so caches (the service worker too) keep both.
 - ``hx_trigger`` asks the browser to fire events (e.g. a ``toast``).
 - ``htmx_redirects`` turns a redirect answered to HTMX into ``HX-Redirect``,
-  which HTMX follows with a full navigation instead of swapping the target page.
+  which HTMX follows with a full navigation instead of swapping the target page;
+  the page it lands on shows the flashed message as a toast (``flashed_toasts``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, make_response, render_template, request
+from flask import (
+    Response,
+    g,
+    get_flashed_messages,
+    make_response,
+    render_template,
+    request,
+)
 
 FULL_LAYOUT = "base.html"
 PARTIAL_LAYOUT = "_partial.html"
@@ -51,8 +59,23 @@ def toast(response: Response, message: str, level: str = "info") -> Response:
     return hx_trigger(response, "toast", {"message": message, "level": level})
 
 
+def flashed_toasts() -> list[tuple[str, str]]:
+    """Messages flashed before a redirect (``base.html`` shows them as toasts).
+
+    The page that shows them is marked ``no-store`` (``htmx_redirects``): the
+    service worker must not replay a toast on a later visit.
+    """
+    flashed: list[Any] = get_flashed_messages(with_categories=True)
+    messages = [(str(level), str(text)) for level, text in flashed]
+    if messages:
+        g.shows_flash = True
+    return messages
+
+
 def htmx_redirects(response: Response) -> Response:
     """``after_request`` hook: HTMX follows redirects with a full navigation."""
+    if g.get("shows_flash"):
+        response.headers["Cache-Control"] = "no-store"
     if is_htmx() and response.status_code in (301, 302, 303, 307, 308):
         location = response.headers.get("Location", "/")
         response.headers["HX-Redirect"] = location

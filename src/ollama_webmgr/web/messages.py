@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ollama_webmgr import errors
+from ollama_webmgr.web.ollama_messages import ollama_message
 
 
 class ErrorView(NamedTuple):
@@ -80,10 +81,6 @@ _ERRORS: tuple[tuple[type[errors.WebmgrError], int, str], ...] = (
     (errors.AgentUnavailable, 503, "Agent du nœud injoignable."),
 )
 
-_DISK_FULL = ErrorView(
-    507, "disk_full", "Espace disque insuffisant sur le serveur Ollama."
-)
-
 _HTTP_MESSAGES = {
     400: "Requête invalide.",
     403: "Requête refusée : rechargez la page puis réessayez.",
@@ -108,9 +105,15 @@ def describe_error(exc: errors.WebmgrError) -> ErrorView:
     ...     "write /root/.ollama/blobs/x: no space left on device", status=500
     ... )).code
     'disk_full'
+    >>> describe_error(errors.OllamaStreamError(
+    ...     "pull model manifest: file does not exist", status=-1
+    ... )).message[:44]
+    'Ce modèle n’existe pas dans la bibliothèque '
     """
-    if isinstance(exc, errors.OllamaError) and "no space left on device" in exc.message:
-        return _DISK_FULL
+    if isinstance(exc, errors.OllamaError):
+        known = ollama_message(exc.message)
+        if known is not None:
+            return ErrorView(*known)
     for kind, status, message in _ERRORS:
         if isinstance(exc, kind):
             return ErrorView(status, exc.code, message)
@@ -128,14 +131,22 @@ def http_message(status: int) -> str:
     return _HTTP_MESSAGES.get(status, f"Erreur {status}.")
 
 
-def message_for_code(code: str | None) -> str:
+def message_for_code(code: str | None, detail: str | None = None) -> str:
     """French message for an error ``code`` kept in a job record.
+
+    ``detail`` is the job's own error text: Ollama's words say more than the
+    code when they are known (``ollama_messages``).
 
     >>> message_for_code("ollama_timeout")
     'Délai dépassé : le serveur Ollama ne répond pas.'
     >>> message_for_code("cancelled")
     'Tâche annulée.'
+    >>> message_for_code("ollama_stream_error", "pull model manifest: file does not "
+    ...     "exist (status -1) [http://127.0.0.1:11434]")[:34]
+    'Ce modèle n’existe pas dans la bib'
     """
+    if code not in _JOB_CODES and (known := ollama_message(detail)) is not None:
+        return known.message
     if code in _JOB_CODES:
         return _JOB_CODES[code]
     for kind, _status, message in _ERRORS:

@@ -1,22 +1,26 @@
 """The model pages: ``/models`` (one server or all of them) and ``/models/<name>``.
 
 Actions are plain HTML forms that HTMX upgrades: with HTMX they answer the
-fragment to swap (the list or the jobs panel) and a toast; without it, a
-redirect back to the page. Fragments live under ``/models/-/`` because no model
+fragment to swap (the list, the jobs panel, or the cards of the jobs just
+started) and a toast; without it, a redirect back to the page with the same
+message as a flashed toast. Fragments live under ``/models/-/`` because no model
 name can start with ``-``.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import (
     Blueprint,
     Response,
+    flash,
     make_response,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 
@@ -30,16 +34,33 @@ from ollama_webmgr.wiring import Services, get_services
 
 bp = Blueprint("models_pages", __name__, url_prefix="/models")
 
+#: session keys: the server last shown, and the finished jobs a person dismissed
+CHOSEN_KEY = "models_server"
+HIDDEN_KEY = "jobs_hidden"
+CLEARED_KEY = "jobs_cleared"
+MAX_HIDDEN = 40
+
 
 def _server_choice(services: Services) -> str:
-    """``all``, or the name of a known server (unknown names: the primary)."""
-    chosen = request.values.get("server", "")
+    """``all``, or the name of a known server: asked, else the last one shown."""
+    asked = request.values.get("server", "")
+    chosen = asked or session.get(CHOSEN_KEY, "")
     if chosen == models.ALL_SERVERS:
-        return chosen
-    try:
-        return models.resolve_server(services, chosen or None).name
-    except UnknownServer:
-        return models.resolve_server(services, None).name
+        name = chosen
+    else:
+        try:
+            name = models.resolve_server(services, chosen or None).name
+        except UnknownServer:
+            name = models.resolve_server(services, None).name
+    if asked and request.method == "GET":
+        session[CHOSEN_KEY] = name
+    return name
+
+
+def _hidden() -> models_view.Hidden:
+    return models_view.Hidden(
+        frozenset(session.get(HIDDEN_KEY, ())), float(session.get(CLEARED_KEY, 0.0))
+    )
 
 
 def _listing(services: Services, server: str, refresh: bool) -> dict[str, Any]:
@@ -48,32 +69,51 @@ def _listing(services: Services, server: str, refresh: bool) -> dict[str, Any]:
     try:
         if server == models.ALL_SERVERS:
             fleet = models.list_all(services, refresh=refresh)
-            context["rows"] = models_view.fleet_rows(fleet, statuses)
+            loaded = models_view.loaded_models(services, fleet.servers)
+            context["rows"] = models_view.fleet_rows(fleet, statuses, loaded)
             context["failures"] = {
                 name: describe_error(exc).message
                 for name, exc in fleet.failures.items()
             }
         else:
             listing = models.list_models(services, server, refresh=refresh)
-            context["rows"] = models_view.server_rows(listing, statuses)
+            loaded = models_view.loaded_models(services, [listing.server])
+            context["rows"] = models_view.server_rows(listing, statuses, loaded)
     except OllamaError as exc:
         context["failures"] = {server: describe_error(exc).message}
     return context
 
 
-def _page_context(services: Services) -> dict[str, Any]:
-    server = _server_choice(services)
-    refresh = request.args.get("refresh") == "1"
-    return {
-        **_listing(services, server, refresh),
-        "servers": services.servers.active(),
-        "jobs": models_view.model_job_views(services),
-    }
+def _scope() -> tuple[str | None, str | None]:
+    """The jobs panel's scope: (server name or None for all, model or None)."""
+    server = request.values.get("scope_server") or None
+    model = request.values.get("scope_model") or None
+    return (None if server == models.ALL_SERVERS else server), model
+
+
+def _panel_context(services: Services) -> dict[str, Any]:
+    server, model = _scope()
+    panel = models_view.model_job_panel(
+        services, model=model, server=server, hidden=_hidden()
+    )
+    return {"panel": panel, "scope_server": server or "", "scope_model": model or ""}
 
 
 @bp.get("")
 def index() -> Response:
-    return render_page("models.html", **_page_context(get_services()))
+    services = get_services()
+    server = _server_choice(services)
+    refresh = request.args.get("refresh") == "1"
+    scope = None if server == models.ALL_SERVERS else server
+    panel = models_view.model_job_panel(services, server=scope, hidden=_hidden())
+    return render_page(
+        "models.html",
+        **_listing(services, server, refresh),
+        servers=services.servers.active(),
+        panel=panel,
+        scope_server=server,
+        scope_model="",
+    )
 
 
 @bp.get("/-/list")
@@ -86,7 +126,14 @@ def list_fragment() -> Response:
 
 @bp.get("/-/jobs")
 def jobs_fragment() -> Response:
-    return _jobs_answer(get_services())
+    return _fragment("_model_jobs.html", **_panel_context(get_services()))
+
+
+@bp.get("/-/jobs/<job_id>")
+def job_card(job_id: str) -> Response:
+    """One job's card (pages that show it inline refresh it when it ends)."""
+    job = models_view.job_view(get_services().runner.get(job_id))
+    return _fragment("_job_cards.html", jobs=[job], inline=True)
 
 
 def _fragment(template: str, **context: Any) -> Response:
@@ -95,24 +142,32 @@ def _fragment(template: str, **context: Any) -> Response:
     return response
 
 
-def _back(services: Services) -> Response:
-    """A plain form was posted: back to the list it came from."""
-    return make_response(
-        redirect(url_for(".index", server=_server_choice(services)), 303)
-    )
+def _back(services: Services, message: str, level: str) -> Response:
+    """A plain form was posted: back to the list it came from, message flashed."""
+    flash(message, level)
+    target = url_for(".index", server=_server_choice(services))
+    return make_response(redirect(target, 303))
 
 
-def _jobs_answer(services: Services, message: str | None = None) -> Response:
-    """The jobs panel for HTMX, or back to the list for a plain form."""
+def _jobs_answer(
+    services: Services, message: str, jobs: list[Any] | None = None
+) -> Response:
+    """The jobs panel (or the cards of ``jobs``) for HTMX; a redirect otherwise."""
     if not is_htmx():
-        return _back(services)
-    response = _fragment("_model_jobs.html", jobs=models_view.model_job_views(services))
-    return toast(response, message) if message else response
+        return _back(services, message, "info")
+    if jobs is not None and request.form.get("answer") == "cards":
+        views = [models_view.job_view(job) for job in jobs]
+        response = _fragment("_job_cards.html", jobs=views, inline=True)
+    else:
+        response = _fragment("_model_jobs.html", **_panel_context(services))
+    return toast(response, message)
 
 
 def _list_answer(services: Services, message: str) -> Response:
-    if not is_htmx():
-        return _back(services)
+    """The fresh list for HTMX; back to the list (a full page) otherwise, or when
+    the form asks for it (the detail page: its model may be gone)."""
+    if not is_htmx() or request.form.get("answer") == "redirect":
+        return _back(services, message, "success")
     server = _server_choice(services)
     response = _fragment("_models_list.html", **_listing(services, server, False))
     return toast(response, message, "success")
@@ -132,8 +187,8 @@ def pull() -> Response:
     jobs = model_jobs.submit_pull(
         services, _targets(), request.form.get("name"), who=current_actor()
     )
-    plural = "s" if len(jobs) > 1 else ""
-    return _jobs_answer(services, f"Téléchargement{plural} lancé{plural}.")
+    text = "Téléchargements lancés." if len(jobs) > 1 else "Téléchargement lancé."
+    return _jobs_answer(services, text, jobs)
 
 
 @bp.post("/-/check")
@@ -158,17 +213,31 @@ def update_all() -> Response:
             services,
             "Aucune mise à jour connue : lancez d’abord une vérification.",
         )
-    return _jobs_answer(services, f"{len(jobs)} mise(s) à jour lancée(s).")
+    count = len(jobs)
+    text = f"{count} mises à jour lancées." if count > 1 else "1 mise à jour lancée."
+    return _jobs_answer(services, text)
 
 
 @bp.post("/-/delete")
 def delete() -> Response:
     services = get_services()
-    name = request.form.get("name", "")
-    server = models.delete_model(
-        services, request.form.get("server"), name, who=current_actor()
+    deleted = models.delete_model(
+        services,
+        request.form.get("server"),
+        request.form.get("name", ""),
+        who=current_actor(),
     )
-    return _list_answer(services, f"« {name} » supprimé de {server.name}.")
+    name, server = deleted.model, deleted.server.name
+    if deleted.unloaded is None:
+        message = f"« {name} » supprimé de {server}."
+    elif deleted.unloaded:
+        message = f"« {name} » déchargé de la mémoire puis supprimé de {server}."
+    else:
+        message = (
+            f"« {name} » supprimé de {server} ; occupé, il quittera la mémoire "
+            "à la fin de ses requêtes."
+        )
+    return _list_answer(services, message)
 
 
 @bp.post("/-/copy")
@@ -177,6 +246,7 @@ def copy() -> Response:
     source, dest = request.form.get("name", ""), request.form.get("dest", "")
     server = request.form.get("server")
     models.copy_model(services, server, source, dest, who=current_actor())
+    dest = models.valid_name(dest)
     if request.form.get("rename"):
         models.delete_model(services, server, source, who=current_actor())
         return _list_answer(services, f"« {source} » renommé en « {dest} ».")
@@ -187,14 +257,30 @@ def copy() -> Response:
 def cancel_job(job_id: str) -> Response:
     services = get_services()
     services.runner.cancel(job_id)
-    return _jobs_answer(services, "Annulation demandée.")
+    return _jobs_answer(services, "Annulation demandée.", [services.runner.get(job_id)])
 
 
 @bp.post("/-/jobs/<job_id>/retry")
 def retry_job(job_id: str) -> Response:
     services = get_services()
-    model_jobs.retry_job(services, job_id)
-    return _jobs_answer(services, "Tâche relancée.")
+    job = model_jobs.retry_job(services, job_id)
+    return _jobs_answer(services, "Tâche relancée.", [job])
+
+
+@bp.post("/-/jobs/<job_id>/hide")
+def hide_job(job_id: str) -> Response:
+    """Dismiss one finished job from this person's panels."""
+    hidden = [i for i in session.get(HIDDEN_KEY, []) if i != job_id]
+    session[HIDDEN_KEY] = [*hidden, job_id][-MAX_HIDDEN:]
+    return _jobs_answer(get_services(), "Tâche masquée.")
+
+
+@bp.post("/-/jobs/clear")
+def clear_jobs() -> Response:
+    """Dismiss every finished job (the ones still running stay)."""
+    session[CLEARED_KEY] = time.time()
+    session.pop(HIDDEN_KEY, None)
+    return _jobs_answer(get_services(), "Tâches terminées masquées.")
 
 
 @bp.get("/<path:name>")
@@ -207,13 +293,17 @@ def detail(name: str) -> Response:
         chosen = next(iter(holders), chosen)
     server = models.resolve_server(services, chosen.replace(models.ALL_SERVERS, ""))
     info = models.show_model(services, server.name, display)
+    loaded = models_view.loaded_models(services, [server])
     return render_page(
         "model_detail.html",
         name=display,
         view_server=server.name,
         info=info,
         holders=holders,
+        loaded=(server.name, models.name_key(display)) in loaded,
         drift=len({tag.digest for tag in holders.values()}) > 1,
         servers=services.servers.active(),
-        jobs=models_view.model_job_views(services, model=display),
+        panel=models_view.model_job_panel(services, model=display, hidden=_hidden()),
+        scope_server="",
+        scope_model=display,
     )

@@ -7,16 +7,25 @@ one place.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ollama_webmgr.jobs.model import RETRYABLE_STATES, Job
 from ollama_webmgr.manager import model_jobs
-from ollama_webmgr.manager.models import FleetModels, ServerModels, key_or_none
+from ollama_webmgr.manager.models import (
+    FleetModels,
+    NameKey,
+    ServerModels,
+    key_or_none,
+)
+from ollama_webmgr.manager.running import running_on
 from ollama_webmgr.ollama.payloads import ModelTag
 from ollama_webmgr.web.messages import message_for_code
+from ollama_webmgr.web.wording import state_label, status_text
 
 if TYPE_CHECKING:
+    from ollama_webmgr.cluster.servers import Server
     from ollama_webmgr.wiring import Services
 
 STATUS_LABELS = {
@@ -25,19 +34,13 @@ STATUS_LABELS = {
     "unknown": "inconnu",
     "unchecked": "non vérifié",
 }
-STATE_LABELS = {
-    "queued": "en attente",
-    "running": "en cours",
-    "done": "terminé",
-    "error": "échec",
-    "cancelled": "annulé",
-    "interrupted": "interrompu",
-}
 #: finished jobs stay listed this long (seconds), at most RECENT_JOBS of them
 RECENT_SECONDS = 15 * 60
 RECENT_JOBS = 8
+#: kinds of jobs the model pages show
+MODEL_KINDS = (model_jobs.PULL, model_jobs.CHECK)
 
-Statuses = dict[tuple[str, tuple[str, str, str, str]], model_jobs.UpdateStatus]
+Statuses = dict[tuple[str, NameKey], model_jobs.UpdateStatus]
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class ModelRow:
     status: str
     servers: tuple[str, ...] = ()
     drift: bool = False
+    #: names of the servers where it is loaded in memory
+    loaded_on: tuple[str, ...] = ()
 
     @property
     def status_label(self) -> str:
@@ -69,6 +74,7 @@ def _row(
     status: str,
     servers: tuple[str, ...] = (),
     drift: bool = False,
+    loaded_on: tuple[str, ...] = (),
 ) -> ModelRow:
     return ModelRow(
         name=tag.model,
@@ -81,16 +87,49 @@ def _row(
         status=status,
         servers=servers,
         drift=drift,
+        loaded_on=loaded_on,
     )
 
 
-def server_rows(listing: ServerModels, statuses: Statuses) -> list[ModelRow]:
-    url = listing.server.url
-    rows = [_row(tag, _status(statuses, url, tag)) for tag in listing.models]
+Loaded = set[tuple[str, NameKey]]
+
+
+def loaded_models(services: Services, servers: Iterable[Server]) -> Loaded:
+    """(server name, model key) of every model in memory; silent on a dead server."""
+    found: Loaded = set()
+    for outcome in running_on(list(servers), services.clients):
+        for model in outcome.value or []:
+            key = key_or_none(model.name)
+            if key is not None:
+                found.add((outcome.server.name, key))
+    return found
+
+
+def _loaded_on(
+    loaded: Loaded, servers: Iterable[str], tag: ModelTag
+) -> tuple[str, ...]:
+    key = key_or_none(tag.model)
+    return tuple(name for name in servers if (name, key) in loaded)
+
+
+def server_rows(
+    listing: ServerModels, statuses: Statuses, loaded: Loaded
+) -> list[ModelRow]:
+    url, name = listing.server.url, listing.server.name
+    rows = [
+        _row(
+            tag,
+            _status(statuses, url, tag),
+            loaded_on=_loaded_on(loaded, (name,), tag),
+        )
+        for tag in listing.models
+    ]
     return sorted(rows, key=lambda row: row.name.casefold())
 
 
-def fleet_rows(fleet: FleetModels, statuses: Statuses) -> list[ModelRow]:
+def fleet_rows(
+    fleet: FleetModels, statuses: Statuses, loaded: Loaded
+) -> list[ModelRow]:
     urls = {server.name: server.url for server in fleet.servers}
     rows = []
     for model in fleet.models:
@@ -103,6 +142,7 @@ def fleet_rows(fleet: FleetModels, statuses: Statuses) -> list[ModelRow]:
                 _combined(found),
                 servers=tuple(model.copies),
                 drift=model.drift,
+                loaded_on=_loaded_on(loaded, model.copies, model.newest),
             )
         )
     return rows
@@ -115,15 +155,22 @@ def _combined(found: set[str]) -> str:
     return "up_to_date"
 
 
+# -- jobs --------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class JobView:
     id: str
     kind: str
     state: str
-    label: str
+    title: str
+    model: str
+    server: str
     status_text: str
     percent: int | None
     message: str
+    finished_at: float | None = None
+    total: int | None = None
 
     @property
     def active(self) -> bool:
@@ -131,52 +178,111 @@ class JobView:
 
     @property
     def retryable(self) -> bool:
-        return self.state in RETRYABLE_STATES
+        return self.state in RETRYABLE_STATES and self.kind in MODEL_KINDS
 
     @property
     def state_label(self) -> str:
-        return STATE_LABELS.get(self.state, self.state)
+        return state_label(self.state)
+
+    @property
+    def cancel_question(self) -> str | None:
+        """A pull is confirmed before it is cancelled: it may have run for long."""
+        if self.kind != model_jobs.PULL:
+            return None
+        return (
+            f"Annuler le téléchargement de {self.model} sur {self.server} ? "
+            "Ce qui est déjà reçu reste sur le serveur : le relancer reprendra "
+            "où il s’est arrêté."
+        )
+
+
+def _title(job: Job, model: str) -> str:
+    if job.kind == model_jobs.PULL:
+        return f"Téléchargement de {model}"
+    if job.kind == model_jobs.CHECK:
+        return f"Vérification des mises à jour de {model or 'tous les modèles'}"
+    if job.kind == "eject_force":
+        return f"Éjection forcée de {model}"
+    return f"Tâche {job.kind}"
+
+
+def _server_of(job: Job) -> str:
+    return str(job.params.get("server") or job.params.get("server_url") or "")
 
 
 def job_view(job: Job) -> JobView:
-    server = str(job.params.get("server") or job.params.get("server_url"))
-    model = job.params.get("model")
-    if job.kind == model_jobs.PULL:
-        label = f"Téléchargement de {model} sur {server}"
-    else:
-        label = f"Mises à jour de {model or 'tous les modèles'} sur {server}"
+    model = str(job.params.get("model") or job.params.get("name") or "")
     fraction = 1.0 if job.state == "done" else job.progress.fraction
     message = ""
     if job.finished and job.state != "done":
-        message = message_for_code(job.error_code or job.state)
+        message = message_for_code(job.error_code or job.state, job.error)
     return JobView(
         id=job.id,
         kind=job.kind,
         state=job.state,
-        label=label,
-        status_text=job.progress.status,
+        title=_title(job, model),
+        model=model,
+        server=_server_of(job),
+        status_text=status_text(job.progress.status),
         percent=round(fraction * 100) if fraction is not None else None,
         message=message,
+        finished_at=job.finished_at,
+        total=job.progress.total,
     )
 
 
-def model_job_views(services: Services, model: str | None = None) -> list[JobView]:
-    """Active model jobs, then the few that finished lately (newest first).
+@dataclass(frozen=True)
+class Hidden:
+    """Finished jobs a person dismissed (kept in their session)."""
 
-    With ``model``, only the jobs about that model (checks of a whole server too).
+    ids: frozenset[str] = frozenset()
+    before: float = 0.0  # « tout masquer »: finished before this moment
+
+    def hides(self, job: Job) -> bool:
+        return job.id in self.ids or (job.finished_at or 0.0) <= self.before
+
+
+@dataclass(frozen=True)
+class JobPanel:
+    active: list[JobView] = field(default_factory=list)
+    finished: list[JobView] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.active or self.finished)
+
+
+def _about(job: Job, key: NameKey | None, server: str | None) -> bool:
+    if server is not None and _server_of(job) != server:
+        return False
+    about = job.params.get("model")
+    return key is None or not about or key_or_none(str(about)) == key
+
+
+def model_job_panel(
+    services: Services,
+    *,
+    model: str | None = None,
+    server: str | None = None,
+    hidden: Hidden | None = None,
+    kinds: tuple[str, ...] = MODEL_KINDS,
+) -> JobPanel:
+    """Active jobs, then the few that finished lately (newest first).
+
+    ``model``: only the jobs about that model (checks of a whole server too);
+    ``server``: only that server's jobs.
     """
     now = time.time()
     key = key_or_none(model) if model else None
+    hidden = hidden or Hidden()
     active: list[JobView] = []
     recent: list[JobView] = []
     for job in services.runner.list():
-        if job.kind not in (model_jobs.PULL, model_jobs.CHECK):
-            continue
-        about = job.params.get("model")
-        if key is not None and about and key_or_none(str(about)) != key:
+        if job.kind not in kinds or not _about(job, key, server):
             continue
         if job.active:
             active.append(job_view(job))
-        elif now - (job.finished_at or 0.0) < RECENT_SECONDS:
+        elif now - (job.finished_at or 0.0) < RECENT_SECONDS and not hidden.hides(job):
             recent.append(job_view(job))
-    return active + recent[:RECENT_JOBS]
+    recent.sort(key=lambda view: -(view.finished_at or 0.0))
+    return JobPanel(active, recent[:RECENT_JOBS])

@@ -3,7 +3,7 @@
 The table is a fragment (``/running/table``) that the page re-fetches every 5 s
 with htmx polling; « Éjecter » posts to ``/running/eject`` and gets the fresh
 fragment back. « Forcer » goes through the JSON API and the SSE progress route
-(``assets/fleet.js``).
+(``assets/running.js``).
 """
 
 from __future__ import annotations

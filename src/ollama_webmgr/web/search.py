@@ -12,27 +12,42 @@ from flask import Blueprint, Response, render_template, request
 
 from ollama_webmgr.api.inputs import server_named
 from ollama_webmgr.api.routes_remote import page_number, variants_with_status
-from ollama_webmgr.errors import RemoteModelNotFound, RemoteUnavailable
+from ollama_webmgr.cluster.servers import Server
+from ollama_webmgr.errors import RemoteModelNotFound, RemoteUnavailable, UnknownServer
 from ollama_webmgr.web.htmx import render_page
-from ollama_webmgr.wiring import get_services
+from ollama_webmgr.wiring import Services, get_services
 
 bp = Blueprint("search", __name__)
 
 CAPABILITIES = (
     ("", "Tous"),
     ("tools", "Outils"),
-    ("vision", "Vision"),
+    ("vision", "Images"),
     ("thinking", "Raisonnement"),
-    ("embedding", "Embeddings"),
+    ("embedding", "Vectorisation"),
 )
+
+
+def _target(services: Services) -> Server:
+    """Where « Télécharger » pulls: the server chosen on the page, else the primary."""
+    try:
+        return server_named(services, request.args.get("server") or None)
+    except UnknownServer:
+        return server_named(services, None)
 
 
 def results_context() -> dict[str, Any]:
     args = request.args
     query, capability = args.get("q", ""), args.get("c", "")
-    context: dict[str, Any] = {"query": query, "capability": capability}
+    services = get_services()
+    context: dict[str, Any] = {
+        "query": query,
+        "capability": capability,
+        "target": _target(services),
+        "servers": services.servers.active(),
+    }
     try:
-        context["results"] = get_services().library.search(
+        context["results"] = services.library.search(
             query, capability=capability or None, page=page_number(args.get("page"))
         )
     except RemoteUnavailable:
@@ -53,7 +68,7 @@ def results() -> str:
 @bp.get("/search/variants")
 def variants() -> str:
     model = request.args.get("model", "").strip()
-    server = server_named(get_services(), request.args.get("server"))
+    server = _target(get_services())
     context: dict[str, Any] = {"model": model, "server": server}
     try:
         context["rows"] = variants_with_status(model, server.name)

@@ -11,7 +11,7 @@ real event id for the next reconnection.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,18 +70,28 @@ def _json(data: dict[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
-def state_event(job: Job, retry: int | None = None) -> SseEvent:
-    data = _json({"state": job.state, "job": job.to_dict()})
-    return SseEvent(data, "status", retry=retry)
+#: turns an event's data into what the client reads (the web edge adds French)
+Localise = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 
-def bus_event(event: ProgressEvent) -> SseEvent:
-    return SseEvent(_json(event.data), event.type, event.id)
+def _as_is(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    return data
 
 
-def _synthetic_end(job: Job) -> SseEvent:
+def state_event(
+    job: Job, retry: int | None = None, localise: Localise = _as_is
+) -> SseEvent:
+    data = localise("status", {"state": job.state, "job": job.to_dict()})
+    return SseEvent(_json(data), "status", retry=retry)
+
+
+def bus_event(event: ProgressEvent, localise: Localise = _as_is) -> SseEvent:
+    return SseEvent(_json(localise(event.type, event.data)), event.type, event.id)
+
+
+def _synthetic_end(job: Job, localise: Localise) -> SseEvent:
     kind, data = final_event(job)
-    return SseEvent(_json(data), kind)
+    return SseEvent(_json(localise(kind, data)), kind)
 
 
 def progress_stream(
@@ -92,13 +102,15 @@ def progress_stream(
     *,
     heartbeat: float = 15.0,
     retry: int | None = 3000,
+    localise: Localise = _as_is,
 ) -> Iterator[str]:
     """Encoded SSE text for one job; raises ``JobNotFound`` before the first yield.
 
-    ``retry`` (ms) tells the browser how soon to reconnect after a cut.
+    ``retry`` (ms) tells the browser how soon to reconnect after a cut;
+    ``localise(type, data)`` rewrites each event's data before it is sent.
     """
     job = runner.get(job_id)
-    return _stream(runner, bus, job, last_event_id, heartbeat, retry)
+    return _stream(runner, bus, job, last_event_id, heartbeat, retry, localise)
 
 
 def _stream(
@@ -108,13 +120,14 @@ def _stream(
     last_id: str | None,
     heartbeat: float,
     retry: int | None,
+    localise: Localise,
 ) -> Iterator[str]:
-    yield state_event(job, retry).encode()
+    yield state_event(job, retry, localise).encode()
     while True:
         # A finished job only replays what is left; a running one also waits.
         wait = 0.0 if job.finished else heartbeat
         for event in bus.events(job.id, last_id, timeout=wait):
-            yield bus_event(event).encode()
+            yield bus_event(event, localise).encode()
             last_id = event.id
             if event.terminal:
                 return
@@ -122,9 +135,9 @@ def _stream(
         if job.finished:
             # Its final event may be past retention (or never sent: a dead worker).
             for event in bus.events(job.id, last_id, timeout=0):
-                yield bus_event(event).encode()
+                yield bus_event(event, localise).encode()
                 if event.terminal:
                     return
-            yield _synthetic_end(job).encode()
+            yield _synthetic_end(job, localise).encode()
             return
         yield KEEP_ALIVE

@@ -4,6 +4,7 @@
 
 (() => {
   const TOAST_MS = 6000;
+  const MAX_TOASTS = 3;
   // Dates are formatted by hand, not with Intl.DateTimeFormat: the first Intl
   // formatter of a page loads the locale data, a long task at start-up (about
   // 25 ms here, 100 ms on a mid-range phone). JJ/MM/AAAA is all we need.
@@ -23,6 +24,41 @@
     }
   }
 
+  // Numbers and sizes the French way, as web/formatting.py writes them (by hand,
+  // not Intl.NumberFormat: its locale data costs a long task at start-up).
+  const THIN_SPACE = "\u202f";
+  const NBSP = "\u00a0";
+  const UNITS = ["o", "ko", "Mo", "Go", "To", "Po"];
+
+  function formatNumber(value, decimals = 1) {
+    const factor = 10 ** decimals;
+    const rounded = Math.round(Math.abs(value) * factor) / factor;
+    const [whole, fraction] = String(rounded).split(".");
+    const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, THIN_SPACE);
+    return `${value < 0 && rounded ? "-" : ""}${grouped}${fraction ? `,${fraction}` : ""}`;
+  }
+
+  // One decimal below 10 of the unit (« 4,7 Go »), none above (« 815 Mo »).
+  function formatBytes(bytes) {
+    let value = Math.max(0, Number(bytes) || 0);
+    let unit = 0;
+    while (Math.round(value * 10) / 10 >= 1000 && unit < UNITS.length - 1) {
+      value /= 1000;
+      unit += 1;
+    }
+    return `${formatNumber(value, value < 10 ? 1 : 0)}${NBSP}${UNITS[unit]}`;
+  }
+
+  function formatDuration(seconds) {
+    const total = Math.max(0, Math.round(seconds));
+    const hours = Math.floor(total / 3600);
+    const minutes = Math.floor((total % 3600) / 60);
+    const rest = total % 60;
+    if (hours) return `${hours}${NBSP}h ${minutes}${NBSP}min`;
+    if (minutes) return `${minutes}${NBSP}min ${rest}${NBSP}s`;
+    return `${rest}${NBSP}s`;
+  }
+
   function showToast(message, level = "info") {
     const region = document.getElementById("toasts");
     if (!region || !message) return;
@@ -32,14 +68,32 @@
     toast.textContent = message;
     region.append(toast);
     setTimeout(() => toast.remove(), TOAST_MS);
+    // A burst of news (update all, several jobs ending) keeps the page readable.
+    while (region.children.length > MAX_TOASTS) region.firstElementChild.remove();
   }
-  window.webmgr = { showToast, formatDates };
+
+  // What a fetch() error says ("Failed to fetch", "NetworkError…") never
+  // reaches the page: this does.
+  const NETWORK_ERROR = "Application injoignable : vérifiez la connexion.";
+
+  window.webmgr = {
+    showToast,
+    formatDates,
+    NETWORK_ERROR,
+    format: { number: formatNumber, bytes: formatBytes, duration: formatDuration },
+  };
 
   function csrfToken() {
     return document.querySelector('meta[name="csrf-token"]')?.content ?? "";
   }
 
-  document.addEventListener("DOMContentLoaded", () => formatDates(document));
+  document.addEventListener("DOMContentLoaded", () => {
+    formatDates(document);
+    // Messages flashed by the server before a redirect, shown as toasts.
+    for (const toast of document.querySelectorAll("#toasts [data-flash]")) {
+      setTimeout(() => toast.remove(), TOAST_MS);
+    }
+  });
 
   // htmx: CSRF header on every request, dates after swaps, toasts on errors.
   document.addEventListener("htmx:configRequest", (event) => {
@@ -49,14 +103,20 @@
   document.addEventListener("toast", (event) => {
     showToast(event.detail?.message, event.detail?.level);
   });
-  document.addEventListener("htmx:sendError", () => {
-    showToast("Application injoignable : vérifiez la connexion.", "error");
-  });
-  document.addEventListener("htmx:responseError", (event) => {
-    // The server names the error in an HX-Trigger toast; this covers the rest.
-    if (!event.detail.xhr.getResponseHeader("HX-Trigger")) {
-      showToast(`Erreur ${event.detail.xhr.status}.`, "error");
+  document.addEventListener("htmx:sendError", () => showToast(NETWORK_ERROR, "error"));
+  // A refusal (4xx) is part of the conversation, not a fault: it is not an htmx
+  // "error" (htmx-config in base.html), so nothing lands in the console; the
+  // server names it in an HX-Trigger toast. 5xx stay errors.
+  const accepted = (event) => event.detail.xhr && event.detail.xhr.status < 400;
+  window.webmgr.accepted = accepted;
+  document.addEventListener("htmx:afterRequest", (event) => {
+    const { xhr } = event.detail;
+    if (xhr && xhr.status >= 400 && !xhr.getResponseHeader("HX-Trigger")) {
+      showToast(`Erreur ${xhr.status}.`, "error");
     }
+    // A form of a bottom sheet did its work: the sheet closes (a swap may remove it).
+    const sheet = event.detail.elt.closest?.("[popover]");
+    if (accepted(event) && sheet?.matches(":popover-open")) sheet.hidePopover();
   });
 
   document.addEventListener("alpine:init", () => {

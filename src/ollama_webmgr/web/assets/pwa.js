@@ -153,20 +153,28 @@
     return permission;
   }
 
+  // Titles per job kind: [done, failed, cancelled].
   const JOB_TEXTS = {
-    pull: ["Téléchargement terminé", "Échec du téléchargement"],
-    update: ["Vérification des mises à jour terminée", "Échec de la vérification des mises à jour"],
-    other: ["Tâche terminée", "Échec de la tâche"],
+    pull: ["Téléchargement terminé", "Échec du téléchargement", "Téléchargement annulé"],
+    update: [
+      "Vérification des mises à jour terminée",
+      "Échec de la vérification des mises à jour",
+      "Vérification des mises à jour annulée",
+    ],
+    eject: ["Modèle éjecté", "Échec de l’éjection forcée", "Éjection annulée"],
+    other: ["Tâche terminée", "Échec de la tâche", "Tâche annulée"],
   };
 
   function jobTexts(job) {
     const kind = String(job.kind || "");
-    const texts = kind === "pull" ? JOB_TEXTS.pull
-      : kind.includes("update") ? JOB_TEXTS.update : JOB_TEXTS.other;
-    const failed = job.state !== "done";
-    const subject = [job.model, job.server && `sur ${job.server}`].filter(Boolean).join(" ");
-    const body = failed ? [subject, job.message].filter(Boolean).join(" : ") : subject;
-    return { title: job.title || texts[failed ? 1 : 0], body: job.body || body };
+    const texts = kind.startsWith("pull") ? JOB_TEXTS.pull
+      : kind.includes("update") ? JOB_TEXTS.update
+        : kind.includes("eject") ? JOB_TEXTS.eject : JOB_TEXTS.other;
+    const index = job.state === "done" ? 0 : job.state === "cancelled" ? 2 : 1;
+    const model = job.model || (texts === JOB_TEXTS.update ? "tous les modèles" : "");
+    const subject = [model, job.server && `sur ${job.server}`].filter(Boolean).join(" ");
+    const body = index === 1 ? [subject, job.message].filter(Boolean).join(" : ") : subject;
+    return { title: job.title || texts[index], body: job.body || body };
   }
 
   // Announce a finished job (state "done", or "error"/"cancelled"/"interrupted"):
@@ -175,7 +183,8 @@
   async function notifyJobFinished(job) {
     const { title, body } = jobTexts(job);
     if (document.visibilityState === "visible") {
-      webmgr.showToast(body ? `${title} : ${body}` : title, job.state === "done" ? "success" : "error");
+      const level = { done: "success", cancelled: "info" }[job.state] || "error";
+      webmgr.showToast(body ? `${title} : ${body}` : title, level);
     }
     if (!notificationsSupported() || Notification.permission !== "granted") return false;
     const registration = await navigator.serviceWorker.ready;

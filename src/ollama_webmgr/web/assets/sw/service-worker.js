@@ -47,6 +47,7 @@ self.addEventListener("activate", (event) => {
 
 function isCacheablePage(response) {
   return response.ok && response.type === "basic" && !response.redirected
+    && !(response.headers.get("Cache-Control") || "").includes("no-store")
     && (response.headers.get("Content-Type") || "").startsWith("text/html");
 }
 
