@@ -335,9 +335,11 @@ def _series_table(
     caption = escape(title) + (f" ({escape(unit)})" if unit else "")
     return (
         f'<details class="chart-data"><summary>Voir les données</summary>'
-        f'<table id="{chart_id}-table"><caption>{caption}</caption>'
+        # a wide table (one column per server) scrolls in its card, not the page
+        f'<div class="chart-data-scroll"><table id="{chart_id}-table">'
+        f"<caption>{caption}</caption>"
         f'<thead><tr><th scope="col">Date</th>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table></details>"
+        f"<tbody>{''.join(rows)}</tbody></table></div></details>"
     )
 
 
