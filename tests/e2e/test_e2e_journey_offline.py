@@ -71,6 +71,8 @@ def test_offline_every_network_action_is_disabled_then_back(
     entry = page.locator("#running [data-model='smollm2:135m']:visible")
     disabled_offline(entry.get_by_role("button", name="Éjecter"))
     disabled_offline(entry.get_by_role("button", name="Forcer"))
+    expect(page.get_by_text("toutes les 5 secondes")).to_be_hidden()
+    expect(page.get_by_text("reprendra sa mise à jour")).to_be_visible()
     person.shot("offline-running")
 
     page.get_by_role("link", name="Recherche", exact=True).click()

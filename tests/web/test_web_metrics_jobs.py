@@ -89,7 +89,7 @@ def test_fit_hint_compares_the_model_with_each_node(tmp_path: Path) -> None:
     assert items[0].startswith(f"{first.name} : tient en VRAM")
     # the second node has no agent: only Ollama's view of its loaded models
     assert items[1].startswith(f"{second.name} : matériel inconnu")
-    assert "0\u00a0o de VRAM occupés" in items[1]
+    assert "aucun modèle chargé" in items[1]
     far = [li.get_text(" ", strip=True) for li in remote.select("#fit-hint li")]
     assert far[0].startswith(f"{first.name} : ne tient pas")
     assert bad.status_code == 400

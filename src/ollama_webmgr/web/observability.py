@@ -28,7 +28,7 @@ PERIOD_LABELS = {"24h": "24 h", "7j": "7 jours", "30j": "30 jours"}
 TYPE_LABELS = {
     "generate": "Génération",
     "chat": "Chat",
-    "embedding": "Embeddings",
+    "embedding": "Vectorisation",
     "other": "Autres",
 }
 
