@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 # shared fixtures, from tests/ (on pytest's pythonpath)
-pytest_plugins = ["redis_fixtures"]
+pytest_plugins = ["redis_fixtures", "lingering_threads"]
 
 
 def pytest_ignore_collect(collection_path: Path) -> bool | None:

@@ -80,6 +80,8 @@ class Services:
 
     def close(self) -> None:
         """Release connections and flush the store (at shutdown, or after a test)."""
+        # a running pull would hold the process's exit until its download ends
+        self.interrupt_jobs()
         self.stop()
         if isinstance(self.runner, ThreadRunner):
             self.runner.shutdown(wait=False)
