@@ -14,6 +14,7 @@ own (``benchmarks/stream_clients.py``).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import statistics
@@ -25,6 +26,7 @@ from pathlib import Path
 from relay_support import (
     BENCH_PYTHON,
     Call,
+    PeakSampler,
     Rounds,
     added,
     at,
@@ -281,22 +283,25 @@ def _streams() -> dict[str, object]:
         for port in ports.values():
             wait_ready(port, "/api/version")
         idle = {name: peak_rss_mb(processes[name].pid) for name in ports}
+        pss = PeakSampler(processes["gateway"].pid)
         for _ in range(3):
             for name, port in ports.items():
-                result = subprocess.run(
-                    [
-                        python,
-                        str(HERE / "stream_clients.py"),
-                        str(port),
-                        str(STREAMS),
-                        str(STREAM_LINES),
-                        STREAM_MODEL,
-                    ],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                    timeout=300,
-                )
+                sampling = pss if name == "gateway" else contextlib.nullcontext()
+                with sampling:
+                    result = subprocess.run(
+                        [
+                            python,
+                            str(HERE / "stream_clients.py"),
+                            str(port),
+                            str(STREAMS),
+                            str(STREAM_LINES),
+                            STREAM_MODEL,
+                        ],
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                        timeout=300,
+                    )
                 summary = json.loads(result.stdout)
                 walls[name].append(summary["wall"])
                 complete[name].append(summary["complete"])
@@ -314,6 +319,7 @@ def _streams() -> dict[str, object]:
         "rss": {"gateway": rss, "bare relay": bare_rss},
         "largest": largest,
         "idle": idle,
+        "pss": pss.peak,
     }
 
 
@@ -358,12 +364,14 @@ def _overhead_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
         " Peak RSS: VmHWM of the relay's processes at the end, summed (the"
         " gateway: its supervisor and workers).",
         "",
-        "Targets: added latency and added time to the first line ≤ 1.5× the bare"
-        " relay's; throughput ≥ 0.8× the bare relay's. The gateway relays through"
-        " its own HTTP/1.1 client (`gateway/upstream.py`: one `sendall` per"
-        " request, answers parsed from a buffered reader), the bare relay through"
-        " urllib3, whose header parsing and layers cost more than all of the"
-        " gateway's features: hence a gateway faster than the bare relay.",
+        "Targets for the gateway as deployed: added latency ≤ 0.6× the bare"
+        " relay's at p50 and ≤ 1.0× at p99, added time to the first line ≤ 1.0×;"
+        " throughput with 32 clients ≥ 1.2× the bare relay's. The gateway relays"
+        " through its own HTTP/1.1 client (`gateway/upstream.py`: one `sendall`"
+        " per request, answers parsed by llhttp from a buffered reader), the bare"
+        " relay through urllib3, whose header parsing and layers cost more than"
+        " all of the gateway's features: hence a gateway faster than the bare"
+        " relay.",
         "",
         f"| measure (ms) | direct | {' | '.join(paths)} | gateway / bare |",
         "|---|---|" + "---|" * len(paths) + "---|",
@@ -372,17 +380,17 @@ def _overhead_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
         ratio = plus(small, "gateway", q) / plus(small, "bare relay", q)
         lines.append(
             f"| small request p{q} | {at(small, 'direct', q):.2f}"
-            f" | {cells(small, q)} | {mark(ratio, 1.5)} |"
+            f" | {cells(small, q)} | {mark(ratio, 0.6 if q == 50 else 1.0)} |"
         )
     ratio = plus(first, "gateway", 50) / plus(first, "bare relay", 50)
     lines.append(
         f"| first streamed line p50 | {at(first, 'direct', 50):.2f}"
-        f" | {cells(first, 50)} | {mark(ratio, 1.5)} |"
+        f" | {cells(first, 50)} | {mark(ratio, 1.0)} |"
     )
     lines.append(
         f"| throughput, 32 clients (req/s) | {rate['direct']:.0f} | "
         + " | ".join(f"{rate[p]:.0f}" for p in paths)
-        + f" | {mark(rate['gateway'] / rate['bare relay'], 0.8, higher=True)} |"
+        + f" | {mark(rate['gateway'] / rate['bare relay'], 1.2, higher=True)} |"
     )
     lines.append(
         "| peak RSS (MB) | – | "
@@ -505,8 +513,10 @@ def _streams_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
         " burst, which also spread its connections out in time), the gateway"
         " in place on its one thread.",
         "",
-        "Targets: all complete; wall time ≤ 1.2× the bare relay's; gateway peak"
-        " RSS ≤ 100 MB.",
+        "Targets: all complete; wall time ≤ 1.0× the bare relay's; gateway peak"
+        " RSS ≤ 100 MB (the sum over its processes; its PSS, which counts the"
+        " pages they share once, is sampled every 0.1 s during its rounds and"
+        " shown beside it).",
         "",
         "| path | complete (3 rounds) | wall time, median (s) | rounds (s)"
         " | peak RSS before the rounds (MB) | peak RSS (MB) |",
@@ -524,8 +534,9 @@ def _streams_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
         )
     lines += [
         "",
-        f"Gateway / bare relay wall time: {mark(wall['gateway'] / wall['bare relay'], 1.2)}."
-        f" The gateway's largest process peaked at {data['largest']:.0f} MB.",
+        f"Gateway / bare relay wall time: {mark(wall['gateway'] / wall['bare relay'], 1.0)}."
+        f" The gateway's largest process peaked at {data['largest']:.0f} MB; the"
+        f" peak PSS of its processes together was {data['pss']:.0f} MB.",
     ]
     failures = sorted(errors["gateway"] | errors["bare relay"])
     if failures:

@@ -87,6 +87,46 @@ def peak_rss_mb(pid: int, *, largest: bool = False) -> float:
     return (max(each_kib, default=0) if largest else sum(each_kib)) / 1024
 
 
+def pss_mb(pid: int) -> float:
+    """Proportional set size of a process and its children, summed, in MB:
+    pages shared between them (the interpreter, libraries) counted once."""
+    total_kib = 0
+    for each in [pid, *_children(pid)]:
+        try:
+            rollup = Path(f"/proc/{each}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        for line in rollup.splitlines():
+            if line.startswith("Pss:"):
+                total_kib += int(line.split()[1])
+    return total_kib / 1024
+
+
+class PeakSampler:
+    """The highest ``pss_mb(pid)`` seen, sampled every 0.1 s inside each
+    ``with`` block (a sampler may be entered again: the peak carries over)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread()
+
+    def __enter__(self) -> PeakSampler:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            self.peak = max(self.peak, pss_mb(self.pid))
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").glob("*"):

@@ -61,6 +61,7 @@ def main(filters: list[str]) -> None:
         assert spec is not None
         assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
+        sys.modules[script.stem] = module  # dataclasses look their module up
         spec.loader.exec_module(module)
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         sections[script.stem] = (
