@@ -23,12 +23,12 @@ from ollama_webmgr.manager.clients import ClientFactory, ClientPool, client_fact
 from ollama_webmgr.manager.duty import Duty
 from ollama_webmgr.manager.fleet import load_registry
 from ollama_webmgr.manager.gateway_process import make_duty, stored_gateway
-from ollama_webmgr.manager.models import job_finished
 from ollama_webmgr.manager.recording import JobRecorder
 from ollama_webmgr.ollama.library import LibraryClient
 from ollama_webmgr.ollama.registry import RegistryClient
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.store.database import DatabaseManager, open_database
+from ollama_webmgr.usecases.models import job_finished
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -12,10 +12,10 @@ from flask import abort, request
 
 from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.errors import UnknownServer
+from ollama_webmgr.french.messages import ErrorView
 from ollama_webmgr.store.records import record_audit
 from ollama_webmgr.web.auth import current_actor
 from ollama_webmgr.web.errors import error_response
-from ollama_webmgr.web.messages import ErrorView
 from ollama_webmgr.wiring import Services
 
 ALL_SERVERS = "all"
@@ -70,4 +70,4 @@ def servers_chosen(services: Services, choice: str | None) -> list[Server]:
 
 def audit(services: Services, action: str, target: str, **details: Any) -> None:
     """Record who did what, for the audit trail."""
-    record_audit(services.db, current_actor(), action, target, details)
+    record_audit(services.db, current_actor().name, action, target, details)

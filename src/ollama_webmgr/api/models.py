@@ -12,7 +12,8 @@ from flask import Blueprint, Response, jsonify, request
 
 from ollama_webmgr.api.common import flag, iso, json_body, show_json, tag_json
 from ollama_webmgr.jobs.model import Job
-from ollama_webmgr.manager import model_jobs, models
+from ollama_webmgr.usecases import model_jobs, models
+from ollama_webmgr.usecases.servers import ALL_SERVERS
 from ollama_webmgr.web.auth import current_actor
 from ollama_webmgr.wiring import get_services
 
@@ -35,7 +36,7 @@ def _jobs_answer(jobs: list[Job]) -> Response:
 def list_models() -> Response:
     services = get_services()
     server = request.args.get("server")
-    if server == models.ALL_SERVERS:
+    if server == ALL_SERVERS:
         return jsonify(_fleet_json(models.list_all(services, refresh=flag("refresh"))))
     listing = models.list_models(services, server, refresh=flag("refresh"))
     return jsonify(
@@ -82,7 +83,7 @@ def show() -> Response:
 def pull() -> Response:
     body = json_body()
     jobs = model_jobs.submit_pull(
-        get_services(), _server_arg(body), body.get("name"), who=current_actor()
+        get_services(), current_actor(), _server_arg(body), body.get("name")
     )
     return _jobs_answer(jobs)
 
@@ -91,7 +92,7 @@ def pull() -> Response:
 def delete(name: str) -> Response:
     """``unloaded``: null when it was not loaded, else whether it left memory."""
     deleted = models.delete_model(
-        get_services(), request.args.get("server"), name, who=current_actor()
+        get_services(), current_actor(), request.args.get("server"), name
     )
     return jsonify(
         deleted=deleted.model, server=deleted.server.name, unloaded=deleted.unloaded
@@ -103,10 +104,10 @@ def copy() -> Response:
     body = json_body()
     server = models.copy_model(
         get_services(),
+        current_actor(),
         body.get("server"),
         body.get("source"),
         body.get("dest"),
-        who=current_actor(),
         overwrite=body.get("overwrite") is True,
     )
     return jsonify(
@@ -128,6 +129,6 @@ def update_all() -> Response:
     """Pull every model the last checks flagged, on each server that has it."""
     body = json_body()
     jobs = model_jobs.submit_updates(
-        get_services(), _server_arg(body) or models.ALL_SERVERS
+        get_services(), current_actor(), _server_arg(body) or ALL_SERVERS
     )
     return jsonify(job_ids=[j.id for j in jobs])

@@ -12,9 +12,9 @@ from typing import NoReturn
 from flask import abort, request
 
 from ollama_webmgr.cluster.servers import Server, ServerRegistry
+from ollama_webmgr.french.messages import ErrorView
 from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.web.errors import error_response
-from ollama_webmgr.web.messages import ErrorView
 
 
 def fail(

@@ -16,9 +16,9 @@ from ollama_webmgr.api.inputs import (
 from ollama_webmgr.cluster.hardware import InfoSource, optional_grpc_factory
 from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.errors import AgentUnavailable
+from ollama_webmgr.french.messages import describe_error
 from ollama_webmgr.manager.fleet import Fleet
 from ollama_webmgr.manager.status import ServerStatus, fleet_status
-from ollama_webmgr.web.messages import describe_error
 from ollama_webmgr.wiring import Services, get_services
 
 bp = Blueprint("api_cluster", __name__)

@@ -49,7 +49,7 @@ def put_config() -> Response:
         _check_setting(name, value)
     services = get_services()
     values = gs.save_gateway_config(services.db, services.gateway.app.config, changes)
-    record_audit(services.db, current_actor(), "gateway.config", "gateway", changes)
+    record_audit(services.db, current_actor().name, "gateway.config", "gateway", changes)
     return jsonify(
         config=values,
         api_keys_enabled=bool(services.gateway.app.config.api_key_hashes),
@@ -114,7 +114,7 @@ def drain() -> Response:
     gs.save_draining(services.db, services.servers)
     record_audit(
         services.db,
-        current_actor(),
+        current_actor().name,
         "gateway.drain",
         server.name,
         {"draining": draining},
@@ -136,7 +136,7 @@ def create_key() -> tuple[Response, int]:
     services = get_services()
     created = gs.create_api_key(services.db, services.gateway.app.config, label.strip())
     record_audit(
-        services.db, current_actor(), "gateway.key.create", created.entry["id"]
+        services.db, current_actor().name, "gateway.key.create", created.entry["id"]
     )
     return jsonify(key=created.key, **gs.public_key(created.entry)), 201
 
@@ -146,5 +146,5 @@ def delete_key(key_id: str) -> tuple[str, int]:
     services = get_services()
     if not gs.delete_api_key(services.db, services.gateway.app.config, key_id):
         fail(f"Clé inconnue : « {key_id} ».", status=404, code="unknown_key")
-    record_audit(services.db, current_actor(), "gateway.key.delete", key_id)
+    record_audit(services.db, current_actor().name, "gateway.key.delete", key_id)
     return "", 204

@@ -13,9 +13,9 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from ollama_webmgr.api.inputs import bad_request, server_named
-from ollama_webmgr.manager.probe import ask
 from ollama_webmgr.ollama.library import RemoteVariant
 from ollama_webmgr.ollama.names import ModelName
+from ollama_webmgr.usecases.probe import ask
 from ollama_webmgr.wiring import get_services
 
 bp = Blueprint("api_remote", __name__)

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.errors import OllamaError
 from ollama_webmgr.manager.clients import ClientPool
-from ollama_webmgr.manager.probe import ask_all
 from ollama_webmgr.ollama.client import OllamaClient
 from ollama_webmgr.ollama.payloads import ModelTag, RunningModel
+from ollama_webmgr.usecases.probe import ask_all
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from ollama_webmgr.api import (
     routes_running,
 )
 from ollama_webmgr.api.routes import register_api
+from ollama_webmgr.french import wording
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.store.flask_ext import init_db
 from ollama_webmgr.web import (
@@ -29,7 +30,6 @@ from ollama_webmgr.web import (
     running,
     search,
     servers,
-    wording,
 )
 from ollama_webmgr.web.auth import init_auth
 from ollama_webmgr.web.errors import init_errors

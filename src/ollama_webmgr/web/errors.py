@@ -18,9 +18,9 @@ from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from ollama_webmgr.errors import WebmgrError
+from ollama_webmgr.french.messages import ErrorView, describe_error, http_message
 from ollama_webmgr.logging_setup import request_id_var
 from ollama_webmgr.web.htmx import is_htmx, toast
-from ollama_webmgr.web.messages import ErrorView, describe_error, http_message
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment

@@ -133,7 +133,7 @@ def save_config() -> Response:
     changed = {k: v for k, v in changes.items() if current[k] != v}
     gs.save_gateway_config(services.db, services.gateway.app.config, changed)
     if changed:
-        record_audit(services.db, current_actor(), "gateway.config", "gateway", changed)
+        record_audit(services.db, current_actor().name, "gateway.config", "gateway", changed)
     return _page(message="Réglages enregistrés : ils s’appliquent tout de suite.")
 
 
@@ -174,7 +174,7 @@ def drain() -> Response:
     services.servers.set_draining(name, draining)
     gs.save_draining(services.db, services.servers)
     record_audit(
-        services.db, current_actor(), "gateway.drain", name, {"draining": draining}
+        services.db, current_actor().name, "gateway.drain", name, {"draining": draining}
     )
     if draining:
         return _page(
@@ -192,7 +192,7 @@ def create_key() -> Response:
     services = get_services()
     created = gs.create_api_key(services.db, services.gateway.app.config, label)
     record_audit(
-        services.db, current_actor(), "gateway.key.create", created.entry["id"]
+        services.db, current_actor().name, "gateway.key.create", created.entry["id"]
     )
     return _page(message=f"Clé « {label} » créée.", new_key=created.key)
 
@@ -202,5 +202,5 @@ def delete_key(key_id: str) -> Response:
     services = get_services()
     if not gs.delete_api_key(services.db, services.gateway.app.config, key_id):
         return _page(404, error="Clé inconnue.")
-    record_audit(services.db, current_actor(), "gateway.key.delete", key_id)
+    record_audit(services.db, current_actor().name, "gateway.key.delete", key_id)
     return _page(message="Clé supprimée.")

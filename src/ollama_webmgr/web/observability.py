@@ -15,8 +15,8 @@ from flask import Blueprint, Response, request
 from markupsafe import Markup
 
 from ollama_webmgr.manager import observability as obs
-from ollama_webmgr.manager.running import running_on
 from ollama_webmgr.ollama.urls import display_address
+from ollama_webmgr.usecases.running import running_on
 from ollama_webmgr.web import charts
 from ollama_webmgr.web.fit_view import fit_fragment
 from ollama_webmgr.web.htmx import render_page

@@ -15,10 +15,10 @@ from flask import Blueprint, Response, render_template, request
 from ollama_webmgr.api.inputs import audit
 from ollama_webmgr.api.routes_cluster import fleet_of
 from ollama_webmgr.errors import FleetError, InvalidServerUrl
+from ollama_webmgr.french.messages import describe_error
 from ollama_webmgr.manager.fleet import Fleet
 from ollama_webmgr.manager.status import fleet_status
 from ollama_webmgr.web.htmx import render_page, toast
-from ollama_webmgr.web.messages import describe_error
 from ollama_webmgr.wiring import get_services
 
 bp = Blueprint("servers", __name__)
