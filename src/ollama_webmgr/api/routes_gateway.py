@@ -49,7 +49,9 @@ def put_config() -> Response:
         _check_setting(name, value)
     services = get_services()
     values = gs.save_gateway_config(services.db, services.gateway.app.config, changes)
-    record_audit(services.db, current_actor().name, "gateway.config", "gateway", changes)
+    record_audit(
+        services.db, current_actor().name, "gateway.config", "gateway", changes
+    )
     return jsonify(
         config=values,
         api_keys_enabled=bool(services.gateway.app.config.api_key_hashes),

@@ -22,7 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from ollama_webmgr.manager import fleet, gateway_settings
+from ollama_webmgr.cluster import saved_fleet as fleet
+from ollama_webmgr.manager import gateway_settings
 from ollama_webmgr.manager.reconcile import (
     ReconcileReport,
     reconcile,

@@ -133,7 +133,9 @@ def save_config() -> Response:
     changed = {k: v for k, v in changes.items() if current[k] != v}
     gs.save_gateway_config(services.db, services.gateway.app.config, changed)
     if changed:
-        record_audit(services.db, current_actor().name, "gateway.config", "gateway", changed)
+        record_audit(
+            services.db, current_actor().name, "gateway.config", "gateway", changed
+        )
     return _page(message="Réglages enregistrés : ils s’appliquent tout de suite.")
 
 

@@ -1,7 +1,7 @@
 """One snapshot of every server: reachable, version, installed and loaded models.
 
 Built for the dashboard, the servers page and ``/health``: all servers are asked
-in parallel with short timeouts (``manager/probe.py``), so one dead server costs
+in parallel with short timeouts (``usecases/probe.py``), so one dead server costs
 at most a few seconds and never blocks the others.
 """
 
