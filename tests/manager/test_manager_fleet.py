@@ -15,8 +15,8 @@ from ollama_webmgr.errors import (
     ServerNameTaken,
     UnknownServer,
 )
-from ollama_webmgr.manager import gateway_settings as gs
 from ollama_webmgr.store.database import DatabaseManager, Where, open_database
+from ollama_webmgr.usecases import gateway_settings as gs
 from ollama_webmgr.usecases.fleet import Fleet, ServerCheck
 
 ENV = ("http://a:11434", "http://b:11434")

@@ -51,10 +51,10 @@ def integer(name: str, default: int, low: int, high: int) -> int:
 
 def server_of(registry: ServerRegistry, value: str) -> Server:
     """A server given by name, address (``host:port``) or URL; unknown -> 404."""
-    for server in registry.all():
-        if value in (server.name, server.url, display_address(server.url)):
-            return server
-    fail(f"Serveur inconnu : « {value} ».", status=404, code="unknown_server")
+    try:
+        return find_server(registry, value)
+    except UnknownServer:
+        fail(unknown_server_named(value), status=404, code="unknown_server")
 
 
 def _listing(allowed: Collection[str]) -> str:

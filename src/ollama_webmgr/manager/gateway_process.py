@@ -21,11 +21,11 @@ from ollama_webmgr.gateway.stats import BatchRecorder
 from ollama_webmgr.jobs.hooks import JobListeners
 from ollama_webmgr.manager.background import Background
 from ollama_webmgr.manager.duty import Duty
-from ollama_webmgr.manager.gateway_settings import load_draining, load_gateway_config
 from ollama_webmgr.manager.model_requests import ModelRequestSink
 from ollama_webmgr.manager.recording import HealthRecorder, RequestSink
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.store.database import DatabaseManager, open_database
+from ollama_webmgr.usecases.gateway_settings import load_draining, load_gateway_config
 
 
 @dataclass
