@@ -12,8 +12,9 @@ from typing import NoReturn
 from flask import abort, request
 
 from ollama_webmgr.cluster.servers import Server, ServerRegistry
-from ollama_webmgr.french.messages import ErrorView
-from ollama_webmgr.ollama.urls import display_address
+from ollama_webmgr.errors import UnknownServer
+from ollama_webmgr.french.messages import ErrorView, unknown_server_named
+from ollama_webmgr.usecases.servers import find_server
 from ollama_webmgr.web.errors import error_response
 
 
