@@ -16,8 +16,8 @@ from flask.testing import FlaskClient
 from ollama_webmgr.api.openapi import described_operations, openapi_document
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.sim.serve import serve_in_thread
-from ollama_webmgr.web.app import create_app
 from ollama_webmgr.web.security import CONTENT_SECURITY_POLICY
+from ollama_webmgr.webapp import create_app
 from ollama_webmgr.wiring import get_services
 
 

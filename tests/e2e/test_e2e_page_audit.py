@@ -27,7 +27,7 @@ from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
 from ollama_webmgr.sim.serve import serve_in_thread
 from ollama_webmgr.usecases import model_jobs
 from ollama_webmgr.usecases.actor import Actor
-from ollama_webmgr.web.app import create_app
+from ollama_webmgr.webapp import create_app
 from ollama_webmgr.wiring import Services, build_services
 
 pytestmark = pytest.mark.e2e

@@ -17,7 +17,7 @@ from fleet_support import FAST, fleet_services
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
 from ollama_webmgr.usecases import model_jobs
 from ollama_webmgr.usecases.actor import Actor
-from ollama_webmgr.web.app import create_app
+from ollama_webmgr.webapp import create_app
 
 PAGES = (
     "/",

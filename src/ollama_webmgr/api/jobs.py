@@ -7,12 +7,12 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from ollama_webmgr.api.common import flag
+from ollama_webmgr.api.sse import SSE_HEADERS, SSE_MIMETYPE, progress_stream
 from ollama_webmgr.french.messages import message_for_code
 from ollama_webmgr.french.wording import localise_event
 from ollama_webmgr.jobs.model import Job
 from ollama_webmgr.usecases.model_jobs import cancel_job as cancel
 from ollama_webmgr.usecases.model_jobs import retry_job
-from ollama_webmgr.web.sse import SSE_HEADERS, SSE_MIMETYPE, progress_stream
 from ollama_webmgr.wiring import get_services
 
 bp = Blueprint("api_jobs", __name__, url_prefix="/api")

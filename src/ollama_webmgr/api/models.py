@@ -11,10 +11,10 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from ollama_webmgr.api.common import flag, iso, json_body, show_json, tag_json
+from ollama_webmgr.edge.auth import current_actor
 from ollama_webmgr.jobs.model import Job
 from ollama_webmgr.usecases import model_jobs, models
 from ollama_webmgr.usecases.servers import ALL_SERVERS
-from ollama_webmgr.web.auth import current_actor
 from ollama_webmgr.wiring import get_services
 
 bp = Blueprint("api_models", __name__, url_prefix="/api/models")

@@ -12,10 +12,10 @@ from typing import NoReturn
 from flask import abort, request
 
 from ollama_webmgr.cluster.servers import Server, ServerRegistry
+from ollama_webmgr.edge.errors import error_response
 from ollama_webmgr.errors import UnknownServer
 from ollama_webmgr.french.messages import ErrorView, unknown_server_named
 from ollama_webmgr.usecases.servers import find_server
-from ollama_webmgr.web.errors import error_response
 
 
 def fail(

@@ -20,9 +20,9 @@ from flask import Blueprint, Response, jsonify
 
 from ollama_webmgr.api.inputs import json_body
 from ollama_webmgr.api.params import fail, server_of
+from ollama_webmgr.edge.auth import current_actor
 from ollama_webmgr.gateway.status import fleet_status
 from ollama_webmgr.usecases import gateway_settings as gs
-from ollama_webmgr.web.auth import current_actor
 from ollama_webmgr.wiring import get_services
 
 bp = Blueprint("api_gateway", __name__, url_prefix="/api/gateway")

@@ -8,13 +8,13 @@ from flask import Blueprint, Response, jsonify, request
 
 from ollama_webmgr.api.inputs import json_body, optional_text, text_field
 from ollama_webmgr.cluster.servers import Server
+from ollama_webmgr.edge.auth import current_actor
 from ollama_webmgr.french.labels import expiry, gpu_share
 from ollama_webmgr.french.messages import describe_error
 from ollama_webmgr.ollama.payloads import RunningModel
 from ollama_webmgr.usecases import running as uc
 from ollama_webmgr.usecases.probe import Outcome
 from ollama_webmgr.usecases.servers import chosen_servers
-from ollama_webmgr.web.auth import current_actor
 from ollama_webmgr.wiring import get_services
 
 bp = Blueprint("api_running", __name__)

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from ollama_webmgr.edge.auth import current_actor
 from ollama_webmgr.errors import (
     InvalidApiKeyLabel,
     InvalidGatewaySettings,
@@ -24,7 +25,6 @@ from ollama_webmgr.french.messages import (
 )
 from ollama_webmgr.gateway.status import fleet_status
 from ollama_webmgr.usecases import gateway_settings as gs
-from ollama_webmgr.web.auth import current_actor
 from ollama_webmgr.web.htmx import render_page
 from ollama_webmgr.wiring import get_services
 

@@ -24,12 +24,12 @@ from flask import (
     url_for,
 )
 
+from ollama_webmgr.edge.auth import current_actor
 from ollama_webmgr.errors import OllamaError, UnknownServer
 from ollama_webmgr.french.messages import describe_error
 from ollama_webmgr.usecases import model_jobs, models
 from ollama_webmgr.usecases.servers import ALL_SERVERS, chosen_server
 from ollama_webmgr.web import models_view
-from ollama_webmgr.web.auth import current_actor
 from ollama_webmgr.web.htmx import is_htmx, render_page, toast
 from ollama_webmgr.wiring import Services, get_services
 

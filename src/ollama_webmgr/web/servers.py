@@ -12,11 +12,11 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, request
 
+from ollama_webmgr.edge.auth import current_actor
 from ollama_webmgr.errors import FleetError, InvalidServerUrl
 from ollama_webmgr.french.messages import describe_error
 from ollama_webmgr.usecases import fleet as uc
 from ollama_webmgr.usecases.status import fleet_status
-from ollama_webmgr.web.auth import current_actor
 from ollama_webmgr.web.htmx import render_page, toast
 from ollama_webmgr.wiring import Services, get_services
 

@@ -14,10 +14,10 @@ import hmac
 
 from flask import Flask, Response, current_app, request
 
+from ollama_webmgr.edge.attempts import AttemptLimiter
+from ollama_webmgr.edge.errors import bare_error
 from ollama_webmgr.french.messages import ErrorView
 from ollama_webmgr.usecases.actor import Actor
-from ollama_webmgr.web.attempts import AttemptLimiter
-from ollama_webmgr.web.errors import bare_error
 from ollama_webmgr.wiring import get_services
 
 OPEN_PATHS = frozenset({"/health", "/manifest.json", "/service-worker.js", "/offline"})
