@@ -27,6 +27,7 @@ from ollama_webmgr.edge.errors import init_errors
 from ollama_webmgr.french import wording
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.store.flask_ext import init_db
+from ollama_webmgr.usecases.servers import primary_server
 from ollama_webmgr.web import (
     dashboard,
     dist,
@@ -129,5 +130,5 @@ def _init_templates(
         # The model pages read the same ``?server=`` choice (a server name).
         current = next((s for s in servers if s.name == chosen), None)
         if current is None and servers:
-            current = servers[0]
+            current = primary_server(services.servers)
         return {"nav_servers": servers, "current_server": current}
