@@ -7,6 +7,20 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from ollama_webmgr.api.inputs import bad_request, json_body, optional_text, text_field
+from ollama_webmgr.api.openapi import (
+    BAD,
+    BOOL,
+    CONFLICT,
+    ERROR,
+    OBJ,
+    OK,
+    SERVER_NAME,
+    STR,
+    UNKNOWN,
+    operation,
+    query,
+    shape,
+)
 from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.edge.auth import current_actor
 from ollama_webmgr.errors import UnknownServer
@@ -53,6 +67,12 @@ def status_json(status: ServerStatus) -> dict[str, Any]:
 
 
 @bp.get("/api/servers")
+@operation(
+    "serveurs",
+    "Serveurs de la flotte et leur état",
+    params=[query("status", STR, "0 : sans interroger les serveurs")],
+    answers=OK,
+)
 def list_servers() -> Response:
     fleet = uc.fleet_of(get_services())
     servers = fleet.registry.all()
@@ -66,6 +86,12 @@ def list_servers() -> Response:
 
 
 @bp.post("/api/servers")
+@operation(
+    "serveurs",
+    "Ajouter un serveur (doit répondre à /api/version)",
+    body=shape(name=STR, url=STR),
+    answers={201: ("Ajouté", OBJ), **BAD, **CONFLICT, 502: ("Injoignable", ERROR)},
+)
 def add_server() -> tuple[Response, int]:
     services = get_services()
     data = json_body()
@@ -75,6 +101,18 @@ def add_server() -> tuple[Response, int]:
 
 
 @bp.patch("/api/servers/<name>")
+@operation(
+    "serveurs",
+    "Renommer, activer/désactiver, poids",
+    params=[SERVER_NAME],
+    body=shape(
+        name=STR,
+        enabled=BOOL,
+        weight={"type": "integer", "minimum": 0},
+        required=(),
+    ),
+    answers={**OK, **BAD, **UNKNOWN, **CONFLICT},
+)
 def change_server(name: str) -> Response:
     services = get_services()
     data = json_body()
@@ -99,6 +137,13 @@ def change_server(name: str) -> Response:
 
 
 @bp.put("/api/servers/<name>/agent")
+@operation(
+    "serveurs",
+    "Agent matériel du serveur (hôte:port ; null pour le retirer)",
+    params=[SERVER_NAME],
+    body=shape(agent={"type": ["string", "null"]}),
+    answers={**OK, **BAD, **UNKNOWN},
+)
 def set_agent(name: str) -> Response:
     """``{"agent": "host:port"}`` gives the server a node agent; null removes it."""
     services = get_services()
@@ -114,12 +159,24 @@ def set_agent(name: str) -> Response:
 
 
 @bp.delete("/api/servers/<name>")
+@operation(
+    "serveurs",
+    "Retirer un serveur ajouté dans l’interface",
+    params=[SERVER_NAME],
+    answers={**OK, **UNKNOWN, **CONFLICT},
+)
 def remove_server(name: str) -> Response:
     uc.remove_server(get_services(), current_actor(), name)
     return jsonify(removed=name)
 
 
 @bp.post("/api/servers/test")
+@operation(
+    "serveurs",
+    "Tester une adresse (GET /api/version)",
+    body=shape(url=STR),
+    answers={**OK, **BAD, 502: ("Injoignable", ERROR)},
+)
 def test_server() -> Response:
     url = text_field(json_body(), "url")
     check = uc.check_url(get_services(), url)

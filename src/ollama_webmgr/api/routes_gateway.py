@@ -19,6 +19,17 @@ from dataclasses import asdict
 from flask import Blueprint, Response, jsonify
 
 from ollama_webmgr.api.inputs import json_body
+from ollama_webmgr.api.openapi import (
+    BAD,
+    BOOL,
+    OBJ,
+    OK,
+    STR,
+    UNKNOWN,
+    operation,
+    path,
+    shape,
+)
 from ollama_webmgr.api.params import fail, server_of
 from ollama_webmgr.edge.auth import current_actor
 from ollama_webmgr.gateway.status import fleet_status
@@ -29,6 +40,7 @@ bp = Blueprint("api_gateway", __name__, url_prefix="/api/gateway")
 
 
 @bp.get("/config")
+@operation("passerelle", "Réglages de la passerelle", answers=OK)
 def get_config() -> Response:
     config = get_services().gateway.app.config
     return jsonify(
@@ -38,6 +50,12 @@ def get_config() -> Response:
 
 
 @bp.put("/config")
+@operation(
+    "passerelle",
+    "Modifier des réglages (appliqués sans redémarrage)",
+    body={"$ref": "#/components/schemas/GatewayConfig"},
+    answers={**OK, **BAD},
+)
 def put_config() -> Response:
     changes = json_body()
     if not changes:
@@ -51,6 +69,7 @@ def put_config() -> Response:
 
 
 @bp.get("/status")
+@operation("passerelle", "État de chaque serveur vu par la passerelle", answers=OK)
 def status() -> Response:
     return jsonify(
         servers=[asdict(s) for s in fleet_status(get_services().gateway.app)]
@@ -58,6 +77,12 @@ def status() -> Response:
 
 
 @bp.post("/drain")
+@operation(
+    "passerelle",
+    "Vider un serveur (plus de nouvelles requêtes) ou le remettre en service",
+    body=shape(server=STR, draining=BOOL),
+    answers={**OK, **BAD, **UNKNOWN},
+)
 def drain() -> Response:
     data = json_body()
     name, draining = data.get("server"), data.get("draining")
@@ -72,12 +97,19 @@ def drain() -> Response:
 
 
 @bp.get("/keys")
+@operation("passerelle", "Clés d’API (sans leur valeur)", answers=OK)
 def list_keys() -> Response:
     keys = gs.api_keys(get_services())
     return jsonify(enabled=bool(keys), keys=keys)
 
 
 @bp.post("/keys")
+@operation(
+    "passerelle",
+    "Créer une clé d’API (sa valeur n’est montrée qu’ici)",
+    body=shape(label=STR),
+    answers={201: ("Clé créée", OBJ), **BAD},
+)
 def create_key() -> tuple[Response, int]:
     label = json_body().get("label", "")
     if not isinstance(label, str) or not 1 <= len(label.strip()) <= gs.LABEL_MAX:
@@ -87,6 +119,12 @@ def create_key() -> tuple[Response, int]:
 
 
 @bp.delete("/keys/<key_id>")
+@operation(
+    "passerelle",
+    "Supprimer une clé d’API",
+    params=[path("key_id", "Identifiant de la clé")],
+    answers={204: ("Supprimée", None), **UNKNOWN},
+)
 def delete_key(key_id: str) -> tuple[str, int]:
     gs.revoke_api_key(get_services(), current_actor(), key_id)
     return "", 204

@@ -12,6 +12,15 @@ from dataclasses import asdict
 from flask import Blueprint, Response, jsonify, request
 
 from ollama_webmgr.api.inputs import bad_request
+from ollama_webmgr.api.openapi import (
+    BAD,
+    OK,
+    SERVER_Q,
+    STR,
+    UNKNOWN,
+    operation,
+    query,
+)
 from ollama_webmgr.usecases.library import search_library, variants_with_status
 from ollama_webmgr.wiring import get_services
 
@@ -27,6 +36,16 @@ def page_number(raw: str | None) -> int:
 
 
 @bp.get("/api/remote/search")
+@operation(
+    "bibliothèque",
+    "Rechercher sur ollama.com",
+    params=[
+        query("q", STR, "Texte recherché"),
+        query("c", STR, "Capacité (tools, vision…)"),
+        query("page", {"type": "integer", "minimum": 1}, "Page"),
+    ],
+    answers={**OK, **BAD},
+)
 def search() -> Response:
     args = request.args
     page = search_library(
@@ -46,6 +65,12 @@ def search() -> Response:
 
 
 @bp.get("/api/remote/variants")
+@operation(
+    "bibliothèque",
+    "Variantes (tags) d’un modèle, avec leur état sur le serveur",
+    params=[query("model", STR, "Nom du modèle", True), SERVER_Q],
+    answers={**OK, **BAD, **UNKNOWN},
+)
 def variants() -> Response:
     model = request.args.get("model", "").strip()
     if not model:

@@ -7,6 +7,16 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from ollama_webmgr.api.inputs import json_body, optional_text, text_field
+from ollama_webmgr.api.openapi import (
+    BAD,
+    OK,
+    STARTED,
+    STR,
+    UNKNOWN,
+    operation,
+    query,
+    shape,
+)
 from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.edge.auth import current_actor
 from ollama_webmgr.french.labels import expiry, gpu_share
@@ -58,6 +68,19 @@ def outcome_errors(outcomes: list[Outcome[Any]]) -> list[dict[str, str]]:
 
 
 @bp.get("/api/running")
+@operation(
+    "modèles",
+    "Modèles chargés en mémoire (GET /api/ps)",
+    params=[
+        query(
+            "server",
+            STR,
+            "Nom du serveur, ou « all » pour tous les serveurs actifs (défaut :"
+            " le principal)",
+        )
+    ],
+    answers=OK,
+)
 def running() -> Response:
     services = get_services()
     servers = chosen_servers(services.servers, request.args.get("server"))
@@ -77,6 +100,12 @@ def _eject_target(data: dict[str, Any]) -> tuple[str | None, str]:
 
 
 @bp.post("/api/eject")
+@operation(
+    "modèles",
+    "Éjecter un modèle (keep_alive: 0)",
+    body=shape(name=STR, server=STR, required=("name",)),
+    answers={**OK, **BAD, **UNKNOWN},
+)
 def eject() -> Response:
     server, name = _eject_target(json_body())
     done = uc.eject(get_services(), current_actor(), server, name)
@@ -84,6 +113,12 @@ def eject() -> Response:
 
 
 @bp.post("/api/eject/force")
+@operation(
+    "modèles",
+    "Éjection forcée (tâche vérifiant /api/ps)",
+    body=shape(name=STR, server=STR, required=("name",)),
+    answers={**STARTED, **BAD, **UNKNOWN},
+)
 def eject_force() -> tuple[Response, int]:
     server, name = _eject_target(json_body())
     started = uc.force_eject(get_services(), current_actor(), server, name)
