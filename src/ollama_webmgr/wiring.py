@@ -54,7 +54,7 @@ class Services:
     #: the Ollama-compatible gateway over the same ``servers`` (its WSGI app,
     #: health monitor and request recorder); served by ``serve`` / ``gateway``
     gateway: GatewayService
-    #: ``/api/tags`` answers per server (``manager/models.py``)
+    #: ``/api/tags`` answers per server (``usecases/models.py``)
     models_cache: ModelsCache = field(default_factory=ModelsCache)
     #: whether this process does the once-per-fleet chores (``manager/duty.py``)
     duty: Duty = field(default_factory=Duty)
