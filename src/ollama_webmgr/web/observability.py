@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.usecases import observability as obs
-from ollama_webmgr.usecases.running import running_on
+from ollama_webmgr.usecases.running import loaded_models
 from ollama_webmgr.web import charts
 from ollama_webmgr.web.fit_view import fit_fragment
 from ollama_webmgr.web.htmx import render_page
@@ -191,7 +191,7 @@ def _vram_told_by_ollama(services: Services, names: set[str]) -> dict[str, int |
         outcome.server.name: None
         if outcome.error is not None or outcome.value is None
         else sum(model.size_vram for model in outcome.value)
-        for outcome in running_on(servers, services.clients)
+        for outcome in loaded_models(services, servers)
     }
 
 
