@@ -11,7 +11,7 @@ from pathlib import Path
 from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.sim.fleet import running_fleet
-from ollama_webmgr.web.app import create_app
+from ollama_webmgr.webapp import create_app
 from ollama_webmgr.wiring import EXTENSION_KEY
 
 MODELS = ["smollm2:135m", "all-minilm:latest", "qwen2.5:0.5b"]

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from ollama_webmgr.jobs.bus import MemoryBus
 from ollama_webmgr.jobs.runner import ThreadRunner
 from ollama_webmgr.jobs.tasks import default_registry
-from ollama_webmgr.manager.running import soft_eject
 from ollama_webmgr.ollama.client import OllamaClient
 from ollama_webmgr.sim.fleet import EmulatedNode, running_fleet
+from ollama_webmgr.usecases.running import soft_eject
 
 MODEL = "smollm2:135m"
 RUNS = 20

@@ -26,7 +26,7 @@ from ollama_webmgr.sim.app import create_app as create_node
 from ollama_webmgr.sim.catalog import Registry
 from ollama_webmgr.sim.serve import serve_in_thread, start_in_thread
 from ollama_webmgr.sim.state import SimState
-from ollama_webmgr.web.app import create_app
+from ollama_webmgr.webapp import create_app
 from ollama_webmgr.wiring import build_services
 
 NODES = 4

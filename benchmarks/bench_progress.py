@@ -18,10 +18,10 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from ollama_webmgr.api.sse import progress_stream
 from ollama_webmgr.jobs.bus import MemoryBus, ProgressBus
 from ollama_webmgr.jobs.context import TaskContext
 from ollama_webmgr.jobs.runner import JobRunner, ThreadRunner
-from ollama_webmgr.web.sse import progress_stream
 
 EVENTS = 400
 GAP = 0.005  # seconds between two reports, like a busy pull

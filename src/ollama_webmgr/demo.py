@@ -20,10 +20,10 @@ from pathlib import Path
 import click
 
 from ollama_webmgr.launch import Bound, run_serve
-from ollama_webmgr.manager.fleet import Fleet
 from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.sim.fleet import EmulatedFleet, start_fleet
+from ollama_webmgr.usecases.fleet import Fleet
 from ollama_webmgr.wiring import Services
 
 NODE_MODELS = (

@@ -16,7 +16,7 @@ Services raise these; three edges translate them (French HTML in the web app,
     ├── SettingsError               a bad configuration value
     ├── StoreError                  the persistence layer failed
     ├── FleetError                  a change to the server list that cannot be made
-    │   ├── UnknownServer           no server of that name
+    │   ├── UnknownServer           no server of that name (also a ``KeyError``)
     │   ├── InvalidServerName       a name the UI cannot carry (?server=, URLs)
     │   ├── ServerNameTaken         another server already has that name
     │   ├── ServerUrlTaken          that address is already in the fleet
@@ -26,7 +26,12 @@ Services raise these; three edges translate them (French HTML in the web app,
     │   └── InvalidAgentAddress     a node agent address that is not host:port
     ├── JobError                    job runner problems
     │   ├── JobNotFound
+    │   ├── JobNotRetryable         only a failed, cancelled or interrupted job is retried
     │   └── EjectFailed             a model still loaded after a forced eject
+    ├── ModelNameTaken              a copy would overwrite another model
+    ├── InvalidGatewaySettings      gateway settings refused (each field with its reason)
+    ├── InvalidApiKeyLabel          an API key name that is empty or too long
+    ├── UnknownApiKey               no API key with that id
     ├── NoBackendAvailable          the gateway has no server for a request
     ├── InvalidSearchQuery          a library search the site would not take
     ├── RemoteUnavailable           ollama.com / the registry cannot be used
@@ -35,12 +40,19 @@ Services raise these; three edges translate them (French HTML in the web app,
     │   └── AgentProtocolError      it answered with a document that breaks the schema
     └── AssetsNotBuilt              the front-end files were not built (make assets)
 
+Errors carry what the UI needs to phrase them (a server's name, a setting and
+the reason code of its refusal...), never only an English sentence: the one
+place that turns them into French is ``french/messages.py``.
+
 Every ``OllamaError`` keeps Ollama's own message (``message``), the HTTP status
 (``status``; ``-1`` for an error line inside a stream, as the official client
 does, ``None`` when no answer came) and the server it came from.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
 
 
 class WebmgrError(Exception):
@@ -145,8 +157,21 @@ class FleetError(WebmgrError):
     code = "fleet_error"
 
 
-class UnknownServer(FleetError):
+class UnknownServer(FleetError, KeyError):
+    """No server of that name (``name``: what was asked, None when none was).
+
+    Also a ``KeyError``: the registry is a mapping of names, and the gateway
+    reads it as one.
+    """
+
     code = "unknown_server"
+
+    def __init__(self, message: str, *, name: str | None = None) -> None:
+        super().__init__(message)
+        self.name = name
+
+    def __str__(self) -> str:
+        return self.message  # not KeyError's quoted form
 
 
 class InvalidServerName(FleetError):
@@ -155,6 +180,10 @@ class InvalidServerName(FleetError):
 
 class ServerNameTaken(FleetError):
     code = "server_name_taken"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"server {name!r} already exists")
+        self.name = name
 
 
 class ServerUrlTaken(FleetError):
@@ -185,8 +214,78 @@ class JobNotFound(JobError):
     code = "job_not_found"
 
 
+class JobNotRetryable(JobError):
+    """Only a job that failed, was cancelled or interrupted can be retried."""
+
+    code = "job_not_retryable"
+
+    def __init__(self, job_id: str, state: str) -> None:
+        super().__init__(f"job {job_id} is {state}")
+        self.job_id = job_id
+        self.state = state
+
+
 class EjectFailed(JobError):
     code = "eject_failed"
+
+
+class ModelNameTaken(WebmgrError):
+    """Ollama's copy silently overwrites an existing destination: we refuse it."""
+
+    code = "model_name_taken"
+
+    def __init__(self, name: str, server: str) -> None:
+        super().__init__(f"{name} already exists on {server}")
+        self.name = name
+        self.server = server
+
+
+#: why a gateway setting was refused: what the field expects
+SettingReason = Literal[
+    "unknown_setting",  # no setting of that name
+    "strategy",  # one of the balancer's strategies
+    "boolean",
+    "origins",  # scheme://host patterns, one * at most
+    "integer_min_1",
+    "integer_min_0",
+    "positive_seconds",
+]
+
+
+class InvalidGatewaySettings(WebmgrError):
+    """Gateway settings refused: ``problems`` maps each bad field to its reason
+    (in the order given), ``known`` names the settings that may be changed;
+    nothing was changed."""
+
+    code = "invalid_parameter"
+
+    def __init__(
+        self, problems: Mapping[str, SettingReason], *, known: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(
+            "invalid gateway settings: "
+            + ", ".join(f"{name} ({why})" for name, why in problems.items())
+        )
+        self.problems = dict(problems)
+        self.known = known
+
+
+class InvalidApiKeyLabel(WebmgrError):
+    """An API key's name must have 1 to ``limit`` characters."""
+
+    code = "invalid_parameter"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"an API key label has 1 to {limit} characters")
+        self.limit = limit
+
+
+class UnknownApiKey(WebmgrError):
+    code = "unknown_key"
+
+    def __init__(self, key_id: str) -> None:
+        super().__init__(f"no API key {key_id!r}")
+        self.key_id = key_id
 
 
 class NoBackendAvailable(WebmgrError):

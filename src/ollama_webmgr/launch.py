@@ -79,7 +79,7 @@ def run_serve(
     if worker_fds is None and workers > 1:
         _supervise_serve(settings, host, port, gateway_port, workers, announce)
         return
-    from ollama_webmgr.web.app import create_app
+    from ollama_webmgr.webapp import create_app
 
     link, listeners = parse_worker_fds(worker_fds) if worker_fds else (None, [])
     recorder = link.recorder() if link and gateway_port is not None else None

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
+from ollama_webmgr.cluster.saved_fleet import load_registry
 from ollama_webmgr.cluster.servers import ServerRegistry
 from ollama_webmgr.gateway.serving import GatewayService, model_changes
 from ollama_webmgr.jobs.bus import MemoryBus, ProgressBus
@@ -21,14 +22,13 @@ from ollama_webmgr.manager.background import Background
 from ollama_webmgr.manager.cache import ModelsCache
 from ollama_webmgr.manager.clients import ClientFactory, ClientPool, client_factory
 from ollama_webmgr.manager.duty import Duty
-from ollama_webmgr.manager.fleet import load_registry
 from ollama_webmgr.manager.gateway_process import make_duty, stored_gateway
-from ollama_webmgr.manager.models import job_finished
 from ollama_webmgr.manager.recording import JobRecorder
 from ollama_webmgr.ollama.library import LibraryClient
 from ollama_webmgr.ollama.registry import RegistryClient
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.store.database import DatabaseManager, open_database
+from ollama_webmgr.usecases.models import job_finished
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -54,7 +54,7 @@ class Services:
     #: the Ollama-compatible gateway over the same ``servers`` (its WSGI app,
     #: health monitor and request recorder); served by ``serve`` / ``gateway``
     gateway: GatewayService
-    #: ``/api/tags`` answers per server (``manager/models.py``)
+    #: ``/api/tags`` answers per server (``usecases/models.py``)
     models_cache: ModelsCache = field(default_factory=ModelsCache)
     #: whether this process does the once-per-fleet chores (``manager/duty.py``)
     duty: Duty = field(default_factory=Duty)
@@ -136,7 +136,7 @@ def build_services(
     the background parts.
     """
     db = open_database(settings.store_url)
-    # The configured servers plus those added in the UI (manager/fleet.py).
+    # The configured servers plus those added in the UI (cluster/saved_fleet.py).
     servers = load_registry(settings.servers, db)
     runner, bus = build_runner(settings, tasks=tasks, on_change=JobRecorder(db))
     duty = make_duty(settings)

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from fleet_support import SMALL_MODELS, fleet_settings
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
-from ollama_webmgr.web.app import create_app
+from ollama_webmgr.webapp import create_app
 
 
 @pytest.fixture(scope="module")

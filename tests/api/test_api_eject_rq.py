@@ -16,7 +16,7 @@ from fleet_support import fleet_settings
 from ollama_webmgr.jobs.rq_runner import RQRunner
 from ollama_webmgr.jobs.tasks import TASKS_REF
 from ollama_webmgr.sim.fleet import EmulatedFleet
-from ollama_webmgr.web.app import create_app
+from ollama_webmgr.webapp import create_app
 from ollama_webmgr.wiring import Services, build_services
 from rq_workers import run_burst
 

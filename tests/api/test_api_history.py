@@ -13,7 +13,7 @@ from ollama_webmgr.settings import Settings
 from ollama_webmgr.store.database import DatabaseManager
 from ollama_webmgr.store.records import record_hardware, record_server_check
 from ollama_webmgr.store.stats import update_request_stats
-from ollama_webmgr.web.app import create_app
+from ollama_webmgr.webapp import create_app
 from ollama_webmgr.wiring import get_services
 
 URL = "http://gpu-a:11434"

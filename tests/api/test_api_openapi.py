@@ -1,4 +1,8 @@
-"""The OpenAPI description covers the whole JSON API; Swagger UI is served locally."""
+"""The OpenAPI description covers the whole JSON API; Swagger UI is served locally.
+
+The description is built from the routes (``@operation`` next to each view, the
+paths from Flask's URL map), so it and the URL map must say the same.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +17,17 @@ from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
 
-from ollama_webmgr.api.openapi import described_operations, openapi_document
+from ollama_webmgr.api.openapi import (
+    OK,
+    UndescribedRoute,
+    described_operations,
+    openapi_document,
+    operation,
+)
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.sim.serve import serve_in_thread
-from ollama_webmgr.web.app import create_app
 from ollama_webmgr.web.security import CONTENT_SECURITY_POLICY
+from ollama_webmgr.webapp import create_app
 from ollama_webmgr.wiring import get_services
 
 
@@ -42,24 +52,42 @@ def _api_operations(app: Flask) -> set[tuple[str, str]]:
 
 
 def test_every_api_route_of_the_app_is_described(app: Flask) -> None:
-    missing = sorted(_api_operations(app) - described_operations())
-    assert not missing, (
-        "routes missing from ollama_webmgr/api/openapi.py ROUTES: "
-        + ", ".join(f"{method} {path}" for method, path in missing)
+    missing = sorted(_api_operations(app) - described_operations(app))
+    assert not missing, "routes missing from the OpenAPI description: " + ", ".join(
+        f"{method} {path}" for method, path in missing
     )
+    assert described_operations(app) == _api_operations(app)
+
+
+def test_a_route_without_its_declaration_stops_the_description() -> None:
+    wrong_path, forgotten = Flask(__name__), Flask(__name__)
+
+    @wrong_path.get("/api/described/<name>")
+    @operation("essai", "Décrite, sans son paramètre", answers=OK)
+    def described(name: str) -> str:
+        return name
+
+    @forgotten.get("/api/forgotten")
+    def undescribed() -> str:
+        return ""
+
+    with pytest.raises(UndescribedRoute, match="/api/described/<name>: path"):
+        openapi_document(wrong_path)
+    with pytest.raises(UndescribedRoute, match="/api/forgotten has no @operation"):
+        openapi_document(forgotten)
 
 
 def test_the_description_is_served_as_openapi_3_1(app: Flask) -> None:
     document = app.test_client().get("/api/openapi.json").json
-    assert document == openapi_document()
+    assert document == openapi_document(app)
     assert document["openapi"] == "3.1.0"
     history = document["paths"]["/api/v1/servers/history"]["get"]
     assert [p["name"] for p in history["parameters"]] == ["server", "metric", "period"]
     assert set(history["responses"]) == {"200", "400", "404"}
 
 
-def test_every_reference_in_the_description_resolves() -> None:
-    document = openapi_document()
+def test_every_reference_in_the_description_resolves(app: Flask) -> None:
+    document = openapi_document(app)
     text = repr(document)
     for name in re.findall(r"#/components/schemas/(\w+)", text):
         assert name in document["components"]["schemas"], name

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from fleet_support import fleet_settings
 from ollama_webmgr.sim.fleet import EmulatedFleet
-from ollama_webmgr.web.app import create_app
+from ollama_webmgr.webapp import create_app
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.sim.serve import serve_in_thread
 from ollama_webmgr.web import dist
-from ollama_webmgr.web.app import create_app
 from ollama_webmgr.web.dist import AssetManifest
+from ollama_webmgr.webapp import create_app
 
 OFFLINE_TITLE = "Indisponible hors ligne"
 # Network actions following the convention of pwa.js, the way pages write them.

@@ -22,11 +22,12 @@ from journey_support import ARTIFACTS, DEVICES
 from playwright.sync_api import Browser, Page
 
 from fleet_support import fleet_settings
-from ollama_webmgr.manager import model_jobs
 from ollama_webmgr.sim.catalog import CATALOG
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
 from ollama_webmgr.sim.serve import serve_in_thread
-from ollama_webmgr.web.app import create_app
+from ollama_webmgr.usecases import model_jobs
+from ollama_webmgr.usecases.actor import Actor
+from ollama_webmgr.webapp import create_app
 from ollama_webmgr.wiring import Services, build_services
 
 pytestmark = pytest.mark.e2e
@@ -236,11 +237,11 @@ def _prepare(fleet: EmulatedFleet, services: Services, gateway: str) -> None:
     fleet.registry.publish_update("smollm2:135m")
     _through_gateway(gateway, "smollm2:135m", 6)
     model_jobs.submit_check(services, names[0])
-    model_jobs.submit_pull(services, names[1], "all-minilm")
-    model_jobs.submit_pull(services, names[0], "absent-du-catalogue:7b")
+    model_jobs.submit_pull(services, Actor("test"), names[1], "all-minilm")
+    model_jobs.submit_pull(services, Actor("test"), names[0], "absent-du-catalogue:7b")
     _wait_jobs(services, 3)
     fleet.nodes[2].state.bandwidth = 5e6  # a pull that runs through the audit
-    model_jobs.submit_pull(services, names[2], "gpt-oss:20b")
+    model_jobs.submit_pull(services, Actor("test"), names[2], "gpt-oss:20b")
     services.runner.submit(
         "eject_force", {"server_url": fleet.urls[1], "model": "gemma3:1b", "timeout": 1}
     )

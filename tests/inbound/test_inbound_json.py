@@ -14,7 +14,7 @@ from inbound_support import Served, exchange
 from ollama_webmgr.gateway.app import MODEL_ROUTES
 from ollama_webmgr.gateway.routes import SPECIAL
 from ollama_webmgr.settings import Settings
-from ollama_webmgr.web.app import create_app
+from ollama_webmgr.webapp import create_app
 
 DEEP = b'{"a":' * 5000 + b"1" + b"}" * 5000
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}

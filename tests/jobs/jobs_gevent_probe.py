@@ -16,8 +16,8 @@ def probe(bus: Any) -> dict[str, Any]:
 
     import gevent
 
+    from ollama_webmgr.api.sse import KEEP_ALIVE, progress_stream
     from ollama_webmgr.jobs.runner import ThreadRunner
-    from ollama_webmgr.web.sse import KEEP_ALIVE, progress_stream
 
     def slow(params: dict[str, Any], ctx: Any) -> str:
         for n in range(3):

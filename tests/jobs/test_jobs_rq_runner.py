@@ -16,10 +16,10 @@ from jobs_rq_helpers import (
 )
 from jobs_sse_parsing import parse
 
+from ollama_webmgr.api.sse import progress_stream
 from ollama_webmgr.errors import JobError, JobNotFound
 from ollama_webmgr.jobs.model import Job
 from ollama_webmgr.jobs.rq_runner import RQRunner
-from ollama_webmgr.web.sse import progress_stream
 
 pytestmark = pytest.mark.redis
 

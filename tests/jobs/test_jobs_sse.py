@@ -11,11 +11,11 @@ import pytest
 from jobs_sample_tasks import registry
 from jobs_sse_parsing import parse
 
+from ollama_webmgr.api.sse import KEEP_ALIVE, SseEvent, progress_stream
 from ollama_webmgr.errors import JobNotFound
 from ollama_webmgr.jobs.bus import MemoryBus
 from ollama_webmgr.jobs.context import TaskContext
 from ollama_webmgr.jobs.runner import ThreadRunner
-from ollama_webmgr.web.sse import KEEP_ALIVE, SseEvent, progress_stream
 
 
 def test_multi_line_data_becomes_several_data_lines() -> None:

@@ -11,11 +11,11 @@ import pytest
 from flask import Flask, Response, request, stream_with_context
 from jobs_sse_parsing import parse
 
+from ollama_webmgr.api.sse import SSE_HEADERS, SSE_MIMETYPE, progress_stream
 from ollama_webmgr.jobs.bus import MemoryBus
 from ollama_webmgr.jobs.context import TaskContext
 from ollama_webmgr.jobs.runner import ThreadRunner
 from ollama_webmgr.sim.serve import RunningServer, serve_in_thread
-from ollama_webmgr.web.sse import SSE_HEADERS, SSE_MIMETYPE, progress_stream
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from fleet_support import SMALL_MODELS, fleet_services
-from ollama_webmgr.manager import gateway_settings
 from ollama_webmgr.manager.background import ConfigSync
-from ollama_webmgr.manager.fleet import Fleet
 from ollama_webmgr.sim.fleet import running_fleet
+from ollama_webmgr.usecases import gateway_settings
+from ollama_webmgr.usecases.fleet import Fleet
 
 
 def test_drain_and_limits_set_in_one_process_apply_in_the_other(

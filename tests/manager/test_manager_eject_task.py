@@ -11,7 +11,7 @@ import pytest
 from werkzeug.wrappers import Request, Response
 
 from ollama_webmgr.errors import EjectFailed, OllamaNotFound
-from ollama_webmgr.manager.running import eject_force
+from ollama_webmgr.jobs.eject_task import eject_force
 from ollama_webmgr.sim.serve import serve_in_thread
 
 LOADED = {

@@ -8,15 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from ollama_webmgr.cluster.saved_fleet import load_registry
 from ollama_webmgr.errors import (
     InvalidServerUrl,
     ServerCheckFailed,
     ServerNameTaken,
     UnknownServer,
 )
-from ollama_webmgr.manager import gateway_settings as gs
-from ollama_webmgr.manager.fleet import Fleet, ServerCheck, load_registry
 from ollama_webmgr.store.database import DatabaseManager, Where, open_database
+from ollama_webmgr.usecases import gateway_settings as gs
+from ollama_webmgr.usecases.fleet import Fleet, ServerCheck
 
 ENV = ("http://a:11434", "http://b:11434")
 

@@ -12,7 +12,7 @@ from ollama_webmgr.cluster.hardware import set_agent_address
 from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.sim.fleet import running_fleet
 from ollama_webmgr.store.database import DatabaseManager, Where, open_database
-from ollama_webmgr.web.app import create_app
+from ollama_webmgr.webapp import create_app
 from ollama_webmgr.wiring import build_services
 
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from ollama_webmgr.manager.observability import (
+from ollama_webmgr.store.database import DatabaseManager, Sample, open_database
+from ollama_webmgr.store.stats import record_model_requests, record_requests
+from ollama_webmgr.usecases.observability import (
     node_hardware,
     request_stats,
     server_health,
     window,
 )
-from ollama_webmgr.store.database import DatabaseManager, Sample, open_database
-from ollama_webmgr.store.stats import record_model_requests, record_requests
 
 HOUR, DAY = 3600.0, 86400.0
 NOW = 1_763_798_400.0 + 12 * HOUR  # 2025-11-22 12:00 UTC

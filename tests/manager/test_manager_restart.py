@@ -9,13 +9,13 @@ from manager_support import started_services, wait_until
 from fleet_support import SMALL_MODELS
 from ollama_webmgr.gateway.auth import hash_api_key
 from ollama_webmgr.jobs.model import Job
-from ollama_webmgr.manager import gateway_settings as gs
 from ollama_webmgr.manager.recording import JobRecorder
 from ollama_webmgr.ollama.names import ModelName
 from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.sim.fleet import running_fleet
 from ollama_webmgr.store.records import record_audit
 from ollama_webmgr.store.stats import get_stats_snapshot, update_request_stats
+from ollama_webmgr.usecases import gateway_settings as gs
 
 
 def test_config_keys_jobs_stats_and_servers_survive_a_restart(tmp_path: Path) -> None:

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from fleet_support import SMALL_MODELS, fleet_services
-from ollama_webmgr.manager import models
 from ollama_webmgr.manager.cache import ModelsCache, RedisVersions
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
+from ollama_webmgr.usecases import models
+from ollama_webmgr.usecases.actor import Actor
 from redis_fixtures import REDIS_URL
 
 pytestmark = pytest.mark.redis
@@ -44,7 +45,7 @@ def test_a_delete_through_one_worker_is_seen_by_the_other(
     ):
         assert names(models.list_models(second)) == sorted(SMALL_MODELS)
         assert models.list_models(second).cached  # the next read is a hit
-        models.delete_model(first, None, SMALL_MODELS[0])
+        models.delete_model(first, Actor("test"), None, SMALL_MODELS[0])
         listing = models.list_models(second)
         assert not listing.cached
         assert names(listing) == sorted(SMALL_MODELS[1:])

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from fleet_support import FAST, fleet_services
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
-from ollama_webmgr.web.app import create_app
+from ollama_webmgr.webapp import create_app
 from ollama_webmgr.wiring import Services
 
 NODE_A = ("smollm2:135m", "all-minilm:latest")

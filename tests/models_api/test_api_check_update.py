@@ -9,7 +9,7 @@ from models_api_support import post, wait_finished
 
 from fleet_support import closed_port_url, fleet_services
 from ollama_webmgr.sim.fleet import EmulatedFleet
-from ollama_webmgr.web.app import create_app
+from ollama_webmgr.webapp import create_app
 from ollama_webmgr.wiring import Services
 
 

@@ -11,7 +11,7 @@ from models_api_support import model_names, post, wait_finished
 
 from fleet_support import fleet_services
 from ollama_webmgr.sim.fleet import EmulatedFleet
-from ollama_webmgr.web.app import create_app
+from ollama_webmgr.webapp import create_app
 from ollama_webmgr.wiring import Services
 
 

@@ -12,7 +12,7 @@ from models_api_support import model_names, parse_sse, post, wait_finished
 from ollama_webmgr.jobs.tasks import TASKS_REF
 from ollama_webmgr.sim.fleet import EmulatedFleet
 from ollama_webmgr.store.database import Where
-from ollama_webmgr.web.app import create_app
+from ollama_webmgr.webapp import create_app
 from ollama_webmgr.wiring import Services
 from rq_workers import run_burst
 

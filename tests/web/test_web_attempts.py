@@ -7,7 +7,7 @@ import base64
 
 from web_support import make_app
 
-from ollama_webmgr.web.attempts import GLOBAL, PER_CLIENT, AttemptLimiter
+from ollama_webmgr.edge.attempts import GLOBAL, PER_CLIENT, AttemptLimiter
 from ollama_webmgr.web.health import ProbeCache
 
 

@@ -19,7 +19,7 @@ from fleet_support import SMALL_MODELS, fleet_settings
 from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.ollama.client import OllamaClient
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
-from ollama_webmgr.web.app import create_app
+from ollama_webmgr.webapp import create_app
 from ollama_webmgr.wiring import EXTENSION_KEY, Services
 
 SMALL = SMALL_MODELS[0]

@@ -14,9 +14,10 @@ from web_support import parse
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from fleet_support import FAST, fleet_services
-from ollama_webmgr.manager import model_jobs
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
-from ollama_webmgr.web.app import create_app
+from ollama_webmgr.usecases import model_jobs
+from ollama_webmgr.usecases.actor import Actor
+from ollama_webmgr.webapp import create_app
 
 PAGES = (
     "/",
@@ -53,7 +54,9 @@ def fleet() -> Iterator[EmulatedFleet]:
 @pytest.fixture
 def app(fleet: EmulatedFleet, tmp_path: Path) -> Iterator[Flask]:
     with fleet_services(fleet, tmp_path) as services:
-        model_jobs.submit_pull(services, None, "absent:1b")  # a failed job's forms
+        model_jobs.submit_pull(
+            services, Actor("test"), None, "absent:1b"
+        )  # a failed job's forms
         yield create_app(services=services)
 
 

@@ -15,7 +15,7 @@ from ollama_webmgr.jobs.context import TaskContext
 from ollama_webmgr.jobs.runner import ThreadRunner
 from ollama_webmgr.sim.fleet import running_fleet
 from ollama_webmgr.store.records import record_hardware
-from ollama_webmgr.web.app import create_app
+from ollama_webmgr.webapp import create_app
 from ollama_webmgr.wiring import build_services
 
 

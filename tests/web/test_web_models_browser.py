@@ -11,10 +11,11 @@ import pytest
 from cdp_browser import CHROMIUM, Browser
 
 from fleet_support import fleet_services
-from ollama_webmgr.manager import model_jobs
 from ollama_webmgr.sim.fleet import running_fleet
 from ollama_webmgr.sim.serve import RunningServer, serve_in_thread
-from ollama_webmgr.web.app import create_app
+from ollama_webmgr.usecases import model_jobs
+from ollama_webmgr.usecases.actor import Actor
+from ollama_webmgr.webapp import create_app
 from ollama_webmgr.wiring import Services
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs chromium")
@@ -88,7 +89,9 @@ def test_a_reloaded_page_follows_a_running_pull_and_can_cancel_it(
     site: tuple[Services, RunningServer], browser: Browser
 ) -> None:
     services, web = site
-    model_jobs.submit_pull(services, None, "qwen2.5:7b")  # 19 s: cancelled long before
+    model_jobs.submit_pull(
+        services, Actor("test"), None, "qwen2.5:7b"
+    )  # 19 s: cancelled long before
     tab = browser.open(f"{web.url}/models")
     until(
         lambda: browser.eval(tab, JOBS),

@@ -12,9 +12,10 @@ from flask.testing import FlaskClient
 from web_support import csrf_token_of, inline_code_problems, parse
 
 from fleet_support import FAST, fleet_services
-from ollama_webmgr.manager import model_jobs
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
-from ollama_webmgr.web.app import create_app
+from ollama_webmgr.usecases import model_jobs
+from ollama_webmgr.usecases.actor import Actor
+from ollama_webmgr.webapp import create_app
 from ollama_webmgr.wiring import Services
 
 HX = {"HX-Request": "true"}
@@ -251,8 +252,8 @@ def test_an_unreachable_server_shows_a_message_not_an_error_page(
 def test_detail_page_lists_only_the_jobs_about_that_model(
     client: FlaskClient, services: Services, names: list[str]
 ) -> None:
-    [mine] = model_jobs.submit_pull(services, names[1], "smollm2:135m")
-    model_jobs.submit_pull(services, names[1], "all-minilm")
+    [mine] = model_jobs.submit_pull(services, Actor("test"), names[1], "smollm2:135m")
+    model_jobs.submit_pull(services, Actor("test"), names[1], "all-minilm")
     wait_idle(services)
     doc = parse(client.get(f"/models/smollm2:135m?server={names[1]}").data)
     shown = [li["data-job-id"] for li in doc.select("[data-job-id]")]
@@ -265,8 +266,8 @@ def test_detail_page_lists_only_the_jobs_about_that_model(
 def test_a_server_page_lists_only_its_own_jobs(
     client: FlaskClient, services: Services, names: list[str]
 ) -> None:
-    [mine] = model_jobs.submit_pull(services, names[0], "all-minilm")
-    [other] = model_jobs.submit_pull(services, names[1], "all-minilm")
+    [mine] = model_jobs.submit_pull(services, Actor("test"), names[0], "all-minilm")
+    [other] = model_jobs.submit_pull(services, Actor("test"), names[1], "all-minilm")
     wait_idle(services)
     doc = parse(client.get(f"/models?server={names[0]}").data)
     assert [li["data-job-id"] for li in doc.select("#jobs [data-job-id]")] == [mine.id]
@@ -282,7 +283,7 @@ def test_finished_jobs_can_be_dismissed_one_by_one_or_all_at_once(
     client: FlaskClient, services: Services, names: list[str]
 ) -> None:
     jobs = [
-        model_jobs.submit_pull(services, names[0], name)[0]
+        model_jobs.submit_pull(services, Actor("test"), names[0], name)[0]
         for name in ("all-minilm", "smollm2:135m", "tinyllama")
     ]
     wait_idle(services)
@@ -295,7 +296,7 @@ def test_finished_jobs_can_be_dismissed_one_by_one_or_all_at_once(
     rows = [li["data-job-id"] for li in parse(hidden.data).select("[data-job-id]")]
     assert jobs[0].id not in rows
     assert {jobs[1].id, jobs[2].id} <= set(rows)
-    [running] = model_jobs.submit_pull(services, names[0], "qwen2.5:7b")
+    [running] = model_jobs.submit_pull(services, Actor("test"), names[0], "qwen2.5:7b")
     cleared = client.post("/models/-/jobs/clear", data=scope, headers=headers)
     doc = parse(cleared.data)
     assert doc.select_one("[data-finished-jobs]") is None
@@ -336,7 +337,7 @@ def test_many_running_jobs_fold_after_three_cards(
 ) -> None:
     fleet.nodes[0].state.bandwidth = 1e6  # they all stay running
     for name in ("qwen2.5:7b", "mistral:7b", "llava:7b", "gemma3:4b", "phi3:mini"):
-        model_jobs.submit_pull(services, names[0], name)
+        model_jobs.submit_pull(services, Actor("test"), names[0], name)
     doc = parse(client.get(f"/models?server={names[0]}").data)
     assert len(doc.select("[data-active-jobs] > [data-job-id]")) == 3
     folded = doc.select_one("details[data-more-jobs]")

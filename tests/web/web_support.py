@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ollama_webmgr.settings import Settings
-from ollama_webmgr.web.app import create_app
+from ollama_webmgr.webapp import create_app
 from ollama_webmgr.wiring import EXTENSION_KEY
 
 SERVERS = ("http://gpu-a:11434", "http://192.168.1.20:11434")

@@ -1,4 +1,4 @@
-"""What the JSON routes share: body parsing, model JSON, local error statuses."""
+"""What the JSON routes share: body parsing, model JSON."""
 
 from __future__ import annotations
 
@@ -6,39 +6,9 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, Response, abort, request
+from flask import abort, request
 
-from ollama_webmgr.errors import WebmgrError
-from ollama_webmgr.manager.model_jobs import JobNotRetryable
-from ollama_webmgr.manager.models import ModelNameTaken
 from ollama_webmgr.ollama.payloads import ModelTag, ShowInfo
-from ollama_webmgr.web.errors import error_response
-from ollama_webmgr.web.messages import ErrorView
-
-#: errors of the model manager that ``web/messages.py`` does not know
-LOCAL_ERRORS: dict[type[WebmgrError], tuple[int, str]] = {
-    JobNotRetryable: (
-        409,
-        "Seule une tâche en erreur, annulée ou interrompue peut être relancée.",
-    ),
-    ModelNameTaken: (
-        409,
-        "Un modèle porte déjà ce nom sur ce serveur : choisissez un autre nom "
-        "ou supprimez d’abord l’autre modèle.",
-    ),
-}
-
-
-def init_local_errors(app: Flask) -> None:
-    for kind in LOCAL_ERRORS:
-        app.register_error_handler(kind, _local_error)
-
-
-def _local_error(exc: WebmgrError) -> Response:
-    for kind, (status, message) in LOCAL_ERRORS.items():
-        if isinstance(exc, kind):
-            return error_response(ErrorView(status, exc.code, message))
-    raise exc  # pragma: no cover - only registered for LOCAL_ERRORS
 
 
 def json_body() -> dict[str, Any]:

@@ -12,9 +12,10 @@ from typing import NoReturn
 from flask import abort, request
 
 from ollama_webmgr.cluster.servers import Server, ServerRegistry
-from ollama_webmgr.ollama.urls import display_address
-from ollama_webmgr.web.errors import error_response
-from ollama_webmgr.web.messages import ErrorView
+from ollama_webmgr.edge.errors import error_response
+from ollama_webmgr.errors import UnknownServer
+from ollama_webmgr.french.messages import ErrorView, unknown_server_named
+from ollama_webmgr.usecases.servers import find_server
 
 
 def fail(
@@ -51,10 +52,10 @@ def integer(name: str, default: int, low: int, high: int) -> int:
 
 def server_of(registry: ServerRegistry, value: str) -> Server:
     """A server given by name, address (``host:port``) or URL; unknown -> 404."""
-    for server in registry.all():
-        if value in (server.name, server.url, display_address(server.url)):
-            return server
-    fail(f"Serveur inconnu : « {value} ».", status=404, code="unknown_server")
+    try:
+        return find_server(registry, value)
+    except UnknownServer:
+        fail(unknown_server_named(value), status=404, code="unknown_server")
 
 
 def _listing(allowed: Collection[str]) -> str:

@@ -5,10 +5,8 @@ from __future__ import annotations
 from flask import Flask
 
 from ollama_webmgr.api import jobs, models
-from ollama_webmgr.api.common import init_local_errors
 
 
 def register_api(app: Flask) -> None:
-    init_local_errors(app)
     app.register_blueprint(models.bp)
     app.register_blueprint(jobs.bp)

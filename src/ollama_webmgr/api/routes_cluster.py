@@ -6,45 +6,41 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from ollama_webmgr.api.inputs import (
-    audit,
-    bad_request,
-    json_body,
-    optional_text,
-    text_field,
+from ollama_webmgr.api.inputs import bad_request, json_body, optional_text, text_field
+from ollama_webmgr.api.openapi import (
+    BAD,
+    BOOL,
+    CONFLICT,
+    ERROR,
+    OBJ,
+    OK,
+    SERVER_NAME,
+    STR,
+    UNKNOWN,
+    operation,
+    query,
+    shape,
 )
-from ollama_webmgr.cluster.hardware import InfoSource, optional_grpc_factory
 from ollama_webmgr.cluster.servers import Server
-from ollama_webmgr.errors import AgentUnavailable
-from ollama_webmgr.manager.fleet import Fleet
-from ollama_webmgr.manager.status import ServerStatus, fleet_status
-from ollama_webmgr.web.messages import describe_error
-from ollama_webmgr.wiring import Services, get_services
+from ollama_webmgr.edge.auth import current_actor
+from ollama_webmgr.errors import UnknownServer
+from ollama_webmgr.french.messages import describe_error
+from ollama_webmgr.usecases import fleet as uc
+from ollama_webmgr.usecases.servers import primary_server
+from ollama_webmgr.usecases.status import ServerStatus, fleet_status
+from ollama_webmgr.wiring import get_services
 
 bp = Blueprint("api_cluster", __name__)
 
 
-#: a web request waits at most this long for a newly set agent's first answer
-AGENT_FIRST_ANSWER_S = 2.0
+def _is_primary(fleet: uc.Fleet, server: Server) -> bool:
+    try:
+        return primary_server(fleet.registry).name == server.name
+    except UnknownServer:
+        return False
 
 
-def fleet_of(services: Services) -> Fleet:
-    token = services.settings.agent_token
-
-    def ask_agent(address: str) -> InfoSource:
-        """A gRPC client, made only when an agent is set (gRPC loads lazily)."""
-        factory = optional_grpc_factory(token=token, timeout=AGENT_FIRST_ANSWER_S)
-        if factory is None:
-            raise AgentUnavailable("the 'agent' extra is not installed")
-        return factory(address)
-
-    return Fleet(
-        services.servers, services.db, services.settings.servers, ask_agent=ask_agent
-    )
-
-
-def server_json(fleet: Fleet, server: Server) -> dict[str, Any]:
-    active = fleet.registry.active()
+def server_json(fleet: uc.Fleet, server: Server) -> dict[str, Any]:
     return {
         "name": server.name,
         "url": server.url,
@@ -52,7 +48,7 @@ def server_json(fleet: Fleet, server: Server) -> dict[str, Any]:
         "weight": server.weight,
         "configured": fleet.is_configured(server),
         "agent": fleet.agent_of(server),
-        "primary": bool(active) and active[0].name == server.name,
+        "primary": _is_primary(fleet, server),
     }
 
 
@@ -71,8 +67,14 @@ def status_json(status: ServerStatus) -> dict[str, Any]:
 
 
 @bp.get("/api/servers")
+@operation(
+    "serveurs",
+    "Serveurs de la flotte et leur état",
+    params=[query("status", STR, "0 : sans interroger les serveurs")],
+    answers=OK,
+)
 def list_servers() -> Response:
-    fleet = fleet_of(get_services())
+    fleet = uc.fleet_of(get_services())
     servers = fleet.registry.all()
     body = [server_json(fleet, server) for server in servers]
     if request.args.get("status", "1") != "0":
@@ -84,16 +86,33 @@ def list_servers() -> Response:
 
 
 @bp.post("/api/servers")
+@operation(
+    "serveurs",
+    "Ajouter un serveur (doit répondre à /api/version)",
+    body=shape(name=STR, url=STR),
+    answers={201: ("Ajouté", OBJ), **BAD, **CONFLICT, 502: ("Injoignable", ERROR)},
+)
 def add_server() -> tuple[Response, int]:
     services = get_services()
     data = json_body()
-    fleet = fleet_of(services)
-    server = fleet.add(text_field(data, "name"), text_field(data, "url"))
-    audit(services, "server_add", server.name, url=server.url)
-    return jsonify(server_json(fleet, server)), 201
+    name, url = text_field(data, "name"), text_field(data, "url")
+    server = uc.add_server(services, current_actor(), name, url)
+    return jsonify(server_json(uc.fleet_of(services), server)), 201
 
 
 @bp.patch("/api/servers/<name>")
+@operation(
+    "serveurs",
+    "Renommer, activer/désactiver, poids",
+    params=[SERVER_NAME],
+    body=shape(
+        name=STR,
+        enabled=BOOL,
+        weight={"type": "integer", "minimum": 0},
+        required=(),
+    ),
+    answers={**OK, **BAD, **UNKNOWN, **CONFLICT},
+)
 def change_server(name: str) -> Response:
     services = get_services()
     data = json_body()
@@ -106,23 +125,33 @@ def change_server(name: str) -> Response:
         isinstance(weight, bool) or not isinstance(weight, int) or weight < 0
     ):
         bad_request("Champ « weight » invalide : un entier positif ou nul est attendu.")
-    fleet = fleet_of(services)
-    server = fleet.update(name, new_name=new_name, enabled=enabled, weight=weight)
-    audit(services, "server_update", name, changes=data)
-    return jsonify(server_json(fleet, server))
+    server = uc.change_server(
+        services,
+        current_actor(),
+        name,
+        new_name=new_name,
+        enabled=enabled,
+        weight=weight,
+    )
+    return jsonify(server_json(uc.fleet_of(services), server))
 
 
 @bp.put("/api/servers/<name>/agent")
+@operation(
+    "serveurs",
+    "Agent matériel du serveur (hôte:port ; null pour le retirer)",
+    params=[SERVER_NAME],
+    body=shape(agent={"type": ["string", "null"]}),
+    answers={**OK, **BAD, **UNKNOWN},
+)
 def set_agent(name: str) -> Response:
     """``{"agent": "host:port"}`` gives the server a node agent; null removes it."""
     services = get_services()
     agent = json_body().get("agent")
     if agent is not None and not isinstance(agent, str):
         bad_request("Champ « agent » invalide : « hôte:port » ou null attendu.")
-    fleet = fleet_of(services)
-    outcome = fleet.set_agent(name, agent)
-    audit(services, "server_agent", name, agent=agent)
-    body = server_json(fleet, outcome.server)
+    outcome = uc.set_agent(services, current_actor(), name, agent)
+    body = server_json(uc.fleet_of(services), outcome.server)
     if outcome.report is not None:
         body["agent_answered"] = outcome.report.ok
         body["agent_error"] = outcome.report.error
@@ -130,17 +159,27 @@ def set_agent(name: str) -> Response:
 
 
 @bp.delete("/api/servers/<name>")
+@operation(
+    "serveurs",
+    "Retirer un serveur ajouté dans l’interface",
+    params=[SERVER_NAME],
+    answers={**OK, **UNKNOWN, **CONFLICT},
+)
 def remove_server(name: str) -> Response:
-    services = get_services()
-    fleet_of(services).remove(name)
-    audit(services, "server_remove", name)
+    uc.remove_server(get_services(), current_actor(), name)
     return jsonify(removed=name)
 
 
 @bp.post("/api/servers/test")
+@operation(
+    "serveurs",
+    "Tester une adresse (GET /api/version)",
+    body=shape(url=STR),
+    answers={**OK, **BAD, 502: ("Injoignable", ERROR)},
+)
 def test_server() -> Response:
     url = text_field(json_body(), "url")
-    check = fleet_of(get_services()).test(url)
+    check = uc.check_url(get_services(), url)
     return jsonify(
         url=check.url,
         reachable=True,

@@ -15,23 +15,32 @@ to the audit trail.
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
 from ollama_webmgr.api.inputs import json_body
+from ollama_webmgr.api.openapi import (
+    BAD,
+    BOOL,
+    OBJ,
+    OK,
+    STR,
+    UNKNOWN,
+    operation,
+    path,
+    shape,
+)
 from ollama_webmgr.api.params import fail, server_of
-from ollama_webmgr.gateway.config import GatewayConfig
+from ollama_webmgr.edge.auth import current_actor
 from ollama_webmgr.gateway.status import fleet_status
-from ollama_webmgr.manager import gateway_settings as gs
-from ollama_webmgr.store.records import record_audit
-from ollama_webmgr.web.auth import current_actor
+from ollama_webmgr.usecases import gateway_settings as gs
 from ollama_webmgr.wiring import get_services
 
 bp = Blueprint("api_gateway", __name__, url_prefix="/api/gateway")
 
 
 @bp.get("/config")
+@operation("passerelle", "Réglages de la passerelle", answers=OK)
 def get_config() -> Response:
     config = get_services().gateway.app.config
     return jsonify(
@@ -41,59 +50,26 @@ def get_config() -> Response:
 
 
 @bp.put("/config")
+@operation(
+    "passerelle",
+    "Modifier des réglages (appliqués sans redémarrage)",
+    body={"$ref": "#/components/schemas/GatewayConfig"},
+    answers={**OK, **BAD},
+)
 def put_config() -> Response:
     changes = json_body()
     if not changes:
         fail("Aucun réglage à modifier.")
-    for name, value in changes.items():
-        _check_setting(name, value)
     services = get_services()
-    values = gs.save_gateway_config(services.db, services.gateway.app.config, changes)
-    record_audit(services.db, current_actor(), "gateway.config", "gateway", changes)
+    values = gs.change_settings(services, current_actor(), changes)
     return jsonify(
         config=values,
         api_keys_enabled=bool(services.gateway.app.config.api_key_hashes),
     )
 
 
-def _check_setting(name: str, value: Any) -> None:
-    problem = setting_problem(name, value)
-    if problem:
-        fail(problem)
-
-
-def setting_problem(name: str, value: Any) -> str | None:
-    """What is wrong with one gateway setting, in French (None: nothing)."""
-    if name not in gs.EDITABLE:
-        return f"Réglage inconnu : « {name} ». Réglages possibles : {', '.join(gs.EDITABLE)}."
-    expected = setting_expectation(name, value)
-    return f"Valeur invalide pour « {name} » : {expected}." if expected else None
-
-
-def setting_expectation(name: str, value: Any) -> str | None:
-    """What a known setting expects, in French, when ``value`` does not fit it."""
-    try:
-        GatewayConfig().update(**{name: value})
-    except ValueError as exc:
-        return _expected(str(exc))
-    return None
-
-
-def _expected(english: str) -> str:
-    if english.startswith("strategy"):
-        return "least_in_flight, round_robin, weighted ou latency attendu"
-    if english.startswith("sticky"):
-        return "true ou false attendu"
-    if english.startswith("origins"):
-        return "des origines schéma://hôte séparées par des virgules (une * au plus) attendues"
-    if ">= 1" in english:
-        return "un entier supérieur ou égal à 1 attendu"
-    if ">= 0" in english:
-        return "un entier positif ou nul attendu"
-    return "un nombre de secondes positif attendu"
-
-
 @bp.get("/status")
+@operation("passerelle", "État de chaque serveur vu par la passerelle", answers=OK)
 def status() -> Response:
     return jsonify(
         servers=[asdict(s) for s in fleet_status(get_services().gateway.app)]
@@ -101,6 +77,12 @@ def status() -> Response:
 
 
 @bp.post("/drain")
+@operation(
+    "passerelle",
+    "Vider un serveur (plus de nouvelles requêtes) ou le remettre en service",
+    body=shape(server=STR, draining=BOOL),
+    answers={**OK, **BAD, **UNKNOWN},
+)
 def drain() -> Response:
     data = json_body()
     name, draining = data.get("server"), data.get("draining")
@@ -110,41 +92,39 @@ def drain() -> Response:
         fail("« draining » attendu : true (vider) ou false (remettre en service).")
     services = get_services()
     server = server_of(services.servers, name)
-    updated = services.servers.set_draining(server.name, draining)
-    gs.save_draining(services.db, services.servers)
-    record_audit(
-        services.db,
-        current_actor(),
-        "gateway.drain",
-        server.name,
-        {"draining": draining},
-    )
+    updated = gs.set_draining(services, current_actor(), server.name, draining)
     return jsonify(server=updated.name, draining=updated.draining)
 
 
 @bp.get("/keys")
+@operation("passerelle", "Clés d’API (sans leur valeur)", answers=OK)
 def list_keys() -> Response:
-    keys = gs.list_api_keys(get_services().db)
-    return jsonify(enabled=bool(keys), keys=[gs.public_key(k) for k in keys])
+    keys = gs.api_keys(get_services())
+    return jsonify(enabled=bool(keys), keys=keys)
 
 
 @bp.post("/keys")
+@operation(
+    "passerelle",
+    "Créer une clé d’API (sa valeur n’est montrée qu’ici)",
+    body=shape(label=STR),
+    answers={201: ("Clé créée", OBJ), **BAD},
+)
 def create_key() -> tuple[Response, int]:
     label = json_body().get("label", "")
     if not isinstance(label, str) or not 1 <= len(label.strip()) <= gs.LABEL_MAX:
         fail(f"« label » attendu : un nom de 1 à {gs.LABEL_MAX} caractères.")
-    services = get_services()
-    created = gs.create_api_key(services.db, services.gateway.app.config, label.strip())
-    record_audit(
-        services.db, current_actor(), "gateway.key.create", created.entry["id"]
-    )
+    created = gs.issue_api_key(get_services(), current_actor(), label)
     return jsonify(key=created.key, **gs.public_key(created.entry)), 201
 
 
 @bp.delete("/keys/<key_id>")
+@operation(
+    "passerelle",
+    "Supprimer une clé d’API",
+    params=[path("key_id", "Identifiant de la clé")],
+    answers={204: ("Supprimée", None), **UNKNOWN},
+)
 def delete_key(key_id: str) -> tuple[str, int]:
-    services = get_services()
-    if not gs.delete_api_key(services.db, services.gateway.app.config, key_id):
-        fail(f"Clé inconnue : « {key_id} ».", status=404, code="unknown_key")
-    record_audit(services.db, current_actor(), "gateway.key.delete", key_id)
+    gs.revoke_api_key(get_services(), current_actor(), key_id)
     return "", 204

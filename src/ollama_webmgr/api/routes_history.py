@@ -22,6 +22,15 @@ from typing import Any, cast
 
 from flask import Blueprint, Response, jsonify, request
 
+from ollama_webmgr.api.openapi import (
+    BAD,
+    OK,
+    STR,
+    UNKNOWN,
+    enum,
+    operation,
+    query,
+)
 from ollama_webmgr.api.params import choice, fail, integer, server_of
 from ollama_webmgr.cluster.hardware import METRICS as HARDWARE_METRICS
 from ollama_webmgr.cluster.hardware import vram_from_ps
@@ -46,6 +55,16 @@ MAX_DAYS = 400
 
 
 @bp.get("/servers/history")
+@operation(
+    "historique",
+    "Historique d’une mesure d’un serveur",
+    params=[
+        query("server", STR, "Nom ou adresse du serveur", True),
+        query("metric", enum(*METRICS), "Mesure (défaut health)"),
+        query("period", enum(*WINDOWS), "Fenêtre (défaut 24h)"),
+    ],
+    answers={**OK, **BAD, **UNKNOWN},
+)
 def server_history() -> Response:
     services = get_services()
     raw = request.args.get("server", "")
@@ -76,11 +95,26 @@ def server_history() -> Response:
 
 
 @bp.get("/servers/health")
+@operation("historique", "État et disponibilité (%) sur 24 h, 7 j, 30 j", answers=OK)
 def servers_health() -> Response:
     return jsonify(servers=get_health_report(get_services().db))
 
 
 @bp.get("/stats/requests")
+@operation(
+    "historique",
+    "Requêtes par période",
+    params=[
+        query("period", enum(*PERIODS), "Période (défaut daily)"),
+        query("type", enum("all", *REQUEST_TYPES), "Type de requête (défaut all)"),
+        query(
+            "days",
+            {"type": "integer", "minimum": 1, "maximum": MAX_DAYS},
+            "Nombre de jours (défaut 1, 7 ou 28 selon la période)",
+        ),
+    ],
+    answers={**OK, **BAD},
+)
 def request_stats() -> Response:
     period = cast(Period, choice("period", PERIODS, "daily"))
     kind = choice("type", ("all", *REQUEST_TYPES), "all")
@@ -101,6 +135,12 @@ def request_stats() -> Response:
 
 
 @bp.get("/nodes/hardware")
+@operation(
+    "historique",
+    "Matériel des nœuds (agent) et VRAM utilisée",
+    params=[query("server", STR, "Nom ou adresse (défaut : tous)")],
+    answers={**OK, **UNKNOWN},
+)
 def nodes_hardware() -> Response:
     services = get_services()
     wanted = request.args.get("server")

@@ -1,21 +1,27 @@
 """``GET /api/remote/search`` and ``GET /api/remote/variants`` (ollama.com).
 
 Variants say, for the chosen server (``?server=``), whether each tag is
-installed and whether the local copy matches ollama.com: the page's 12-hex id
-is the start of the manifest digest, which is the local digest too.
+installed and whether the local copy matches ollama.com
+(``usecases/library.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from ollama_webmgr.api.inputs import bad_request, server_named
-from ollama_webmgr.manager.probe import ask
-from ollama_webmgr.ollama.library import RemoteVariant
-from ollama_webmgr.ollama.names import ModelName
+from ollama_webmgr.api.inputs import bad_request
+from ollama_webmgr.api.openapi import (
+    BAD,
+    OK,
+    SERVER_Q,
+    STR,
+    UNKNOWN,
+    operation,
+    query,
+)
+from ollama_webmgr.usecases.library import search_library, variants_with_status
 from ollama_webmgr.wiring import get_services
 
 bp = Blueprint("api_remote", __name__)
@@ -30,10 +36,23 @@ def page_number(raw: str | None) -> int:
 
 
 @bp.get("/api/remote/search")
+@operation(
+    "bibliothèque",
+    "Rechercher sur ollama.com",
+    params=[
+        query("q", STR, "Texte recherché"),
+        query("c", STR, "Capacité (tools, vision…)"),
+        query("page", {"type": "integer", "minimum": 1}, "Page"),
+    ],
+    answers={**OK, **BAD},
+)
 def search() -> Response:
     args = request.args
-    page = get_services().library.search(
-        args.get("q", ""), capability=args.get("c"), page=page_number(args.get("page"))
+    page = search_library(
+        get_services(),
+        args.get("q", ""),
+        capability=args.get("c"),
+        page=page_number(args.get("page")),
     )
     return jsonify(
         query=page.query,
@@ -45,48 +64,19 @@ def search() -> Response:
     )
 
 
-def local_digests(server_name: str | None) -> dict[tuple[str, ...], str] | None:
-    """Installed model key → 12-hex id on the server, or None if it did not answer."""
-    services = get_services()
-    server = server_named(services, server_name)
-    outcome = ask(server, lambda client: client.tags(), services.clients)
-    if outcome.value is None:
-        return None
-    return {_key(tag.name): tag.short_id for tag in outcome.value}
-
-
-def variant_status(
-    variant: RemoteVariant, installed: dict[tuple[str, ...], str] | None
-) -> dict[str, Any]:
-    """``installed`` / ``up_to_date``: None when unknown (server down, no id)."""
-    if installed is None:
-        return {"installed": None, "up_to_date": None}
-    local = installed.get(_key(variant.name))
-    if local is None:
-        return {"installed": False, "up_to_date": None}
-    same = local == variant.short_digest if variant.short_digest else None
-    return {"installed": True, "up_to_date": same}
-
-
-def variants_with_status(
-    model: str, server_name: str | None
-) -> list[tuple[RemoteVariant, dict[str, Any]]]:
-    variants = get_services().library.variants(model)
-    installed = local_digests(server_name)
-    return [(variant, variant_status(variant, installed)) for variant in variants]
-
-
 @bp.get("/api/remote/variants")
+@operation(
+    "bibliothèque",
+    "Variantes (tags) d’un modèle, avec leur état sur le serveur",
+    params=[query("model", STR, "Nom du modèle", True), SERVER_Q],
+    answers={**OK, **BAD, **UNKNOWN},
+)
 def variants() -> Response:
     model = request.args.get("model", "").strip()
     if not model:
         bad_request("Paramètre « model » manquant.")
-    rows = variants_with_status(model, request.args.get("server"))
+    rows = variants_with_status(get_services(), model, request.args.get("server"))
     return jsonify(
         model=model,
         variants=[{**asdict(variant), **status} for variant, status in rows],
     )
-
-
-def _key(name: str) -> tuple[str, ...]:
-    return tuple(ModelName.parse(name).key)

@@ -6,21 +6,25 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from ollama_webmgr.api.inputs import (
-    audit,
-    json_body,
-    optional_text,
-    server_named,
-    servers_chosen,
-    text_field,
+from ollama_webmgr.api.inputs import json_body, optional_text, text_field
+from ollama_webmgr.api.openapi import (
+    BAD,
+    OK,
+    STARTED,
+    STR,
+    UNKNOWN,
+    operation,
+    query,
+    shape,
 )
 from ollama_webmgr.cluster.servers import Server
-from ollama_webmgr.manager.probe import Outcome
-from ollama_webmgr.manager.running import running_on, soft_eject
-from ollama_webmgr.ollama.names import ModelName
+from ollama_webmgr.edge.auth import current_actor
+from ollama_webmgr.french.labels import expiry, gpu_share
+from ollama_webmgr.french.messages import describe_error
 from ollama_webmgr.ollama.payloads import RunningModel
-from ollama_webmgr.web.labels import expiry, gpu_share
-from ollama_webmgr.web.messages import describe_error
+from ollama_webmgr.usecases import running as uc
+from ollama_webmgr.usecases.probe import Outcome
+from ollama_webmgr.usecases.servers import chosen_servers
 from ollama_webmgr.wiring import get_services
 
 bp = Blueprint("api_running", __name__)
@@ -64,11 +68,23 @@ def outcome_errors(outcomes: list[Outcome[Any]]) -> list[dict[str, str]]:
 
 
 @bp.get("/api/running")
+@operation(
+    "modèles",
+    "Modèles chargés en mémoire (GET /api/ps)",
+    params=[
+        query(
+            "server",
+            STR,
+            "Nom du serveur, ou « all » pour tous les serveurs actifs (défaut :"
+            " le principal)",
+        )
+    ],
+    answers=OK,
+)
 def running() -> Response:
     services = get_services()
-    outcomes = running_on(
-        servers_chosen(services, request.args.get("server")), services.clients
-    )
+    servers = chosen_servers(services.servers, request.args.get("server"))
+    outcomes = uc.loaded_models(services, servers)
     models = [
         running_json(outcome.server, model)
         for outcome in outcomes
@@ -77,29 +93,36 @@ def running() -> Response:
     return jsonify(models=models, errors=outcome_errors(outcomes))
 
 
-def _eject_target(data: dict[str, Any]) -> tuple[str, Server]:
-    name = ModelName.parse(text_field(data, "name")).display
-    server = server_named(get_services(), optional_text(data, "server"))
-    return name, server
+def _eject_target(data: dict[str, Any]) -> tuple[str | None, str]:
+    """(server or None for the primary, model name), as the body gives them."""
+    name = text_field(data, "name")
+    return optional_text(data, "server"), name
 
 
 @bp.post("/api/eject")
+@operation(
+    "modèles",
+    "Éjecter un modèle (keep_alive: 0)",
+    body=shape(name=STR, server=STR, required=("name",)),
+    answers={**OK, **BAD, **UNKNOWN},
+)
 def eject() -> Response:
-    services = get_services()
-    name, server = _eject_target(json_body())
-    gone = soft_eject(services.clients.get(server), name)
-    audit(services, "eject", name, server=server.name, ejected=gone)
-    return jsonify(name=name, server=server.name, ejected=gone)
+    server, name = _eject_target(json_body())
+    done = uc.eject(get_services(), current_actor(), server, name)
+    return jsonify(name=done.model, server=done.server.name, ejected=done.gone)
 
 
 @bp.post("/api/eject/force")
+@operation(
+    "modèles",
+    "Éjection forcée (tâche vérifiant /api/ps)",
+    body=shape(name=STR, server=STR, required=("name",)),
+    answers={**STARTED, **BAD, **UNKNOWN},
+)
 def eject_force() -> tuple[Response, int]:
-    services = get_services()
-    name, server = _eject_target(json_body())
-    job = services.runner.submit(
-        "eject_force",
-        {"server_url": server.url, "model": name},
-        dedupe_key=f"eject:{server.url}:{name}",
+    server, name = _eject_target(json_body())
+    started = uc.force_eject(get_services(), current_actor(), server, name)
+    body = jsonify(
+        job_id=started.job.id, name=started.model, server=started.server.name
     )
-    audit(services, "eject_force", name, server=server.name, job_id=job.id)
-    return jsonify(job_id=job.id, name=name, server=server.name), 202
+    return body, 202

@@ -17,7 +17,11 @@ True
 >>> registry.get("nope")
 Traceback (most recent call last):
 ...
-KeyError: "unknown server 'nope'"
+ollama_webmgr.errors.UnknownServer: unknown server 'nope'
+>>> registry.rename("cpu", "gpu:11434")
+Traceback (most recent call last):
+...
+ollama_webmgr.errors.ServerNameTaken: server 'gpu:11434' already exists
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from ollama_webmgr.errors import ServerNameTaken, UnknownServer
 from ollama_webmgr.ollama.urls import display_address, normalize_base_url
 
 
@@ -62,9 +67,10 @@ class ServerRegistry:
         return cls(servers)
 
     def add(self, server: Server) -> None:
+        """Add ``server`` last; ``ServerNameTaken`` if its name is used."""
         with self._lock:
             if server.name in self._servers:
-                raise ValueError(f"server {server.name!r} already exists")
+                raise ServerNameTaken(server.name)
             self._servers[server.name] = replace(
                 server, url=normalize_base_url(server.url)
             )
@@ -75,6 +81,7 @@ class ServerRegistry:
             del self._servers[name]
 
     def get(self, name: str) -> Server:
+        """The server called ``name``; ``UnknownServer`` if there is none."""
         with self._lock:
             return self._get(name)
 
@@ -102,7 +109,7 @@ class ServerRegistry:
         with self._lock:
             server = replace(self._get(name), name=new_name)
             if new_name != name and new_name in self._servers:
-                raise ValueError(f"server {new_name!r} already exists")
+                raise ServerNameTaken(new_name)
             self._servers = {
                 (new_name if key == name else key): (server if key == name else value)
                 for key, value in self._servers.items()
@@ -129,4 +136,4 @@ class ServerRegistry:
         try:
             return self._servers[name]
         except KeyError:
-            raise KeyError(f"unknown server {name!r}") from None
+            raise UnknownServer(f"unknown server {name!r}", name=name) from None

@@ -17,8 +17,8 @@ def default_registry() -> dict[str, Task]:
     """Job kind → task function."""
     # Imported here: the task modules pull in the HTTP client, and reading this
     # module (e.g. for TASKS_REF) should stay cheap.
+    from ollama_webmgr.jobs.eject_task import eject_force
     from ollama_webmgr.jobs.model_tasks import check_update, pull_model
-    from ollama_webmgr.manager.running import eject_force
 
     return {
         "pull_model": pull_model,

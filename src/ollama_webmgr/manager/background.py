@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from ollama_webmgr.manager import fleet, gateway_settings
+from ollama_webmgr.cluster import saved_fleet as fleet
 from ollama_webmgr.manager.reconcile import (
     ReconcileReport,
     reconcile,
@@ -31,6 +31,7 @@ from ollama_webmgr.manager.reconcile import (
 )
 from ollama_webmgr.off_hub import off_hub
 from ollama_webmgr.store.stats import run_maintenance
+from ollama_webmgr.usecases import gateway_settings
 
 if TYPE_CHECKING:
     from ollama_webmgr.cluster.hardware import HardwareCollector

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ollama_webmgr.cluster.changes import Versions
+from ollama_webmgr.cluster.saved_fleet import load_registry
 from ollama_webmgr.cluster.servers import ServerRegistry
 from ollama_webmgr.gateway.config import GatewayConfig
 from ollama_webmgr.gateway.serving import GatewayService, build_gateway
@@ -20,12 +21,11 @@ from ollama_webmgr.gateway.stats import BatchRecorder
 from ollama_webmgr.jobs.hooks import JobListeners
 from ollama_webmgr.manager.background import Background
 from ollama_webmgr.manager.duty import Duty
-from ollama_webmgr.manager.fleet import load_registry
-from ollama_webmgr.manager.gateway_settings import load_draining, load_gateway_config
 from ollama_webmgr.manager.model_requests import ModelRequestSink
 from ollama_webmgr.manager.recording import HealthRecorder, RequestSink
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.store.database import DatabaseManager, open_database
+from ollama_webmgr.usecases.gateway_settings import load_draining, load_gateway_config
 
 
 @dataclass

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ollama_webmgr.cluster.saved_fleet import load_registry, reload_registry
 from ollama_webmgr.gateway.stats import BatchRecorder, RequestRecord
 from ollama_webmgr.jobs.hooks import JobListeners
-from ollama_webmgr.manager.fleet import load_registry, reload_registry
 from ollama_webmgr.manager.model_requests import ModelRequestSink
 from ollama_webmgr.manager.recording import RequestSink
 from ollama_webmgr.settings import Settings

@@ -1,7 +1,7 @@
 """The dashboard (``/``): fleet summary, loaded models, active jobs, links.
 
 Every server is asked once, in parallel, with short timeouts
-(``manager/status.py``): an unreachable server shows « injoignable » and never
+(``usecases/status.py``): an unreachable server shows « injoignable » and never
 delays the page beyond a few seconds.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from ollama_webmgr.manager.status import fleet_status
+from ollama_webmgr.usecases.status import fleet_status
 from ollama_webmgr.web.htmx import render_page
 from ollama_webmgr.web.models_view import job_view
 from ollama_webmgr.wiring import get_services

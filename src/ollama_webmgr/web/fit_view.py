@@ -15,10 +15,10 @@ from flask import Response, make_response, render_template, request
 from ollama_webmgr.cluster.hardware import vram_from_ps
 from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.errors import OllamaError
-from ollama_webmgr.manager.fit import NodeCapacity, fit_hint
-from ollama_webmgr.manager.observability import free_resources
 from ollama_webmgr.ollama.names import is_valid_name, same_model
 from ollama_webmgr.store.database import Where
+from ollama_webmgr.usecases.fit import NodeCapacity, fit_hint
+from ollama_webmgr.usecases.observability import free_resources
 from ollama_webmgr.wiring import Services
 
 log = logging.getLogger(__name__)

@@ -11,11 +11,20 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from ollama_webmgr.api.routes_gateway import setting_expectation
+from ollama_webmgr.edge.auth import current_actor
+from ollama_webmgr.errors import (
+    InvalidApiKeyLabel,
+    InvalidGatewaySettings,
+    UnknownApiKey,
+    UnknownServer,
+)
+from ollama_webmgr.french.messages import (
+    describe_error,
+    setting_expectation,
+    unknown_server_named,
+)
 from ollama_webmgr.gateway.status import fleet_status
-from ollama_webmgr.manager import gateway_settings as gs
-from ollama_webmgr.store.records import record_audit
-from ollama_webmgr.web.auth import current_actor
+from ollama_webmgr.usecases import gateway_settings as gs
 from ollama_webmgr.web.htmx import render_page
 from ollama_webmgr.wiring import get_services
 
@@ -95,7 +104,7 @@ def _page(
         strategies=STRATEGIES,
         fields=FIELDS,
         servers=fleet_status(services.gateway.app),
-        keys=[gs.public_key(k) for k in gs.list_api_keys(services.db)],
+        keys=gs.api_keys(services),
         message=message,
         error=error,
         new_key=new_key,
@@ -118,22 +127,17 @@ def save_config() -> Response:
     }
     for name, _label in FIELDS:
         changes[name] = _number(form.get(name, ""), current[name])
-    problems = {
-        # the page lists the strategies by their French names, not their values
-        name: "un des choix de la liste attendu" if name == "strategy" else expected
-        for name, value in changes.items()
-        if (expected := setting_expectation(name, value))
-    }
-    if problems:
+    try:
+        gs.change_settings(get_services(), current_actor(), changes)
+    except InvalidGatewaySettings as exc:
+        problems = {
+            name: setting_expectation(reason, on_form=True)
+            for name, reason in exc.problems.items()
+        }
         typed = {name: form.get(name, "") for name, _ in FIELDS}
         for name in ("origins", "strategy", "sticky"):
             typed[name] = form.get(name, "")
         return _page(400, error=_summary(problems), typed=typed, problems=problems)
-    services = get_services()
-    changed = {k: v for k, v in changes.items() if current[k] != v}
-    gs.save_gateway_config(services.db, services.gateway.app.config, changed)
-    if changed:
-        record_audit(services.db, current_actor(), "gateway.config", "gateway", changed)
     return _page(message="Réglages enregistrés : ils s’appliquent tout de suite.")
 
 
@@ -166,16 +170,12 @@ def _number(raw: str, current: Any) -> Any:
 
 @bp.post("/drain")
 def drain() -> Response:
-    services = get_services()
     name = request.form.get("server", "")
     draining = request.form.get("draining") == "1"
-    if name not in {s.name for s in services.servers.all()}:
-        return _page(404, error=f"Serveur inconnu : « {name} ».")
-    services.servers.set_draining(name, draining)
-    gs.save_draining(services.db, services.servers)
-    record_audit(
-        services.db, current_actor(), "gateway.drain", name, {"draining": draining}
-    )
+    try:
+        gs.set_draining(get_services(), current_actor(), name, draining)
+    except UnknownServer:
+        return _page(404, error=unknown_server_named(name))
     if draining:
         return _page(
             message=f"{name} est vidé : plus de nouvelles requêtes,"
@@ -186,21 +186,19 @@ def drain() -> Response:
 
 @bp.post("/keys")
 def create_key() -> Response:
-    label = request.form.get("label", "").strip()
-    if not 1 <= len(label) <= gs.LABEL_MAX:
-        return _page(400, error=f"Nom de clé attendu (1 à {gs.LABEL_MAX} caractères).")
-    services = get_services()
-    created = gs.create_api_key(services.db, services.gateway.app.config, label)
-    record_audit(
-        services.db, current_actor(), "gateway.key.create", created.entry["id"]
-    )
-    return _page(message=f"Clé « {label} » créée.", new_key=created.key)
+    label = request.form.get("label", "")
+    try:
+        created = gs.issue_api_key(get_services(), current_actor(), label)
+    except InvalidApiKeyLabel as exc:
+        return _page(400, error=describe_error(exc).message)
+    name = created.entry["label"]
+    return _page(message=f"Clé « {name} » créée.", new_key=created.key)
 
 
 @bp.post("/keys/<key_id>/delete")
 def delete_key(key_id: str) -> Response:
-    services = get_services()
-    if not gs.delete_api_key(services.db, services.gateway.app.config, key_id):
-        return _page(404, error="Clé inconnue.")
-    record_audit(services.db, current_actor(), "gateway.key.delete", key_id)
+    try:
+        gs.revoke_api_key(get_services(), current_actor(), key_id)
+    except UnknownApiKey as exc:
+        return _page(404, error=describe_error(exc).message)
     return _page(message="Clé supprimée.")

@@ -30,11 +30,11 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
 
+from ollama_webmgr.edge.auth import is_admin
 from ollama_webmgr.errors import StoreError
-from ollama_webmgr.manager.observability import agent_stale
-from ollama_webmgr.manager.probe import ask_all
 from ollama_webmgr.store.database import Where
-from ollama_webmgr.web.auth import is_admin
+from ollama_webmgr.usecases.observability import agent_stale
+from ollama_webmgr.usecases.probe import ask_all
 from ollama_webmgr.wiring import Services, get_services
 
 bp = Blueprint("health", __name__)

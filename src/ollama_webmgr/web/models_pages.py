@@ -24,12 +24,13 @@ from flask import (
     url_for,
 )
 
+from ollama_webmgr.edge.auth import current_actor
 from ollama_webmgr.errors import OllamaError, UnknownServer
-from ollama_webmgr.manager import model_jobs, models
+from ollama_webmgr.french.messages import describe_error
+from ollama_webmgr.usecases import model_jobs, models
+from ollama_webmgr.usecases.servers import ALL_SERVERS, chosen_server
 from ollama_webmgr.web import models_view
-from ollama_webmgr.web.auth import current_actor
 from ollama_webmgr.web.htmx import is_htmx, render_page, toast
-from ollama_webmgr.web.messages import describe_error
 from ollama_webmgr.wiring import Services, get_services
 
 bp = Blueprint("models_pages", __name__, url_prefix="/models")
@@ -45,13 +46,13 @@ def _server_choice(services: Services) -> str:
     """``all``, or the name of a known server: asked, else the last one shown."""
     asked = request.values.get("server", "")
     chosen = asked or session.get(CHOSEN_KEY, "")
-    if chosen == models.ALL_SERVERS:
+    if chosen == ALL_SERVERS:
         name = chosen
     else:
         try:
-            name = models.resolve_server(services, chosen or None).name
+            name = chosen_server(services.servers, chosen or None).name
         except UnknownServer:
-            name = models.resolve_server(services, None).name
+            name = chosen_server(services.servers, None).name
     if asked and request.method == "GET":
         session[CHOSEN_KEY] = name
     return name
@@ -67,7 +68,7 @@ def _listing(services: Services, server: str, refresh: bool) -> dict[str, Any]:
     statuses = model_jobs.update_statuses(services)
     context: dict[str, Any] = {"view_server": server, "rows": [], "failures": {}}
     try:
-        if server == models.ALL_SERVERS:
+        if server == ALL_SERVERS:
             fleet = models.list_all(services, refresh=refresh)
             loaded = models_view.loaded_models(services, fleet.servers)
             context["rows"] = models_view.fleet_rows(fleet, statuses, loaded)
@@ -88,7 +89,7 @@ def _scope() -> tuple[str | None, str | None]:
     """The jobs panel's scope: (server name or None for all, model or None)."""
     server = request.values.get("scope_server") or None
     model = request.values.get("scope_model") or None
-    return (None if server == models.ALL_SERVERS else server), model
+    return (None if server == ALL_SERVERS else server), model
 
 
 def _panel_context(services: Services) -> dict[str, Any]:
@@ -104,7 +105,7 @@ def index() -> Response:
     services = get_services()
     server = _server_choice(services)
     refresh = request.args.get("refresh") == "1"
-    scope = None if server == models.ALL_SERVERS else server
+    scope = None if server == ALL_SERVERS else server
     panel = models_view.model_job_panel(services, server=scope, hidden=_hidden())
     return render_page(
         "models.html",
@@ -176,8 +177,8 @@ def _list_answer(services: Services, message: str) -> Response:
 def _targets() -> Any:
     """The servers ticked in the pull form; "all" wins; none: the page's server."""
     chosen = request.form.getlist("servers")
-    if models.ALL_SERVERS in chosen:
-        return models.ALL_SERVERS
+    if ALL_SERVERS in chosen:
+        return ALL_SERVERS
     return chosen or request.form.get("server") or None
 
 
@@ -185,7 +186,7 @@ def _targets() -> Any:
 def pull() -> Response:
     services = get_services()
     jobs = model_jobs.submit_pull(
-        services, _targets(), request.form.get("name"), who=current_actor()
+        services, current_actor(), _targets(), request.form.get("name")
     )
     text = "Téléchargements lancés." if len(jobs) > 1 else "Téléchargement lancé."
     return _jobs_answer(services, text, jobs)
@@ -204,9 +205,7 @@ def check() -> Response:
 def update_all() -> Response:
     services = get_services()
     jobs = model_jobs.submit_updates(
-        services,
-        request.form.get("server") or models.ALL_SERVERS,
-        who=current_actor(),
+        services, current_actor(), request.form.get("server") or ALL_SERVERS
     )
     if not jobs:
         return _jobs_answer(
@@ -223,9 +222,9 @@ def delete() -> Response:
     services = get_services()
     deleted = models.delete_model(
         services,
+        current_actor(),
         request.form.get("server"),
         request.form.get("name", ""),
-        who=current_actor(),
     )
     name, server = deleted.model, deleted.server.name
     if deleted.unloaded is None:
@@ -245,18 +244,19 @@ def copy() -> Response:
     services = get_services()
     source, dest = request.form.get("name", ""), request.form.get("dest", "")
     server = request.form.get("server")
-    models.copy_model(services, server, source, dest, who=current_actor())
-    dest = models.valid_name(dest)
     if request.form.get("rename"):
-        models.delete_model(services, server, source, who=current_actor())
+        models.rename_model(services, current_actor(), server, source, dest)
+        dest = models.valid_name(dest)
         return _list_answer(services, f"« {source} » renommé en « {dest} ».")
+    models.copy_model(services, current_actor(), server, source, dest)
+    dest = models.valid_name(dest)
     return _list_answer(services, f"« {source} » copié en « {dest} ».")
 
 
 @bp.post("/-/jobs/<job_id>/cancel")
 def cancel_job(job_id: str) -> Response:
     services = get_services()
-    services.runner.cancel(job_id)
+    model_jobs.cancel_job(services, job_id)
     return _jobs_answer(services, "Annulation demandée.", [services.runner.get(job_id)])
 
 
@@ -289,9 +289,9 @@ def detail(name: str) -> Response:
     display = models.valid_name(name)
     holders = models.holders(services, display)
     chosen = _server_choice(services)
-    if chosen == models.ALL_SERVERS or (chosen not in holders and holders):
+    if chosen == ALL_SERVERS or (chosen not in holders and holders):
         chosen = next(iter(holders), chosen)
-    server = models.resolve_server(services, chosen.replace(models.ALL_SERVERS, ""))
+    server = chosen_server(services.servers, chosen.replace(ALL_SERVERS, ""))
     info = models.show_model(services, server.name, display)
     loaded = models_view.loaded_models(services, [server])
     return render_page(

@@ -11,18 +11,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ollama_webmgr.french.messages import message_for_code
+from ollama_webmgr.french.wording import state_label, status_text
 from ollama_webmgr.jobs.model import RETRYABLE_STATES, Job
-from ollama_webmgr.manager import model_jobs
-from ollama_webmgr.manager.models import (
+from ollama_webmgr.ollama.payloads import ModelTag
+from ollama_webmgr.usecases import model_jobs
+from ollama_webmgr.usecases.models import (
     FleetModels,
     NameKey,
     ServerModels,
     key_or_none,
 )
-from ollama_webmgr.manager.running import running_on
-from ollama_webmgr.ollama.payloads import ModelTag
-from ollama_webmgr.web.messages import message_for_code
-from ollama_webmgr.web.wording import state_label, status_text
+from ollama_webmgr.usecases.running import loaded_models as loaded_on
 
 if TYPE_CHECKING:
     from ollama_webmgr.cluster.servers import Server
@@ -97,7 +97,7 @@ Loaded = set[tuple[str, NameKey]]
 def loaded_models(services: Services, servers: Iterable[Server]) -> Loaded:
     """(server name, model key) of every model in memory; silent on a dead server."""
     found: Loaded = set()
-    for outcome in running_on(list(servers), services.clients):
+    for outcome in loaded_on(services, list(servers)):
         for model in outcome.value or []:
             key = key_or_none(model.name)
             if key is not None:

@@ -1,7 +1,7 @@
 """Supervision pages: Santé, Statistiques, Matériel, and the fit-hint fragment.
 
 Routes parse ``?period=24h|7j|30j`` and ``?server=<name>`` (absent or unknown:
-every server), call one view function of ``manager.observability`` and render.
+every server), call one view function of ``usecases.observability`` and render.
 Charts are SVG built here (``web.charts``) so templates only place them.
 """
 
@@ -14,9 +14,9 @@ from typing import Any
 from flask import Blueprint, Response, request
 from markupsafe import Markup
 
-from ollama_webmgr.manager import observability as obs
-from ollama_webmgr.manager.running import running_on
 from ollama_webmgr.ollama.urls import display_address
+from ollama_webmgr.usecases import observability as obs
+from ollama_webmgr.usecases.running import loaded_models
 from ollama_webmgr.web import charts
 from ollama_webmgr.web.fit_view import fit_fragment
 from ollama_webmgr.web.htmx import render_page
@@ -191,7 +191,7 @@ def _vram_told_by_ollama(services: Services, names: set[str]) -> dict[str, int |
         outcome.server.name: None
         if outcome.error is not None or outcome.value is None
         else sum(model.size_vram for model in outcome.value)
-        for outcome in running_on(servers, services.clients)
+        for outcome in loaded_models(services, servers)
     }
 
 

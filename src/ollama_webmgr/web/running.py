@@ -13,14 +13,14 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, request
 
-from ollama_webmgr.api.inputs import audit, server_named
 from ollama_webmgr.cluster.servers import Server
-from ollama_webmgr.manager.probe import Outcome
-from ollama_webmgr.manager.running import running_on, soft_eject
-from ollama_webmgr.ollama.names import ModelName
+from ollama_webmgr.edge.auth import current_actor
+from ollama_webmgr.french.labels import expiry, gpu_share
 from ollama_webmgr.ollama.payloads import RunningModel
+from ollama_webmgr.usecases.probe import Outcome
+from ollama_webmgr.usecases.running import eject as eject_model
+from ollama_webmgr.usecases.running import loaded_models
 from ollama_webmgr.web.htmx import render_page, toast
-from ollama_webmgr.web.labels import expiry, gpu_share
 from ollama_webmgr.wiring import get_services
 
 bp = Blueprint("running", __name__)
@@ -42,7 +42,7 @@ class Row:
 
 def table_context() -> dict[str, Any]:
     services = get_services()
-    outcomes = running_on(services.servers.active(), services.clients)
+    outcomes = loaded_models(services, services.servers.active())
     return {"rows": rows_of(outcomes), "down": [o.server for o in outcomes if not o.ok]}
 
 
@@ -62,16 +62,16 @@ def table() -> str:
 
 @bp.post("/running/eject")
 def eject() -> Response:
-    services = get_services()
-    name = ModelName.parse(request.form.get("name", "")).display
-    server = server_named(services, request.form.get("server"))
-    gone = soft_eject(services.clients.get(server), name)
-    audit(services, "eject", name, server=server.name, ejected=gone)
+    form = request.form
+    done = eject_model(
+        get_services(), current_actor(), form.get("server"), form.get("name", "")
+    )
+    name, server = done.model, done.server.name
     response = Response(render_template("_running_table.html", **table_context()))
-    if gone:
-        return toast(response, f"{name} éjecté de {server.name}.", "success")
+    if done.gone:
+        return toast(response, f"{name} éjecté de {server}.", "success")
     return toast(
         response,
-        f"{name} est toujours chargé sur {server.name} : essayez « Forcer ».",
+        f"{name} est toujours chargé sur {server} : essayez « Forcer ».",
         "warning",
     )

@@ -10,10 +10,15 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, request
 
-from ollama_webmgr.api.inputs import server_named
-from ollama_webmgr.api.routes_remote import page_number, variants_with_status
 from ollama_webmgr.cluster.servers import Server
-from ollama_webmgr.errors import RemoteModelNotFound, RemoteUnavailable, UnknownServer
+from ollama_webmgr.errors import (
+    InvalidSearchQuery,
+    RemoteModelNotFound,
+    RemoteUnavailable,
+    UnknownServer,
+)
+from ollama_webmgr.usecases.library import search_library, variants_with_status
+from ollama_webmgr.usecases.servers import chosen_server, primary_server
 from ollama_webmgr.web.htmx import render_page
 from ollama_webmgr.wiring import Services, get_services
 
@@ -31,9 +36,18 @@ CAPABILITIES = (
 def _target(services: Services) -> Server:
     """Where « Télécharger » pulls: the server chosen on the page, else the primary."""
     try:
-        return server_named(services, request.args.get("server") or None)
+        return chosen_server(services.servers, request.args.get("server"))
     except UnknownServer:
-        return server_named(services, None)
+        return primary_server(services.servers)
+
+
+def _page_number(raw: str | None) -> int:
+    """The page asked for (``InvalidSearchQuery`` unless a positive integer)."""
+    if raw is None or raw == "":
+        return 1
+    if not raw.isdigit():
+        raise InvalidSearchQuery(f"page {raw!r} is not a positive integer")
+    return int(raw)
 
 
 def results_context() -> dict[str, Any]:
@@ -47,8 +61,11 @@ def results_context() -> dict[str, Any]:
         "servers": services.servers.active(),
     }
     try:
-        context["results"] = services.library.search(
-            query, capability=capability or None, page=page_number(args.get("page"))
+        context["results"] = search_library(
+            services,
+            query,
+            capability=capability or None,
+            page=_page_number(args.get("page")),
         )
     except RemoteUnavailable:
         context["unavailable"] = True
@@ -68,10 +85,11 @@ def results() -> str:
 @bp.get("/search/variants")
 def variants() -> str:
     model = request.args.get("model", "").strip()
-    server = _target(get_services())
+    services = get_services()
+    server = _target(services)
     context: dict[str, Any] = {"model": model, "server": server}
     try:
-        context["rows"] = variants_with_status(model, server.name)
+        context["rows"] = variants_with_status(services, model, server.name)
     except RemoteModelNotFound:
         context["missing"] = True
     except RemoteUnavailable:

@@ -12,22 +12,22 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, request
 
-from ollama_webmgr.api.inputs import audit
-from ollama_webmgr.api.routes_cluster import fleet_of
+from ollama_webmgr.edge.auth import current_actor
 from ollama_webmgr.errors import FleetError, InvalidServerUrl
-from ollama_webmgr.manager.fleet import Fleet
-from ollama_webmgr.manager.status import fleet_status
+from ollama_webmgr.french.messages import describe_error
+from ollama_webmgr.usecases import fleet as uc
+from ollama_webmgr.usecases.status import fleet_status
 from ollama_webmgr.web.htmx import render_page, toast
-from ollama_webmgr.web.messages import describe_error
-from ollama_webmgr.wiring import get_services
+from ollama_webmgr.wiring import Services, get_services
 
 bp = Blueprint("servers", __name__)
 
 
-def panel_context(fleet: Fleet, error: str | None = None) -> dict[str, Any]:
+def panel_context(services: Services, error: str | None = None) -> dict[str, Any]:
+    fleet = uc.fleet_of(services)
     servers = fleet.registry.all()
     return {
-        "statuses": fleet_status(servers, get_services().clients),
+        "statuses": fleet_status(servers, services.clients),
         "configured": {s.name for s in servers if fleet.is_configured(s)},
         "agents": {s.name: fleet.agent_of(s) for s in servers},
         "form_error": error,
@@ -36,25 +36,23 @@ def panel_context(fleet: Fleet, error: str | None = None) -> dict[str, Any]:
 
 @bp.get("/servers")
 def page() -> Response:
-    return render_page("servers.html", **panel_context(fleet_of(get_services())))
+    return render_page("servers.html", **panel_context(get_services()))
 
 
 Done = str | tuple[str, str]  # a message, or (message, toast level)
 
 
-def _change(action: str, target: str, apply: Callable[[Fleet], Done]) -> Response:
+def _change(apply: Callable[[Services], Done]) -> Response:
     """Apply a change; answer the panel with a toast (success or French reason)."""
     services = get_services()
-    fleet = fleet_of(services)
     try:
-        done = apply(fleet)
+        done = apply(services)
     except (FleetError, InvalidServerUrl) as exc:
         reason = describe_error(exc).message
-        html = render_template("_servers_panel.html", **panel_context(fleet, reason))
+        html = render_template("_servers_panel.html", **panel_context(services, reason))
         return toast(Response(html, status=200), reason, "error")
-    audit(services, action, target)
     message, level = (done, "success") if isinstance(done, str) else done
-    html = render_template("_servers_panel.html", **panel_context(fleet))
+    html = render_template("_servers_panel.html", **panel_context(services))
     return toast(Response(html), message, level)
 
 
@@ -62,39 +60,39 @@ def _change(action: str, target: str, apply: Callable[[Fleet], Done]) -> Respons
 def add() -> Response:
     name, url = request.form.get("name", ""), request.form.get("url", "")
 
-    def apply(fleet: Fleet) -> str:
-        server = fleet.add(name, url)
+    def apply(services: Services) -> str:
+        server = uc.add_server(services, current_actor(), name, url)
         return f"Serveur {server.name} ajouté."
 
-    return _change("server_add", name, apply)
+    return _change(apply)
 
 
 @bp.post("/servers/<name>/rename")
 def rename(name: str) -> Response:
     new_name = request.form.get("new_name", "")
 
-    def apply(fleet: Fleet) -> str:
-        server = fleet.update(name, new_name=new_name)
+    def apply(services: Services) -> str:
+        server = uc.change_server(services, current_actor(), name, new_name=new_name)
         return f"Serveur renommé en {server.name}."
 
-    return _change("server_update", name, apply)
+    return _change(apply)
 
 
 @bp.post("/servers/<name>/toggle")
 def toggle(name: str) -> Response:
-    def apply(fleet: Fleet) -> str:
-        server = fleet.update(name, enabled=not fleet.get(name).enabled)
+    def apply(services: Services) -> str:
+        server = uc.switch_server(services, current_actor(), name)
         return f"Serveur {name} {'activé' if server.enabled else 'désactivé'}."
 
-    return _change("server_update", name, apply)
+    return _change(apply)
 
 
 @bp.post("/servers/<name>/agent")
 def agent(name: str) -> Response:
     address = request.form.get("agent", "")
 
-    def apply(fleet: Fleet) -> Done:
-        report = fleet.set_agent(name, address).report
+    def apply(services: Services) -> Done:
+        report = uc.set_agent(services, current_actor(), name, address).report
         agent = address.strip()
         if not agent:
             return f"Agent retiré de {name}."
@@ -107,13 +105,13 @@ def agent(name: str) -> Response:
             )
         return f"Agent {agent} enregistré pour {name} : voir la page Matériel."
 
-    return _change("server_agent", name, apply)
+    return _change(apply)
 
 
 @bp.post("/servers/<name>/delete")
 def delete(name: str) -> Response:
-    def apply(fleet: Fleet) -> str:
-        fleet.remove(name)
+    def apply(services: Services) -> str:
+        uc.remove_server(services, current_actor(), name)
         return f"Serveur {name} supprimé."
 
-    return _change("server_remove", name, apply)
+    return _change(apply)

@@ -1,11 +1,8 @@
-"""The fleet: configured servers plus those added in the UI, kept in the store.
+"""Changes to the fleet: add, rename, switch, weigh, give an agent, remove.
 
-Servers come from two places. ``OLLAMA_BASE_URL`` and ``OLLAMA_SERVERS`` (the
-environment) are always there: the UI may rename or disable them, not remove
-them, since the next start would bring them back. Servers added in the UI live
-only in the store. Both kinds keep their UI state in the ``servers`` table, in
-the document of their ``address`` (the one the health monitor writes), under a
-``fleet`` field: ``{"url", "name", "enabled", "weight", "origin"}``.
+``Fleet`` validates a change and applies it to the running registry and to the
+store (``cluster/saved_fleet.py``), so every process sees it. The use cases
+(``add_server``, ``change_server``...) take who acts and write the audit.
 
 A new server must answer ``GET /api/version`` before it is saved: a typo in an
 address is caught at once instead of showing up later as a dead server.
@@ -13,19 +10,24 @@ address is caught at once instead of showing up later as a dead server.
 
 from __future__ import annotations
 
-import json
-import logging
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ollama_webmgr.cluster.hardware import (
     ClientFactory,
     Collected,
+    InfoSource,
     collect_hardware,
+    optional_grpc_factory,
     set_agent_address,
+)
+from ollama_webmgr.cluster.saved_fleet import (
+    documents_of,
+    forget_server,
+    save_server,
+    validate_name,
 )
 from ollama_webmgr.cluster.servers import Server, ServerRegistry
 from ollama_webmgr.errors import (
@@ -33,25 +35,22 @@ from ollama_webmgr.errors import (
     ConfiguredServerRemoval,
     FleetError,
     InvalidAgentAddress,
-    InvalidServerName,
-    InvalidServerUrl,
     LastActiveServer,
     OllamaError,
     ServerCheckFailed,
     ServerNameTaken,
     ServerUrlTaken,
-    UnknownServer,
 )
 from ollama_webmgr.ollama.urls import display_address, normalize_base_url
-from ollama_webmgr.store.database import DatabaseManager, Doc, Where
+from ollama_webmgr.store.database import DatabaseManager
+from ollama_webmgr.usecases.actor import Actor, audit
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from ollama_webmgr.wiring import Services
 
-TABLE = "servers"
-ORIGIN_ENV = "env"
-ORIGIN_UI = "ui"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 MAX_WEIGHT = 1000
+#: a web request waits at most this long for a newly set agent's first answer
+AGENT_FIRST_ANSWER_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,52 +89,6 @@ def check_server(url: str) -> ServerCheck:
     return ServerCheck(url, version, round((time.perf_counter() - started) * 1000, 1))
 
 
-def validate_name(name: str) -> str:
-    """The name, stripped; ``InvalidServerName`` unless it fits ``?server=``/URLs.
-
-    >>> validate_name(" gpu-1 ")
-    'gpu-1'
-    >>> validate_name("a b")
-    Traceback (most recent call last):
-    ...
-    ollama_webmgr.errors.InvalidServerName: invalid server name 'a b'
-    """
-    name = name.strip()
-    if not _NAME.match(name):
-        raise InvalidServerName(f"invalid server name {name!r}")
-    return name
-
-
-def load_registry(configured: Sequence[str], db: DatabaseManager) -> ServerRegistry:
-    """The configured servers (in order, with their saved UI state) then the UI ones."""
-    registry = ServerRegistry.from_urls(configured)
-    saved = {doc["address"]: doc["fleet"] for doc in _fleet_docs(db)}
-    for server in registry.all():
-        state = saved.pop(display_address(server.url), None)
-        if state is not None:
-            _apply_saved(registry, server, state)
-    for state in saved.values():
-        if state.get("origin") == ORIGIN_UI:  # else: gone from the environment
-            _restore(registry, state)
-    return registry
-
-
-def fleet_fingerprint(db: DatabaseManager) -> list[tuple[str, str]]:
-    """The saved fleet in a comparable form: changes when a process edits it."""
-    return sorted(
-        (str(doc["address"]), json.dumps(doc["fleet"], sort_keys=True, default=str))
-        for doc in _fleet_docs(db)
-    )
-
-
-def reload_registry(
-    registry: ServerRegistry, configured: Sequence[str], db: DatabaseManager
-) -> None:
-    """Make ``registry`` the fleet saved in the store (added, removed, renamed,
-    switched or weighted servers through another web worker or process)."""
-    registry.replace_all(load_registry(configured, db).all())
-
-
 class Fleet:
     """Changes to the server list, validated, applied and saved."""
 
@@ -155,10 +108,7 @@ class Fleet:
         self._check = check
 
     def get(self, name: str) -> Server:
-        try:
-            return self.registry.get(name)
-        except KeyError:
-            raise UnknownServer(f"unknown server {name!r}") from None
+        return self.registry.get(name)
 
     def is_configured(self, server: Server) -> bool:
         """True for servers from the environment (they cannot be removed)."""
@@ -172,13 +122,10 @@ class Fleet:
         url = normalize_base_url(url)
         self._check_free(name, url)
         self._check(url)
-        server = Server(name, url)
-        try:
-            self.registry.add(server)
-        except ValueError:  # added by another request meanwhile
-            raise ServerNameTaken(f"server {name!r} already exists") from None
+        self.registry.add(Server(name, url))  # ServerNameTaken: added meanwhile
+        server = self.registry.get(name)
         self._save(server)
-        return self.registry.get(name)
+        return server
 
     def update(
         self,
@@ -196,10 +143,7 @@ class Fleet:
         if new_name is not None and new_name.strip() != name:
             new_name = validate_name(new_name)
             self._check_free(new_name, None)
-            try:
-                server = self.registry.rename(name, new_name)
-            except ValueError:
-                raise ServerNameTaken(f"server {new_name!r} already exists") from None
+            server = self.registry.rename(name, new_name)
         changes: dict[str, Any] = {}
         if enabled is not None:
             changes["enabled"] = enabled
@@ -212,7 +156,7 @@ class Fleet:
 
     def agent_of(self, server: Server) -> str | None:
         """The node agent address of a server (``host:port``), if it has one."""
-        docs = self._docs_of(server.url)
+        docs = documents_of(self.db, server.url)
         return next(
             (str(d["agent_address"]) for d in docs if d.get("agent_address")), None
         )
@@ -247,8 +191,7 @@ class Fleet:
         if server.enabled and not self._others_enabled(name):
             raise LastActiveServer("the last enabled server cannot be removed")
         self.registry.remove(name)
-        for doc in self._docs_of(server.url):
-            self.db.update(TABLE, doc["id"], {"fleet": None})
+        forget_server(self.db, server.url)
 
     def _others_enabled(self, name: str) -> bool:
         return any(s.enabled for s in self.registry.all() if s.name != name)
@@ -256,68 +199,81 @@ class Fleet:
     def _check_free(self, name: str, url: str | None) -> None:
         for server in self.registry.all():
             if server.name == name:
-                raise ServerNameTaken(f"server {name!r} already exists")
+                raise ServerNameTaken(name)
             if url is not None and server.url == url:
                 raise ServerUrlTaken(f"{url} is already server {server.name!r}")
 
     def _save(self, server: Server) -> None:
-        state = {
-            "url": server.url,
-            "name": server.name,
-            "enabled": server.enabled,
-            "weight": server.weight,
-            "origin": ORIGIN_ENV if self.is_configured(server) else ORIGIN_UI,
-        }
-        self.db.upsert(
-            TABLE, ["address"], {"address": display_address(server.url), "fleet": state}
-        )
-
-    def _docs_of(self, url: str) -> list[Doc]:
-        return self.db.find(TABLE, [Where("address", "==", display_address(url))])
+        save_server(self.db, server, configured=self.is_configured(server))
 
 
-def _fleet_docs(db: DatabaseManager) -> list[Doc]:
-    return [doc for doc in db.find(TABLE) if isinstance(doc.get("fleet"), dict)]
+# -- use cases -------------------------------------------------------------
 
 
-def _restore(registry: ServerRegistry, state: Doc) -> None:
-    """Add a saved UI server; a configured server that took its name meanwhile
-    wins and the saved one gets a suffix (``gpu-2``) rather than vanishing."""
-    try:
-        base = validate_name(str(state["name"]))
-        url = normalize_base_url(str(state["url"]))
-    except (KeyError, InvalidServerName, InvalidServerUrl) as exc:
-        log.warning("saved server %r skipped: %s", state.get("name"), exc)
-        return
-    taken = {server.name for server in registry.all()}
-    name = base
-    for n in range(2, 100):
-        if name not in taken:
-            break
-        name = f"{base[:60]}-{n}"
-    try:
-        registry.add(
-            Server(
-                name,
-                url,
-                weight=int(state.get("weight", 1)),
-                enabled=bool(state.get("enabled", True)),
-            )
-        )
-    except ValueError as exc:
-        log.warning("saved server %r skipped: %s", name, exc)
+def fleet_of(services: Services) -> Fleet:
+    """The fleet of these services; a server's agent is asked over gRPC."""
+    token = services.settings.agent_token
 
+    def ask_agent(address: str) -> InfoSource:
+        """A gRPC client, made only when an agent is set (gRPC loads lazily)."""
+        factory = optional_grpc_factory(token=token, timeout=AGENT_FIRST_ANSWER_S)
+        if factory is None:
+            raise AgentUnavailable("the 'agent' extra is not installed")
+        return factory(address)
 
-def _apply_saved(registry: ServerRegistry, server: Server, state: Doc) -> None:
-    """Replay the UI changes of a configured server (name, switch, weight)."""
-    name = str(state.get("name") or server.name)
-    if name != server.name:
-        try:
-            server = registry.rename(server.name, name)
-        except ValueError as exc:
-            log.warning("saved name of %s ignored: %s", server.url, exc)
-    registry.update(
-        server.name,
-        enabled=bool(state.get("enabled", True)),
-        weight=int(state.get("weight", server.weight)),
+    return Fleet(
+        services.servers, services.db, services.settings.servers, ask_agent=ask_agent
     )
+
+
+def add_server(services: Services, actor: Actor, name: str, url: str) -> Server:
+    """Add a server that answers as Ollama at ``url``."""
+    server = fleet_of(services).add(name, url)
+    audit(services.db, actor, "server_add", server.name, {"url": server.url})
+    return server
+
+
+def change_server(
+    services: Services,
+    actor: Actor,
+    name: str,
+    *,
+    new_name: str | None = None,
+    enabled: bool | None = None,
+    weight: int | None = None,
+) -> Server:
+    """Rename a server, switch it on or off, or change its routing weight."""
+    server = fleet_of(services).update(
+        name, new_name=new_name, enabled=enabled, weight=weight
+    )
+    asked = {"name": new_name, "enabled": enabled, "weight": weight}
+    changes = {key: value for key, value in asked.items() if value is not None}
+    audit(services.db, actor, "server_update", name, {"changes": changes})
+    return server
+
+
+def switch_server(services: Services, actor: Actor, name: str) -> Server:
+    """Disable an enabled server, enable a disabled one."""
+    enabled = not services.servers.get(name).enabled
+    return change_server(services, actor, name, enabled=enabled)
+
+
+def set_agent(
+    services: Services, actor: Actor, name: str, agent: str | None
+) -> AgentSet:
+    """Give a server its node agent (``host:port``); empty or None removes it."""
+    outcome = fleet_of(services).set_agent(name, agent)
+    address = (agent or "").strip() or None
+    audit(services.db, actor, "server_agent", name, {"agent": address})
+    return outcome
+
+
+def remove_server(services: Services, actor: Actor, name: str) -> None:
+    """Remove a server added in the UI (configured ones can only be disabled)."""
+    fleet_of(services).remove(name)
+    audit(services.db, actor, "server_remove", name)
+
+
+def check_url(services: Services, url: str) -> ServerCheck:
+    """Does ``url`` answer as Ollama? (Nothing is saved.)"""
+    return fleet_of(services).test(url)

@@ -1,24 +1,41 @@
-"""The gateway's settings and API keys, kept in the ``config`` table.
+"""The gateway's settings, drain switches and API keys: use cases and storage.
 
-Three documents: ``gateway_draining`` (the addresses of drained servers),
+The use cases (``change_settings``, ``set_draining``, ``issue_api_key``,
+``revoke_api_key``) take who acts and write the audit; both faces call them
+(the « Passerelle » page and ``/api/gateway/...``).
+
+They are kept in the ``config`` table, in three documents: ``gateway_draining`` (the addresses of drained servers),
 ``gateway`` (the editable ``GatewayConfig`` fields) and
 ``gateway_api_keys`` (one entry per key: id, label, a short prefix to recognise
 it, its SHA-256 and when it was made; the key itself is never stored). The
-running ``GatewayConfig`` is updated in place, so every change applies at once.
+running ``GatewayConfig`` is updated in place, so every change applies at once;
+other processes read the documents again within seconds (``ConfigSync``).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ollama_webmgr.cluster.servers import ServerRegistry
+from ollama_webmgr.cluster.servers import Server, ServerRegistry
+from ollama_webmgr.errors import (
+    InvalidApiKeyLabel,
+    InvalidGatewaySettings,
+    SettingReason,
+    UnknownApiKey,
+)
 from ollama_webmgr.gateway.auth import hash_api_key, new_api_key
 from ollama_webmgr.gateway.config import GatewayConfig
 from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.store.database import DatabaseManager, Doc, Where, now_iso
+from ollama_webmgr.usecases.actor import Actor, audit
+from ollama_webmgr.usecases.servers import find_server
+
+if TYPE_CHECKING:
+    from ollama_webmgr.wiring import Services
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +49,29 @@ EDITABLE = tuple(
     if not f.name.startswith("_") and f.name != "api_key_hashes"
 )
 LABEL_MAX = 64
+#: what each setting takes, which is what a refusal of its value says
+#: (``GatewayConfig.update`` decides; a test keeps the two in step)
+SETTING_KINDS: dict[str, SettingReason] = {
+    "strategy": "strategy",
+    "sticky": "boolean",
+    "origins": "origins",
+    **dict.fromkeys(
+        ("max_attempts", "failures_to_down", "successes_to_up"), "integer_min_1"
+    ),
+    **dict.fromkeys(("sticky_size", "default_limit", "queue_size"), "integer_min_0"),
+    **dict.fromkeys(
+        (
+            "queue_timeout",
+            "connect_timeout",
+            "read_timeout",
+            "pull_timeout",
+            "health_interval",
+            "health_timeout",
+            "backoff_max",
+        ),
+        "positive_seconds",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -162,3 +202,75 @@ def load_draining(db: DatabaseManager, registry: ServerRegistry) -> None:
             registry.set_draining(server.name, address in addresses)
     if "addresses" not in value:
         save_draining(db, registry)
+
+
+# -- use cases -------------------------------------------------------------
+
+
+def setting_problems(changes: Mapping[str, Any]) -> dict[str, SettingReason]:
+    """Each refused setting of ``changes`` with its reason, in order (none: {})."""
+    problems: dict[str, SettingReason] = {}
+    for name, value in changes.items():
+        if name not in EDITABLE:
+            problems[name] = "unknown_setting"
+            continue
+        try:
+            GatewayConfig().update(**{name: value})
+        except ValueError:
+            problems[name] = SETTING_KINDS[name]
+    return problems
+
+
+def change_settings(
+    services: Services, actor: Actor, changes: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Apply gateway settings at once and keep them; the settings as they now are.
+
+    All or nothing: ``InvalidGatewaySettings`` names every refused one. The
+    audit records the settings whose value changed (none: no entry).
+    """
+    problems = setting_problems(changes)
+    if problems:
+        raise InvalidGatewaySettings(problems, known=EDITABLE)
+    config = services.gateway.app.config
+    current = editable_values(config)
+    changed = {name: value for name, value in changes.items() if current[name] != value}
+    values = save_gateway_config(services.db, config, changed)
+    if changed:
+        audit(services.db, actor, "gateway.config", "gateway", changed)
+    return values
+
+
+def set_draining(
+    services: Services, actor: Actor, server_name: str, draining: bool
+) -> Server:
+    """Drain a server (no new requests, running ones finish) or put it back."""
+    server = find_server(services.servers, server_name)
+    updated = services.servers.set_draining(server.name, draining)
+    save_draining(services.db, services.servers)
+    audit(services.db, actor, "gateway.drain", server.name, {"draining": draining})
+    return updated
+
+
+def issue_api_key(services: Services, actor: Actor, label: str) -> CreatedKey:
+    """A new gateway API key named ``label`` (1 to ``LABEL_MAX`` characters);
+    from now on the gateway asks every client for a key."""
+    label = label.strip()
+    if not 1 <= len(label) <= LABEL_MAX:
+        raise InvalidApiKeyLabel(LABEL_MAX)
+    created = create_api_key(services.db, services.gateway.app.config, label)
+    audit(services.db, actor, "gateway.key.create", created.entry["id"])
+    return created
+
+
+def revoke_api_key(services: Services, actor: Actor, key_id: str) -> None:
+    """Delete a key (``UnknownApiKey`` if none has that id); deleting the last
+    one lets clients in without a key again."""
+    if not delete_api_key(services.db, services.gateway.app.config, key_id):
+        raise UnknownApiKey(key_id)
+    audit(services.db, actor, "gateway.key.delete", key_id)
+
+
+def api_keys(services: Services) -> list[Doc]:
+    """The keys as they may be shown (never their hash)."""
+    return [public_key(entry) for entry in list_api_keys(services.db)]

@@ -1,4 +1,5 @@
-"""Starting model jobs (pull, update check) and reading what they found.
+"""Model jobs: pull, update check, update everywhere, retry, cancel; and what
+the finished jobs found.
 
 Everything is validated (names, servers) before the first job is submitted, so
 a bad request never leaves half its jobs behind. The last update status of each
@@ -13,31 +14,24 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ollama_webmgr.cluster.servers import Server
-from ollama_webmgr.errors import JobError
+from ollama_webmgr.errors import JobNotRetryable
 from ollama_webmgr.jobs.model import RETRYABLE_STATES, Job
-from ollama_webmgr.manager.models import (
-    ALL_SERVERS,
+from ollama_webmgr.usecases.actor import Actor, audit
+from ollama_webmgr.usecases.models import (
     NameKey,
     key_or_none,
     name_key,
     normalised,
-    resolve_servers,
     server_models,
     valid_name,
 )
-from ollama_webmgr.store.records import record_audit
+from ollama_webmgr.usecases.servers import ALL_SERVERS, chosen_servers
 
 if TYPE_CHECKING:
     from ollama_webmgr.wiring import Services
 
 PULL = "pull_model"
 CHECK = "check_update"
-
-
-class JobNotRetryable(JobError):
-    """Only a job that failed, was cancelled or interrupted can be retried."""
-
-    code = "job_not_retryable"
 
 
 def task_params(services: Services, server: Server, **extra: Any) -> dict[str, Any]:
@@ -54,15 +48,11 @@ def task_params(services: Services, server: Server, **extra: Any) -> dict[str, A
 
 
 def submit_pull(
-    services: Services,
-    servers: object,
-    model: object,
-    *,
-    who: str = "web",
+    services: Services, actor: Actor, servers: object, model: object
 ) -> list[Job]:
     """One pull job per server; a pull already running there is joined."""
     name = valid_name(model)
-    targets = resolve_servers(services, servers)
+    targets = chosen_servers(services.servers, servers)
     jobs = []
     for server in targets:
         job = services.runner.submit(
@@ -71,9 +61,8 @@ def submit_pull(
             dedupe_key=f"pull:{server.url}:{normalised(name)}",
         )
         services.models_cache.watch(server.url, job.id)
-        record_audit(
-            services.db, who, "model.pull", name, {"server": server.name, "job": job.id}
-        )
+        details = {"server": server.name, "job": job.id}
+        audit(services.db, actor, "model.pull", name, details)
         jobs.append(job)
     return jobs
 
@@ -83,9 +72,10 @@ def submit_check(
     servers: object,
     model: object = None,
 ) -> list[Job]:
-    """One update-check job per server, for ``model`` or every model there."""
+    """One update-check job per server, for ``model`` or every model there
+    (nothing changes on the servers: not audited)."""
     name = valid_name(model) if model else None
-    targets = resolve_servers(services, servers)
+    targets = chosen_servers(services.servers, servers)
     jobs = []
     for server in targets:
         params = task_params(
@@ -101,13 +91,19 @@ def submit_check(
 
 
 def retry_job(services: Services, job_id: str) -> Job:
+    """Start a failed, cancelled or interrupted job again (as its first run was)."""
     old = services.runner.get(job_id)
     if old.state not in RETRYABLE_STATES:
-        raise JobNotRetryable(f"job {job_id} is {old.state}")
+        raise JobNotRetryable(job_id, old.state)
     job = services.runner.retry(job_id)
     if job.kind == PULL:
         services.models_cache.watch(str(job.params.get("server_url")), job.id)
     return job
+
+
+def cancel_job(services: Services, job_id: str) -> Job:
+    """Ask a job to stop (a pull stops at its next progress line)."""
+    return services.runner.cancel(job_id)
 
 
 @dataclass(frozen=True)
@@ -150,12 +146,12 @@ def _verdicts(job: Job) -> list[tuple[str, str, str]]:
 
 
 def submit_updates(
-    services: Services, servers: object = ALL_SERVERS, *, who: str = "web"
+    services: Services, actor: Actor, servers: object = ALL_SERVERS
 ) -> list[Job]:
     """ "Update everywhere": pull what the last checks flagged, where it is installed."""
     statuses = update_statuses(services)
     jobs: list[Job] = []
-    for server in resolve_servers(services, servers):
+    for server in chosen_servers(services.servers, servers):
         installed = {
             name_key(tag.model): tag.model
             for tag in server_models(services, server, refresh=False).models
@@ -164,5 +160,5 @@ def submit_updates(
         for key, model in installed.items():
             verdict = statuses.get((server.url, key))
             if verdict is not None and verdict.status == "update_available":
-                jobs.extend(submit_pull(services, [server.name], model, who=who))
+                jobs.extend(submit_pull(services, actor, [server.name], model))
     return jobs

@@ -1,7 +1,9 @@
 """French wording and HTTP status for every error the web edge can show.
 
-Services raise ``WebmgrError`` subclasses with English, technical messages; this
-module is the one place that turns them into what a French-speaking user reads.
+Use cases raise ``WebmgrError`` subclasses with English, technical messages and
+the facts a person needs (a setting and why it was refused, a key's id...); this
+module is the one place that turns them into what a French-speaking user reads,
+for both faces (``web/`` pages and toasts, ``api/`` JSON).
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ollama_webmgr import errors
-from ollama_webmgr.web.ollama_messages import ollama_message
+from ollama_webmgr.french.ollama_messages import ollama_message
+from ollama_webmgr.gateway.balancer import STRATEGIES
 
 
 class ErrorView(NamedTuple):
@@ -72,6 +75,17 @@ _ERRORS: tuple[tuple[type[errors.WebmgrError], int, str], ...] = (
     (errors.FleetError, 400, "Modification de la liste des serveurs impossible."),
     (errors.JobNotFound, 404, "Tâche introuvable."),
     (
+        errors.JobNotRetryable,
+        409,
+        "Seule une tâche en erreur, annulée ou interrompue peut être relancée.",
+    ),
+    (
+        errors.ModelNameTaken,
+        409,
+        "Un modèle porte déjà ce nom sur ce serveur : choisissez un autre nom "
+        "ou supprimez d’abord l’autre modèle.",
+    ),
+    (
         errors.EjectFailed,
         500,
         "Le modèle est toujours chargé : l’éjection forcée a échoué.",
@@ -114,6 +128,14 @@ def describe_error(exc: errors.WebmgrError) -> ErrorView:
         known = ollama_message(exc.message)
         if known is not None:
             return ErrorView(*known)
+    if isinstance(exc, errors.InvalidGatewaySettings):
+        return ErrorView(400, exc.code, setting_refusal(exc))
+    if isinstance(exc, errors.InvalidApiKeyLabel):
+        return ErrorView(
+            400, exc.code, f"Nom de clé attendu (1 à {exc.limit} caractères)."
+        )
+    if isinstance(exc, errors.UnknownApiKey):
+        return ErrorView(404, exc.code, f"Clé inconnue : « {exc.key_id} ».")
     for kind, status, message in _ERRORS:
         if isinstance(exc, kind):
             return ErrorView(status, exc.code, message)
@@ -160,3 +182,55 @@ _JOB_CODES = {
     "interrupted": "Tâche interrompue : relancez-la.",
     "internal": "La tâche a échoué (erreur interne).",
 }
+
+
+def unknown_server_named(value: str) -> str:
+    """A server asked for by name or address that the fleet does not have.
+
+    >>> unknown_server_named("gpu-9")
+    'Serveur inconnu : « gpu-9 ».'
+    """
+    return f"Serveur inconnu : « {value} »."
+
+
+#: what a gateway setting expects, by the reason its value was refused
+_SETTING_EXPECTATIONS: dict[errors.SettingReason, str] = {
+    "strategy": f"{', '.join(STRATEGIES[:-1])} ou {STRATEGIES[-1]} attendu",
+    "boolean": "true ou false attendu",
+    "origins": "des origines schéma://hôte séparées par des virgules"
+    " (une * au plus) attendues",
+    "integer_min_1": "un entier supérieur ou égal à 1 attendu",
+    "integer_min_0": "un entier positif ou nul attendu",
+    "positive_seconds": "un nombre de secondes positif attendu",
+    "unknown_setting": "un réglage connu attendu",
+}
+#: on the page the strategies are listed by their French names, not their values
+_ON_FORM = {"strategy": "un des choix de la liste attendu"}
+
+
+def setting_expectation(reason: errors.SettingReason, *, on_form: bool = False) -> str:
+    """What a refused gateway setting expects (a form names the choices itself).
+
+    >>> setting_expectation("integer_min_1")
+    'un entier supérieur ou égal à 1 attendu'
+    >>> setting_expectation("strategy")
+    'least_in_flight, round_robin, weighted ou latency attendu'
+    """
+    if on_form and reason in _ON_FORM:
+        return _ON_FORM[reason]
+    return _SETTING_EXPECTATIONS[reason]
+
+
+def setting_refusal(exc: errors.InvalidGatewaySettings) -> str:
+    """One sentence for the first refused setting (what the JSON API answers).
+
+    >>> setting_refusal(errors.InvalidGatewaySettings({"sticky": "boolean"}))
+    'Valeur invalide pour « sticky » : true ou false attendu.'
+    >>> setting_refusal(errors.InvalidGatewaySettings(
+    ...     {"colour": "unknown_setting"}, known=("strategy", "sticky")))
+    'Réglage inconnu : « colour ». Réglages possibles : strategy, sticky.'
+    """
+    name, reason = next(iter(exc.problems.items()))
+    if reason == "unknown_setting":
+        return f"Réglage inconnu : « {name} ». Réglages possibles : {', '.join(exc.known)}."
+    return f"Valeur invalide pour « {name} » : {setting_expectation(reason)}."

@@ -1,8 +1,9 @@
 """Models of the fleet: list (cached), compare across servers, show, delete, copy.
 
 Framework-free: every function takes the ``Services`` explicitly. Servers are
-named as in the UI (``?server=<name>``; ``None`` means the primary). Names are
-validated with Ollama's rules before any request leaves.
+named as in the UI (``?server=<name>``; ``None`` means the primary, as
+``usecases/servers.py`` defines it). Names are validated with Ollama's rules
+before any request leaves; a change takes who acts and is audited.
 """
 
 from __future__ import annotations
@@ -13,51 +14,20 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ollama_webmgr.cluster.servers import Server
-from ollama_webmgr.errors import JobNotFound, OllamaError, UnknownServer, WebmgrError
-from ollama_webmgr.manager.running import unload_until_gone
+from ollama_webmgr.errors import JobNotFound, ModelNameTaken, OllamaError, WebmgrError
 from ollama_webmgr.ollama.names import ModelName
 from ollama_webmgr.ollama.payloads import ModelTag, ShowInfo
-from ollama_webmgr.store.records import record_audit, record_model_map
+from ollama_webmgr.store.records import record_model_map
+from ollama_webmgr.usecases.actor import Actor, audit
+from ollama_webmgr.usecases.running import unload_until_gone
+from ollama_webmgr.usecases.servers import ALL_SERVERS, chosen_server
 
 if TYPE_CHECKING:
     from ollama_webmgr.jobs.runner import JobRunner
     from ollama_webmgr.wiring import Services
 
-ALL_SERVERS = "all"
+__all__ = ["ALL_SERVERS"]  # re-exported: the faces' "every server" choice
 NameKey = tuple[str, str, str, str]
-
-
-def resolve_server(services: Services, name: str | None) -> Server:
-    """The server called ``name`` (or with that URL); the primary for ``None``."""
-    servers = services.servers.all()
-    if not servers:
-        raise UnknownServer("no server is configured")
-    if not name:
-        return servers[0]
-    for server in servers:
-        if name in (server.name, server.url):
-            return server
-    raise UnknownServer(f"unknown server {name!r}")
-
-
-def resolve_servers(services: Services, names: object) -> list[Server]:
-    """``"all"`` (every enabled server), one name, or a list of names (deduplicated)."""
-    if names == ALL_SERVERS:
-        servers = services.servers.active()
-        if not servers:
-            raise UnknownServer("no server is enabled")
-        return servers
-    if names is None or isinstance(names, str):
-        return [resolve_server(services, names)]
-    if not isinstance(names, list):
-        raise UnknownServer(f"not a server list: {names!r}")
-    chosen: dict[str, Server] = {}
-    for name in names:
-        server = resolve_server(services, name if isinstance(name, str) else repr(name))
-        chosen[server.url] = server
-    if not chosen:
-        raise UnknownServer("no server was chosen")
-    return list(chosen.values())
 
 
 @lru_cache(maxsize=8192)
@@ -118,7 +88,9 @@ def list_models(
     services: Services, server_name: str | None = None, *, refresh: bool = False
 ) -> ServerModels:
     """``/api/tags`` of one server, from the cache unless stale or ``refresh``."""
-    return server_models(services, resolve_server(services, server_name), refresh)
+    return server_models(
+        services, chosen_server(services.servers, server_name), refresh
+    )
 
 
 def server_models(services: Services, server: Server, refresh: bool) -> ServerModels:
@@ -268,7 +240,7 @@ def holders(services: Services, name: str) -> dict[str, ModelTag]:
 
 def show_model(services: Services, server_name: str | None, name: object) -> ShowInfo:
     model = valid_name(name)
-    server = resolve_server(services, server_name)
+    server = chosen_server(services.servers, server_name)
     return services.clients.get(server).show(model)
 
 
@@ -282,7 +254,7 @@ class Deleted:
 
 
 def delete_model(
-    services: Services, server_name: str | None, name: object, *, who: str = "web"
+    services: Services, actor: Actor, server_name: str | None, name: object
 ) -> Deleted:
     """Delete a model; one loaded in memory is unloaded first.
 
@@ -290,7 +262,7 @@ def delete_model(
     any more (an unload request for a deleted model answers 404).
     """
     model = valid_name(name)
-    server = resolve_server(services, server_name)
+    server = chosen_server(services.servers, server_name)
     client = services.clients.get(server)
     try:
         unloaded = unload_until_gone(client, model)
@@ -300,23 +272,17 @@ def delete_model(
     details: dict[str, object] = {"server": server.name}
     if unloaded is not None:
         details["unloaded"] = unloaded
-    record_audit(services.db, who, "model.delete", model, details)
+    audit(services.db, actor, "model.delete", model, details)
     return Deleted(server, model, unloaded)
-
-
-class ModelNameTaken(WebmgrError):
-    """Ollama's copy silently overwrites an existing destination: we refuse it."""
-
-    code = "model_name_taken"
 
 
 def copy_model(
     services: Services,
+    actor: Actor,
     server_name: str | None,
     source: object,
     destination: object,
     *,
-    who: str = "web",
     overwrite: bool = False,
 ) -> Server:
     """Copy ``source`` to ``destination`` on one server.
@@ -324,16 +290,29 @@ def copy_model(
     An existing ``destination`` (another model) is refused unless ``overwrite``.
     """
     src, dst = valid_name(source), valid_name(destination)
-    server = resolve_server(services, server_name)
+    server = chosen_server(services.servers, server_name)
     client = services.clients.get(server)
     if not overwrite and name_key(src) != name_key(dst):
         installed = {key_or_none(tag.model) for tag in client.tags()}
         if name_key(dst) in installed:
-            raise ModelNameTaken(f"{dst} already exists on {server.name}")
+            raise ModelNameTaken(dst, server.name)
     try:
         client.copy(src, dst)
     finally:
         services.models_cache.invalidate(server.url)
     details = {"server": server.name, "destination": dst}
-    record_audit(services.db, who, "model.copy", src, details)
+    audit(services.db, actor, "model.copy", src, details)
+    return server
+
+
+def rename_model(
+    services: Services,
+    actor: Actor,
+    server_name: str | None,
+    source: object,
+    destination: object,
+) -> Server:
+    """Copy then delete the source: Ollama has no rename (both are audited)."""
+    server = copy_model(services, actor, server_name, source, destination)
+    delete_model(services, actor, server.name, source)
     return server

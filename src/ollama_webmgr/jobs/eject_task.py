@@ -1,13 +1,11 @@
-"""Models loaded in memory (``/api/ps``) and how to unload them.
+"""The ``eject_force`` job: unload a model and watch ``/api/ps`` until it is gone.
 
-- ``running_on`` reads ``/api/ps`` of several servers in parallel (short
-  timeouts: a dead server shows as an error, it never blocks the others);
-- ``soft_eject`` sends Ollama's unload request once (an empty generate with
-  ``keep_alive: 0``) and says whether the model left ``/api/ps``;
-- ``eject_force`` is the job task: it repeats the unload and watches
-  ``/api/ps`` until the model is gone, within ``timeout`` seconds. A model busy
-  with a generation is only unloaded when idle, and a node may drop a request:
-  repeating is what makes the 5 s promise of the brief hold.
+It repeats Ollama's unload request (an empty generate with ``keep_alive: 0``)
+and re-reads ``/api/ps`` until the model is gone, within ``timeout`` seconds.
+A model busy with a generation is only unloaded when idle, and a node may drop
+a request: repeating is what makes the 5 s promise of the brief hold. Like the
+model tasks it builds its own client from the server's URL, so it runs alike in
+the web process and on an RQ worker.
 """
 
 from __future__ import annotations
@@ -16,11 +14,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.errors import EjectFailed, OllamaError, OllamaNotFound
 from ollama_webmgr.jobs.context import TaskContext
-from ollama_webmgr.manager.clients import ClientPool
-from ollama_webmgr.manager.probe import Outcome, ask_all
 from ollama_webmgr.ollama.client import OllamaClient
 from ollama_webmgr.ollama.names import ModelName, same_model
 from ollama_webmgr.ollama.payloads import RunningModel
@@ -29,42 +24,8 @@ FORCE_TIMEOUT = 4.5  # seconds: under the brief's 5 s, with room for the API cal
 POLL_INTERVAL = 0.1
 
 
-def running_on(
-    servers: Sequence[Server], clients: ClientPool | None
-) -> list[Outcome[list[RunningModel]]]:
-    """``/api/ps`` of each server (in order), or the error it gave."""
-    return ask_all(servers, lambda client: client.ps(), clients)
-
-
 def is_loaded(running: Sequence[RunningModel], model: str) -> bool:
     return any(same_model(entry.name, model) for entry in running)
-
-
-def soft_eject(client: OllamaClient, model: str) -> bool:
-    """Ask the server to unload ``model`` once; True when ``/api/ps`` lost it."""
-    client.unload(model)
-    return not is_loaded(client.ps(), model)
-
-
-def unload_until_gone(
-    client: OllamaClient, model: str, timeout: float = FORCE_TIMEOUT
-) -> bool | None:
-    """Unload ``model`` if it is loaded, repeating until ``/api/ps`` lost it.
-
-    ``None``: it was not loaded; ``True``: unloaded; ``False``: still loaded after
-    ``timeout`` seconds (busy: Ollama unloads it once its requests end, since
-    the unload request set its keep-alive to 0).
-    """
-    if not is_loaded(client.ps(), model):
-        return None
-    deadline = time.monotonic() + timeout
-    while True:
-        client.unload(model)
-        if not is_loaded(client.ps(), model):
-            return True
-        if time.monotonic() + POLL_INTERVAL > deadline:
-            return False
-        time.sleep(POLL_INTERVAL)
 
 
 def eject_force(params: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:

@@ -1,8 +1,15 @@
-"""The Flask application factory of the web app (no side effects at import)."""
+"""The web app: one Flask application that both faces hang on.
+
+``web/`` (HTML pages) and ``api/`` (the JSON API) never import each other; this
+factory mounts them side by side, with what every request goes through
+(``edge/``: the password, the error edge) and ``web/``'s security, logs and
+metrics. No side effects at import.
+"""
 
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 
 from flask import Flask, request
 
@@ -15,8 +22,12 @@ from ollama_webmgr.api import (
     routes_running,
 )
 from ollama_webmgr.api.routes import register_api
+from ollama_webmgr.edge.auth import init_auth
+from ollama_webmgr.edge.errors import init_errors
+from ollama_webmgr.french import wording
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.store.flask_ext import init_db
+from ollama_webmgr.usecases.servers import primary_server
 from ollama_webmgr.web import (
     dashboard,
     dist,
@@ -29,15 +40,15 @@ from ollama_webmgr.web import (
     running,
     search,
     servers,
-    wording,
 )
-from ollama_webmgr.web.auth import init_auth
-from ollama_webmgr.web.errors import init_errors
+from ollama_webmgr.web.errors import page_error
 from ollama_webmgr.web.htmx import flashed_toasts, htmx_redirects
 from ollama_webmgr.web.metrics import init_metrics
 from ollama_webmgr.web.request_log import init_request_log
 from ollama_webmgr.web.security import init_security
 from ollama_webmgr.wiring import EXTENSION_KEY, Services, build_services
+
+WEB_ROOT = Path(__file__).parent / "web"
 
 
 def create_app(
@@ -51,7 +62,8 @@ def create_app(
     if services is None:
         services = build_services(settings or Settings.from_env())
     settings = services.settings
-    app = Flask(__name__)
+    # templates and static files are the pages' own (``web/``)
+    app = Flask(__name__, root_path=str(WEB_ROOT))
     # Without SECRET_KEY, sessions and CSRF tokens last until the next restart.
     app.secret_key = settings.secret_key or secrets.token_hex(32)
     app.extensions[EXTENSION_KEY] = services
@@ -62,7 +74,7 @@ def create_app(
     init_request_log(app)
     init_auth(app, settings.admin_password)
     init_security(app)
-    init_errors(app)
+    init_errors(app, page_error)
     init_metrics(app, services.runner)
     app.after_request(htmx_redirects)
     _init_templates(app, services, manifest)
@@ -118,5 +130,5 @@ def _init_templates(
         # The model pages read the same ``?server=`` choice (a server name).
         current = next((s for s in servers if s.name == chosen), None)
         if current is None and servers:
-            current = servers[0]
+            current = primary_server(services.servers)
         return {"nav_servers": servers, "current_server": current}

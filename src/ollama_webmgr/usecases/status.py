@@ -1,7 +1,7 @@
 """One snapshot of every server: reachable, version, installed and loaded models.
 
 Built for the dashboard, the servers page and ``/health``: all servers are asked
-in parallel with short timeouts (``manager/probe.py``), so one dead server costs
+in parallel with short timeouts (``usecases/probe.py``), so one dead server costs
 at most a few seconds and never blocks the others.
 """
 
@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.errors import OllamaError
 from ollama_webmgr.manager.clients import ClientPool
-from ollama_webmgr.manager.probe import ask_all
 from ollama_webmgr.ollama.client import OllamaClient
 from ollama_webmgr.ollama.payloads import ModelTag, RunningModel
+from ollama_webmgr.usecases.probe import ask_all
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,10 @@ import hmac
 
 from flask import Flask, Response, current_app, request
 
-from ollama_webmgr.web.attempts import AttemptLimiter
-from ollama_webmgr.web.errors import bare_error
-from ollama_webmgr.web.messages import ErrorView
+from ollama_webmgr.edge.attempts import AttemptLimiter
+from ollama_webmgr.edge.errors import bare_error
+from ollama_webmgr.french.messages import ErrorView
+from ollama_webmgr.usecases.actor import Actor
 from ollama_webmgr.wiring import get_services
 
 OPEN_PATHS = frozenset({"/health", "/manifest.json", "/service-worker.js", "/offline"})
@@ -88,10 +89,10 @@ def _too_many(wait: int) -> Response:
     return response
 
 
-def current_actor() -> str:
+def current_actor() -> Actor:
     """Who makes the current request, for the audit trail: user and address."""
     address = request.remote_addr or "inconnu"
     given = request.authorization
     if given is not None and given.username:
-        return f"{given.username}@{address}"
-    return address
+        return Actor(f"{given.username}@{address}")
+    return Actor(address)

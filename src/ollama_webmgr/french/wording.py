@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ollama_webmgr.web.messages import message_for_code
+from ollama_webmgr.french.messages import message_for_code
 
 CAPABILITIES = {
     "completion": "génération",
