@@ -82,6 +82,7 @@ lint: $(PY_STAMP) check-lock
 	$(BIN)/ruff check src tests benchmarks scripts deploy conftest.py
 	$(BIN)/ruff format --check src tests benchmarks scripts deploy conftest.py
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 test: lint assets
 	$(BIN)/pytest $(PYTEST_ARGS)

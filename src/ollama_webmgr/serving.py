@@ -91,7 +91,7 @@ def make_web_server(
     """The web app's server; ``port`` 0 picks a free port (``start()`` binds).
     ``listener``: an already listening socket to serve instead (``prefork``)."""
     from ollama_webmgr.edge.errors import refusal
-    from ollama_webmgr.web.security import MAX_BODY_BYTES
+    from ollama_webmgr.edge.security import MAX_BODY_BYTES
 
     guarded = _guarded(
         app, host, settings, max_body=MAX_BODY_BYTES, refuse=refusal(app)

@@ -23,10 +23,11 @@ from ollama_webmgr.api import (
 )
 from ollama_webmgr.api.routes import register_api
 from ollama_webmgr.edge.auth import init_auth
+from ollama_webmgr.edge.database import init_db
 from ollama_webmgr.edge.errors import init_errors
+from ollama_webmgr.edge.security import init_security
 from ollama_webmgr.french import wording
 from ollama_webmgr.settings import Settings
-from ollama_webmgr.store.flask_ext import init_db
 from ollama_webmgr.usecases.servers import primary_server
 from ollama_webmgr.web import (
     dashboard,
@@ -45,7 +46,6 @@ from ollama_webmgr.web.errors import page_error
 from ollama_webmgr.web.htmx import flashed_toasts, htmx_redirects
 from ollama_webmgr.web.metrics import init_metrics
 from ollama_webmgr.web.request_log import init_request_log
-from ollama_webmgr.web.security import init_security
 from ollama_webmgr.wiring import EXTENSION_KEY, Services, build_services
 
 WEB_ROOT = Path(__file__).parent / "web"

@@ -24,9 +24,9 @@ from ollama_webmgr.api.openapi import (
     openapi_document,
     operation,
 )
+from ollama_webmgr.edge.security import CONTENT_SECURITY_POLICY
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.sim.serve import serve_in_thread
-from ollama_webmgr.web.security import CONTENT_SECURITY_POLICY
 from ollama_webmgr.webapp import create_app
 from ollama_webmgr.wiring import get_services
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ollama_webmgr.edge.security import MAX_BODY_BYTES
 from ollama_webmgr.settings import Settings
-from ollama_webmgr.web.security import MAX_BODY_BYTES
 
 SITE = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "ollama-webmgr.conf"
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}

@@ -7,9 +7,9 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 
+from ollama_webmgr.edge.database import get_db, init_db
 from ollama_webmgr.errors import StoreError
 from ollama_webmgr.store.database import DatabaseManager, Sample, Where
-from ollama_webmgr.store.flask_ext import get_db, init_db
 from ollama_webmgr.store.stats import aggregate_stats, update_request_stats
 
 

@@ -11,13 +11,13 @@ import pytest
 from flask.testing import FlaskClient
 from web_support import inline_code_problems, parse
 
+from ollama_webmgr.edge.security import SECURITY_HEADERS
 from ollama_webmgr.web.dist import AssetManifest
 from ollama_webmgr.web.pwa import (
     CONFIG_PLACEHOLDER,
     SERVICE_WORKER_TEMPLATE,
     service_worker_source,
 )
-from ollama_webmgr.web.security import SECURITY_HEADERS
 
 
 def read_png(data: bytes) -> tuple[int, int, bytes]:

@@ -5,7 +5,7 @@ from flask import Flask, jsonify, request
 from flask.testing import FlaskClient
 from web_support import csrf_token_of, make_app
 
-from ollama_webmgr.web.security import CONTENT_SECURITY_POLICY, MAX_BODY_BYTES
+from ollama_webmgr.edge.security import CONTENT_SECURITY_POLICY, MAX_BODY_BYTES
 
 
 @pytest.fixture
