@@ -100,6 +100,8 @@ class Gateway:
             return send_bug(start_response, call.path)
 
     # --- the fleet view (gate.Gate) -------------------------------------------
+    # ``views`` and ``relay`` are functions of the gateway kept in their own
+    # modules, bound here as methods (no extra call on the hot path)
     views = fleet_view.views
 
     def active_servers(self) -> list[Server]:
