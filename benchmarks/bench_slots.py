@@ -1,7 +1,7 @@
 """The gateway's slot bookkeeping per request: in-process ``Slots`` against
 ``RedisSlots`` (several gateway processes, ``REDIS_URL``).
 
-Each simulated request does what ``gateway/app.py`` does around a relay: read the
+Each simulated request does what ``gateway/failover.py`` does around a relay: read the
 in-flight count of each of 3 servers (the balancer's input), take a slot on the
 first, give it back. One thread, no upstream, the real Redis on 127.0.0.1:6379.
 """
@@ -77,7 +77,7 @@ def run() -> str:
             "",
             f"Per simulated request ({REQUESTS}, one thread): read the in-flight"
             " count of 3 servers, take a slot, give it back — the bookkeeping"
-            " `gateway/app.py` does around each relay. Redis on loopback."
+            " `gateway/failover.py` does around each relay. Redis on loopback."
             f" Machine: {machine()}, shared with other jobs while measuring.",
             "",
             "| slots | p50 | p95 |",

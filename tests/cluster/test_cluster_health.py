@@ -7,6 +7,7 @@ import time
 from ollama_webmgr.cluster.health import CircuitBreaker, HealthMonitor, Policy
 from ollama_webmgr.cluster.models import ModelMap
 from ollama_webmgr.cluster.servers import Server, ServerRegistry
+from ollama_webmgr.gateway.upstream import Upstreams
 from ollama_webmgr.sim.serve import serve_in_thread
 
 
@@ -73,7 +74,7 @@ def test_monitor_probes_servers_and_maps_their_models():
             [Server("a", node.url), Server("b", "http://127.0.0.1:1")]
         )
         policy = Policy(failures_to_down=1, health_timeout=0.5)
-        monitor = HealthMonitor(registry, ModelMap(), policy)
+        monitor = HealthMonitor(registry, ModelMap(), policy, clients=Upstreams())
         monitor.check_all()
         assert monitor.is_healthy("a")
         assert not monitor.is_healthy("b")
@@ -87,7 +88,7 @@ def test_monitor_thread_notices_a_server_that_goes_away():
     with serve_in_thread(_node) as running:
         registry = ServerRegistry([Server("a", running.url)])
         policy = Policy(failures_to_down=2, health_interval=0.05, health_timeout=0.3)
-        monitor = HealthMonitor(registry, ModelMap(), policy)
+        monitor = HealthMonitor(registry, ModelMap(), policy, clients=Upstreams())
         monitor.start()
         try:
             assert monitor.is_healthy("a")

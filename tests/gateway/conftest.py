@@ -19,6 +19,7 @@ from ollama_webmgr.cluster.servers import Server, ServerRegistry
 from ollama_webmgr.gateway.app import Gateway, create_gateway_app
 from ollama_webmgr.gateway.config import GatewayConfig
 from ollama_webmgr.gateway.stats import RequestRecord
+from ollama_webmgr.gateway.upstream import Upstreams
 from ollama_webmgr.sim.app import create_app
 from ollama_webmgr.sim.serve import RunningServer, start_in_thread
 from ollama_webmgr.sim.state import SimState
@@ -39,10 +40,15 @@ def make_fleet() -> Iterator[Callable[..., Fleet]]:
                 Server(n.name, servers[n.name].url) for n in nodes
             )
             settings = GatewayConfig().update(**{**FAST, **config})
-            monitor = HealthMonitor(registry, ModelMap(), settings)
+            upstreams = Upstreams()
+            monitor = HealthMonitor(registry, ModelMap(), settings, clients=upstreams)
             records: list[RequestRecord] = []
             app = create_gateway_app(
-                settings, registry, monitor, on_request=records.append
+                settings,
+                registry,
+                monitor,
+                on_request=records.append,
+                upstreams=upstreams,
             )
             monitor.check_all()
             front = start_in_thread(app)
@@ -126,8 +132,11 @@ def sim_fleet() -> Iterator[SimFleet]:
         urls = {name: s.url for name, s in servers.items()}
         registry = ServerRegistry(Server(name, url) for name, url in urls.items())
         config = GatewayConfig().update(**FAST)
-        monitor = HealthMonitor(registry, ModelMap(), config)
-        app = create_gateway_app(config, registry, monitor, on_request=records.append)
+        upstreams = Upstreams()
+        monitor = HealthMonitor(registry, ModelMap(), config, clients=upstreams)
+        app = create_gateway_app(
+            config, registry, monitor, on_request=records.append, upstreams=upstreams
+        )
         monitor.check_all()
         front = start_in_thread(app)
         started.append(front)

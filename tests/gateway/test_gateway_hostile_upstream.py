@@ -33,6 +33,7 @@ from ollama_webmgr.gateway.app import Gateway, create_gateway_app
 from ollama_webmgr.gateway.config import GatewayConfig
 from ollama_webmgr.gateway.limiter import Slots, SlotTable
 from ollama_webmgr.gateway.redis_slots import RedisSlots
+from ollama_webmgr.gateway.upstream import Upstreams
 from ollama_webmgr.sim.serve import RunningServer, start_in_thread
 
 JSON_TYPE = b"Content-Type: application/json\r\n"
@@ -121,7 +122,10 @@ def front(request: pytest.FixtureRequest) -> Iterator[Front]:
         read_timeout=1.0, connect_timeout=0.5, failures_to_down=1000
     )
     gateway = create_gateway_app(
-        config, registry, HealthMonitor(registry, ModelMap(), config), slots=slots
+        config,
+        registry,
+        HealthMonitor(registry, ModelMap(), config, clients=Upstreams()),
+        slots=slots,
     )
     running: RunningServer = start_in_thread(gateway)
     try:

@@ -7,6 +7,7 @@ import threading
 
 import httpx
 from gateway_fakes import Node, wait_until
+from prometheus_client.parser import text_string_to_metric_families
 
 from ollama_webmgr.gateway.auth import hash_api_key
 
@@ -181,14 +182,32 @@ def test_metrics_expose_requests_in_prometheus_format(make_fleet):
     wait_until(lambda: bool(fleet.records))
     response = httpx.get(fleet.url + "/metrics")
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
-    text = response.text
-    assert (
-        'ollama_gateway_requests_total{server="a",kind="generate",status="200"} 1'
-        in text
-    )
-    assert 'ollama_gateway_tokens_total{server="a",type="completion"} 3' in text
-    assert 'ollama_gateway_server_up{server="b"} 1' in text
-    assert 'ollama_gateway_in_flight{server="a"} 0' in text
+    families = {f.name: f for f in text_string_to_metric_families(response.text)}
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in families.values()
+        for s in f.samples
+    }
+
+    def value(name: str, **labels: str) -> float:
+        return samples[name, tuple(sorted(labels.items()))]
+
+    assert {n: f.type for n, f in families.items()} == {
+        "ollama_gateway_requests": "counter",
+        "ollama_gateway_request_seconds": "summary",
+        "ollama_gateway_tokens": "counter",
+        "ollama_gateway_response_bytes": "counter",
+        "ollama_gateway_in_flight": "gauge",
+        "ollama_gateway_server_up": "gauge",
+    }
+    requests = "ollama_gateway_requests_total"
+    assert value(requests, server="a", kind="generate", status="200") == 1
+    assert value("ollama_gateway_tokens_total", server="a", type="completion") == 3
+    assert value("ollama_gateway_server_up", server="b") == 1
+    assert value("ollama_gateway_in_flight", server="a") == 0
+    assert value("ollama_gateway_request_seconds_count", server="a") == 1
+    assert value("ollama_gateway_request_seconds_sum", server="a") > 0
+    assert value("ollama_gateway_response_bytes_total", server="a") > 0
 
 
 def test_fleet_status_reports_each_server_as_the_gateway_sees_it(make_fleet):

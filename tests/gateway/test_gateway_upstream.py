@@ -8,6 +8,7 @@ connections, broken answers, timeouts and TLS.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -24,8 +25,10 @@ from fleet_support import closed_port_url
 from ollama_webmgr.gateway.upstream import (
     ConnectFailed,
     Timeouts,
+    UnexpectedAnswer,
     Upstream,
     UpstreamProtocolError,
+    Upstreams,
 )
 
 FAST = Timeouts(connect=2, read=2)
@@ -288,6 +291,57 @@ def test_closing_drops_idle_connections_and_answers_in_flight_finish(scripted, c
     for _ in range(2):
         assert upstream.request("GET", "/", {}, None, FAST).read() == b"{}"
     assert server.accepted == 3  # nothing is kept after close
+
+
+def _json_answer(status: bytes, body: bytes) -> bytes:
+    head = b"HTTP/1.1 %b\r\nContent-Type: application/json\r\n" % status
+    return head + b"Content-Length: %d\r\n\r\n%b" % (len(body), body)
+
+
+def test_get_json_reads_one_object_over_a_kept_connection(scripted, connect):
+    version = _json_answer(b"200 OK", b'{"version":"0.33.0"}')
+    server = serve(scripted, version)
+    upstream = connect(server.url)
+    for _ in range(2):
+        got = upstream.get_json("/api/version", connect=2, read=2)
+        assert got == {"version": "0.33.0"}
+    assert server.accepted == 1
+    assert server.requests[0].startswith(b"GET /api/version HTTP/1.1\r\n")
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (_json_answer(b"500 Internal Server Error", b'{"error":"x"}'), "answered 500"),
+        (_json_answer(b"200 OK", b"[1, 2]"), "answered a non-object"),
+    ],
+)
+def test_get_json_refuses_another_status_or_a_non_object(
+    scripted, connect, answer, message
+):
+    upstream = connect(serve(scripted, answer).url)
+    with pytest.raises(UnexpectedAnswer, match=message):
+        upstream.get_json("/api/tags", connect=2, read=2)
+
+
+def test_get_json_of_a_body_that_is_not_json_is_a_value_error(scripted, connect):
+    upstream = connect(serve(scripted, _json_answer(b"200 OK", b"{nope")).url)
+    with pytest.raises(json.JSONDecodeError):  # a ValueError, as the callers expect
+        upstream.get_json("/api/ps", connect=2, read=2)
+
+
+def test_upstreams_keep_one_client_per_server_url(scripted):
+    first, second = serve(scripted, OK), serve(scripted, OK)
+    upstreams = Upstreams()
+    try:
+        assert upstreams(first.url) is upstreams(first.url)
+        assert upstreams(first.url) is not upstreams(second.url)
+        for server in (first, second, first):
+            upstreams(server.url).request("GET", "/", {}, None, FAST).read()
+        assert (first.accepted, second.accepted) == (1, 1)
+    finally:
+        upstreams.close()
+    assert upstreams(first.url).closed  # closed ones are kept: nothing stays idle
 
 
 @pytest.fixture(scope="module")

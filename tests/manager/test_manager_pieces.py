@@ -14,6 +14,7 @@ from ollama_webmgr.cluster.models import ModelMap
 from ollama_webmgr.cluster.servers import Server, ServerRegistry
 from ollama_webmgr.gateway.auth import hash_api_key
 from ollama_webmgr.gateway.config import GatewayConfig
+from ollama_webmgr.gateway.upstream import Upstreams
 from ollama_webmgr.jobs.model import Job, Progress
 from ollama_webmgr.manager.background import ConfigSync, Periodic, Scheduler
 from ollama_webmgr.manager.recording import HealthRecorder, JobRecorder, stored_jobs
@@ -126,6 +127,7 @@ def test_each_probe_of_the_monitor_is_recorded(db: DatabaseManager) -> None:
             ModelMap(),
             Policy(health_timeout=1),
             on_check=HealthRecorder(db, lambda name: 2),
+            clients=Upstreams(),
         )
         monitor.check_all()
     servers = {d["address"]: d for d in db.find("servers")}

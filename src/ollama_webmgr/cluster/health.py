@@ -6,7 +6,8 @@ exponential backoff; ``successes_to_up`` consecutive successful probes bring it
 back. Real traffic feeds the same breaker (``record_success``/``record_failure``).
 
 One background thread probes ``/api/version`` and refreshes ``/api/tags`` and
-``/api/ps`` of every enabled server each ``health_interval`` seconds.
+``/api/ps`` of every enabled server each ``health_interval`` seconds, through
+the process's own HTTP client (``clients``: the gateway's ``Upstreams``).
 
 >>> breaker = CircuitBreaker(Policy(failures_to_down=2, successes_to_up=2), clock=lambda: 0.0)
 >>> breaker.failure(); breaker.healthy
@@ -21,15 +22,12 @@ True
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
-
-import urllib3
 
 from ollama_webmgr.cluster.changes import LocalVersions, Versions, settle
 from ollama_webmgr.cluster.models import ModelMap
@@ -39,6 +37,14 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], float]
 #: called after each probe with the server, its outcome and the probe's duration (ms)
 CheckObserver = Callable[[Server, bool, float], None]
+
+
+class ProbeClient(Protocol):
+    """The HTTP client of one server, as far as the probes use it."""
+
+    def get_json(self, path: str, *, connect: float, read: float) -> dict[str, Any]:
+        """The JSON object of a 200 answer; ``OSError``/``ValueError`` otherwise."""
+        ...
 
 
 class HealthPolicy(Protocol):
@@ -110,7 +116,7 @@ class HealthMonitor:
         models: ModelMap,
         policy: HealthPolicy,
         *,
-        pool: urllib3.PoolManager | None = None,
+        clients: Callable[[str], ProbeClient],
         clock: Clock = time.monotonic,
         on_check: CheckObserver | None = None,
         changes: Versions | None = None,
@@ -123,7 +129,7 @@ class HealthMonitor:
         self.on_check = on_check
         self.models = models
         self.policy = policy
-        self._pool = pool or urllib3.PoolManager(maxsize=4, retries=False)
+        self._clients = clients  # a server's URL -> its client
         self._clock = clock
         self._breakers: dict[str, CircuitBreaker] = {}
         self._versions: dict[str, str] = {}
@@ -259,19 +265,8 @@ class HealthMonitor:
 
     def _get_json(self, server: Server, path: str) -> dict[str, Any]:
         timeout = self.policy.health_timeout
-        response = self._pool.request(
-            "GET",
-            server.url + path,
-            timeout=urllib3.Timeout(connect=timeout, read=timeout),
-            retries=False,
-            redirect=False,
-        )
-        if response.status != 200:
-            raise RuntimeError(f"{path} answered {response.status}")
-        data = json.loads(response.data)
-        if not isinstance(data, dict):
-            raise RuntimeError(f"{path} answered a non-object")
-        return data
+        client = self._clients(server.url)
+        return client.get_json(path, connect=timeout, read=timeout)
 
 
 def _describe(exc: BaseException) -> str:

@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ollama_webmgr.gateway.relay import HOP_BY_HOP
@@ -22,18 +23,22 @@ _NAME_ALIAS = frozenset({"/api/show", "/api/push", "/api/pull", "/api/delete"})
 # cut on line boundaries. Content-Length: recomputed from the body. Origin: CORS
 # is the gateway's own decision (an upstream would judge it against its Host).
 _NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "accept-encoding", "origin"}
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})  # until the body is read
 
 
-@dataclass
+@dataclass(slots=True)
 class Call:
-    """One inbound request, read once."""
+    """One inbound request: its head read by ``read_head`` before the key
+    check and routing, the rest by ``read_body`` once it is let in."""
 
     environ: WSGIEnvironment
     method: str
     path: str
-    url_tail: str  # path + query string, sent upstream as is
-    body: bytes | Iterator[bytes] | None  # an iterator: blob upload, streamed
-    headers: dict[str, str]
+    origin: str | None  # a CORS request's
+    authorization: str | None
+    headers: Mapping[str, str]  # to forward: none until the body is read
+    url_tail: str = ""  # path + query string, sent upstream as is
+    body: bytes | Iterator[bytes] | None = None  # an iterator: blob upload, streamed
     data: Any = None  # parsed JSON body when it is an object
     model: str | None = None
     started: float = field(default_factory=time.monotonic)
@@ -46,6 +51,18 @@ class Call:
     @property
     def size(self) -> int:
         return len(self.body) if isinstance(self.body, bytes) else 0
+
+
+def read_head(environ: WSGIEnvironment) -> Call:
+    """The request as the router needs it, from ``environ`` once."""
+    return Call(
+        environ,
+        environ["REQUEST_METHOD"],
+        environ.get("PATH_INFO") or "/",
+        environ.get("HTTP_ORIGIN"),
+        environ.get("HTTP_AUTHORIZATION"),
+        _NO_HEADERS,
+    )
 
 
 def forward_headers(environ: Mapping[str, Any]) -> dict[str, str]:
@@ -73,18 +90,17 @@ class JSONTooDeep(Exception):
     """A request body whose JSON nests deeper than the parser's recursion."""
 
 
-def read_call(
-    environ: WSGIEnvironment, path: str, method: str, *, strip_auth: bool
-) -> Call:
-    """Read the request once: headers to forward, body, JSON, model.
+def read_body(call: Call, *, strip_auth: bool) -> None:
+    """Read the rest of the request once: headers to forward, body, JSON, model.
 
     The path goes upstream as the client sent it (``%2F``, ``%3F``, ``%23``
     decoded would change its meaning there); routing uses the decoded one.
     """
+    environ, path = call.environ, call.path
     query = environ.get("QUERY_STRING")
     raw = raw_path(environ)
-    tail = f"{raw}?{query}" if query else raw
-    headers = forward_headers(environ)
+    call.url_tail = f"{raw}?{query}" if query else raw
+    call.headers = headers = forward_headers(environ)
     if strip_auth:
         headers.pop("authorization", None)  # the gateway's key, not Ollama's
     length = environ.get("CONTENT_LENGTH") or ""
@@ -93,25 +109,22 @@ def read_call(
         # streamed through, never held whole: by length, else chunked upstream
         if length.isdigit():
             headers["content-length"] = length
-            body: Any = _limited(stream, int(length))
+            call.body = _limited(stream, int(length))
         elif "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
-            body = _blocks(stream)
-        else:
-            body = None
-        return Call(environ, method, path, tail, body, headers)
+            call.body = _blocks(stream)
+        return
     if length.isdigit():
         body = stream.read(int(length))
     elif "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
         body = stream.read()
     else:
         body = b""  # no length and not chunked: no body (reading would block)
-    call = Call(environ, method, path, tail, body or None, headers)
+    call.body = body or None
     if body[:1] == b"{":
         # not JSON: forwarded untouched, Ollama words the error itself
         with contextlib.suppress(ValueError):
             call.data = _loads(body)
     call.model = _model_of(path, call.data)
-    return call
 
 
 def _loads(body: bytes) -> Any:

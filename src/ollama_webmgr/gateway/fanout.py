@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.gateway.progress import Line, ProgressMerger
@@ -26,7 +26,7 @@ def _pull_one(
     server: Server,
     path: str,
     body: bytes,
-    headers: dict[str, str],
+    headers: Mapping[str, str],
     timeouts: Timeouts,
     out: queue.SimpleQueue[Posted],
     cancel: threading.Event,
@@ -66,7 +66,7 @@ def merged_progress(
     servers: Sequence[Server],
     path: str,
     body: bytes,
-    headers: dict[str, str],
+    headers: Mapping[str, str],
     timeouts: Timeouts,
     cancel: threading.Event,
     merger: ProgressMerger,

@@ -18,7 +18,6 @@ fetch helper.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -45,13 +44,11 @@ def fetch_all(
 
     def fetch(server: Server) -> None:
         try:
-            response = upstream(server.url).request("GET", path, {}, None, timeouts)
-            body = response.read()
-            data = json.loads(body) if response.status == 200 else None
-            if isinstance(data, dict):
-                results[server.name] = data
+            client = upstream(server.url)
+            got = client.get_json(path, connect=timeouts.connect, read=timeouts.read)
         except (OSError, ValueError):
-            pass  # the health monitor notices failing servers
+            return  # the health monitor notices failing servers
+        results[server.name] = got
 
     threads = [threading.Thread(target=fetch, args=(s,)) for s in servers]
     for thread in threads:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -78,6 +79,16 @@ def send_error(
 ) -> Iterable[bytes]:
     """``{"error": "..."}``, or the OpenAI shape under ``/v1/``."""
     return send_json(start_response, status, error_body(path, status, message), headers)
+
+
+def send_bug(start_response: StartResponse, path: str) -> Iterable[bytes]:
+    """A bug in the gateway still answers in Ollama's shape: a 500 (call it
+    where the exception is handled: the server sees it in ``exc_info``)."""
+    message = "internal error in the gateway"
+    body = json.dumps(error_body(path, 500, message)).encode()
+    headers = [("Content-Type", JSON), ("Content-Length", str(len(body)))]
+    start_response(status_line(500), headers, sys.exc_info())
+    return [body]
 
 
 def error_body(path: str, status: int, message: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from ollama_webmgr.cluster.servers import ServerRegistry
 from ollama_webmgr.gateway.app import Gateway, create_gateway_app
 from ollama_webmgr.gateway.config import GatewayConfig
 from ollama_webmgr.gateway.stats import BatchRecorder, RequestRecord
+from ollama_webmgr.gateway.upstream import Upstreams
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -66,10 +67,18 @@ def build_gateway(
     config = config or GatewayConfig.from_settings(settings)
     registry = registry or ServerRegistry.from_urls(settings.servers)
     changes = changes or model_changes(settings)
-    monitor = HealthMonitor(registry, ModelMap(), config, changes=changes)
+    upstreams = Upstreams()  # one HTTP client for the relay and the probes
+    monitor = HealthMonitor(
+        registry, ModelMap(), config, changes=changes, clients=upstreams
+    )
     recorder = recorder or BatchRecorder(sink)
     app = create_gateway_app(
-        config, registry, monitor, on_request=recorder.submit, slots=_slots(settings)
+        config,
+        registry,
+        monitor,
+        on_request=recorder.submit,
+        slots=_slots(settings),
+        upstreams=upstreams,
     )
     return GatewayService(app, monitor, recorder)
 

@@ -20,12 +20,14 @@ to its end with nothing after it.
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import ssl
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from gevent.monkey import get_original
@@ -41,8 +43,10 @@ __all__ = [
     "ConnectFailed",
     "Response",
     "Timeouts",
+    "UnexpectedAnswer",
     "Upstream",
     "UpstreamProtocolError",
+    "Upstreams",
 ]
 _UNSAFE_IN_TARGET = re.compile("[\x00-\x20\x7f-\xff]")
 # Unpatched: a zero-timeout check of an idle socket must not yield to the hub.
@@ -52,6 +56,10 @@ _POLLIN = get_original("select", "POLLIN")
 
 class ConnectFailed(OSError):
     """The server could not be reached: nothing of the request was sent."""
+
+
+class UnexpectedAnswer(ValueError):
+    """An answer that is not the JSON object asked for (another status, a list)."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +124,18 @@ class Upstream:
                 sock.close()
                 raise
 
+    def get_json(self, path: str, *, connect: float, read: float) -> dict[str, Any]:
+        """``GET path``: the JSON object of a 200 answer (probes, fleet listings);
+        ``OSError`` or ``ValueError`` (``UnexpectedAnswer``) otherwise."""
+        response = self.request("GET", path, {}, None, Timeouts(connect, read))
+        body = response.read()
+        if response.status != 200:
+            raise UnexpectedAnswer(f"{path} answered {response.status}")
+        data = json.loads(body)
+        if not isinstance(data, dict):
+            raise UnexpectedAnswer(f"{path} answered a non-object")
+        return data
+
     def close(self) -> None:
         """Close the idle connections; answers being read finish normally."""
         self.closed = True
@@ -175,6 +195,28 @@ class Upstream:
             sock.close()
         else:
             self._idle.append(sock)
+
+
+class Upstreams:
+    """One ``Upstream`` per server URL, made on first use: the relay and the
+    health probes of a process share their keep-alive connections."""
+
+    def __init__(self) -> None:
+        self._by_url: dict[str, Upstream] = {}
+
+    def __call__(self, base_url: str) -> Upstream:
+        upstream = self._by_url.get(base_url)
+        if upstream is None:
+            if len(self._by_url) > 256:  # servers removed and added over time
+                self.close()
+                self._by_url.clear()
+            upstream = self._by_url[base_url] = Upstream(base_url)
+        return upstream
+
+    def close(self) -> None:
+        """Close the idle connections of every server."""
+        for upstream in list(self._by_url.values()):
+            upstream.close()
 
 
 def _safe_target(target: str) -> str:

@@ -40,72 +40,62 @@ from ollama_webmgr.ollama.names import is_valid_name
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse
 
-    from ollama_webmgr.gateway.app import Gateway
     from ollama_webmgr.gateway.calls import Call
+    from ollama_webmgr.gateway.gate import Gate
 
 TARGET_HEADER = "HTTP_X_OLLAMA_SERVERS"
 NDJSON = "application/x-ndjson"
 Answer = tuple[Server, int, list[tuple[str, str]], bytes]
 
 
-def usable_servers(gateway: Gateway) -> list[Server]:
-    return [
-        s
-        for s in gateway.registry.active()
-        if not s.draining and gateway.monitor.is_healthy(s.name)
-    ]
-
-
-def named_targets(gateway: Gateway, call: Call) -> list[Server] | str:
+def named_targets(gate: Gate, call: Call) -> list[Server] | str:
     """Servers named by the header (``all`` or names), or an error message."""
     raw = str(call.environ.get(TARGET_HEADER, "")).strip()
     if raw.lower() == "all":
-        return usable_servers(gateway)
+        return gate.usable_servers()
     found = []
     for name in (n.strip() for n in raw.split(",") if n.strip()):
         try:
-            found.append(gateway.registry.get(name))
+            found.append(gate.server(name))
         except KeyError:
             return f"unknown Ollama server '{name}'"
     return found
 
 
-def write(
-    gateway: Gateway, call: Call, start_response: StartResponse
-) -> Iterable[bytes]:
+def write(gate: Gate, call: Call, start_response: StartResponse) -> Iterable[bytes]:
     """``/api/pull``, ``/api/create`` (not from files), ``/api/delete``, ``/api/copy``."""
-    targets = named_targets(gateway, call)
+    targets = named_targets(gate, call)
     if isinstance(targets, str):
-        return gateway.error(call, start_response, 400, targets)
+        return gate.error(call, start_response, 400, targets)
     data = call.data if isinstance(call.data, dict) else {}
     subject = data.get("source") if call.path == "/api/copy" else call.model
     valid = isinstance(subject, str) and is_valid_name(subject)
     if not isinstance(call.body, bytes) or not valid:
         # nothing will be written: one server words the error, as Ollama does
         only = [s.name for s in targets][:1] or None
-        return gateway.relay(call, gateway.views(None, only), start_response)
-    targets = targets or usable_servers(gateway)
+        return gate.relay(call, gate.views(None, only), start_response)
+    targets = targets or gate.usable_servers()
     if not targets:
-        return gateway.error(call, start_response, 503, "no Ollama server is available")
+        return gate.error(call, start_response, 503, "no Ollama server is available")
     if call.path in ("/api/pull", "/api/create"):
         stream = data.get("stream") is not False
-        return merged(gateway, call, targets, start_response, stream)
-    return _each(gateway, call, str(subject), targets, start_response)
+        return merged(gate, call, targets, start_response, stream)
+    return _each(gate, call, str(subject), targets, start_response)
 
 
 def _each(
-    gateway: Gateway,
+    gate: Gate,
     call: Call,
     subject: str,
     targets: list[Server],
     start_response: StartResponse,
 ) -> Iterable[bytes]:
     """Delete or copy on every target, then answer as one server would."""
-    timeouts = gateway.timeouts(call.path)
+    timeouts = gate.timeouts(call.path)
     answers: list[Answer] = []
     for server in targets:
         try:
-            response = gateway.upstream(server.url).request(
+            response = gate.upstream(server.url).request(
                 call.method, call.url_tail, call.headers, call.body, timeouts
             )
             body = response.read()
@@ -117,16 +107,16 @@ def _each(
             answers.append((server, 502, headers, body))
             continue
         answers.append((server, response.status, end_to_end_headers(response), body))
-    listed = gateway.models.servers_with(subject)
+    listed = gate.models.servers_with(subject)
     for server, status, *_ in answers:
         if not 400 <= status < 500:  # a 4xx wrote nothing; a 5xx may have
-            gateway.monitor.models_written(server)
+            gate.models_written(server)
         elif status == 404 and server.name in listed:  # the map was wrong there
-            gateway.monitor.refresh_models_quietly(server)
+            gate.refresh_models_quietly(server)
     _, status, headers, body = answer_of(answers)
     names = ",".join(s.name for s, *_ in answers)
     start_response(status_line(status), [*headers, ("X-Ollama-Server", names)])
-    gateway.record(call, status, names, Outcome(len(body)), None, len(answers))
+    gate.record(call, status, names, Outcome(len(body)), None, len(answers))
     return [body]
 
 
@@ -149,7 +139,7 @@ def answer_of(answers: list[Answer]) -> Answer:
 
 
 def merged(
-    gateway: Gateway,
+    gate: Gate,
     call: Call,
     targets: list[Server],
     start_response: StartResponse,
@@ -164,12 +154,12 @@ def merged(
         [s.name for s in targets], create=call.path == "/api/create"
     )
     lines = merged_progress(
-        gateway.upstream,
+        gate.upstream,
         targets,
         call.path,
         payload,
         call.headers,
-        gateway.timeouts(call.path),
+        gate.timeouts(call.path),
         cancel,
         merger,
     )
@@ -178,11 +168,11 @@ def merged(
     if first is None or not stream:
         for _ in lines:
             pass  # stream: false answers the last line only
-        _written(gateway, targets)
+        _written(gate, targets)
         final = merger.final()
         status = merger.failed_status if "error" in final else 200
         outcome = Outcome(error=final.get("error"))
-        gateway.record(call, status, names, outcome, None, len(targets))
+        gate.record(call, status, names, outcome, None, len(targets))
         return send_json(start_response, status, final, headers)
     start_response("200 OK", [("Content-Type", NDJSON), *headers])
     outcome = Outcome()
@@ -191,7 +181,7 @@ def merged(
     def body() -> Iterator[bytes]:
         for line in itertools.chain([first], lines):
             yield _frame(line, outcome)
-        _written(gateway, targets)  # before the client reads "success"
+        _written(gate, targets)  # before the client reads "success"
         written.set()
         final = merger.final()
         outcome.error = final.get("error")
@@ -200,15 +190,15 @@ def merged(
     def finish() -> None:
         cancel.set()
         if not written.is_set():  # the client left: some servers may be done
-            _written(gateway, targets)
-        gateway.record(call, 200, names, outcome, None, len(targets))
+            _written(gate, targets)
+        gate.record(call, 200, names, outcome, None, len(targets))
 
     return Closing(body(), finish)
 
 
-def _written(gateway: Gateway, targets: list[Server]) -> None:
+def _written(gate: Gate, targets: list[Server]) -> None:
     for server in targets:
-        gateway.monitor.models_written(server)
+        gate.models_written(server)
 
 
 def _frame(line: dict[str, Any], outcome: Outcome) -> bytes:

@@ -19,69 +19,50 @@ from ollama_webmgr.cluster.models import name_key
 from ollama_webmgr.gateway.balancer import ServerView, rank
 from ollama_webmgr.gateway.responses import not_found_message
 from ollama_webmgr.gateway.sticky import conversation_key
-from ollama_webmgr.gateway.writes import usable_servers
 from ollama_webmgr.ollama.names import ModelName
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse
 
-    from ollama_webmgr.gateway.app import Gateway
     from ollama_webmgr.gateway.calls import Call
-
-#: the routes whose body names the model (``/v1/models/<model>`` too)
-MODEL_ROUTES = frozenset(
-    [
-        "/api/generate",
-        "/api/chat",
-        "/api/embed",
-        "/api/embeddings",
-        "/api/show",
-        "/api/push",
-        "/v1/chat/completions",
-        "/v1/completions",
-        "/v1/embeddings",
-        "/v1/responses",
-        "/v1/messages",
-    ]
-)
+    from ollama_webmgr.gateway.gate import Gate
 
 
-def model_route(
-    gateway: Gateway, call: Call, start_response: StartResponse
-) -> Iterable[bytes]:
+def by_model(gate: Gate, call: Call, start_response: StartResponse) -> Iterable[bytes]:
+    """The routes whose body names the model (``/v1/models/<model>`` its path)."""
     model = call.model
     if model is None or name_key(model) is None:
-        return gateway.relay(call, gateway.views(None), start_response)
+        return gate.relay(call, gate.views(None), start_response)
     sticky_key = None
-    if gateway.config.sticky:
+    if gate.config.sticky:
         header = call.environ.get("HTTP_X_OLLAMA_SESSION")
         sticky_key = conversation_key(header, model, call.data)
-    sticky = gateway.sticky.get(sticky_key) if sticky_key else None
-    turn = next(gateway.turns)
+    sticky = gate.sticky.get(sticky_key) if sticky_key else None
+    turn = next(gate.turns)
 
     def ranked() -> tuple[list[ServerView], list[ServerView]]:
-        views = gateway.views(model)
-        order = rank(views, gateway.config.strategy, sticky=sticky, turn=turn)
+        views = gate.views(model)
+        order = rank(views, gate.config.strategy, sticky=sticky, turn=turn)
         return views, order
 
     views, order = ranked()
-    if not order and gateway.monitor.recheck(usable_servers(gateway)):
+    if not order and gate.recheck(gate.usable_servers()):
         views, order = ranked()  # read your writes, wherever they were made
     if order:
-        return gateway.relay(
+        return gate.relay(
             call, order, start_response, sticky_key=sticky_key, listed=True
         )
     # Not listed anywhere usable: ask a server whose models are not known yet,
     # else say why in Ollama's words.
-    every = gateway.views(None)
-    unknown = [v for v in every if v.usable and not gateway.models.known(v.name)]
+    every = gate.views(None)
+    unknown = [v for v in every if v.usable and not gate.models.known(v.name)]
     if unknown:
-        return gateway.relay(call, unknown, start_response)
+        return gate.relay(call, unknown, start_response)
     if not any(v.usable for v in every):
-        return gateway.error(call, start_response, 503, "no Ollama server is available")
+        return gate.error(call, start_response, 503, "no Ollama server is available")
     if any(not v.usable for v in views if v.has_model):
         message = f"no available Ollama server has model '{model}'"
-        return gateway.error(call, start_response, 503, message)
+        return gate.error(call, start_response, 503, message)
     display = ModelName.parse(model).display
     message = not_found_message(call.path, model, display)
-    return gateway.error(call, start_response, 404, message)
+    return gate.error(call, start_response, 404, message)
