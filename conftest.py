@@ -4,11 +4,19 @@
 named ``conftest``; the test folders have no ``__init__.py``, so two of them clash.
 Doctests live in ``src/``: skip conftest files during collection (pytest still
 loads them as plugins).
+
+Under CI (``CI`` set) a skip is a failure: a test skipped for a missing server,
+browser or binary would otherwise pass unseen. On a workstation it stays a skip
+(``-rs`` lists the reasons).
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Generator
 from pathlib import Path
+
+import pytest
 
 # shared fixtures, from tests/ (on pytest's pythonpath)
 pytest_plugins = ["redis_fixtures"]
@@ -16,3 +24,29 @@ pytest_plugins = ["redis_fixtures"]
 
 def pytest_ignore_collect(collection_path: Path) -> bool | None:
     return True if collection_path.name == "conftest.py" else None
+
+
+def _fail_skip_under_ci(report: pytest.CollectReport | pytest.TestReport) -> None:
+    if os.environ.get("CI") and report.skipped and not hasattr(report, "wasxfail"):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI, where nothing may be: {reason}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    _fail_skip_under_ci(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    report = yield
+    _fail_skip_under_ci(report)
+    return report
