@@ -139,7 +139,7 @@ def test_idle_time_counts_from_the_last_answer_only(port: int) -> None:
             assert answer is not None
             assert answer.status == 200
             assert not reader.closed
-            time.sleep(IDLE * 0.4)
+            time.sleep(IDLE * 0.4)  # idle time is what this test counts
         assert sock.getsockname() == local  # never reconnected
         started = time.monotonic()
         assert reader.is_closed(wait=IDLE * 3)
