@@ -22,6 +22,26 @@ import pytest
 pytest_plugins = ["redis_fixtures"]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    _measure_children_under_gevent()
+
+
+def _measure_children_under_gevent() -> None:
+    """The processes the tests start (``make test`` measures them through
+    ``COVERAGE_PROCESS_CONFIG``) are monkey-patched: coverage must follow their
+    greenlets. This process stays on threads: following greenlets here gives
+    every thread a greenlet state, whose clean-up at thread exit deadlocked
+    under the tracer."""
+    serialized = os.environ.get("COVERAGE_PROCESS_CONFIG")
+    if serialized is None:
+        return
+    from coverage.config import CoverageConfig
+
+    children = CoverageConfig.deserialize(serialized)
+    children.concurrency = ["gevent"]
+    os.environ["COVERAGE_PROCESS_CONFIG"] = children.serialize()
+
+
 def pytest_ignore_collect(collection_path: Path) -> bool | None:
     return True if collection_path.name == "conftest.py" else None
 
