@@ -8,6 +8,7 @@ loopback port, prints the port, and stops on SIGTERM as the commands do
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -198,6 +199,8 @@ def close_me(environ: Environ, start_response: StartResponse) -> list[bytes]:
 
 
 def sleep(environ: Environ, start_response: StartResponse) -> list[bytes]:
+    """Busy for ``?s=`` seconds; logs ``sleeping`` first (tests wait for it)."""
+    logging.getLogger("lean_server_app").info("sleeping")
     gevent.sleep(float(_query(environ)["s"]))
     return _json(start_response, "slept")
 
@@ -242,7 +245,6 @@ def main() -> None:
     from gevent import monkey
 
     monkey.patch_all()
-    import logging
 
     from ollama_webmgr.http_server import LeanWSGIServer, ServerLimits
     from ollama_webmgr.serving import wait_for_signal

@@ -1,12 +1,11 @@
 """Redis fixtures for every test folder (a plugin named in the root conftest).
 
 Tests talk to the real server on 127.0.0.1:6379: skipped when it is absent,
-except under ``CI``, where that is a failure.
+except under ``CI``, where that is a failure (the root conftest).
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -23,8 +22,6 @@ def redis_conn() -> Iterator[Any]:
     try:
         conn.ping()
     except redis.ConnectionError:
-        if os.environ.get("CI"):
-            pytest.fail("Redis on 127.0.0.1:6379 is required in CI")
         pytest.skip("no Redis server on 127.0.0.1:6379")
     yield conn
     conn.close()

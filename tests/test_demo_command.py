@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket
@@ -16,6 +15,7 @@ import httpx
 from bs4 import BeautifulSoup
 
 from ollama_webmgr.demo import NODE_MODELS, start_demo_fleet
+from process_env import clean_env
 
 
 def _free_base_port() -> int:
@@ -47,7 +47,7 @@ def _start_demo(tmp_path: Path, base_port: int = 0) -> subprocess.Popen[str]:
         "--gateway-port", "0", "--base-port", str(base_port),
         "--data-dir", str(tmp_path / "demo"),
     ]  # fmt: skip
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)}
+    env = clean_env(HOME=str(tmp_path))
     return subprocess.Popen(
         command,
         cwd=tmp_path,

@@ -23,6 +23,8 @@ from typing import Any
 import httpx
 import pytest
 
+from waiting import wait_until
+
 HELPER = Path(__file__).with_name("lean_server_app.py")
 
 
@@ -34,6 +36,10 @@ class Served:
 
     def log_text(self) -> str:
         return self.log.read_text()
+
+    def sleeping(self) -> int:
+        """How many ``/sleep`` requests the app has started."""
+        return self.log_text().count("lean_server_app sleeping")
 
 
 def _serve(tmp: Path, *args: str) -> Iterator[Served]:
@@ -506,6 +512,7 @@ def test_streamed_chunks_leave_as_soon_as_yielded(server: Served) -> None:
         assert first.endswith(b'\r\n\r\n8\r\n{"n":1}\n\r\n')
         # the app now waits for a release: what came was sent before the rest
         arrivals = [time.monotonic()]
+        # the gaps are the point: each chunk must leave when yielded, not with the next
         time.sleep(0.05)
         app_get(server.port, "/release?name=s1-2")
         assert sock.recv(65536) == b'8\r\n{"n":2}\n\r\n'
@@ -585,7 +592,7 @@ def test_sigterm_lets_running_requests_finish(fresh: Served) -> None:
     assert read_response(idle.makefile("rb")).status == 200
     with connect(fresh.port) as busy:
         busy.sendall(get("/sleep?s=0.3"))
-        time.sleep(0.1)
+        wait_until(lambda: fresh.sleeping() == 1, what="the request running")
         fresh.process.send_signal(signal.SIGTERM)
         response = read_response(busy.makefile("rb"))
     assert (response.json(), response.headers["connection"]) == ("slept", "close")
@@ -623,7 +630,7 @@ def test_past_the_cap_with_every_connection_busy_a_503(capped: Served) -> None:
     busy = [connect(capped.port) for _ in range(2)]
     for sock in busy:
         sock.sendall(get("/sleep?s=1"))
-    time.sleep(0.2)
+    wait_until(lambda: capped.sleeping() == 2, what="both requests running")
     response, closed = one(capped.port, get("/echo"))
     assert (response.status, response.headers["retry-after"], closed) == (
         503,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -18,17 +17,17 @@ from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.sim.fleet import running_fleet
 from ollama_webmgr.store.database import open_database
 from ollama_webmgr.store.stats import get_stats_snapshot
+from process_env import clean_env
 
 
 def _start(tmp_path: Path, node: str, *args: str, **more: str) -> subprocess.Popen[str]:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "SECRET_KEY": "serve-test",
-        "OLLAMA_BASE_URL": node,
-        "WEBMGR_DATA_DIR": str(tmp_path / "data"),
+    env = clean_env(
+        HOME=str(tmp_path),
+        SECRET_KEY="serve-test",
+        OLLAMA_BASE_URL=node,
+        WEBMGR_DATA_DIR=str(tmp_path / "data"),
         **more,
-    }
+    )
     return subprocess.Popen(
         [sys.executable, "-m", "ollama_webmgr", "serve", "--port", "0", *args],
         cwd=tmp_path,
@@ -101,7 +100,7 @@ def test_serve_explains_a_busy_port_in_one_line(tmp_path: Path) -> None:
 
 
 def test_serve_explains_a_bad_store_url_in_one_line(tmp_path: Path) -> None:
-    env = {"PATH": os.environ.get("PATH", ""), "DATABASE_URL": "mysql://db/x"}
+    env = clean_env(DATABASE_URL="mysql://db/x")
     result = subprocess.run(
         [sys.executable, "-m", "ollama_webmgr", "serve", "--port", "0"],
         cwd=tmp_path,

@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from ollama_webmgr.logging_setup import FIELD_LIMIT, json_handler, redact
+from process_env import clean_env
 
 # Shapes that make a backtracking pattern try every start against every end.
 ADVERSARIAL: dict[str, Callable[[int], str]] = {
@@ -111,14 +112,13 @@ def test_numbers_and_short_values_are_formatted_as_before(log_lines):
 
 # --- one client's huge name does not stall the others -------------------------------
 def _serve(tmp_path: Path) -> subprocess.Popen[str]:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
-        "HOME": str(tmp_path),
-        "SECRET_KEY": "logging-test",
-        "OLLAMA_BASE_URL": "http://127.0.0.1:9",
-        "WEBMGR_DATA_DIR": str(tmp_path / "data"),
-    }
+    env = clean_env(
+        PYTHONPATH=os.environ.get("PYTHONPATH", ""),
+        HOME=str(tmp_path),
+        SECRET_KEY="logging-test",
+        OLLAMA_BASE_URL="http://127.0.0.1:9",
+        WEBMGR_DATA_DIR=str(tmp_path / "data"),
+    )
     command = ["serve", "--port", "0", "--gateway-port", "0"]
     with (tmp_path / "stderr.log").open("w") as errors:
         return subprocess.Popen(

@@ -174,5 +174,5 @@ def test_collector_runs_in_the_background_until_stopped(db: DatabaseManager) -> 
     assert len(rows) >= 2
     assert _info(db)["stale"] is False
     after_stop = len(db.query_series([SERVER], "cpu_percent", 0, 2e10, "raw"))
-    time.sleep(0.3)
+    time.sleep(0.3)  # three intervals pass: a stopped collector writes nothing more
     assert len(db.query_series([SERVER], "cpu_percent", 0, 2e10, "raw")) == after_stop

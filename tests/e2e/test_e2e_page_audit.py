@@ -228,6 +228,9 @@ def lived(
                 _prepare(fleet, services, gateway.url)
                 yield Lived(fleet, services, web.url)
         finally:
+            # the slow pull of _prepare would otherwise run on (its thread holds
+            # the interpreter's exit until the download ends, many minutes later)
+            services.interrupt_jobs()
             services.close()
 
 

@@ -165,7 +165,7 @@ class Node:
     @staticmethod
     def _short(environ: dict[str, Any]) -> Iterator[bytes]:
         yield b'{"model":"x","respon'
-        time.sleep(0.1)
+        time.sleep(0.1)  # the half answer leaves before the cut, as a dying node's
         environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
 
     def _has(self, model: str) -> bool:

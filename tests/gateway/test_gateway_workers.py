@@ -24,13 +24,13 @@ from ollama_webmgr.sim.serve import serve_in_thread
 from ollama_webmgr.sim.state import SimState
 from ollama_webmgr.store.database import open_database
 from ollama_webmgr.store.stats import get_stats_snapshot
+from process_env import clean_env
 
 MODEL = "smollm2:135m"
 
 
 def _env(tmp_path: Path, node: str, **values: str) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", ""),
+    return clean_env() | {
         "HOME": str(tmp_path),
         "OLLAMA_BASE_URL": node,
         "WEBMGR_DATA_DIR": str(tmp_path / "data"),

@@ -11,13 +11,14 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from werkzeug.wsgi import get_input_stream
+
+from process_env import clean_env
 
 # Short limits so that the battery sees them act within seconds.
 NODE_MODELS = ("smollm2:135m",)
@@ -45,8 +46,7 @@ class Served:
 
 @contextlib.contextmanager
 def serving(tmp: Path, node_url: str, **env: str) -> Iterator[Served]:
-    environ = {
-        "PATH": os.environ.get("PATH", ""),
+    environ = clean_env() | {
         "HOME": str(tmp),
         "SECRET_KEY": "battery",
         "OLLAMA_BASE_URL": node_url,
@@ -182,13 +182,6 @@ def exchange(port: int, data: bytes, timeout: float = 5.0) -> tuple[list[Answer]
         reader = Reader(sock)
         found = reader.answers()
         return found, reader.closed
-
-
-def wait_until(condition: object, deadline: float, what: str) -> None:
-    end = time.monotonic() + deadline
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < end, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 class BlobNode:

@@ -14,9 +14,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-from inbound_support import LIMITS, BlobNode, Reader, Served, connect, exchange, serving
+from inbound_support import (
+    LIMITS,
+    BlobNode,
+    Reader,
+    Served,
+    connect,
+    exchange,
+    serving,
+)
 
 from ollama_webmgr.sim.serve import serve_in_thread
+from waiting import wait_until
 
 HOST = b"Host: 127.0.0.1\r\n"
 CAP = int(LIMITS["HTTP_MAX_CONNECTIONS"])
@@ -130,7 +139,7 @@ def test_idle_time_counts_from_the_last_answer_only(port: int) -> None:
             assert answer is not None
             assert answer.status == 200
             assert not reader.closed
-            time.sleep(IDLE * 0.4)
+            time.sleep(IDLE * 0.4)  # idle time is what this test counts
         assert sock.getsockname() == local  # never reconnected
         started = time.monotonic()
         assert reader.is_closed(wait=IDLE * 3)
@@ -185,7 +194,9 @@ def test_slow_heads_on_both_ports_leave_both_serving(served: Served) -> None:
     for thread in threads:
         thread.start()
     try:
-        time.sleep(HEAD / 2)  # every slow connection is in
+        wait_until(
+            lambda: len(sockets) >= len(threads), HEAD * 5, "every slow connection"
+        )
         descriptors = served.descriptors()
         timings = []
         for _ in range(5):
@@ -194,7 +205,8 @@ def test_slow_heads_on_both_ports_leave_both_serving(served: Served) -> None:
                 response = httpx.get(f"http://127.0.0.1:{port}{path}", timeout=5)
                 timings.append(time.monotonic() - started)
                 assert response.status_code == 200
-            time.sleep(0.1)
+            time.sleep(0.1)  # the probes spread over the slow connections' churn
+        wait_until(lambda: len(sockets) > CAP * 4, HEAD * 5, "slow connections cut")
     finally:
         stop.set()
         for thread in threads:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import time
 
 import httpx
-from inbound_support import PULLED, Served, wait_until
+from inbound_support import PULLED, Served
+
+from waiting import wait_until
 
 
 def test_progress_events_flush_one_by_one_and_gone_clients_are_released(

@@ -9,6 +9,7 @@ import pytest
 
 from ollama_webmgr.errors import JobError
 from ollama_webmgr.jobs.bus import MemoryBus
+from waiting import blocked_in, wait_until
 
 
 def test_events_come_back_in_publish_order_with_increasing_ids(
@@ -48,7 +49,7 @@ def test_a_waiting_reader_receives_a_live_event_quickly(memory_bus: MemoryBus) -
 
     reader = threading.Thread(target=read)
     reader.start()
-    time.sleep(0.1)
+    wait_until(lambda: blocked_in(reader, "wait"), what="the reader waiting")
     sent = time.monotonic()
     memory_bus.publish("j", "progress", {})
     reader.join(3)

@@ -7,8 +7,11 @@ import time
 from typing import Any
 
 import pytest
+import redis
 
 from ollama_webmgr.jobs.redis_bus import RedisBus
+from redis_fixtures import REDIS_URL
+from waiting import wait_until
 
 pytestmark = pytest.mark.redis
 
@@ -38,27 +41,37 @@ def test_a_malformed_last_event_id_replays_from_the_start(bus: RedisBus) -> None
 
 
 def test_a_blocked_reader_gets_live_events_then_returns_after_silence(
-    bus: RedisBus,
+    bus: RedisBus, redis_conn: Any, redis_prefix: str
 ) -> None:
     got: list[tuple[int, float]] = []
     ended: list[float] = []
+    # the reader's own named connection, to see it blocked in XREAD on the server
+    reading = redis.Redis.from_url(REDIS_URL, client_name=redis_prefix)
+    reader_bus = RedisBus(reading, prefix=redis_prefix, retention=5)
 
     def read() -> None:
-        for event in bus.events("j", None, timeout=0.3):
+        for event in reader_bus.events("j", None, timeout=0.3):
             got.append((event.data["n"], time.monotonic()))
         ended.append(time.monotonic())
 
+    def reader_blocked() -> bool:
+        return any(
+            c["name"] == redis_prefix and "b" in c["flags"]
+            for c in redis_conn.client_list()
+        )
+
     reader = threading.Thread(target=read)
     reader.start()
-    time.sleep(0.1)
+    wait_until(reader_blocked, what="the reader blocked in XREAD")
     sent = time.monotonic()
     bus.publish("j", "progress", {"n": 1})
-    time.sleep(0.1)
+    wait_until(lambda: got and reader_blocked(), what="the reader blocked again")
     bus.publish("j", "progress", {"n": 2})
     reader.join(3)
     assert [n for n, _ in got] == [1, 2]
     assert got[0][1] - sent < 0.2
     assert ended[0] - got[1][1] >= 0.25  # waited the silence out
+    reading.close()
 
 
 def test_streams_are_trimmed_and_expire_once_closed(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from manager_support import wait_until
-
 from fleet_support import SMALL_MODELS, fleet_settings
 from ollama_webmgr.agent.server import create_server
 from ollama_webmgr.cluster.hardware import set_agent_address
@@ -14,6 +12,7 @@ from ollama_webmgr.sim.fleet import running_fleet
 from ollama_webmgr.store.database import DatabaseManager, Where, open_database
 from ollama_webmgr.webapp import create_app
 from ollama_webmgr.wiring import build_services
+from waiting import wait_until
 
 
 def test_started_services_poll_the_agents_and_the_api_shows_it(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from manager_support import started_services, wait_until
+from manager_support import started_services
 
 from fleet_support import SMALL_MODELS
 from ollama_webmgr.gateway.auth import hash_api_key
@@ -16,6 +16,7 @@ from ollama_webmgr.sim.fleet import running_fleet
 from ollama_webmgr.store.records import record_audit
 from ollama_webmgr.store.stats import get_stats_snapshot, update_request_stats
 from ollama_webmgr.usecases import gateway_settings as gs
+from waiting import wait_until
 
 
 def test_config_keys_jobs_stats_and_servers_survive_a_restart(tmp_path: Path) -> None:

@@ -11,6 +11,8 @@ import httpx
 import pytest
 from sim_nodes import Node
 
+from waiting import wait_until
+
 JSON = "application/json; charset=utf-8"
 
 
@@ -249,9 +251,12 @@ def test_runner_expires_and_delete_does_not_unload(
     names = [m["model"] for m in http.get("/api/ps").json()["models"]]
     assert names == ["all-minilm:latest", "llama3.2:latest"]  # expires_at desc
     http.request("DELETE", "/api/delete", json={"model": "all-minilm"})
-    time.sleep(0.15)
-    names = [m["model"] for m in http.get("/api/ps").json()["models"]]
-    assert names == ["all-minilm:latest"]
+
+    def loaded() -> list[str]:
+        return [m["model"] for m in http.get("/api/ps").json()["models"]]
+
+    wait_until(lambda: len(loaded()) < 2, what="llama3.2 to expire")
+    assert loaded() == ["all-minilm:latest"]
 
 
 def test_unload_of_a_model_that_is_not_loaded_is_harmless(http: httpx.Client) -> None:

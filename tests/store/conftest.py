@@ -2,7 +2,7 @@
 database per run (``CREATE DATABASE webmgr_test_<random>``, dropped at the end).
 
 Without a PostgreSQL server the ``postgres`` cases are skipped, except when ``CI``
-is set: there they fail.
+is set: there they fail (the root conftest).
 """
 
 from __future__ import annotations
@@ -41,8 +41,6 @@ def postgres_url() -> Iterator[str]:
                 f"CREATE DATABASE {name} TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'"
             )
     except sa.exc.OperationalError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI: {exc}")
         pytest.skip(f"no PostgreSQL server on 127.0.0.1:5432 ({exc.orig})")
     url = admin.url.set(database=name).render_as_string(hide_password=False)
     yield url

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from click.testing import CliRunner
 
 from ollama_webmgr.commands import cli
 from ollama_webmgr.serving import exposure_warning
+from process_env import clean_env
 
 
 def test_serve_help_lists_host_and_port() -> None:
@@ -32,12 +32,11 @@ def test_exposure_warning_names_the_address_and_the_fix() -> None:
 @contextmanager
 def serving(tmp_path: Path, *args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """The real ``ollama-webmgr serve`` (gevent, monkey-patched) on a free port."""
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "SECRET_KEY": "serve-test",
-        "OLLAMA_SERVERS": "http://gpu-a:11434",
-    }
+    env = clean_env(
+        HOME=str(tmp_path),
+        SECRET_KEY="serve-test",
+        OLLAMA_SERVERS="http://gpu-a:11434",
+    )
     process = subprocess.Popen(
         [
             sys.executable,
