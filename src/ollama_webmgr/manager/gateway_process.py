@@ -5,7 +5,8 @@ gateway (relay, health monitor, request recorder) and the background work
 (``manager/background.py``). It builds ``GatewayServices`` rather than the web
 process's ``wiring.Services``: no Ollama clients (httpx), job runner, library or
 registry clients, none of which the gateway calls; its health monitor probes
-over urllib3. That keeps it near 20 MB lighter before the first request.
+with the relay's own HTTP client (``gateway/upstream.py``). That keeps it near
+20 MB lighter before the first request.
 """
 
 from __future__ import annotations
