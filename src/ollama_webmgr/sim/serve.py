@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +18,7 @@ from ollama_webmgr.sim.catalog import DEFAULT_MODELS, Registry
 from ollama_webmgr.sim.faults import Faults
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIApplication
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 
 class _Handler(WSGIRequestHandler):
@@ -48,11 +48,40 @@ class RunningServer:
         self.thread.join(timeout=5)
 
 
+def _always_closed(app: WSGIApplication) -> WSGIApplication:
+    """Close every response, also when the client drops the connection.
+
+    werkzeug's server reads what is left of the request before it closes the
+    response; when that read fails (a browser reset a download), ``close()`` is
+    never called and a file being served stays open. Wrapped in a generator,
+    the response is closed when the generator ends or is collected.
+    """
+
+    def closing(
+        environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        response = app(environ, start_response)
+
+        def body() -> Iterator[bytes]:
+            try:
+                yield from response
+            finally:
+                close = getattr(response, "close", None)
+                if close is not None:
+                    close()
+
+        return body()
+
+    return closing
+
+
 def start_in_thread(
     app: WSGIApplication, host: str = "127.0.0.1", port: int = 0
 ) -> RunningServer:
     """Serve ``app`` on a real socket from a daemon thread (port 0: any free port)."""
-    server = make_server(host, port, app, threaded=True, request_handler=_Handler)
+    server = make_server(
+        host, port, _always_closed(app), threaded=True, request_handler=_Handler
+    )
     # A short poll interval keeps shutdown (hence each test teardown) fast.
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
