@@ -172,14 +172,23 @@ def _the_chart_answers_the_pointer(page: Page, viewport: str, unit: str) -> None
     plot = page.locator(".chart-plot").first
     plot.scroll_into_view_if_needed()
     expect(plot.locator("canvas")).to_be_visible()
-    box = plot.locator(".u-over").bounding_box()
-    assert box is not None
-    x, y = box["x"] + box["width"] - 3, box["y"] + box["height"] / 2
-    if viewport == "phone":
-        page.touchscreen.tap(x, y)
-    else:
-        page.mouse.move(x, y)
     tip = plot.locator(".chart-tooltip")
+    # A person points again when nothing shows (the chart may still be laying
+    # itself out on a loaded machine): up to 5 tries, measured afresh each time.
+    for _attempt in range(5):
+        box = plot.locator(".u-over").bounding_box()
+        assert box is not None
+        x, y = box["x"] + box["width"] - 3, box["y"] + box["height"] / 2
+        if viewport == "phone":
+            page.touchscreen.tap(x, y)
+        else:
+            page.mouse.move(x - 1, y)
+            page.mouse.move(x, y)
+        try:
+            expect(tip).to_be_visible(timeout=2000)
+            break
+        except AssertionError:
+            continue
     expect(tip).to_be_visible()
     expect(tip).to_contain_text(re.compile(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}"))
     expect(tip).to_contain_text(unit)
