@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -16,6 +15,7 @@ from bs4 import BeautifulSoup
 
 from ollama_webmgr.demo import NODE_MODELS, start_demo_fleet
 from process_env import clean_env
+from waiting import wait_until
 
 
 def _free_base_port() -> int:
@@ -69,14 +69,6 @@ def _stop(process: subprocess.Popen[str]) -> float:
             process.kill()
             process.communicate()
     return time.monotonic() - started
-
-
-def _wait_for(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def _job(web: str, job_id: str) -> dict[str, object]:
@@ -158,10 +150,11 @@ def test_demo_stops_at_once_mid_pull_and_keeps_its_nodes_state(tmp_path: Path) -
         banner = _read_banner(process)
         web = re.search(r"Application : (\S+)", banner).group(1)  # type: ignore[union-attr]
         small = _pull(web, "all-minilm:latest", "noeud-1")
-        _wait_for(lambda: _job(web, small)["state"] == "done", "the small pull")
+        wait_until(lambda: _job(web, small)["state"] == "done", 30, "the small pull")
         big = _pull(web, "qwen2.5:7b", "noeud-1")  # about a minute at demo speed
-        _wait_for(
+        wait_until(
             lambda: ((_job(web, big).get("progress") or {}).get("completed") or 0) > 0,
+            30,
             "the big pull to be under way",
         )
     except BaseException:
@@ -181,8 +174,9 @@ def test_demo_stops_at_once_mid_pull_and_keeps_its_nodes_state(tmp_path: Path) -
         interrupted = _job(web, big)
         retried = httpx.post(f"{web}api/jobs/{big}/retry", json={}, timeout=10)
         new_id = retried.json()["job_id"]
-        _wait_for(
+        wait_until(
             lambda: _job(web, new_id)["state"] in ("running", "done"),
+            30,
             "the retried pull",
         )
     finally:

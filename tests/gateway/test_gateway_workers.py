@@ -8,11 +8,9 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psutil
@@ -25,6 +23,7 @@ from ollama_webmgr.sim.state import SimState
 from ollama_webmgr.store.database import open_database
 from ollama_webmgr.store.stats import get_stats_snapshot
 from process_env import clean_env
+from waiting import wait_until
 
 MODEL = "smollm2:135m"
 
@@ -77,14 +76,6 @@ def _workers(process: subprocess.Popen[str]) -> list[psutil.Process]:
         return psutil.Process(process.pid).children()
     except psutil.NoSuchProcess:
         return []
-
-
-def _wait_for(condition: Callable[[], Any], limit: float = 60.0) -> Any:
-    deadline = time.monotonic() + limit
-    while not (result := condition()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
-    return result
 
 
 def _show(url: str) -> int:
@@ -167,7 +158,11 @@ def test_a_killed_worker_is_replaced_and_the_port_keeps_answering(
             os.kill(victim, signal.SIGKILL)
             # the other worker answers meanwhile
             assert [_show(url) for _ in range(5)] == [200] * 5
-            _wait_for(lambda: {w.pid for w in _workers(process)} - first)
+            wait_until(
+                lambda: {w.pid for w in _workers(process)} - first,
+                timeout=60,
+                what="a new worker",
+            )
             pids = {w.pid for w in _workers(process)}
             assert len(pids) == 2
             assert victim not in pids
