@@ -33,7 +33,6 @@ from relay_support import (
     bench_env,
     drop_redis_keys,
     free_port,
-    gateway_env,
     interleaved,
     interleaved_rounds,
     mark,
@@ -42,6 +41,8 @@ from relay_support import (
     raise_open_files,
     scaled,
     start,
+    start_node,
+    start_relays,
     stop,
     throughput,
     wait_ready,
@@ -94,28 +95,6 @@ def _post(path: str, body: bytes | str, first_line: bool = False) -> Call:
     return call
 
 
-def _relays(upstream: str, ports: dict[str, int]) -> dict[str, subprocess.Popen[bytes]]:
-    """The bare relay, the gateway as deployed and the gateway on pywsgi (one
-    process), those that have a port in ``ports``, in front of ``upstream``
-    (each gateway with a store of its own)."""
-    python = sys.executable
-    commands = {
-        "bare relay": [python, str(HERE / "bare_relay.py"), upstream],
-        "gateway": [python, "-m", "ollama_webmgr", "gateway", "--port"],
-        "gateway on pywsgi": [python, str(HERE / "gateway_on_pywsgi.py")],
-    }
-    envs = {
-        "bare relay": None,
-        "gateway": gateway_env(upstream, deployed=True),
-        "gateway on pywsgi": gateway_env(upstream, deployed=False),
-    }
-    return {
-        name: start([*command, str(ports[name])], envs[name])
-        for name, command in commands.items()
-        if name in ports
-    }
-
-
 def _version(package: str) -> str:
     command = "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))"
     result = subprocess.run(
@@ -135,7 +114,6 @@ def _missing_bench_venv() -> str | None:
 
 def run() -> str:
     raise_open_files()
-    python = sys.executable
     node = free_port()
     node_url = f"http://127.0.0.1:{node}"
     ports = {
@@ -145,19 +123,8 @@ def run() -> str:
         "gateway on pywsgi": free_port(),
     }
     processes = {
-        "direct": start(
-            [
-                python,
-                "-m",
-                "ollama_webmgr",
-                "sim",
-                "--models",
-                MODEL,
-                "--port",
-                str(node),
-            ]
-        ),
-        **_relays(node_url, ports),
+        "direct": start_node(node, MODEL),
+        **start_relays(node_url, ports),
     }
     missing = _missing_bench_venv()
     if missing is None:
@@ -273,7 +240,7 @@ def _streams() -> dict[str, object]:
                 str(STREAM_INTERVAL),
             ]
         ),
-        **_relays(upstream, ports),
+        **start_relays(upstream, ports),
     }
     walls: dict[str, list[float]] = {name: [] for name in ports}
     complete: dict[str, list[int]] = {name: [] for name in ports}

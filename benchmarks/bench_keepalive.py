@@ -13,7 +13,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -21,13 +20,12 @@ from dataclasses import dataclass
 from relay_support import (
     drop_redis_keys,
     free_port,
-    gateway_env,
-    start,
+    start_node,
+    start_relays,
     stop,
     wait_ready,
 )
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 MODEL = "smollm2:135m"
 SHOW = json.dumps({"model": MODEL}).encode()
 CONNECTIONS = 4
@@ -88,36 +86,10 @@ def _drive(ports: dict[str, int]) -> dict[str, Tally]:
 
 
 def run() -> str:
-    python = sys.executable
     node = free_port()
     upstream = f"http://127.0.0.1:{node}"
     ports = {"bare relay": free_port(), "gateway": free_port()}
-    processes = [
-        start(
-            [
-                python,
-                "-m",
-                "ollama_webmgr",
-                "sim",
-                "--models",
-                MODEL,
-                "--port",
-                str(node),
-            ]
-        ),
-        start(
-            [
-                python,
-                os.path.join(HERE, "bare_relay.py"),
-                upstream,
-                str(ports["bare relay"]),
-            ]
-        ),
-        start(
-            [python, "-m", "ollama_webmgr", "gateway", "--port", str(ports["gateway"])],
-            gateway_env(upstream, deployed=True),
-        ),
-    ]
+    processes = [start_node(node, MODEL), *start_relays(upstream, ports).values()]
     try:
         for port in ports.values():
             wait_ready(port, "/api/show", SHOW)

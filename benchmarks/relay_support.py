@@ -8,6 +8,7 @@ import resource
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_PYTHON = ROOT / "build" / "bench-venv" / "bin" / "python"
+BENCHMARKS = ROOT / "benchmarks"
 Call = Callable[[http.client.HTTPConnection], float]
 Rounds = list[dict[str, list[float]]]
 
@@ -309,3 +311,33 @@ def drop_redis_keys() -> None:
     finally:
         connection.close()
     _prefixes.clear()
+
+
+def start_node(port: int, model: str) -> subprocess.Popen[bytes]:
+    """An emulated Ollama node (``ollama-webmgr sim``) holding ``model``."""
+    command = ["-m", "ollama_webmgr", "sim", "--models", model, "--port", str(port)]
+    return start([sys.executable, *command])
+
+
+def start_relays(
+    upstream: str, ports: dict[str, int]
+) -> dict[str, subprocess.Popen[bytes]]:
+    """The bare relay, the gateway as deployed and the gateway on pywsgi (one
+    process), those that have a port in ``ports``, in front of ``upstream``
+    (each gateway with a store of its own)."""
+    python = sys.executable
+    commands = {
+        "bare relay": [python, str(BENCHMARKS / "bare_relay.py"), upstream],
+        "gateway": [python, "-m", "ollama_webmgr", "gateway", "--port"],
+        "gateway on pywsgi": [python, str(BENCHMARKS / "gateway_on_pywsgi.py")],
+    }
+    envs = {
+        "bare relay": None,
+        "gateway": gateway_env(upstream, deployed=True),
+        "gateway on pywsgi": gateway_env(upstream, deployed=False),
+    }
+    return {
+        name: start([*command, str(ports[name])], envs[name])
+        for name, command in commands.items()
+        if name in ports
+    }
