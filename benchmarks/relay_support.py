@@ -74,34 +74,32 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
             process.wait(5)
 
 
+def _kib_each(pid: int, proc_file: str, field: str) -> list[int]:
+    """``field`` (in kB) of ``/proc/<pid>/<proc_file>``, for the process and
+    each of its children still there."""
+    found = []
+    for each in [pid, *_children(pid)]:
+        try:
+            text = Path(f"/proc/{each}/{proc_file}").read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith(field):
+                found.append(int(line.split()[1]))
+    return found
+
+
 def peak_rss_mb(pid: int, *, largest: bool = False) -> float:
     """Peak resident memory (VmHWM) of a process and its children, in MB:
     their sum, or with ``largest`` that of the largest one."""
-    each_kib = []
-    for each in [pid, *_children(pid)]:
-        try:
-            status = Path(f"/proc/{each}/status").read_text()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                each_kib.append(int(line.split()[1]))
+    each_kib = _kib_each(pid, "status", "VmHWM:")
     return (max(each_kib, default=0) if largest else sum(each_kib)) / 1024
 
 
 def pss_mb(pid: int) -> float:
     """Proportional set size of a process and its children, summed, in MB:
     pages shared between them (the interpreter, libraries) counted once."""
-    total_kib = 0
-    for each in [pid, *_children(pid)]:
-        try:
-            rollup = Path(f"/proc/{each}/smaps_rollup").read_text()
-        except OSError:
-            continue
-        for line in rollup.splitlines():
-            if line.startswith("Pss:"):
-                total_kib += int(line.split()[1])
-    return total_kib / 1024
+    return sum(_kib_each(pid, "smaps_rollup", "Pss:")) / 1024
 
 
 class PeakSampler:
