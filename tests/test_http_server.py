@@ -640,3 +640,29 @@ def test_past_the_cap_with_every_connection_busy_a_503(capped: Served) -> None:
     for sock in busy:  # the busy ones were left alone
         assert read_response(sock.makefile("rb")).json() == "slept"
         sock.close()
+
+
+def test_send_whole_finishes_what_one_send_leaves() -> None:
+    """An answer larger than the socket's buffer goes out whole."""
+    import threading
+
+    from ollama_webmgr.http_response import send_whole
+
+    left, right = socket.socketpair()
+    left.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    data = os.urandom(2_000_000)
+    received = bytearray()
+
+    def read() -> None:
+        while len(received) < len(data):
+            chunk = right.recv(65536)
+            if not chunk:
+                break
+            received.extend(chunk)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    with left, right:
+        send_whole(left, data)
+        reader.join(10)
+    assert bytes(received) == data

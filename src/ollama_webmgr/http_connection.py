@@ -30,6 +30,7 @@ from ollama_webmgr.http_response import (
     date_line,
     keep_alive,
     send_all,
+    send_whole,
 )
 
 if TYPE_CHECKING:
@@ -269,7 +270,7 @@ class Connection:
 
     def send(self, data: bytes) -> None:
         try:
-            self.sock.sendall(data)
+            send_whole(self.sock, data)
         except OSError as exc:
             raise ClientDisconnected(str(exc)) from exc
 

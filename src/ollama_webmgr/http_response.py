@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 import time
 from collections.abc import Callable, Iterable
 from email.utils import formatdate
@@ -20,6 +21,15 @@ log = logging.getLogger("ollama_webmgr.http_server")
 _STR_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _NO_BODY_STATUSES = frozenset({204, 304})
 _NAMES_MAX = 1024
+
+
+def send_whole(sock: socket.socket, data: bytes) -> None:
+    """``sock.sendall(data)`` with one ``send`` when the buffer takes it all,
+    which it nearly always does: gevent's ``sendall`` asks the kernel for the
+    buffer size first, one more system call on every answer."""
+    sent = sock.send(data)
+    if sent < len(data):
+        sock.sendall(memoryview(data)[sent:])
 
 
 class Sender(Protocol):

@@ -47,6 +47,26 @@ def test_an_unlimited_slot_takes_no_lease(redis_conn: Any, redis_prefix: str) ->
     assert slots.in_flight("a") == 0
 
 
+def test_ordering_an_unlimited_server_asks_nothing_of_redis(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The balancer orders servers without a limit by this process's count: with
+    Redis unreachable, that read neither fails nor tries to connect."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    unreachable = redis.Redis(port=port, socket_connect_timeout=0.2)
+    slots: SlotTable = RedisSlots(unreachable, "nowhere", count_ttl=0)
+    assert slots.try_acquire("a", limit=0)
+    assert slots.try_acquire("a", limit=0)
+    with caplog.at_level("WARNING"):
+        assert slots.in_flight_here("a") == 2
+    assert not caplog.records
+    with caplog.at_level("WARNING"):
+        assert slots.in_flight("a") == 2  # the fleet-wide count does try
+    assert "Redis unreachable" in caplog.text
+
+
 def test_a_waiter_gets_the_slot_another_process_frees(
     redis_conn: Any, redis_prefix: str
 ) -> None:

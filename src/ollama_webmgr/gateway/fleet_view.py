@@ -29,21 +29,29 @@ def views(
     allowed = set(only) if only is not None else None
     monitor, slots, ttft = gateway.monitor, gateway.slots, gateway.ttft
     default_limit = gateway.config.default_limit
+    chosen = [
+        (s, s.limit or default_limit)
+        for s in gateway.registry.active()
+        if allowed is None or s.name in allowed
+    ]
     return [
         ServerView(
             s.name,
             s.url,
             healthy=monitor.is_healthy(s.name),
             draining=s.draining,
-            in_flight=slots.in_flight(s.name),
-            limit=s.limit or default_limit,
+            # the fleet-wide count matters only against a limit; without one
+            # it just orders the candidates, and this process's count will do
+            in_flight=slots.in_flight(s.name)
+            if limit
+            else slots.in_flight_here(s.name),
+            limit=limit,
             weight=s.weight,
             ttft_avg=ttft.get(s.name),
             has_model=model is None or s.name in having,
             model_loaded=s.name in loaded,
         )
-        for s in gateway.registry.active()
-        if allowed is None or s.name in allowed
+        for s, limit in chosen
     ]
 
 

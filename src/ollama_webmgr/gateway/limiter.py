@@ -28,6 +28,10 @@ class SlotTable(Protocol):
 
     def in_flight(self, server: str) -> int: ...
 
+    def in_flight_here(self, server: str) -> int:
+        """This process's own requests: enough to order servers without a limit."""
+        ...
+
     def waiting(self, server: str) -> int: ...
 
     def try_acquire(self, server: str, limit: int) -> bool: ...
@@ -47,6 +51,8 @@ class Slots:
 
     def in_flight(self, server: str) -> int:
         return self._active.get(server, 0)
+
+    in_flight_here = in_flight  # one process: its count is the whole count
 
     def waiting(self, server: str) -> int:
         return self._waiting.get(server, 0)

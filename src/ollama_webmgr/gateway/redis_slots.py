@@ -133,6 +133,10 @@ class RedisSlots:
         shared = self._counted(server, self._slots_key(server))
         return shared + self._local.in_flight(server)
 
+    def in_flight_here(self, server: str) -> int:
+        """No round trip: a server without a limit holds no lease in Redis."""
+        return self._local.in_flight(server)
+
     def waiting(self, server: str) -> int:
         shared = self._counted("queue:" + server, self._queue_key(server))
         return shared + self._local.waiting(server)

@@ -38,6 +38,7 @@ from ollama_webmgr.gateway.answer import (
     UpstreamProtocolError,
     read_head,
 )
+from ollama_webmgr.http_response import send_whole
 
 __all__ = [
     "ConnectFailed",
@@ -257,7 +258,9 @@ def _send(
     sock: socket.socket, head: bytes, body: bytes | Iterator[bytes] | None
 ) -> None:
     if body is None or isinstance(body, bytes):
-        sock.sendall(head + body if body else head)  # one packet for a small request
+        send_whole(
+            sock, head + body if body else head
+        )  # one packet for a small request
         return
     sock.sendall(head)
     chunked = b"Transfer-Encoding: chunked\r\n" in head
