@@ -78,7 +78,7 @@ def _kib_each(pid: int, proc_file: str, field: str) -> list[int]:
     """``field`` (in kB) of ``/proc/<pid>/<proc_file>``, for the process and
     each of its children still there."""
     found = []
-    for each in [pid, *_children(pid)]:
+    for each in [pid, *children(pid)]:
         try:
             text = Path(f"/proc/{each}/{proc_file}").read_text()
         except OSError:
@@ -127,14 +127,14 @@ class PeakSampler:
             self.peak = max(self.peak, pss_mb(self.pid))
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
         try:
             found += [int(c) for c in (task / "children").read_text().split()]
         except OSError:
             continue
-    return found + [grand for child in found for grand in _children(child)]
+    return found + [grand for child in found for grand in children(child)]
 
 
 def interleaved(

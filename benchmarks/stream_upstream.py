@@ -2,7 +2,8 @@
 
 ``POST /api/generate`` answers LINES NDJSON lines, one every INTERVAL seconds
 (the last one is Ollama's final line with its counts); ``/api/version``,
-``/api/tags`` and ``/api/ps`` are just enough for the gateway's health checks.
+``/api/tags`` and ``/api/ps`` are just enough for the gateway's health checks;
+``/api/show`` answers a fixed body, for measuring a relay's own throughput.
 The emulator (``ollama-webmgr sim``, threads) is faithful but not built for a
 thousand concurrent streams; this one only has to be cheap, and it is the same
 upstream for both relays.
@@ -29,6 +30,15 @@ STATIC = {
     "/api/version": {"version": "0.33.0"},
     "/api/tags": {"models": [ENTRY]},
     "/api/ps": {"models": []},
+    # about the size of the emulator's answer for a small model
+    "/api/show": {
+        "modelfile": "# Modelfile\n" + "PARAMETER stop <|im_end|>\n" * 20,
+        "parameters": "stop <|im_end|>",
+        "template": "{{ .Prompt }}" * 20,
+        "details": {"format": "gguf", "family": "llama", "parameter_size": "135M"},
+        "model_info": {"general.architecture": "llama"},
+        "capabilities": ["completion"],
+    },
 }
 TOKEN = json.dumps({"model": MODEL, "response": "mot ", "done": False}).encode()
 FINAL = json.dumps(
