@@ -283,6 +283,39 @@ def _relay_bound() -> dict[str, object]:
     return {"rates": rates, "cpu_ms": cpu_ms}
 
 
+# What each process of the gateway loads, in the order a worker loads it.
+_IMPORTS = {
+    "interpreter": "",
+    "gevent, monkey-patched": "from gevent import monkey; monkey.patch_all()",
+    "the gateway's own modules": "import ollama_webmgr.gateway.app, ollama_webmgr.serving",
+    "redis-py": "import redis",
+    "SQLAlchemy (the store)": "import ollama_webmgr.store.sql_backend",
+}
+_RSS_SNIPPET = (
+    "import sys\n{code}\n"
+    "print(next(int(l.split()[1]) for l in open('/proc/self/status')"
+    " if l.startswith('VmRSS')))"
+)
+
+
+def _import_costs() -> dict[str, float]:
+    """RSS (MB) each group of imports adds, each on top of the ones before."""
+    costs: dict[str, float] = {}
+    code, before = "", 0.0
+    for name, line in _IMPORTS.items():
+        code = f"{code}\n{line}"
+        result = subprocess.run(
+            [sys.executable, "-c", _RSS_SNIPPET.format(code=code)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        rss = int(result.stdout) / 1024
+        costs[name] = rss - before
+        before = rss
+    return costs
+
+
 def _streams() -> dict[str, object]:
     """1,000 concurrent streams through the bare relay and a fresh gateway."""
     python = sys.executable
@@ -347,6 +380,7 @@ def _streams() -> dict[str, object]:
         "largest": largest,
         "idle": idle,
         "pss": pss.peak,
+        "imports": _import_costs(),
     }
 
 
@@ -602,6 +636,19 @@ def _streams_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
         f"Gateway / bare relay wall time: {mark(wall['gateway'] / wall['bare relay'], 1.0)}."
         f" The gateway's largest process peaked at {data['largest']:.0f} MB; the"
         f" peak PSS of its processes together was {data['pss']:.0f} MB.",
+    ]
+    imports = data["imports"]
+    lines += [
+        "",
+        "Where a worker's memory goes before its first request (RSS each group of"
+        " imports adds in a fresh interpreter, in the order a worker loads them): "
+        + ", ".join(f"{name} {mb:.0f} MB" for name, mb in imports.items())
+        + ". The supervisor, which stores the records, loads the interpreter,"
+        " gevent and SQLAlchemy. Every process pays the interpreter and gevent;"
+        " a worker also pays redis-py (8.x imports its asyncio and cluster"
+        " clients) and SQLAlchemy, which it uses to read its settings and API"
+        " keys and for the chores one process does; the rest is what the"
+        " services build (connection pools, threads, caches).",
     ]
     failures = sorted(errors["gateway"] | errors["bare relay"])
     if failures:
