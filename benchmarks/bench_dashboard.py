@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 from ollama_webmgr.cluster.servers import Server
+from ollama_webmgr.runtime.services import EXTENSION_KEY
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.sim.fleet import running_fleet
-from ollama_webmgr.webapp import create_app
-from ollama_webmgr.wiring import EXTENSION_KEY
 
 MODELS = ["smollm2:135m", "all-minilm:latest", "qwen2.5:0.5b"]
 RUNS = 20

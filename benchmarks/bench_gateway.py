@@ -287,7 +287,7 @@ def _relay_bound() -> dict[str, object]:
 _IMPORTS = {
     "interpreter": "",
     "gevent, monkey-patched": "from gevent import monkey; monkey.patch_all()",
-    "the gateway's own modules": "import ollama_webmgr.gateway.app, ollama_webmgr.serving",
+    "the gateway's own modules": "import ollama_webmgr.gateway.app, ollama_webmgr.runtime.serving",
     "redis-py": "import redis",
     "SQLAlchemy (the store)": "import ollama_webmgr.store.sql_backend",
 }

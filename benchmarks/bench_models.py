@@ -21,13 +21,13 @@ from typing import Any
 import httpx
 
 from ollama_webmgr.ollama.names import ModelName
+from ollama_webmgr.runtime.services import build_services
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.sim.app import create_app as create_node
 from ollama_webmgr.sim.catalog import Registry
 from ollama_webmgr.sim.serve import serve_in_thread, start_in_thread
 from ollama_webmgr.sim.state import SimState
-from ollama_webmgr.webapp import create_app
-from ollama_webmgr.wiring import build_services
 
 NODES = 4
 PER_NODE = 50

@@ -11,8 +11,8 @@ monkey.patch_all()
 
 import sys  # noqa: E402
 
-from ollama_webmgr.gateway.serving import run_gateway  # noqa: E402
-from ollama_webmgr.serving import (  # noqa: E402
+from ollama_webmgr.runtime.gateway import run_gateway  # noqa: E402
+from ollama_webmgr.runtime.serving import (  # noqa: E402
     make_pywsgi_server,
     use_literal_first_resolver,
 )

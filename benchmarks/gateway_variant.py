@@ -13,9 +13,9 @@ monkey.patch_all()
 
 import sys  # noqa: E402
 
-from ollama_webmgr.gateway.serving import run_gateway  # noqa: E402
 from ollama_webmgr.gateway.stats import BatchRecorder  # noqa: E402
-from ollama_webmgr.serving import use_literal_first_resolver  # noqa: E402
+from ollama_webmgr.runtime.gateway import run_gateway  # noqa: E402
+from ollama_webmgr.runtime.serving import use_literal_first_resolver  # noqa: E402
 from ollama_webmgr.settings import Settings  # noqa: E402
 
 if __name__ == "__main__":

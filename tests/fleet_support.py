@@ -8,9 +8,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ollama_webmgr.runtime.services import Services, build_services
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.sim.fleet import EmulatedFleet
-from ollama_webmgr.wiring import Services, build_services
 
 FAST = 10e9  # bytes/s: pulls of the catalogue's models finish at once
 SMALL_MODELS = ("smollm2:135m", "all-minilm:latest")

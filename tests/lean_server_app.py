@@ -247,7 +247,7 @@ def main() -> None:
     monkey.patch_all()
 
     from ollama_webmgr.http_server import LeanWSGIServer, ServerLimits
-    from ollama_webmgr.serving import wait_for_signal
+    from ollama_webmgr.runtime.serving import wait_for_signal
 
     logging.basicConfig(
         level=logging.DEBUG, format="%(levelname)s %(name)s %(message)s"

@@ -26,7 +26,7 @@ def main(mode: str, fd: int, finishing: float) -> None:
     from gevent.event import Event
 
     from ollama_webmgr.gateway.stats import RequestRecord
-    from ollama_webmgr.worker_link import SupervisorLink
+    from ollama_webmgr.runtime.worker_link import SupervisorLink
 
     def record(path: str) -> RequestRecord:
         return RequestRecord(

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from bs4 import BeautifulSoup
 
-from ollama_webmgr.demo import NODE_MODELS, start_demo_fleet
+from ollama_webmgr.runtime.demo import NODE_MODELS, start_demo_fleet
 from process_env import clean_env
 from waiting import wait_until
 

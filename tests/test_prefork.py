@@ -19,7 +19,7 @@ import gevent
 import pytest
 
 from ollama_webmgr.gateway.stats import RequestRecord
-from ollama_webmgr.prefork import Supervisor, sd_notify
+from ollama_webmgr.runtime.prefork import Supervisor, sd_notify
 
 FAKE = Path(__file__).with_name("prefork_fake_worker.py")
 ROOT = Path(__file__).resolve().parents[1]

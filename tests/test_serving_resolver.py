@@ -5,7 +5,7 @@ import _socket
 import gevent
 import pytest
 
-from ollama_webmgr.serving import LiteralFirstResolver
+from ollama_webmgr.runtime.serving import LiteralFirstResolver
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1"])

@@ -11,7 +11,7 @@ def main() -> None:
 
     monkey.patch_all()
 
-    from ollama_webmgr.serving import use_literal_first_resolver
+    from ollama_webmgr.runtime.serving import use_literal_first_resolver
 
     use_literal_first_resolver()
 

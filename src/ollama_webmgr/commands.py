@@ -234,8 +234,8 @@ def _workers_option(function: Callable[..., None]) -> Callable[..., None]:
 def _workers(workers: int | None) -> int:
     if workers is not None:
         return workers
-    from ollama_webmgr.deployment import workers_from_env
     from ollama_webmgr.errors import SettingsError
+    from ollama_webmgr.runtime.deployment import workers_from_env
 
     try:
         return workers_from_env()
@@ -261,7 +261,7 @@ def gateway(
     """
     from ollama_webmgr.errors import SettingsError, WebmgrError
     from ollama_webmgr.logging_setup import configure_logging
-    from ollama_webmgr.supervise import run_gateway_worker, supervise_gateway
+    from ollama_webmgr.runtime.supervise import run_gateway_worker, supervise_gateway
 
     settings = load_settings()
     configure_logging(settings.log_level)
@@ -304,8 +304,8 @@ def serve(
     worker_fds: str | None,
 ) -> None:
     """Lancer l’application web et la passerelle (gevent)."""
-    from ollama_webmgr.launch import run_serve
     from ollama_webmgr.logging_setup import configure_logging
+    from ollama_webmgr.runtime.launch import run_serve
 
     settings = load_settings()
     configure_logging(settings.log_level)
@@ -353,8 +353,8 @@ def demo(
     host: str, port: int, gateway_port: int, base_port: int, data_dir: str
 ) -> None:
     """Trois nœuds Ollama émulés, l’application et la passerelle (hors ligne)."""
-    from ollama_webmgr.demo import run_demo
     from ollama_webmgr.logging_setup import configure_logging
+    from ollama_webmgr.runtime.demo import run_demo
 
     configure_logging("WARNING")
     run_demo(

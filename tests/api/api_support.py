@@ -9,8 +9,8 @@ from flask import Flask
 from ollama_webmgr.jobs.model import Job
 from ollama_webmgr.jobs.runner import JobRunner
 from ollama_webmgr.ollama.client import OllamaClient
+from ollama_webmgr.runtime.services import EXTENSION_KEY, Services
 from ollama_webmgr.sim.fleet import EmulatedFleet
-from ollama_webmgr.wiring import EXTENSION_KEY, Services
 
 SMALL = "smollm2:135m"
 REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -11,8 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from fleet_support import SMALL_MODELS, fleet_settings
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
-from ollama_webmgr.webapp import create_app
 
 
 @pytest.fixture(scope="module")

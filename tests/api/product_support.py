@@ -11,10 +11,10 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from fleet_support import fleet_settings
+from ollama_webmgr.runtime.services import Services, build_services
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
 from ollama_webmgr.sim.serve import serve_in_thread
-from ollama_webmgr.webapp import create_app
-from ollama_webmgr.wiring import Services, build_services
 
 
 @dataclass

@@ -15,9 +15,9 @@ from flask.testing import FlaskClient
 from fleet_support import fleet_settings
 from ollama_webmgr.jobs.rq_runner import RQRunner
 from ollama_webmgr.jobs.tasks import TASKS_REF
+from ollama_webmgr.runtime.services import Services, build_services
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import EmulatedFleet
-from ollama_webmgr.webapp import create_app
-from ollama_webmgr.wiring import Services, build_services
 from rq_workers import run_burst
 
 pytestmark = pytest.mark.redis

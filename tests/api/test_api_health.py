@@ -9,8 +9,8 @@ from flask.testing import FlaskClient
 
 from fleet_support import fleet_settings
 from ollama_webmgr.cluster.servers import Server
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import EmulatedFleet
-from ollama_webmgr.webapp import create_app
 
 
 def test_health_is_ok_when_every_server_answers(

@@ -9,12 +9,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from ollama_webmgr.runtime.services import get_services
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.store.database import DatabaseManager
 from ollama_webmgr.store.records import record_hardware, record_server_check
 from ollama_webmgr.store.stats import update_request_stats
-from ollama_webmgr.webapp import create_app
-from ollama_webmgr.wiring import get_services
 
 URL = "http://gpu-a:11434"
 ADDRESS = "gpu-a:11434"

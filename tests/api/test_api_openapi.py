@@ -25,10 +25,10 @@ from ollama_webmgr.api.openapi import (
     operation,
 )
 from ollama_webmgr.edge.security import CONTENT_SECURITY_POLICY
+from ollama_webmgr.runtime.services import get_services
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.sim.serve import serve_in_thread
-from ollama_webmgr.webapp import create_app
-from ollama_webmgr.wiring import get_services
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from api_support import SMALL, server_names, services
 from flask.testing import FlaskClient
 
 from fleet_support import fleet_settings
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import EmulatedFleet
-from ollama_webmgr.webapp import create_app
 
 
 @pytest.fixture

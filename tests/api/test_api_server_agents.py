@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from fleet_support import fleet_settings
 from ollama_webmgr.agent.server import create_server
 from ollama_webmgr.cluster.hardware import HardwareCollector, grpc_client_factory
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import EmulatedFleet
-from ollama_webmgr.webapp import create_app
 
 
 def parse(html: bytes) -> BeautifulSoup:

@@ -9,8 +9,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from fleet_support import fleet_settings
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import EmulatedFleet
-from ollama_webmgr.webapp import create_app
 
 CLOSED_PORT_URL = "http://127.0.0.1:9"
 

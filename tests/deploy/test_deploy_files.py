@@ -18,7 +18,7 @@ from deploy_support import DEPLOY, ROOT, VENV, unit_command
 from dotenv import dotenv_values
 
 from ollama_webmgr.commands import cli
-from ollama_webmgr.deployment import concurrency_problem, workers_from_env
+from ollama_webmgr.runtime.deployment import concurrency_problem, workers_from_env
 from ollama_webmgr.settings import Settings
 
 UNITS = sorted((DEPLOY / "systemd").glob("*.service"))

@@ -19,10 +19,10 @@ from playwright.sync_api import Browser, BrowserContext, Page
 
 from fleet_support import SMALL_MODELS, fleet_settings
 from ollama_webmgr.agent.server import create_server
+from ollama_webmgr.runtime.services import Services, build_services
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
 from ollama_webmgr.sim.serve import RunningServer, start_in_thread
-from ollama_webmgr.webapp import create_app
-from ollama_webmgr.wiring import Services, build_services
 
 VIEWPORTS: dict[str, dict[str, Any]] = {
     "phone": {

@@ -22,10 +22,10 @@ from playwright.sync_api import (
 )
 
 from fleet_support import SMALL_MODELS, fleet_settings
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import running_fleet
 from ollama_webmgr.sim.serve import serve_in_thread
 from ollama_webmgr.web.dist import DIST_DIR
-from ollama_webmgr.webapp import create_app
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 

@@ -20,9 +20,9 @@ from e2e_support import PageWatch
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from fleet_support import fleet_settings
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
 from ollama_webmgr.sim.serve import serve_in_thread
-from ollama_webmgr.webapp import create_app
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # Assertions wait for what the person would see; on 2 busy cores 5 s is short.

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage
 
+from ollama_webmgr.runtime.services import Services, build_services
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.sim.serve import serve_in_thread
 from ollama_webmgr.store.database import Sample
 from ollama_webmgr.store.stats import record_model_requests, record_requests
-from ollama_webmgr.webapp import create_app
-from ollama_webmgr.wiring import Services, build_services
 
 pytestmark = pytest.mark.e2e
 

@@ -7,11 +7,11 @@ from pathlib import Path
 from e2e_support import PageWatch, is_controlled, wait_for_service_worker
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.sim.serve import serve_in_thread
 from ollama_webmgr.web import dist
 from ollama_webmgr.web.dist import AssetManifest
-from ollama_webmgr.webapp import create_app
 
 OFFLINE_TITLE = "Indisponible hors ligne"
 # Network actions following the convention of pwa.js, the way pages write them.

@@ -22,13 +22,13 @@ from journey_support import ARTIFACTS, DEVICES
 from playwright.sync_api import Browser, Page
 
 from fleet_support import fleet_settings
+from ollama_webmgr.runtime.services import Services, build_services
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.catalog import CATALOG
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
 from ollama_webmgr.sim.serve import serve_in_thread
 from ollama_webmgr.usecases import model_jobs
 from ollama_webmgr.usecases.actor import Actor
-from ollama_webmgr.webapp import create_app
-from ollama_webmgr.wiring import Services, build_services
 
 pytestmark = pytest.mark.e2e
 

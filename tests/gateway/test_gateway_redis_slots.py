@@ -154,7 +154,7 @@ def test_the_gateway_shares_its_slots_when_redis_is_configured(
     redis_prefix: str,
 ) -> None:
     from ollama_webmgr.gateway.limiter import Slots
-    from ollama_webmgr.gateway.serving import build_gateway
+    from ollama_webmgr.runtime.gateway import build_gateway
     from ollama_webmgr.settings import Settings
 
     shared = build_gateway(
@@ -168,7 +168,7 @@ def test_without_redis_the_limits_hold_per_process() -> None:
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    from ollama_webmgr.gateway.serving import build_gateway
+    from ollama_webmgr.runtime.gateway import build_gateway
     from ollama_webmgr.settings import Settings
 
     settings = Settings(redis_url=f"redis://127.0.0.1:{port}/0")

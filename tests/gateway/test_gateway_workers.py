@@ -16,7 +16,7 @@ import httpx
 import psutil
 import pytest
 
-from ollama_webmgr.deployment import concurrency_problem
+from ollama_webmgr.runtime.deployment import concurrency_problem
 from ollama_webmgr.sim.app import create_app
 from ollama_webmgr.sim.serve import serve_in_thread
 from ollama_webmgr.sim.state import SimState

@@ -12,8 +12,8 @@ import pytest
 from inbound_support import Served, exchange
 
 from ollama_webmgr.gateway.routes import ROUTES
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.settings import Settings
-from ollama_webmgr.webapp import create_app
 
 DEEP = b'{"a":' * 5000 + b"1" + b"}" * 5000
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}

@@ -9,8 +9,8 @@ from typing import Any
 
 from fleet_support import fleet_settings
 from ollama_webmgr.jobs.context import Task
+from ollama_webmgr.runtime.services import Services, build_services
 from ollama_webmgr.sim.fleet import EmulatedFleet
-from ollama_webmgr.wiring import Services, build_services
 
 
 def _echo(params: dict[str, Any], ctx: Any) -> dict[str, Any]:

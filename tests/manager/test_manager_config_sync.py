@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fleet_support import SMALL_MODELS, fleet_services
-from ollama_webmgr.manager.background import ConfigSync
+from ollama_webmgr.runtime.background import ConfigSync
 from ollama_webmgr.sim.fleet import running_fleet
 from ollama_webmgr.usecases import gateway_settings
 from ollama_webmgr.usecases.fleet import Fleet

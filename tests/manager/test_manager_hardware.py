@@ -8,10 +8,10 @@ from fleet_support import SMALL_MODELS, fleet_settings
 from ollama_webmgr.agent.server import create_server
 from ollama_webmgr.cluster.hardware import set_agent_address
 from ollama_webmgr.ollama.urls import display_address
+from ollama_webmgr.runtime.services import build_services
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import running_fleet
 from ollama_webmgr.store.database import DatabaseManager, Where, open_database
-from ollama_webmgr.webapp import create_app
-from ollama_webmgr.wiring import build_services
 from waiting import wait_until
 
 

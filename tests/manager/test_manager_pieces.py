@@ -16,9 +16,11 @@ from ollama_webmgr.gateway.auth import hash_api_key
 from ollama_webmgr.gateway.config import GatewayConfig
 from ollama_webmgr.gateway.upstream import Upstreams
 from ollama_webmgr.jobs.model import Job, Progress
-from ollama_webmgr.manager.background import ConfigSync, Periodic, Scheduler
-from ollama_webmgr.manager.recording import HealthRecorder, JobRecorder, stored_jobs
+from ollama_webmgr.jobs.records import JobRecorder, stored_jobs
+from ollama_webmgr.manager.recording import HealthRecorder
 from ollama_webmgr.ollama.urls import display_address
+from ollama_webmgr.runtime.background import ConfigSync, Periodic, Scheduler
+from ollama_webmgr.runtime.services import build_services
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.sim.app import create_app
 from ollama_webmgr.sim.serve import serve_in_thread
@@ -26,7 +28,6 @@ from ollama_webmgr.sim.state import SimState
 from ollama_webmgr.store.database import DatabaseManager, open_database
 from ollama_webmgr.store.stats import health_series
 from ollama_webmgr.usecases import gateway_settings as gs
-from ollama_webmgr.wiring import build_services
 
 
 @pytest.fixture

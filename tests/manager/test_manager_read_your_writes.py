@@ -22,10 +22,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from fleet_support import FAST, fleet_services
+from ollama_webmgr.runtime.services import Services
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
 from ollama_webmgr.sim.serve import start_in_thread
-from ollama_webmgr.webapp import create_app
-from ollama_webmgr.wiring import Services
 from redis_fixtures import REDIS_URL
 from rq_workers import run_burst
 

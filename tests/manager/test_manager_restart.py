@@ -9,7 +9,7 @@ from manager_support import started_services
 from fleet_support import SMALL_MODELS
 from ollama_webmgr.gateway.auth import hash_api_key
 from ollama_webmgr.jobs.model import Job
-from ollama_webmgr.manager.recording import JobRecorder
+from ollama_webmgr.jobs.records import JobRecorder
 from ollama_webmgr.ollama.names import ModelName
 from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.sim.fleet import running_fleet

@@ -10,9 +10,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from fleet_support import FAST, fleet_services
+from ollama_webmgr.runtime.services import Services
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
-from ollama_webmgr.webapp import create_app
-from ollama_webmgr.wiring import Services
 
 NODE_A = ("smollm2:135m", "all-minilm:latest")
 NODE_B = ("smollm2:135m",)

@@ -12,7 +12,7 @@ import httpx
 from flask.testing import FlaskClient
 
 from ollama_webmgr.jobs.model import Job
-from ollama_webmgr.wiring import Services
+from ollama_webmgr.runtime.services import Services
 
 
 def wait_finished(services: Services, job_id: str, limit: float = 10.0) -> Job:

@@ -8,9 +8,9 @@ from flask.testing import FlaskClient
 from models_api_support import post, wait_finished
 
 from fleet_support import closed_port_url, fleet_services
+from ollama_webmgr.runtime.services import Services
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import EmulatedFleet
-from ollama_webmgr.webapp import create_app
-from ollama_webmgr.wiring import Services
 
 
 def check(client: FlaskClient, services: Services, body: dict[str, object]) -> list:

@@ -10,9 +10,9 @@ from flask.testing import FlaskClient
 from models_api_support import model_names, post, wait_finished
 
 from fleet_support import fleet_services
+from ollama_webmgr.runtime.services import Services
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import EmulatedFleet
-from ollama_webmgr.webapp import create_app
-from ollama_webmgr.wiring import Services
 
 
 def test_listing_defaults_to_the_primary_and_is_served_from_cache(

@@ -10,10 +10,10 @@ from flask.testing import FlaskClient
 from models_api_support import model_names, parse_sse, post, wait_finished
 
 from ollama_webmgr.jobs.tasks import TASKS_REF
+from ollama_webmgr.runtime.services import Services
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import EmulatedFleet
 from ollama_webmgr.store.database import Where
-from ollama_webmgr.webapp import create_app
-from ollama_webmgr.wiring import Services
 from rq_workers import run_burst
 
 redis = pytest.importorskip("redis")
@@ -103,8 +103,8 @@ def test_rq_jobs_reach_the_jobs_table_through_the_worker(
     redis_prefix: str,
     names: list[str],
 ) -> None:
+    from ollama_webmgr.jobs.records import JobRecorder, stored_jobs
     from ollama_webmgr.jobs.rq_runner import RQRunner
-    from ollama_webmgr.manager.recording import JobRecorder, stored_jobs
 
     # The web side records "queued"; the worker opens the store by its URL and
     # records "running" then the final state (no web process needs to watch).

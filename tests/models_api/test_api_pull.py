@@ -18,10 +18,10 @@ from models_api_support import (
 )
 
 from fleet_support import fleet_services
+from ollama_webmgr.runtime.services import Services
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import EmulatedFleet
 from ollama_webmgr.sim.serve import RunningServer, serve_in_thread
-from ollama_webmgr.webapp import create_app
-from ollama_webmgr.wiring import Services
 
 MODEL = "all-minilm:latest"  # 46 MB: on node A only
 

@@ -41,7 +41,7 @@ from scaleout_support import (
     worker_connection,
 )
 
-from ollama_webmgr.manager.recording import stored_jobs
+from ollama_webmgr.jobs.records import stored_jobs
 from ollama_webmgr.ollama.client import OllamaClient
 from ollama_webmgr.sim.app import create_app
 from ollama_webmgr.sim.catalog import Registry

@@ -9,9 +9,9 @@ import pytest
 from usecases_support import Site
 
 from fleet_support import FAST, SMALL_MODELS, fleet_services
+from ollama_webmgr.runtime.services import Services
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
-from ollama_webmgr.webapp import create_app
-from ollama_webmgr.wiring import Services
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from ollama_webmgr.ollama.client import OllamaClient
-from ollama_webmgr.wiring import Services
+from ollama_webmgr.runtime.services import Services
 
 SMALL = "smollm2:135m"
 #: who the test client is, as the audit trail names it

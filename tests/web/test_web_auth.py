@@ -6,8 +6,8 @@ import base64
 
 from web_support import make_app
 
+from ollama_webmgr.runtime.services import EXTENSION_KEY
 from ollama_webmgr.store.database import Where
-from ollama_webmgr.wiring import EXTENSION_KEY
 
 
 def _basic(user: str, password: str) -> dict[str, str]:

@@ -14,10 +14,10 @@ from web_support import parse
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from fleet_support import FAST, fleet_services
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
 from ollama_webmgr.usecases import model_jobs
 from ollama_webmgr.usecases.actor import Actor
-from ollama_webmgr.webapp import create_app
 
 PAGES = (
     "/",

@@ -13,10 +13,10 @@ from ollama_webmgr.errors import JobError
 from ollama_webmgr.jobs.bus import MemoryBus
 from ollama_webmgr.jobs.context import TaskContext
 from ollama_webmgr.jobs.runner import ThreadRunner
+from ollama_webmgr.runtime.services import build_services
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import running_fleet
 from ollama_webmgr.store.records import record_hardware
-from ollama_webmgr.webapp import create_app
-from ollama_webmgr.wiring import build_services
 
 
 def quick_pull(params: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:

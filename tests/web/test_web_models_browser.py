@@ -11,12 +11,12 @@ import pytest
 from cdp_browser import CHROMIUM, Browser
 
 from fleet_support import fleet_services
+from ollama_webmgr.runtime.services import Services
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import running_fleet
 from ollama_webmgr.sim.serve import RunningServer, serve_in_thread
 from ollama_webmgr.usecases import model_jobs
 from ollama_webmgr.usecases.actor import Actor
-from ollama_webmgr.webapp import create_app
-from ollama_webmgr.wiring import Services
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs chromium")
 

@@ -12,11 +12,11 @@ from flask.testing import FlaskClient
 from web_support import csrf_token_of, inline_code_problems, parse
 
 from fleet_support import FAST, fleet_services
+from ollama_webmgr.runtime.services import Services
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
 from ollama_webmgr.usecases import model_jobs
 from ollama_webmgr.usecases.actor import Actor
-from ollama_webmgr.webapp import create_app
-from ollama_webmgr.wiring import Services
 
 HX = {"HX-Request": "true"}
 

@@ -14,9 +14,9 @@ from ollama_webmgr.gateway.stats import RequestRecord
 from ollama_webmgr.manager.model_requests import ModelRequestSink
 from ollama_webmgr.manager.recording import HealthRecorder, RequestSink
 from ollama_webmgr.ollama.urls import display_address
+from ollama_webmgr.runtime.services import EXTENSION_KEY, Services
 from ollama_webmgr.store.database import Sample
 from ollama_webmgr.store.stats import record_model_requests, record_requests
-from ollama_webmgr.wiring import EXTENSION_KEY, Services
 
 PAGES = ("/sante", "/statistiques", "/materiel")
 PRIMARY = "http://localhost:11434"

@@ -16,9 +16,9 @@ from web_support import csrf_token_of, parse
 from fleet_support import fleet_services
 from ollama_webmgr import errors
 from ollama_webmgr.french.messages import describe_error, message_for_code
+from ollama_webmgr.runtime.services import Services
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
-from ollama_webmgr.webapp import create_app
-from ollama_webmgr.wiring import Services
 
 HX = {"HX-Request": "true"}
 

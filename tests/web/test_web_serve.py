@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from ollama_webmgr.commands import cli
-from ollama_webmgr.serving import exposure_warning
+from ollama_webmgr.runtime.serving import exposure_warning
 from process_env import clean_env
 
 

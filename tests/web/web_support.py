@@ -9,9 +9,9 @@ from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
 
+from ollama_webmgr.runtime.services import EXTENSION_KEY
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.settings import Settings
-from ollama_webmgr.webapp import create_app
-from ollama_webmgr.wiring import EXTENSION_KEY
 
 SERVERS = ("http://gpu-a:11434", "http://192.168.1.20:11434")
 #: apps made by ``make_app`` in the current test; conftest closes their services

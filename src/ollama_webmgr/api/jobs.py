@@ -19,12 +19,12 @@ from ollama_webmgr.api.openapi import (
     query,
 )
 from ollama_webmgr.api.sse import SSE_HEADERS, SSE_MIMETYPE, progress_stream
+from ollama_webmgr.edge.services import get_services
 from ollama_webmgr.french.messages import message_for_code
 from ollama_webmgr.french.wording import localise_event
 from ollama_webmgr.jobs.model import Job
 from ollama_webmgr.usecases.model_jobs import cancel_job as cancel
 from ollama_webmgr.usecases.model_jobs import retry_job
-from ollama_webmgr.wiring import get_services
 
 bp = Blueprint("api_jobs", __name__, url_prefix="/api")
 

@@ -28,10 +28,10 @@ from ollama_webmgr.api.openapi import (
     shape,
 )
 from ollama_webmgr.edge.auth import current_actor
+from ollama_webmgr.edge.services import get_services
 from ollama_webmgr.jobs.model import Job
 from ollama_webmgr.usecases import model_jobs, models
 from ollama_webmgr.usecases.servers import ALL_SERVERS
-from ollama_webmgr.wiring import get_services
 
 bp = Blueprint("api_models", __name__, url_prefix="/api/models")
 

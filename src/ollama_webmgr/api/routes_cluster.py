@@ -23,12 +23,12 @@ from ollama_webmgr.api.openapi import (
 )
 from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.edge.auth import current_actor
+from ollama_webmgr.edge.services import get_services
 from ollama_webmgr.errors import UnknownServer
 from ollama_webmgr.french.messages import describe_error
 from ollama_webmgr.usecases import fleet as uc
 from ollama_webmgr.usecases.servers import primary_server
 from ollama_webmgr.usecases.status import ServerStatus, fleet_status
-from ollama_webmgr.wiring import get_services
 
 bp = Blueprint("api_cluster", __name__)
 

@@ -32,9 +32,9 @@ from ollama_webmgr.api.openapi import (
 )
 from ollama_webmgr.api.params import fail, server_of
 from ollama_webmgr.edge.auth import current_actor
+from ollama_webmgr.edge.services import get_services
 from ollama_webmgr.gateway.status import fleet_status
 from ollama_webmgr.usecases import gateway_settings as gs
-from ollama_webmgr.wiring import get_services
 
 bp = Blueprint("api_gateway", __name__, url_prefix="/api/gateway")
 

@@ -34,6 +34,7 @@ from ollama_webmgr.api.openapi import (
 from ollama_webmgr.api.params import choice, fail, integer, server_of
 from ollama_webmgr.cluster.hardware import METRICS as HARDWARE_METRICS
 from ollama_webmgr.cluster.hardware import vram_from_ps
+from ollama_webmgr.edge.services import get_services
 from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.store.database import Where
 from ollama_webmgr.store.stats import (
@@ -44,7 +45,6 @@ from ollama_webmgr.store.stats import (
     get_historical_stats,
     health_series,
 )
-from ollama_webmgr.wiring import get_services
 
 bp = Blueprint("api_history", __name__, url_prefix="/api/v1")
 

@@ -21,8 +21,8 @@ from ollama_webmgr.api.openapi import (
     operation,
     query,
 )
+from ollama_webmgr.edge.services import get_services
 from ollama_webmgr.usecases.library import search_library, variants_with_status
-from ollama_webmgr.wiring import get_services
 
 bp = Blueprint("api_remote", __name__)
 

@@ -19,13 +19,13 @@ from ollama_webmgr.api.openapi import (
 )
 from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.edge.auth import current_actor
+from ollama_webmgr.edge.services import get_services
 from ollama_webmgr.french.labels import expiry, gpu_share
 from ollama_webmgr.french.messages import describe_error
 from ollama_webmgr.ollama.payloads import RunningModel
 from ollama_webmgr.usecases import running as uc
 from ollama_webmgr.usecases.probe import Outcome
 from ollama_webmgr.usecases.servers import chosen_servers
-from ollama_webmgr.wiring import get_services
 
 bp = Blueprint("api_running", __name__)
 

@@ -16,9 +16,9 @@ from flask import Flask, Response, current_app, request
 
 from ollama_webmgr.edge.attempts import AttemptLimiter
 from ollama_webmgr.edge.errors import bare_error
+from ollama_webmgr.edge.services import get_services
 from ollama_webmgr.french.messages import ErrorView
 from ollama_webmgr.usecases.actor import Actor
-from ollama_webmgr.wiring import get_services
 
 OPEN_PATHS = frozenset({"/health", "/manifest.json", "/service-worker.js", "/offline"})
 REALM = 'Basic realm="ollama-webmgr", charset="UTF-8"'

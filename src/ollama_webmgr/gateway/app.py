@@ -193,7 +193,7 @@ def create_gateway_app(
     slots: SlotTable | None = None,
     upstreams: Upstreams | None = None,
 ) -> Gateway:
-    """The Ollama-compatible gateway over ``registry`` (see ``wiring`` to run it);
+    """The Ollama-compatible gateway over ``registry`` (``runtime/gateway.py`` runs it);
     ``upstreams``: the connections it shares with ``monitor``'s probes."""
     return Gateway(
         config,

@@ -1,9 +1,7 @@
-"""Process assembly: what a process runs besides its requests.
+"""What a process runs besides its requests, for the composition root to assemble.
 
-The background parts (``background``: health, records, schedule, config sync),
-the gateway's own process (``gateway_process``), the once-per-fleet chores
-(``duty``), the Ollama client pool (``clients``), the model list cache
-(``cache``) and the recording of jobs, checks and requests (``recording``,
-``record_writer``, ``model_requests``, ``reconcile``). The things a person can
-do are in ``usecases/``.
+The once-per-fleet chores (``duty``), the Ollama client pool (``clients``), the
+model list cache (``cache``) and the recording of checks and requests
+(``recording``, ``model_requests``, ``reconcile``). ``runtime/`` puts them
+together; the things a person can do are in ``usecases/``.
 """

@@ -46,7 +46,7 @@ from ollama_webmgr.store.database import DatabaseManager
 from ollama_webmgr.usecases.actor import Actor, audit
 
 if TYPE_CHECKING:
-    from ollama_webmgr.wiring import Services
+    from ollama_webmgr.runtime.services import Services
 
 MAX_WEIGHT = 1000
 #: a web request waits at most this long for a newly set agent's first answer

@@ -35,7 +35,7 @@ from ollama_webmgr.usecases.actor import Actor, audit
 from ollama_webmgr.usecases.servers import find_server
 
 if TYPE_CHECKING:
-    from ollama_webmgr.wiring import Services
+    from ollama_webmgr.runtime.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +186,7 @@ def save_draining(db: DatabaseManager, registry: ServerRegistry) -> None:
 
 def load_draining(db: DatabaseManager, registry: ServerRegistry) -> None:
     """Drain exactly the saved servers (at start, and when another process changed
-    the list: ``manager/background.py``); a document of names (older versions) is
+    the list: ``runtime/background.py``); a document of names (older versions) is
     converted to addresses once."""
     doc = _document(db, DRAIN_KEY)
     value = doc.get("value") if doc else None

@@ -16,7 +16,7 @@ from ollama_webmgr.usecases.probe import ask
 from ollama_webmgr.usecases.servers import chosen_server
 
 if TYPE_CHECKING:
-    from ollama_webmgr.wiring import Services
+    from ollama_webmgr.runtime.services import Services
 
 
 class VariantStatus(TypedDict):

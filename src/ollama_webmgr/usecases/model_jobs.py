@@ -28,7 +28,7 @@ from ollama_webmgr.usecases.models import (
 from ollama_webmgr.usecases.servers import ALL_SERVERS, chosen_servers
 
 if TYPE_CHECKING:
-    from ollama_webmgr.wiring import Services
+    from ollama_webmgr.runtime.services import Services
 
 PULL = "pull_model"
 CHECK = "check_update"

@@ -24,7 +24,7 @@ from ollama_webmgr.usecases.servers import ALL_SERVERS, chosen_server
 
 if TYPE_CHECKING:
     from ollama_webmgr.jobs.runner import JobRunner
-    from ollama_webmgr.wiring import Services
+    from ollama_webmgr.runtime.services import Services
 
 __all__ = ["ALL_SERVERS"]  # re-exported: the faces' "every server" choice
 NameKey = tuple[str, str, str, str]

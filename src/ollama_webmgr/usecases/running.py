@@ -28,7 +28,7 @@ from ollama_webmgr.usecases.probe import Outcome, ask_all
 from ollama_webmgr.usecases.servers import chosen_server
 
 if TYPE_CHECKING:
-    from ollama_webmgr.wiring import Services
+    from ollama_webmgr.runtime.services import Services
 
 EJECT_FORCE = "eject_force"
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
+from ollama_webmgr.edge.services import get_services
 from ollama_webmgr.usecases.status import fleet_status
 from ollama_webmgr.web.htmx import render_page
 from ollama_webmgr.web.models_view import job_view
-from ollama_webmgr.wiring import get_services
 
 bp = Blueprint("dashboard", __name__)
 

@@ -9,6 +9,7 @@ is loaded in VRAM.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from flask import Response, make_response, render_template, request
 
@@ -19,7 +20,9 @@ from ollama_webmgr.ollama.names import is_valid_name, same_model
 from ollama_webmgr.store.database import Where
 from ollama_webmgr.usecases.fit import NodeCapacity, fit_hint
 from ollama_webmgr.usecases.observability import free_resources
-from ollama_webmgr.wiring import Services
+
+if TYPE_CHECKING:
+    from ollama_webmgr.runtime.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from ollama_webmgr.edge.auth import current_actor
+from ollama_webmgr.edge.services import get_services
 from ollama_webmgr.errors import (
     InvalidApiKeyLabel,
     InvalidGatewaySettings,
@@ -26,7 +27,6 @@ from ollama_webmgr.french.messages import (
 from ollama_webmgr.gateway.status import fleet_status
 from ollama_webmgr.usecases import gateway_settings as gs
 from ollama_webmgr.web.htmx import render_page
-from ollama_webmgr.wiring import get_services
 
 bp = Blueprint("gateway_page", __name__, url_prefix="/passerelle")
 

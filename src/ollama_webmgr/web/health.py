@@ -26,16 +26,19 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, jsonify
 
 from ollama_webmgr.edge.auth import is_admin
+from ollama_webmgr.edge.services import get_services
 from ollama_webmgr.errors import StoreError
 from ollama_webmgr.store.database import Where
 from ollama_webmgr.usecases.observability import agent_stale
 from ollama_webmgr.usecases.probe import ask_all
-from ollama_webmgr.wiring import Services, get_services
+
+if TYPE_CHECKING:
+    from ollama_webmgr.runtime.services import Services
 
 bp = Blueprint("health", __name__)
 PROBE_CACHE = 10.0  # seconds

@@ -10,7 +10,7 @@ name can start with ``-``.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import (
     Blueprint,
@@ -25,13 +25,16 @@ from flask import (
 )
 
 from ollama_webmgr.edge.auth import current_actor
+from ollama_webmgr.edge.services import get_services
 from ollama_webmgr.errors import OllamaError, UnknownServer
 from ollama_webmgr.french.messages import describe_error
 from ollama_webmgr.usecases import model_jobs, models
 from ollama_webmgr.usecases.servers import ALL_SERVERS, chosen_server
 from ollama_webmgr.web import models_view
 from ollama_webmgr.web.htmx import is_htmx, render_page, toast
-from ollama_webmgr.wiring import Services, get_services
+
+if TYPE_CHECKING:
+    from ollama_webmgr.runtime.services import Services
 
 bp = Blueprint("models_pages", __name__, url_prefix="/models")
 

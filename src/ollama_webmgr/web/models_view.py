@@ -26,7 +26,7 @@ from ollama_webmgr.usecases.running import loaded_models as loaded_on
 
 if TYPE_CHECKING:
     from ollama_webmgr.cluster.servers import Server
-    from ollama_webmgr.wiring import Services
+    from ollama_webmgr.runtime.services import Services
 
 STATUS_LABELS = {
     "up_to_date": "à jour",

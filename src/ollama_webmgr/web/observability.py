@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, request
 from markupsafe import Markup
 
+from ollama_webmgr.edge.services import get_services
 from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.usecases import observability as obs
 from ollama_webmgr.usecases.running import loaded_models
 from ollama_webmgr.web import charts
 from ollama_webmgr.web.fit_view import fit_fragment
 from ollama_webmgr.web.htmx import render_page
-from ollama_webmgr.wiring import Services, get_services
+
+if TYPE_CHECKING:
+    from ollama_webmgr.runtime.services import Services
 
 bp = Blueprint("observability", __name__)
 

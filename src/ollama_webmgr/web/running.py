@@ -15,13 +15,13 @@ from flask import Blueprint, Response, render_template, request
 
 from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.edge.auth import current_actor
+from ollama_webmgr.edge.services import get_services
 from ollama_webmgr.french.labels import expiry, gpu_share
 from ollama_webmgr.ollama.payloads import RunningModel
 from ollama_webmgr.usecases.probe import Outcome
 from ollama_webmgr.usecases.running import eject as eject_model
 from ollama_webmgr.usecases.running import loaded_models
 from ollama_webmgr.web.htmx import render_page, toast
-from ollama_webmgr.wiring import get_services
 
 bp = Blueprint("running", __name__)
 

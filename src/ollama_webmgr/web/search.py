@@ -6,11 +6,12 @@ fragment says « Recherche indisponible » (answered 200 so htmx swaps it in).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, render_template, request
 
 from ollama_webmgr.cluster.servers import Server
+from ollama_webmgr.edge.services import get_services
 from ollama_webmgr.errors import (
     InvalidSearchQuery,
     RemoteModelNotFound,
@@ -20,7 +21,9 @@ from ollama_webmgr.errors import (
 from ollama_webmgr.usecases.library import search_library, variants_with_status
 from ollama_webmgr.usecases.servers import chosen_server, primary_server
 from ollama_webmgr.web.htmx import render_page
-from ollama_webmgr.wiring import Services, get_services
+
+if TYPE_CHECKING:
+    from ollama_webmgr.runtime.services import Services
 
 bp = Blueprint("search", __name__)
 

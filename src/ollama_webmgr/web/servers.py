@@ -8,17 +8,20 @@ with the French reason next to the forms, plus a toast.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, render_template, request
 
 from ollama_webmgr.edge.auth import current_actor
+from ollama_webmgr.edge.services import get_services
 from ollama_webmgr.errors import FleetError, InvalidServerUrl
 from ollama_webmgr.french.messages import describe_error
 from ollama_webmgr.usecases import fleet as uc
 from ollama_webmgr.usecases.status import fleet_status
 from ollama_webmgr.web.htmx import render_page, toast
-from ollama_webmgr.wiring import Services, get_services
+
+if TYPE_CHECKING:
+    from ollama_webmgr.runtime.services import Services
 
 bp = Blueprint("servers", __name__)
 

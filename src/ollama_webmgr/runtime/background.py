@@ -36,9 +36,9 @@ from ollama_webmgr.usecases import gateway_settings
 if TYPE_CHECKING:
     from ollama_webmgr.cluster.hardware import HardwareCollector
     from ollama_webmgr.cluster.servers import ServerRegistry
-    from ollama_webmgr.gateway.serving import GatewayService
     from ollama_webmgr.jobs.runner import JobRunner
     from ollama_webmgr.manager.duty import Duty
+    from ollama_webmgr.runtime.gateway import GatewayService
     from ollama_webmgr.settings import Settings
     from ollama_webmgr.store.database import DatabaseManager
 
@@ -114,7 +114,7 @@ class Scheduler:
 
 
 class Parts(Protocol):
-    """What the background work uses: ``wiring.Services`` of the web process,
+    """What the background work uses: ``runtime.services.Services`` of the web process,
     ``manager.gateway_process.GatewayServices`` of a gateway alone."""
 
     settings: Settings

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import click
 
-from ollama_webmgr.launch import Bound, run_serve
 from ollama_webmgr.ollama.urls import display_address
+from ollama_webmgr.runtime.launch import Bound, run_serve
+from ollama_webmgr.runtime.services import Services
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.sim.fleet import EmulatedFleet, start_fleet
 from ollama_webmgr.usecases.fleet import Fleet
-from ollama_webmgr.wiring import Services
 
 NODE_MODELS = (
     ("llama3.2:latest", "qwen2.5:0.5b", "nomic-embed-text:latest"),

@@ -1,7 +1,8 @@
 """The services an application runs with, built once and passed explicitly.
 
-``create_app`` stores a ``Services`` in ``app.extensions["ollama_webmgr"]``; routes
-reach it through ``get_services()``, background work receives it as an argument.
+``create_app`` installs a ``Services`` in the Flask app (``edge/services.py``);
+routes reach it through ``get_services()``, background work receives it as an
+argument.
 Tests build their own ``Services`` (``build_services`` with a test ``Settings`` or
 hand-made collaborators).
 """
@@ -10,22 +11,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from ollama_webmgr.cluster.saved_fleet import load_registry
 from ollama_webmgr.cluster.servers import ServerRegistry
-from ollama_webmgr.gateway.serving import GatewayService, model_changes
 from ollama_webmgr.jobs.bus import MemoryBus, ProgressBus
+from ollama_webmgr.jobs.records import JobRecorder
 from ollama_webmgr.jobs.runner import JobRunner, ThreadRunner
 from ollama_webmgr.jobs.tasks import TASKS_REF, default_registry
-from ollama_webmgr.manager.background import Background
 from ollama_webmgr.manager.cache import ModelsCache
 from ollama_webmgr.manager.clients import ClientFactory, ClientPool, client_factory
 from ollama_webmgr.manager.duty import Duty
-from ollama_webmgr.manager.gateway_process import make_duty, stored_gateway
-from ollama_webmgr.manager.recording import JobRecorder
 from ollama_webmgr.ollama.library import LibraryClient
 from ollama_webmgr.ollama.registry import RegistryClient
+from ollama_webmgr.runtime.background import Background
+from ollama_webmgr.runtime.gateway import GatewayService, model_changes
+from ollama_webmgr.runtime.gateway_services import make_duty, stored_gateway
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.store.database import DatabaseManager, open_database
 from ollama_webmgr.usecases.models import job_finished
@@ -36,8 +37,6 @@ if TYPE_CHECKING:
     from ollama_webmgr.gateway.stats import BatchRecorder
     from ollama_webmgr.jobs.context import TaskRegistry
     from ollama_webmgr.jobs.model import Job
-
-EXTENSION_KEY = "ollama_webmgr"
 
 
 @dataclass
@@ -165,10 +164,3 @@ def build_services(
 def _models_cache(settings: Settings) -> ModelsCache:
     """Per process; with ``REDIS_URL`` what makes an entry stale is shared."""
     return ModelsCache(versions=model_changes(settings))
-
-
-def get_services() -> Services:
-    """The services of the application handling the current request."""
-    from flask import current_app  # here: the gateway's process never loads Flask
-
-    return cast(Services, current_app.extensions[EXTENSION_KEY])

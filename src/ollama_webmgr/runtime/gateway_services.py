@@ -2,8 +2,8 @@
 
 ``ollama-webmgr gateway`` runs only the gateway: the store, the fleet, the
 gateway (relay, health monitor, request recorder) and the background work
-(``manager/background.py``). It builds ``GatewayServices`` rather than the web
-process's ``wiring.Services``: no Ollama clients (httpx), job runner, library or
+(``runtime/background.py``). It builds ``GatewayServices`` rather than the web
+process's ``runtime.services.Services``: no Ollama clients (httpx), job runner, library or
 registry clients, none of which the gateway calls; its health monitor probes
 with the relay's own HTTP client (``gateway/upstream.py``). That keeps it near
 20 MB lighter before the first request.
@@ -17,13 +17,13 @@ from ollama_webmgr.cluster.changes import Versions
 from ollama_webmgr.cluster.saved_fleet import load_registry
 from ollama_webmgr.cluster.servers import ServerRegistry
 from ollama_webmgr.gateway.config import GatewayConfig
-from ollama_webmgr.gateway.serving import GatewayService, build_gateway
 from ollama_webmgr.gateway.stats import BatchRecorder
 from ollama_webmgr.jobs.hooks import JobListeners
-from ollama_webmgr.manager.background import Background
 from ollama_webmgr.manager.duty import Duty
 from ollama_webmgr.manager.model_requests import ModelRequestSink
 from ollama_webmgr.manager.recording import HealthRecorder, RequestSink
+from ollama_webmgr.runtime.background import Background
+from ollama_webmgr.runtime.gateway import GatewayService, build_gateway
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.store.database import DatabaseManager, open_database
 from ollama_webmgr.usecases.gateway_settings import load_draining, load_gateway_config
@@ -31,7 +31,7 @@ from ollama_webmgr.usecases.gateway_settings import load_draining, load_gateway_
 
 @dataclass
 class GatewayServices:
-    """What a gateway-only process runs (see ``wiring.Services`` for the web's)."""
+    """What a gateway-only process runs (see ``runtime.services.Services`` for the web's)."""
 
     settings: Settings
     db: DatabaseManager

@@ -22,8 +22,9 @@ import click
 
 from ollama_webmgr.cli_french import french_error
 from ollama_webmgr.errors import WebmgrError
-from ollama_webmgr.prefork import sd_notify, worker_argv
-from ollama_webmgr.serving import (
+from ollama_webmgr.runtime.prefork import sd_notify, worker_argv
+from ollama_webmgr.runtime.services import Services, build_services
+from ollama_webmgr.runtime.serving import (
     display_url,
     ensure_descriptors,
     exposure_warning,
@@ -31,7 +32,7 @@ from ollama_webmgr.serving import (
     make_web_server,
     wait_for_signal,
 )
-from ollama_webmgr.supervise import (
+from ollama_webmgr.runtime.supervise import (
     bind,
     cannot_listen,
     check_workers,
@@ -39,14 +40,13 @@ from ollama_webmgr.supervise import (
     supervise,
     worker_fds_argument,
 )
-from ollama_webmgr.wiring import Services, build_services
 
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from flask import Flask
 
-    from ollama_webmgr.serving import Server
+    from ollama_webmgr.runtime.serving import Server
     from ollama_webmgr.settings import Settings
 
 
@@ -79,7 +79,7 @@ def run_serve(
     if worker_fds is None and workers > 1:
         _supervise_serve(settings, host, port, gateway_port, workers, announce)
         return
-    from ollama_webmgr.webapp import create_app
+    from ollama_webmgr.runtime.webapp import create_app
 
     link, listeners = parse_worker_fds(worker_fds) if worker_fds else (None, [])
     recorder = link.recorder() if link and gateway_port is not None else None

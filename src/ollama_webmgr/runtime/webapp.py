@@ -26,7 +26,9 @@ from ollama_webmgr.edge.auth import init_auth
 from ollama_webmgr.edge.database import init_db
 from ollama_webmgr.edge.errors import init_errors
 from ollama_webmgr.edge.security import init_security
+from ollama_webmgr.edge.services import install_services
 from ollama_webmgr.french import wording
+from ollama_webmgr.runtime.services import Services, build_services
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.usecases.servers import primary_server
 from ollama_webmgr.web import (
@@ -46,9 +48,8 @@ from ollama_webmgr.web.errors import page_error
 from ollama_webmgr.web.htmx import flashed_toasts, htmx_redirects
 from ollama_webmgr.web.metrics import init_metrics
 from ollama_webmgr.web.request_log import init_request_log
-from ollama_webmgr.wiring import EXTENSION_KEY, Services, build_services
 
-WEB_ROOT = Path(__file__).parent / "web"
+WEB_ROOT = Path(__file__).parent.parent / "web"
 
 
 def create_app(
@@ -66,7 +67,7 @@ def create_app(
     app = Flask(__name__, root_path=str(WEB_ROOT))
     # Without SECRET_KEY, sessions and CSRF tokens last until the next restart.
     app.secret_key = settings.secret_key or secrets.token_hex(32)
-    app.extensions[EXTENSION_KEY] = services
+    install_services(app, services)
     init_db(app, services.db)  # get_db() for code that only needs the store
     manifest = dist.AssetManifest.load()
     app.extensions[dist.EXTENSION_KEY] = manifest

@@ -1,4 +1,4 @@
-"""Build the gateway (``wiring`` does it for ``serve``) and run it alone (``gateway``)."""
+"""Build the gateway (``services`` does it for ``serve``) and run it alone (``gateway``)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
     from ollama_webmgr.gateway.limiter import SlotTable
-    from ollama_webmgr.serving import Server
+    from ollama_webmgr.runtime.serving import Server
     from ollama_webmgr.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -123,8 +123,8 @@ def run_gateway(
     request records go (the store by default); ``on_ready(port)`` runs once it
     serves (default: print the address).
     """
-    from ollama_webmgr.manager.gateway_process import build_gateway_services
-    from ollama_webmgr.serving import (
+    from ollama_webmgr.runtime.gateway_services import build_gateway_services
+    from ollama_webmgr.runtime.serving import (
         display_url,
         ensure_descriptors,
         make_gateway_server,

@@ -9,7 +9,7 @@ gives each connection to one of them: an idle worker takes it first, where
 ``SO_REUSEPORT`` would hash connections to workers whatever their load.
 
 The supervisor serves nothing. It stores the gateway request records the
-workers send (``manager/record_writer.py``), replaces a worker that dies, and
+workers send (``runtime/record_writer.py``), replaces a worker that dies, and
 handles the signals: SIGTERM or SIGINT stops the workers (each finishes its
 requests), then the last records are stored; SIGHUP starts new workers one by
 one, each stopping an old one once it serves (new code, same environment). A
@@ -40,7 +40,12 @@ import gevent.subprocess
 from gevent.event import Event
 
 from ollama_webmgr.gateway.stats import RequestRecord
-from ollama_webmgr.worker_link import READY, RECORDS, read_frames, unpack_records
+from ollama_webmgr.runtime.worker_link import (
+    READY,
+    RECORDS,
+    read_frames,
+    unpack_records,
+)
 
 log = logging.getLogger(__name__)
 

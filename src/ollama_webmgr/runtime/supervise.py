@@ -2,7 +2,7 @@
 
 ``ollama-webmgr gateway`` always runs this way, even with one worker: its
 request records are stored by the supervisor, out of the serving process
-(``manager/record_writer.py``); except on a TinyDB store, which only one
+(``runtime/record_writer.py``); except on a TinyDB store, which only one
 process may open. ``ollama-webmgr serve`` does from two workers on;
 with one it stays a single process (the default, and ``make demo``).
 
@@ -20,12 +20,12 @@ from collections.abc import Callable, Sequence
 
 import click
 
-from ollama_webmgr.deployment import concurrency_problem
 from ollama_webmgr.errors import SettingsError
-from ollama_webmgr.prefork import Supervisor, WorkerCommand, listen, worker_argv
+from ollama_webmgr.runtime.deployment import concurrency_problem
+from ollama_webmgr.runtime.prefork import Supervisor, WorkerCommand, listen, worker_argv
+from ollama_webmgr.runtime.worker_link import SupervisorLink
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.store.database import opens_once
-from ollama_webmgr.worker_link import SupervisorLink
 
 BACKLOG = 2048  # as ``serving.BACKLOG``: a burst of clients is queued, not refused
 
@@ -71,7 +71,7 @@ def supervise(
 ) -> None:
     """Run the workers until SIGTERM/SIGINT, storing their request records;
     exit with a failed worker's status."""
-    from ollama_webmgr.manager.record_writer import RecordWriter
+    from ollama_webmgr.runtime.record_writer import RecordWriter
 
     writer = RecordWriter(settings)
     writer.start()
@@ -108,13 +108,13 @@ def parse_worker_fds(text: str) -> tuple[SupervisorLink, list[socket.socket]]:
 
 def supervise_gateway(settings: Settings, host: str, port: int, workers: int) -> None:
     """``ollama-webmgr gateway``: the supervisor of ``workers`` gateway workers."""
-    from ollama_webmgr.serving import display_url
+    from ollama_webmgr.runtime.serving import display_url
 
     check_workers(workers, settings)
     if opens_once(settings.store_url):
         # the supervisor could not open the store next to its worker: one
         # process, which stores its records itself
-        from ollama_webmgr.gateway.serving import run_gateway
+        from ollama_webmgr.runtime.gateway import run_gateway
 
         run_gateway(settings, host, port)
         return
@@ -136,7 +136,7 @@ def supervise_gateway(settings: Settings, host: str, port: int, workers: int) ->
 
 def run_gateway_worker(settings: Settings, host: str, port: int, fds: str) -> None:
     """One gateway worker: serve the inherited socket, records to the supervisor."""
-    from ollama_webmgr.gateway.serving import run_gateway
+    from ollama_webmgr.runtime.gateway import run_gateway
 
     link, listeners = parse_worker_fds(fds)
 

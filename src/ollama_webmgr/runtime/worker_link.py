@@ -3,7 +3,7 @@
 One Unix stream socket per worker carries frames from the worker to the
 supervisor: a 4-byte length, a 1-byte kind, a payload. ``READY`` says the worker
 serves; ``RECORDS`` carries gateway request records, which the supervisor stores
-(``manager/record_writer.py``), so that no serving process spends its event loop
+(``runtime/record_writer.py``), so that no serving process spends its event loop
 or its GIL on store writes. The supervisor never writes to the pipe: when it
 dies, the worker reads end of file and stops as it would on SIGTERM.
 
