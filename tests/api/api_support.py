@@ -6,10 +6,11 @@ import time
 
 from flask import Flask
 
+from ollama_webmgr.edge.services import EXTENSION_KEY
 from ollama_webmgr.jobs.model import Job
 from ollama_webmgr.jobs.runner import JobRunner
 from ollama_webmgr.ollama.client import OllamaClient
-from ollama_webmgr.runtime.services import EXTENSION_KEY, Services
+from ollama_webmgr.runtime.services import Services
 from ollama_webmgr.sim.fleet import EmulatedFleet
 
 SMALL = "smollm2:135m"

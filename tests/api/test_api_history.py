@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from ollama_webmgr.runtime.services import get_services
+from ollama_webmgr.edge.services import get_services
 from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.store.database import DatabaseManager

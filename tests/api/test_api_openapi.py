@@ -25,7 +25,7 @@ from ollama_webmgr.api.openapi import (
     operation,
 )
 from ollama_webmgr.edge.security import CONTENT_SECURITY_POLICY
-from ollama_webmgr.runtime.services import get_services
+from ollama_webmgr.edge.services import get_services
 from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.sim.serve import serve_in_thread

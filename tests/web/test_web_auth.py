@@ -6,7 +6,7 @@ import base64
 
 from web_support import make_app
 
-from ollama_webmgr.runtime.services import EXTENSION_KEY
+from ollama_webmgr.edge.services import EXTENSION_KEY
 from ollama_webmgr.store.database import Where
 
 

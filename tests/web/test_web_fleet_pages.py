@@ -17,8 +17,9 @@ from web_support import csrf_token_of, inline_code_problems, parse
 
 from fleet_support import SMALL_MODELS, fleet_settings
 from ollama_webmgr.cluster.servers import Server
+from ollama_webmgr.edge.services import EXTENSION_KEY
 from ollama_webmgr.ollama.client import OllamaClient
-from ollama_webmgr.runtime.services import EXTENSION_KEY, Services
+from ollama_webmgr.runtime.services import Services
 from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
 

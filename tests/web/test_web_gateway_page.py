@@ -11,8 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from web_support import csrf_token_of, inline_code_problems, make_app, parse
 
+from ollama_webmgr.edge.services import get_services
 from ollama_webmgr.gateway.auth import hash_api_key
-from ollama_webmgr.runtime.services import Services, get_services
+from ollama_webmgr.runtime.services import Services
 
 
 @pytest.fixture

@@ -10,11 +10,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from web_support import inline_code_problems, parse
 
+from ollama_webmgr.edge.services import EXTENSION_KEY
 from ollama_webmgr.gateway.stats import RequestRecord
 from ollama_webmgr.manager.model_requests import ModelRequestSink
 from ollama_webmgr.manager.recording import HealthRecorder, RequestSink
 from ollama_webmgr.ollama.urls import display_address
-from ollama_webmgr.runtime.services import EXTENSION_KEY, Services
+from ollama_webmgr.runtime.services import Services
 from ollama_webmgr.store.database import Sample
 from ollama_webmgr.store.stats import record_model_requests, record_requests
 

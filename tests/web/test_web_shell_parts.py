@@ -136,7 +136,7 @@ def test_health_is_not_cached_and_reports_the_store(client: FlaskClient) -> None
 
 def test_get_db_is_the_apps_one_store(app: Flask) -> None:
     from ollama_webmgr.edge.database import get_db
-    from ollama_webmgr.runtime.services import EXTENSION_KEY
+    from ollama_webmgr.edge.services import EXTENSION_KEY
 
     with app.app_context():
         assert get_db() is app.extensions[EXTENSION_KEY].db

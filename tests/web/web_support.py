@@ -9,7 +9,7 @@ from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
 
-from ollama_webmgr.runtime.services import EXTENSION_KEY
+from ollama_webmgr.edge.services import EXTENSION_KEY
 from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.settings import Settings
 
