@@ -27,7 +27,8 @@ Services raise these; three edges translate them (French HTML in the web app,
     ├── JobError                    job runner problems
     │   ├── JobNotFound
     │   ├── JobNotRetryable         only a failed, cancelled or interrupted job is retried
-    │   └── EjectFailed             a model still loaded after a forced eject
+    │   ├── EjectFailed             a model still loaded after a forced eject
+    │   └── PullStalled             a pull still stuck after its automatic restarts
     ├── ModelNameTaken              a copy would overwrite another model
     ├── InvalidGatewaySettings      gateway settings refused (each field with its reason)
     ├── InvalidApiKeyLabel          an API key name that is empty or too long
@@ -227,6 +228,31 @@ class JobNotRetryable(JobError):
 
 class EjectFailed(JobError):
     code = "eject_failed"
+
+
+class PullStalled(JobError):
+    """A pull's bytes stalled or went back again after every automatic restart.
+
+    The message keeps the facts (restarts, last reason, the window) in a fixed
+    shape: a job record keeps only the code and this text, and the French
+    wording is made from them (``french.messages``).
+    """
+
+    code = "pull_stalled"
+
+    def __init__(self, model: str, restarts: int, reason: str, window: float) -> None:
+        why = (
+            "progress went backwards"
+            if reason == "backwards"
+            else f"no byte received for {window:g} s"
+        )
+        super().__init__(
+            f"pull of {model} gave up after {restarts} automatic restarts: {why}"
+        )
+        self.model = model
+        self.restarts = restarts
+        self.reason = reason
+        self.window = window
 
 
 class ModelNameTaken(WebmgrError):

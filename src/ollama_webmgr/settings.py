@@ -113,6 +113,13 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _count(value: str) -> int:
+    number = _integer(value)
+    if number < 0:
+        raise ValueError("un entier positif ou nul")
+    return number
+
+
 def _optional(value: str) -> str | None:
     return value.strip() or None
 
@@ -257,6 +264,21 @@ class Settings:
         600.0,
         "Délai de lecture entre deux lignes d’un téléchargement (secondes)",
         _positive_float,
+    )
+    pull_stall_timeout: float = _setting(
+        "PULL_STALL_TIMEOUT",
+        60.0,
+        "Un téléchargement dont le nombre d’octets reçus ne progresse plus pendant ce"
+        " délai (secondes), ou recule, est relancé automatiquement ; Ollama reprend où"
+        " il s’était arrêté",
+        _positive_float,
+    )
+    pull_max_restarts: int = _setting(
+        "PULL_MAX_RESTARTS",
+        3,
+        "Relances automatiques d’un téléchargement bloqué avant de l’abandonner en"
+        " échec (0 : aucune)",
+        _count,
     )
     library_url: str = _setting(
         "OLLAMA_LIBRARY_URL",

@@ -71,10 +71,15 @@ class Site:
 
 @contextmanager
 def serve_site(
-    data_dir: Path, models: list[tuple[str, ...]], **fleet_options: Any
+    data_dir: Path,
+    models: list[tuple[str, ...]],
+    settings_overrides: dict[str, Any] | None = None,
+    **fleet_options: Any,
 ) -> Iterator[Site]:
     with running_fleet(models, token_delay=0.0, **fleet_options) as fleet:
-        settings = fleet_settings(fleet, data_dir, models_cache_ttl=0.5)
+        settings = fleet_settings(
+            fleet, data_dir, models_cache_ttl=0.5, **(settings_overrides or {})
+        )
         with serve_in_thread(create_app(settings)) as server:
             yield Site(fleet, server.url)
 

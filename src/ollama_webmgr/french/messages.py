@@ -8,6 +8,7 @@ for both faces (``web/`` pages and toasts, ``api/`` JSON).
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 from ollama_webmgr import errors
@@ -90,6 +91,12 @@ _ERRORS: tuple[tuple[type[errors.WebmgrError], int, str], ...] = (
         500,
         "Le modèle est toujours chargé : l’éjection forcée a échoué.",
     ),
+    (
+        errors.PullStalled,
+        504,
+        "Téléchargement abandonné : il restait bloqué malgré les relances "
+        "automatiques.",
+    ),
     (errors.JobError, 500, "La tâche a échoué."),
     (errors.StoreError, 500, "Erreur d’enregistrement des données."),
     (errors.AgentUnavailable, 503, "Agent du nœud injoignable."),
@@ -167,6 +174,8 @@ def message_for_code(code: str | None, detail: str | None = None) -> str:
     ...     "exist (status -1) [http://127.0.0.1:11434]")[:34]
     'Ce modèle n’existe pas dans la bib'
     """
+    if code == errors.PullStalled.code and (gave_up := _gave_up(detail)):
+        return gave_up
     if code not in _JOB_CODES and (known := ollama_message(detail)) is not None:
         return known.message
     if code in _JOB_CODES:
@@ -175,6 +184,55 @@ def message_for_code(code: str | None, detail: str | None = None) -> str:
         if kind.code == code:
             return message
     return "La tâche a échoué."
+
+
+def restart_reason_text(reason: object, window: object = None) -> str:
+    """Why a pull was restarted by itself, in French.
+
+    >>> restart_reason_text("stalled", 60.0), restart_reason_text("stalled", 1.5)
+    ('aucun octet reçu depuis 60 s', 'aucun octet reçu depuis 1,5 s')
+    >>> restart_reason_text("backwards")
+    'la progression a reculé'
+    """
+    if reason == "backwards":
+        return "la progression a reculé"
+    if isinstance(window, int | float) and not isinstance(window, bool):
+        seconds = f"{window:g}".replace(".", ",")
+        return f"aucun octet reçu depuis {seconds} s"
+    return "aucun octet reçu"
+
+
+_GAVE_UP = re.compile(
+    r"gave up after (\d+) automatic restarts: "
+    r"(?:no byte received for ([0-9.e+-]+) s|(progress went backwards))"
+)
+
+
+def _gave_up(detail: str | None) -> str | None:
+    """The French reason of a pull that stayed stuck (``errors.PullStalled``).
+
+    >>> _gave_up("pull of a:b gave up after 3 automatic restarts: "
+    ...     "no byte received for 60 s")
+    'Téléchargement abandonné après 3 relances automatiques : aucun octet reçu depuis 60 s.'
+    >>> _gave_up("pull of a:b gave up after 0 automatic restarts: "
+    ...     "progress went backwards")
+    'Téléchargement abandonné : la progression a reculé.'
+    """
+    found = _GAVE_UP.search(detail or "")
+    if found is None:
+        return None
+    count, window, backwards = found.groups()
+    why = restart_reason_text(
+        "backwards" if backwards else "stalled", None if backwards else float(window)
+    )
+    restarts = int(count)
+    if restarts == 0:
+        return f"Téléchargement abandonné : {why}."
+    plural = "s" if restarts > 1 else ""
+    return (
+        f"Téléchargement abandonné après {restarts} relance{plural} "
+        f"automatique{plural} : {why}."
+    )
 
 
 _JOB_CODES = {

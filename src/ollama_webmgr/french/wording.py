@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ollama_webmgr.french.messages import message_for_code
+from ollama_webmgr.french.messages import message_for_code, restart_reason_text
 
 CAPABILITIES = {
     "completion": "génération",
@@ -47,6 +47,7 @@ _STATUSES = {
     "unloading": "déchargement…",
     "retrying": "nouvel essai…",
     "ejected": "éjecté",
+    "restarting pull": "relance automatique…",
 }
 _LAYER = re.compile(r"^(?:pulling|downloading) ([0-9a-f]{12})$")
 _CHECKING = re.compile(r"^checking (.+)$")
@@ -105,6 +106,27 @@ def status_text(status: object) -> str:
     return text
 
 
+def restarts_text(count: object) -> str:
+    """How often a pull restarted by itself (nothing when it never did).
+
+    >>> restarts_text(2), restarts_text(0)
+    ('relancé automatiquement (2)', '')
+    """
+    if not isinstance(count, int) or isinstance(count, bool) or count <= 0:
+        return ""
+    return f"relancé automatiquement ({count})"
+
+
+def restart_text(data: dict[str, Any]) -> str:
+    """A restart event (``restarts``, ``reason``, ``stall_timeout``) in French.
+
+    >>> restart_text({"restarts": 1, "reason": "stalled", "stall_timeout": 60.0})
+    'relancé automatiquement (1) : aucun octet reçu depuis 60 s'
+    """
+    why = restart_reason_text(data.get("reason"), data.get("stall_timeout"))
+    return f"{restarts_text(data.get('restarts'))} : {why}"
+
+
 def job_event_text(data: dict[str, Any]) -> dict[str, Any]:
     """A job event with French ``status_text`` / ``state_text`` added.
 
@@ -120,6 +142,8 @@ def job_event_text(data: dict[str, Any]) -> dict[str, Any]:
     out = dict(data)
     if isinstance(out.get("status"), str):
         out["status_text"] = status_text(out["status"])
+    if restarts_text(out.get("restarts")):
+        out["status_text"] = out["restart_text"] = restart_text(out)
     if isinstance(out.get("state"), str):
         out["state_text"] = state_label(out["state"])
     job = out.get("job")

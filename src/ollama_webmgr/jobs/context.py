@@ -92,10 +92,24 @@ class ProgressTracker:
             raise ValueError("tasks end by returning or raising, not by reporting")
         status = str(data.get("status", self.snapshot.status))
         if kind == "status":
-            self.snapshot = Progress(status=status)
+            self.snapshot = Progress(status=status, **self._restarts(data))
             self._last_sent = None
             return dict(data)
         return self._progress(status, data)
+
+    def _restarts(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The restart count a status carries, else the one known so far."""
+        restarts = _int_or_none(data.get("restarts"))
+        if restarts is None:
+            return {
+                "restarts": self.snapshot.restarts,
+                "restart_reason": self.snapshot.restart_reason,
+            }
+        reason = data.get("reason")
+        return {
+            "restarts": restarts,
+            "restart_reason": reason if isinstance(reason, str) else None,
+        }
 
     def _progress(self, status: str, data: dict[str, Any]) -> dict[str, Any] | None:
         now = self.clock()

@@ -36,7 +36,9 @@ class Progress:
     """The last thing a job reported: what a re-attaching page shows first.
 
     ``fraction`` is ``completed / total`` (0..1); ``speed`` is bytes per second and
-    ``eta`` seconds left, both ``None`` until enough samples exist.
+    ``eta`` seconds left, both ``None`` until enough samples exist. ``restarts``
+    counts the automatic restarts of a pull so far, the last one for
+    ``restart_reason`` (``stalled`` or ``backwards``); they outlive later lines.
     """
 
     status: str = ""
@@ -46,6 +48,8 @@ class Progress:
     speed: float | None = None
     eta: float | None = None
     digest: str | None = None
+    restarts: int = 0
+    restart_reason: str | None = None
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,26 @@ tells Ollama to stop downloading (it keeps the partial blob for a later resume).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from ollama_webmgr.errors import InvalidModelName, OllamaError, OllamaNotFound
+from ollama_webmgr.errors import (
+    InvalidModelName,
+    OllamaError,
+    OllamaNotFound,
+    PullStalled,
+)
 from ollama_webmgr.jobs.context import TaskContext
+from ollama_webmgr.jobs.pull_watchdog import (
+    RESTART_STATUS,
+    ByteWatch,
+    Guard,
+    Verdict,
+    WatchdogPolicy,
+)
 from ollama_webmgr.ollama.client import OllamaClient
 from ollama_webmgr.ollama.names import ModelName, same_model
-from ollama_webmgr.ollama.payloads import ModelTag
+from ollama_webmgr.ollama.payloads import ModelTag, PullProgress
 from ollama_webmgr.ollama.registry import DEFAULT_REGISTRY_URL, RegistryClient
 
 #: A fallback probe verdict reason (the registry's own reasons are kept as is).
@@ -38,26 +51,68 @@ def pull_model(params: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     Layer lines become ``progress`` events (``completed``, ``total``,
     ``digest``); other lines become ``status`` events when the text changes.
     An error line inside the stream raises the client's ``OllamaStreamError``.
+    A pull whose bytes stall or go back is restarted (Ollama resumes from its
+    partial blobs), up to ``pull_max_restarts`` times (``jobs.pull_watchdog``);
+    each restart is a ``status`` event saying why.
     """
     model = ModelName.parse(str(params["model"])).display
-    last_status = None
-    with _client(params) as client, client.pull(model) as stream:
-        for item in stream:
-            ctx.check_cancelled()
-            if item.digest:
-                ctx.report(
-                    "progress",
-                    {
-                        "status": item.status,
-                        "digest": item.digest,
-                        "total": item.total,
-                        "completed": item.completed,
-                    },
-                )
-            elif item.status != last_status:
-                ctx.report("status", {"status": item.status})
-            last_status = item.status
+    policy = WatchdogPolicy.from_params(params)
+    restarts = 0
+    with _client(params) as client:
+        while (verdict := _pull_once(client, model, policy, ctx)) is not None:
+            if restarts >= policy.max_restarts:
+                raise PullStalled(model, restarts, verdict, policy.stall_timeout)
+            restarts += 1
+            ctx.report(
+                "status",
+                {
+                    "status": RESTART_STATUS,
+                    "restarts": restarts,
+                    "reason": verdict,
+                    "stall_timeout": policy.stall_timeout,
+                },
+            )
     return {"status": "success", "model": model}
+
+
+def _pull_once(
+    client: OllamaClient, model: str, policy: WatchdogPolicy, ctx: TaskContext
+) -> Verdict | None:
+    """One attempt: ``None`` when it succeeded, else why it should be restarted."""
+    ctx.check_cancelled()
+    watch = ByteWatch(policy.stall_timeout, since=time.monotonic())
+    last_status = None
+    with (
+        client.pull(model) as stream,
+        Guard(watch, stream, ctx.cancelled) as guard,
+    ):
+        try:
+            for item in stream:
+                ctx.check_cancelled()
+                _report_line(item, last_status, ctx)
+                last_status = item.status
+                if verdict := watch.line(item, time.monotonic()):
+                    return verdict
+        except OllamaError:
+            ctx.check_cancelled()  # the guard cut the stream for a cancel
+            if guard.verdict is None:
+                raise
+    return guard.verdict
+
+
+def _report_line(item: PullProgress, last_status: str | None, ctx: TaskContext) -> None:
+    if item.digest:
+        ctx.report(
+            "progress",
+            {
+                "status": item.status,
+                "digest": item.digest,
+                "total": item.total,
+                "completed": item.completed,
+            },
+        )
+    elif item.status != last_status:
+        ctx.report("status", {"status": item.status})
 
 
 def check_update(params: dict[str, Any], ctx: TaskContext) -> list[dict[str, Any]]:

@@ -40,6 +40,7 @@ from ollama_webmgr.ollama.payloads import (
 )
 from ollama_webmgr.ollama.urls import normalize_base_url
 from ollama_webmgr.ollama.wire import (
+    Cutter,
     Stream,
     iter_ndjson,
     parse_with_server,
@@ -307,18 +308,21 @@ class OllamaClient(Closeable):
     ) -> Stream[T]:
         timeout = self._timeout(read_timeout or self._read_timeout)
         request = self._http.build_request("POST", path, json=body, timeout=timeout)
-        return Stream(self._iterate(request, parse, finished))
+        cutter = Cutter()
+        return Stream(self._iterate(request, parse, finished, cutter), cutter)
 
     def _iterate(
         self,
         request: httpx.Request,
         parse: Callable[[Mapping[str, Any]], T],
         finished: Callable[[T], bool],
+        cutter: Cutter,
     ) -> Generator[T, None, None]:
         try:
             response = self._http.send(request, stream=True)
         except httpx.HTTPError as exc:
             raise transport_error(exc, self.base_url) from exc
+        cutter.attach(response)
         try:
             if not response.is_success:
                 response.read()
@@ -328,6 +332,7 @@ class OllamaClient(Closeable):
             raise transport_error(exc, self.base_url) from exc
         finally:
             # also runs when the consumer stops early (GeneratorExit at the yield)
+            cutter.detach()
             response.close()
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
+import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
@@ -188,16 +190,63 @@ def _timeout_message(exc: httpx.TimeoutException) -> str:
     return f"timed out: {phase[1]}{within}"
 
 
+class Cutter:
+    """The response a stream reads, so that another thread can cut it short.
+
+    ``close()`` from another thread would not wake a read blocked in ``recv``;
+    shutting the socket down does (the read sees the end of the stream, or an
+    error under gevent), so the reader fails at once with a transport error.
+    A cut asked before the answer arrived applies as soon as it does.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._response: httpx.Response | None = None
+        self._cut = False
+
+    def attach(self, response: httpx.Response) -> None:
+        with self._lock:
+            self._response = response
+            if self._cut:
+                _shut_down(response)
+
+    def detach(self) -> None:
+        with self._lock:
+            self._response = None
+
+    def cut(self) -> None:
+        with self._lock:
+            self._cut = True
+            if self._response is not None:
+                _shut_down(self._response)
+
+
+def _shut_down(response: httpx.Response) -> None:
+    network = response.extensions.get("network_stream")
+    sock = network.get_extra_info("socket") if network is not None else None
+    if isinstance(sock, socket.socket):  # no socket: an in-process transport
+        with contextlib.suppress(OSError):  # already closed by the peer
+            sock.shutdown(socket.SHUT_RDWR)
+
+
 class Stream(Iterator[T], Closeable):
     """An iterator over a streamed answer that always closes its HTTP response.
 
     The request is sent on the first ``next()``. Leaving a ``for`` loop early
     and dropping the stream, calling ``close()`` or leaving a ``with`` block
-    all close the underlying connection.
+    all close the underlying connection; ``abort()`` ends it from another
+    thread, even while a read waits for a line that never comes.
     """
 
-    def __init__(self, generator: Generator[T, None, None]) -> None:
+    def __init__(
+        self, generator: Generator[T, None, None], cutter: Cutter | None = None
+    ) -> None:
         self._generator = generator
+        self._cutter = cutter or Cutter()
+
+    def abort(self) -> None:
+        """Cut the connection (thread-safe): the reader fails with an ``OllamaError``."""
+        self._cutter.cut()
 
     def __iter__(self) -> Stream[T]:
         return self

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ollama_webmgr.sim.state import BlobDownload
 
 BUSY_MESSAGE = "server busy, please try again.  maximum pending requests exceeded"
 
@@ -32,8 +35,15 @@ class Faults:
     hang: bool = False  # never answer until released
     drop_after: int | None = None  # drop the connection after N stream lines
     malformed_after: int | None = None  # emit one malformed line after N lines
+    # A blob's bytes stop once it reaches N (the first one to, once): its lines repeat
+    # the same ``completed`` as Ollama's do, or nothing comes when ``silent``.
+    pull_stall_after: int | None = None
+    pull_stall_for: float = 0.0  # seconds the stall lasts, across reconnections
+    pull_stall_silent: bool = False
+    pull_backwards_after: int | None = None  # once: a blob restarts from 0 at N
     seed: int = 0
     _rng: random.Random = field(default_factory=random.Random, repr=False)
+    _stall: tuple[float, int, str] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self._rng.seed(self.seed)
@@ -58,6 +68,7 @@ class Faults:
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("_rng", None)
+        data.pop("_stall", None)
         return data
 
     def should_fail(self) -> bool:
@@ -66,3 +77,26 @@ class Faults:
             self.fail_next -= 1
             return True
         return self.failure_rate > 0 and self._rng.random() < self.failure_rate
+
+    def pulled(self, download: BlobDownload, now: float) -> int | None:
+        """The bytes a pull line shows now (``None``: a silent stall sends nothing).
+
+        A stall or a rewind moves the download itself (``base``/``started``), so
+        what a cut connection leaves as partial is what the lines showed.
+        """
+        completed = download.completed(now)
+        stall_at = self.pull_stall_after
+        if self._stall is None and stall_at is not None and completed >= stall_at:
+            self._stall = (now + self.pull_stall_for, completed, download.digest)
+        if self._stall is not None and self._stall[2] == download.digest:
+            until, at, _ = self._stall
+            if now < until:
+                download.base, download.started = at, now
+                return None if self.pull_stall_silent else at
+            self._stall, self.pull_stall_after = None, None  # spent
+        back_at = self.pull_backwards_after
+        if back_at is not None and completed >= back_at:
+            self.pull_backwards_after = None
+            download.base, download.started = 0, now
+            return 0
+        return completed

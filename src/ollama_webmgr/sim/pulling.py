@@ -43,7 +43,10 @@ def _download(state: SimState, layer: Layer) -> Iterator[Status]:
                 return
             time.sleep(max(0.0, next_tick - time.monotonic()))
             next_tick += TICK
-            yield _progress(layer, download.completed(time.monotonic()))
+            with state.lock:
+                shown = state.faults.pulled(download, time.monotonic())
+            if shown is not None:
+                yield _progress(layer, shown)
     finally:
         state.leave_download(download)
 

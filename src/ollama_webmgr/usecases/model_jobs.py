@@ -43,6 +43,8 @@ def task_params(services: Services, server: Server, **extra: Any) -> dict[str, A
         "connect_timeout": settings.connect_timeout,
         "read_timeout": settings.read_timeout,
         "pull_timeout": settings.pull_timeout,
+        "pull_stall_timeout": settings.pull_stall_timeout,
+        "pull_max_restarts": settings.pull_max_restarts,
         **extra,
     }
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ollama_webmgr.french.messages import message_for_code
-from ollama_webmgr.french.wording import state_label, status_text
+from ollama_webmgr.french.wording import restart_text, state_label, status_text
 from ollama_webmgr.jobs.model import RETRYABLE_STATES, Job
 from ollama_webmgr.ollama.payloads import ModelTag
 from ollama_webmgr.usecases import model_jobs
@@ -171,6 +171,8 @@ class JobView:
     message: str
     finished_at: float | None = None
     total: int | None = None
+    #: « relancé automatiquement (2) : aucun octet reçu depuis 60 s », or empty
+    restarts_text: str = ""
 
     @property
     def active(self) -> bool:
@@ -228,6 +230,19 @@ def job_view(job: Job) -> JobView:
         message=message,
         finished_at=job.finished_at,
         total=job.progress.total,
+        restarts_text=_restarts(job),
+    )
+
+
+def _restarts(job: Job) -> str:
+    if job.progress.restarts <= 0:
+        return ""
+    return restart_text(
+        {
+            "restarts": job.progress.restarts,
+            "reason": job.progress.restart_reason,
+            "stall_timeout": job.params.get("pull_stall_timeout"),
+        }
     )
 
 

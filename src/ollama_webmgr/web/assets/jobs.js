@@ -65,6 +65,12 @@
     }
     setText(part(item, "status"), data.status_text);
     if (item.dataset.jobKind === "pull_model") setText(part(item, "rate"), rateText(data));
+    // A pull the watchdog restarted says so, and why, until it ends.
+    const restarts = part(item, "restarts");
+    if (restarts && typeof data.restart_text === "string") {
+      restarts.textContent = data.restart_text;
+      restarts.hidden = false;
+    }
   }
 
   const inPanel = (item) => Boolean(item.closest("#jobs"));
