@@ -19,11 +19,11 @@ from models_api_support import model_names, post, read_sse, wait_finished
 
 from fleet_support import fleet_services
 from ollama_webmgr.jobs.model import Job
+from ollama_webmgr.runtime.services import Services
+from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import EmulatedFleet
 from ollama_webmgr.sim.serve import RunningServer, serve_in_thread
 from ollama_webmgr.sim.state import SimState
-from ollama_webmgr.webapp import create_app
-from ollama_webmgr.wiring import Services
 from waiting import wait_until
 
 MODEL = "all-minilm:latest"  # 46 MB, on node A only: pulled on node B

@@ -115,7 +115,7 @@ class Scheduler:
 
 class Parts(Protocol):
     """What the background work uses: ``runtime.services.Services`` of the web process,
-    ``manager.gateway_process.GatewayServices`` of a gateway alone."""
+    ``runtime.gateway_services.GatewayServices`` of a gateway alone."""
 
     settings: Settings
     db: DatabaseManager
