@@ -123,7 +123,9 @@ def test_variants_are_deduplicated_and_mark_latest(
 def test_variants_of_a_vision_model_list_image_input(library: LibraryClient) -> None:
     one = {v.tag: v for v in library.variants("gemma3")}["1b"]
     assert one.inputs == ("Text", "Image")
-    assert one.size_text == "816KB"  # "815MB" on ollama.com: scaled, plus the text layers
+    assert (
+        one.size_text == "816KB"
+    )  # "815MB" on ollama.com: scaled, plus the text layers
     assert one.size_bytes == 816_000
 
 

@@ -83,7 +83,7 @@ def _served(
 ) -> Iterator[bytes]:
     """The bytes, through the fault knobs, counted as they go out."""
     faults = registry.faults
-    for piece in _pieces(layer, start, end):
+    for piece in _pieces(layer, start, end, faults.slow):
         while piece:
             faults.wait_while_stalled()
             count, drop = faults.admit(len(piece))
@@ -97,10 +97,12 @@ def _served(
                 drop_connection(environ)
 
 
-def _pieces(layer: Layer, start: int, end: int) -> Iterator[bytes]:
+def _pieces(layer: Layer, start: int, end: int, slow: float | None) -> Iterator[bytes]:
+    # slowed down, small pieces: few bytes wait in socket buffers, unread
+    size = max(1024, min(CHUNK, int(slow * 0.02))) if slow else CHUNK
     for chunk in layer.chunks(start, end):
-        for offset in range(0, len(chunk), CHUNK):
-            yield chunk[offset : offset + CHUNK]
+        for offset in range(0, len(chunk), size):
+            yield chunk[offset : offset + size]
 
 
 def _corrupted(data: bytes) -> bytes:
