@@ -19,9 +19,6 @@ def _statuses(progress):
 
 def test_create_runs_on_every_node_with_one_merged_stream(sim_fleet):
     client = sim_fleet.client()
-    n3 = sim_fleet.states["n3"]
-    # the scaled llama3.2 would come in one 60 ms tick: slow enough to see progress
-    n3.bandwidth = n3.registry.lookup("llama3.2").size / 0.3
     progress = list(
         client.create(model="mario", from_="llama3.2", system="Mario.", stream=True)
     )
