@@ -124,7 +124,9 @@ class MemoryStore:
     def save_parts(self, digest: str, parts: list[Part]) -> None:
         copies = [Part(p.n, p.offset, p.size, p.completed) for p in parts]
         with self._lock:
-            self._partial[digest] = (self._partial[digest][0], copies)
+            found = self._partial.get(digest)
+            if found is not None:  # else forgotten meanwhile (a reset)
+                self._partial[digest] = (found[0], copies)
 
     def finish(self, digest: str) -> None:
         with self._lock:

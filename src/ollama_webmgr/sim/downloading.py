@@ -131,7 +131,7 @@ def _run(state: SimState, download: Download) -> None:
         _fetch_parts(state, download)
         if download.error is None and not download.cancelled.is_set():
             state.store.finish(download.digest)
-    except PullError as error:
+    except (PullError, OSError, KeyError) as error:  # KeyError: reset mid-way
         download.error = str(error)
     finally:
         kept = download.completed()
@@ -208,6 +208,10 @@ def _fetch_part(
                 download.cancel()  # the other parts stop too
                 return
             download.cancelled.wait(state.retry_delay * 2 ** (tries - 1))
+        except KeyError as error:  # the store forgot the blob (a reset): give up
+            failures.append(f"partial download removed: {error}")
+            download.cancel()
+            return
         finally:
             state.store.save_parts(download.digest, download.parts)
 
