@@ -32,7 +32,7 @@ from ollama_webmgr.sim.state import SimState
 NODES = 4
 PER_NODE = 50
 RUNS = 60
-PULLED = "qwen2.5:0.5b"  # 398 MB: about 4 s at 100 MB/s
+PULLED = "qwen2.5:0.5b"  # "398 MB": about 4 s at "100 MB/s" (both scaled)
 
 
 def _ms(values: list[float]) -> tuple[str, str]:
@@ -145,7 +145,7 @@ def _sse_delays(url: str, stamps: dict[tuple[str, int], float]) -> list[float]:
 def _progress_section() -> str:
     registry = Registry()
     stamps: dict[tuple[str, int], float] = {}
-    state = SimState(registry=registry, bandwidth=100e6)
+    state = SimState(registry=registry, bandwidth=100e6 * registry.scale)
     with serve_in_thread(_stamping(create_node(state), stamps)) as node:
         settings = Settings(
             ollama_base_url=node.url,

@@ -112,7 +112,9 @@ def run() -> str:
     with tempfile.TemporaryDirectory() as name, running_fleet([[CHAT]]) as fleet:
         tmp = Path(name)
         node = fleet.nodes[0].state
-        node.bandwidth = 46e6 / PULL_SECONDS
+        pulled = fleet.registry.lookup(PULLED)
+        assert pulled is not None  # its size is the scaled catalogue's
+        node.bandwidth = pulled.size / PULL_SECONDS
         node.token_delay = 0.05
         env = shipped_env(tmp, OLLAMA_BASE_URL=fleet.urls[0])
         with (

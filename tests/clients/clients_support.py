@@ -19,12 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ollama_webmgr.sim.catalog import DEFAULT_SCALE
 from ollama_webmgr.sim.fleet import running_fleet
 from ollama_webmgr.sim.state import SimState
 
 ROOT = Path(__file__).resolve().parents[2]
 JS_DIR = Path(__file__).resolve().parent / "js"
-BANDWIDTH = 2e9  # bytes/s: a small model pulls in ~0.15 s, with progress lines
+#: bytes/s: a small model pulls in ~0.15 s, with progress lines (the catalogue is
+#: scaled, see sim/catalog.py: so is the rate)
+BANDWIDTH = 2e9 * DEFAULT_SCALE
 CHAT = "llama3.2"  # completion + tools
 THINKER = "deepseek-r1:1.5b"  # completion + thinking
 EMBEDDER = "all-minilm"  # embedding, 384 dimensions

@@ -38,7 +38,7 @@ from redis_fixtures import REDIS_URL, clean_redis
 
 pytestmark = [pytest.mark.usefixtures("nginx_installed"), pytest.mark.redis]
 
-PULLED = "all-minilm:latest"  # 46 MB, not on the node at first
+PULLED = "all-minilm:latest"  # "46 MB" (scaled), not on the node at first
 CHAT = "smollm2:135m"
 
 
@@ -90,7 +90,9 @@ def stack(
     the shipped environment file's shape, on a fresh fleet and store."""
     tmp_path = tmp_path_factory.mktemp("nginx")
     with running_fleet([[CHAT]]) as fleet:
-        fleet.nodes[0].state.bandwidth = 46e6 / 2.0  # a 2 s pull
+        pulled = fleet.registry.lookup(PULLED)
+        assert pulled is not None  # sizes are scaled: the bandwidth follows them
+        fleet.nodes[0].state.bandwidth = pulled.size / 2.0  # a 2 s pull
         fleet.nodes[0].state.token_delay = 0.15
         env = shipped_env(
             tmp_path,

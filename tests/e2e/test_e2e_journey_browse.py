@@ -92,7 +92,7 @@ def test_models_of_one_server_then_of_all_servers(person: Person, site: Site) ->
     row = person.model_row("smollm2:135m")
     expect(row).to_contain_text("135 M param. · F16")
     expect(row).to_contain_text("en mémoire")
-    expect(row).to_contain_text(re.compile(r"Taille\s*\d+\s(Mo|Go)"))
+    expect(row).to_contain_text(re.compile(r"Taille\s*\d+\s(ko|Mo|Go)"))
     laid_out = row.evaluate("(tr) => getComputedStyle(tr).display")
     assert laid_out == ("block" if person.phone else "table-row")
     person.shot("models-one-server")
@@ -174,7 +174,7 @@ def test_search_then_variants_in_french(person: Person, site: Site) -> None:
     variant = card.locator("[data-variant='qwen2.5:0.5b']")
     expect(variant).to_contain_text("installé")
     expect(variant).to_contain_text(
-        re.compile(r"\d+\sMo\s*·\s*contexte\s*\d+\s\d{3} jetons")
+        re.compile(r"\d+\s(ko|Mo)\s*·\s*contexte\s*\d+\s\d{3} jetons")
     )
     expect(variant).to_contain_text("entrée texte")
     expect(

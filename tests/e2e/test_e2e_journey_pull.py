@@ -33,9 +33,10 @@ def site(
 
 
 def bandwidth(site: Site, bytes_per_second: float) -> None:
-    """How fast the nodes download (set before a pull starts)."""
+    """How fast the nodes download (set before a pull starts), in the library's
+    bytes: the emulator's catalogue is scaled (sim/catalog.py), so is the rate."""
     for node in site.fleet.nodes:
-        node.state.bandwidth = bytes_per_second
+        node.state.bandwidth = bytes_per_second * site.fleet.registry.scale
 
 
 def start_pull(person: Person, name: str) -> None:
@@ -90,8 +91,10 @@ def test_pull_shows_live_progress_in_french_then_the_model(
     expect(card).to_contain_text(
         re.compile(r"téléchargement de la couche [0-9a-f]{12}")
     )
-    expect(card).to_contain_text(re.compile(r"\d+(,\d)?\s(Mo|Go) / \d+\s(Mo|Go) · "))
-    expect(card).to_contain_text(re.compile(r"Mo/s · reste \d+\ss"))
+    expect(card).to_contain_text(
+        re.compile(r"\d+(,\d)?\s(ko|Mo|Go) / \d+(,\d)?\s(ko|Mo|Go) · ")
+    )
+    expect(card).to_contain_text(re.compile(r"(ko|Mo)/s · reste \d+\ss"))
     assert not ENGLISH.search(card.inner_text())
     person.shot("pull-live")
 
@@ -217,7 +220,7 @@ def test_a_pull_from_the_variants_shows_the_same_card_and_waits_for_its_end(
     job = job_card(page, f"Téléchargement de {variant}")
     expect(job).to_contain_text(f"sur {site.nodes[0]}")
     expect(job.locator("label")).to_have_text("en cours")
-    expect(job).to_contain_text(re.compile(r"Mo/s"))
+    expect(job).to_contain_text(re.compile(r"(ko|Mo)/s"))
     expect(everywhere).to_be_disabled()
     expect(here).to_be_disabled()
     person.shot("variant-pull")

@@ -35,8 +35,10 @@ def test_a_stalled_pull_says_it_restarted_by_itself_then_ends(
     person: Person, site: Site
 ) -> None:
     node = site.fleet.nodes[0].state
-    node.bandwidth = 398e6 / 3
-    node.faults.update({"pull_stall_after": 100_000_000, "pull_stall_for": 2.5})
+    entry = site.fleet.registry.lookup(MODEL)
+    assert entry is not None  # its size is the catalogue's, scaled
+    node.bandwidth = entry.size / 3
+    node.faults.update({"pull_stall_after": entry.size // 4, "pull_stall_for": 2.5})
     page = person.page
     page.goto(f"/models?server={site.nodes[0]}")
     page.get_by_role("button", name="Télécharger un modèle").click()

@@ -48,7 +48,7 @@ def test_running_page_lists_loaded_models_and_ejects_one(
     ).to_be_visible()
     entry = running_entry(person, "smollm2:135m")
     expect(entry).to_contain_text(re.compile(r"expire dans \d+ min"))
-    expect(entry).to_contain_text(re.compile(r"\d+\s(Mo|Go)"))
+    expect(entry).to_contain_text(re.compile(r"\d+\s(ko|Mo|Go)"))
     expect(entry).to_contain_text(re.compile(r"\d{1,3}\s\d{3}"))  # context, grouped
     person.shot("running")
     entry.get_by_role("button", name="Éjecter").click()
@@ -134,7 +134,8 @@ def test_a_finished_pull_is_notified_also_in_a_background_tab(
 ) -> None:
     model = {"phone": "deepseek-r1:1.5b", "desktop": "qwen2.5:1.5b"}[person.device]
     for node in site.fleet.nodes:
-        node.state.bandwidth = 150e6  # a few seconds: time to switch tabs
+        # a few seconds: time to switch tabs (sizes are scaled: so is the rate)
+        node.state.bandwidth = 150e6 * node.state.registry.scale
     allow_notifications(device_context, site, person)
     page = person.page
     pull(person, model)
@@ -184,7 +185,7 @@ def test_a_pull_ending_while_on_another_page_is_announced_there(
 ) -> None:
     model = {"phone": "smollm2:360m", "desktop": "llama3.2:1b"}[person.device]
     for node in site.fleet.nodes:
-        node.state.bandwidth = 150e6
+        node.state.bandwidth = 150e6 * node.state.registry.scale
     allow_notifications(device_context, site, person)
     page = person.page
     pull(person, model)

@@ -243,7 +243,8 @@ def _prepare(fleet: EmulatedFleet, services: Services, gateway: str) -> None:
     model_jobs.submit_pull(services, Actor("test"), names[1], "all-minilm")
     model_jobs.submit_pull(services, Actor("test"), names[0], "absent-du-catalogue:7b")
     _wait_jobs(services, 3)
-    fleet.nodes[2].state.bandwidth = 5e6  # a pull that runs through the audit
+    # a pull that runs through the audit (the catalogue is scaled: so is the rate)
+    fleet.nodes[2].state.bandwidth = 5e6 * fleet.registry.scale
     model_jobs.submit_pull(services, Actor("test"), names[2], "gpt-oss:20b")
     services.runner.submit(
         "eject_force", {"server_url": fleet.urls[1], "model": "gemma3:1b", "timeout": 1}

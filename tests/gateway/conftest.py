@@ -21,6 +21,7 @@ from ollama_webmgr.gateway.config import GatewayConfig
 from ollama_webmgr.gateway.stats import RequestRecord
 from ollama_webmgr.gateway.upstream import Upstreams
 from ollama_webmgr.sim.app import create_app
+from ollama_webmgr.sim.catalog import DEFAULT_SCALE
 from ollama_webmgr.sim.serve import RunningServer, start_in_thread
 from ollama_webmgr.sim.state import SimState
 
@@ -119,7 +120,9 @@ SIM_MODELS = {
 def sim_fleet() -> Iterator[SimFleet]:
     started: list[RunningServer] = []
     states = {
-        name: SimState.with_models(list(models), bandwidth=10e9, token_delay=0.002)
+        name: SimState.with_models(
+            list(models), bandwidth=10e9 * DEFAULT_SCALE, token_delay=0.002
+        )
         for name, models in SIM_MODELS.items()
     }
     nodes = {name: Counting(create_app(state)) for name, state in states.items()}

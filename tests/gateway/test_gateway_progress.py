@@ -228,7 +228,7 @@ def test_a_pull_through_the_gateway_reads_like_one_ollama(sim_fleet):
     for state, bandwidth in zip(
         sim_fleet.states.values(), (1.5e9, 0.9e9, 3e9), strict=True
     ):
-        state.bandwidth = bandwidth  # each node at its own pace
+        state.bandwidth = bandwidth * state.registry.scale  # each at its own pace
     parts = list(sim_fleet.client().pull("smollm2:135m", stream=True))
     sizes = direct_sizes(sim_fleet, "smollm2:135m")  # n1 has it now: cached
     check_through_the_gateway(parts, sizes, PULLED)

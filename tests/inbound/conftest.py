@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 from inbound_support import NODE_MODELS, Served, serving
 
+from ollama_webmgr.sim.catalog import DEFAULT_SCALE
 from ollama_webmgr.sim.fleet import running_fleet
 
 
@@ -14,7 +15,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     tmp = tmp_path_factory.mktemp("battery")
     fleet_models = [NODE_MODELS]
     with (
-        running_fleet(fleet_models, bandwidth=12e6) as fleet,
+        running_fleet(fleet_models, bandwidth=12e6 * DEFAULT_SCALE) as fleet,
         serving(tmp, fleet.urls[0]) as running,
     ):
         yield running

@@ -22,7 +22,7 @@ from process_env import clean_env
 
 # Short limits so that the battery sees them act within seconds.
 NODE_MODELS = ("smollm2:135m",)
-PULLED = "all-minilm:latest"  # 46 MB: a pull of a few seconds at 12 MB/s
+PULLED = "all-minilm:latest"  # "46 MB": a few seconds at "12 MB/s" (both scaled)
 LIMITS = {
     "HTTP_HEAD_TIMEOUT": "1.0",
     "HTTP_IDLE_TIMEOUT": "1.0",

@@ -83,7 +83,9 @@ def test_without_the_registry_a_streaming_pull_probe_decides(
     fleet: EmulatedFleet, tmp_path: Path
 ) -> None:
     node = fleet.nodes[1].state
-    node.bandwidth = 20e6  # a new layer would take seconds: the probe must not wait
+    entry = fleet.registry.lookup("smollm2:135m")
+    assert entry is not None  # a new layer would take seconds: the probe must not wait
+    node.bandwidth = entry.weights.size / 13
     with fleet_services(fleet, tmp_path, registry_url=closed_port_url()) as services:
         client = create_app(services=services).test_client()
         names = [s.name for s in services.servers.all()]

@@ -23,7 +23,7 @@ from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import EmulatedFleet
 from ollama_webmgr.sim.serve import RunningServer, serve_in_thread
 
-MODEL = "all-minilm:latest"  # 46 MB: on node A only
+MODEL = "all-minilm:latest"  # "46 MB" (scaled in the emulator): on node A only
 
 
 @pytest.fixture
@@ -34,8 +34,10 @@ def web(app: Flask) -> Iterator[RunningServer]:
 
 def slow_down(fleet: EmulatedFleet, seconds: float = 1.0) -> None:
     """Make a pull of MODEL take about ``seconds`` on every node."""
+    entry = fleet.registry.lookup(MODEL)
+    assert entry is not None  # its size is the catalogue's, scaled
     for node in fleet.nodes:
-        node.state.bandwidth = 46e6 / seconds
+        node.state.bandwidth = entry.size / seconds
 
 
 def test_pull_streams_status_and_progress_then_done_and_lists_the_model(

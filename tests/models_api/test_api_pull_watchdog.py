@@ -26,8 +26,7 @@ from ollama_webmgr.sim.serve import RunningServer, serve_in_thread
 from ollama_webmgr.sim.state import SimState
 from waiting import wait_until
 
-MODEL = "all-minilm:latest"  # 46 MB, on node A only: pulled on node B
-SIZE = 46e6
+MODEL = "all-minilm:latest"  # "46 MB" (scaled in the emulator), on node A only: pulled on node B
 WINDOW = 1.0
 
 
@@ -49,10 +48,22 @@ def web(app: Flask) -> Iterator[RunningServer]:
         yield running
 
 
+def size(fleet: EmulatedFleet) -> int:
+    """MODEL's bytes: the catalogue's size, scaled."""
+    entry = fleet.registry.lookup(MODEL)
+    assert entry is not None
+    return entry.size
+
+
+def at_share(fleet: EmulatedFleet, share: float) -> int:
+    """A byte count ``share`` of the way through MODEL."""
+    return int(size(fleet) * share)
+
+
 def node_b(fleet: EmulatedFleet, seconds: float = 2.0) -> SimState:
     """Node B, where a pull of MODEL takes about ``seconds`` when nothing stalls."""
     state = fleet.nodes[1].state
-    state.bandwidth = SIZE / seconds
+    state.bandwidth = size(fleet) / seconds
     return state
 
 
@@ -91,7 +102,7 @@ def test_a_stalled_pull_restarts_by_itself_resumes_and_completes(
     # Ollama repeats the same ``completed`` on its ticker; a dead link sends nothing
     node.faults.update(
         {
-            "pull_stall_after": 10_000_000,
+            "pull_stall_after": at_share(fleet, 10 / 46),
             "pull_stall_for": 1.6,
             "pull_stall_silent": silent,
         }
@@ -110,7 +121,7 @@ def test_a_stalled_pull_restarts_by_itself_resumes_and_completes(
     texts = [e.json().get("status_text") for e in events if e.event == "status"]
     assert "relancé automatiquement (1) : aucun octet reçu depuis 1 s" in texts
     # Ollama kept the partial blob: the new pull resumed, it did not start over
-    assert first_completed_after_restart(services, job_id) >= 10_000_000
+    assert first_completed_after_restart(services, job_id) >= at_share(fleet, 10 / 46)
     assert MODEL in model_names(client, names[1])
 
 
@@ -121,7 +132,9 @@ def test_a_pull_that_stays_stuck_fails_after_its_restarts_with_the_reason(
     names: list[str],
 ) -> None:
     node = node_b(fleet)
-    node.faults.update({"pull_stall_after": 5_000_000, "pull_stall_for": 600.0})
+    node.faults.update(
+        {"pull_stall_after": at_share(fleet, 5 / 46), "pull_stall_for": 600.0}
+    )
     job_id = pull(client, names)
     job = wait_finished(services, job_id, limit=15.0)
     assert job.state == "error"
@@ -147,7 +160,7 @@ def test_progress_going_backwards_restarts_the_pull(
     names: list[str],
 ) -> None:
     node = node_b(fleet)
-    node.faults.update({"pull_backwards_after": 20_000_000})
+    node.faults.update({"pull_backwards_after": at_share(fleet, 20 / 46)})
     job_id = pull(client, names)
     job = wait_finished(services, job_id, limit=15.0)
     assert job.state == "done"
@@ -175,7 +188,7 @@ def test_cancel_still_stops_a_silent_pull_the_watchdog_restarted(
     node = node_b(fleet)
     node.faults.update(
         {
-            "pull_stall_after": 5_000_000,
+            "pull_stall_after": at_share(fleet, 5 / 46),
             "pull_stall_for": 4.0,
             "pull_stall_silent": True,
         }
@@ -209,7 +222,9 @@ def test_a_pull_on_an_rq_worker_restarts_by_itself(
     rq_services = replace(services, runner=runner, bus=runner.bus)
     client = create_app(services=rq_services).test_client()
     node = node_b(fleet)
-    node.faults.update({"pull_stall_after": 10_000_000, "pull_stall_for": 1.5})
+    node.faults.update(
+        {"pull_stall_after": at_share(fleet, 10 / 46), "pull_stall_for": 1.5}
+    )
     job_id = pull(client, names)
     run_burst(redis_conn, redis_prefix)
     job = wait_finished(rq_services, job_id)

@@ -44,7 +44,7 @@ from scaleout_support import (
 from ollama_webmgr.jobs.records import stored_jobs
 from ollama_webmgr.ollama.client import OllamaClient
 from ollama_webmgr.sim.app import create_app
-from ollama_webmgr.sim.catalog import Registry
+from ollama_webmgr.sim.catalog import DEFAULT_SCALE, Registry
 from ollama_webmgr.sim.library import create_library_app
 from ollama_webmgr.sim.serve import RunningServer, start_in_thread
 from ollama_webmgr.sim.state import SimState
@@ -65,7 +65,7 @@ PG_ADMIN = os.environ.get(
 )
 REDIS_URL = "redis://127.0.0.1:6379/0"
 INSTALLED = "smollm2:135m"
-BANDWIDTH = 80e6  # bytes/s: qwen2.5:0.5b (398 MB) in ~5 s
+BANDWIDTH = 80e6 * DEFAULT_SCALE  # qwen2.5:0.5b in ~5 s (sizes and rate scaled)
 BIN = Path(sys.executable).parent
 
 

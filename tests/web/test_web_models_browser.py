@@ -33,7 +33,8 @@ ROWS = "Array.from(document.querySelectorAll('tr.model-row')).map(r => r.dataset
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[tuple[Services, RunningServer]]:
     with (
-        running_fleet([("smollm2:135m",)], bandwidth=250e6) as fleet,
+        # 250 kB/s: the scaled catalogue's tinyllama (638 kB) takes 2.5 s
+        running_fleet([("smollm2:135m",)], bandwidth=250e3) as fleet,
         fleet_services(fleet, tmp_path) as services,
         serve_in_thread(create_app(services=services)) as web,
     ):
@@ -70,12 +71,12 @@ def test_a_pull_started_from_the_form_shows_live_progress_then_the_model(
     )
     live = until(
         lambda: browser.eval(tab, JOBS),
-        lambda jobs: bool(jobs) and "Mo/s" in (jobs[0]["rate"] or ""),
+        lambda jobs: bool(jobs) and "ko/s" in (jobs[0]["rate"] or ""),
         10,
     )
     assert live[0]["state"] == "running"
     assert "reste" in live[0]["rate"]
-    assert " / 638\u00a0Mo" in live[0]["rate"]
+    assert " / 638\u00a0ko" in live[0]["rate"]
     until(lambda: browser.eval(tab, ROWS), lambda rows: "tinyllama:latest" in rows, 20)
     assert any(
         t.startswith("Téléchargement terminé : tinyllama:latest")
@@ -95,7 +96,7 @@ def test_a_reloaded_page_follows_a_running_pull_and_can_cancel_it(
     tab = browser.open(f"{web.url}/models")
     until(
         lambda: browser.eval(tab, JOBS),
-        lambda jobs: bool(jobs) and "Mo/s" in (jobs[0]["rate"] or ""),
+        lambda jobs: bool(jobs) and "ko/s" in (jobs[0]["rate"] or ""),
         10,
     )
     # a pull is cancelled only once the person confirms it

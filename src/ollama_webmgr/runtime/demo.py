@@ -9,7 +9,9 @@ any free one; the web and gateway ports are the user's choice.
 The nodes are named ``noeud-1`` … ``noeud-3`` in the application as in the
 banner (a name given on the Serveurs page is kept), and each keeps its models
 in ``<data-dir>/nodes/noeud-N.json``: what was pulled, copied or deleted during
-a demo is still so at the next start, as the job history says.
+a demo is still so at the next start, as the job history says; its model
+files are in ``<data-dir>/nodes/noeud-N/models`` in Ollama's layout. Model sizes
+are the library's divided by 1,000 (real bytes, see ``sim/catalog.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.runtime.launch import Bound, run_serve
 from ollama_webmgr.runtime.services import Services
 from ollama_webmgr.settings import Settings
+from ollama_webmgr.sim.catalog import DEFAULT_SCALE
 from ollama_webmgr.sim.fleet import EmulatedFleet, start_fleet
 from ollama_webmgr.usecases.fleet import Fleet
 
@@ -33,7 +36,9 @@ NODE_MODELS = (
 )
 UPDATED_MODEL = "llama3.2:latest"
 LIBRARY_OFFSET = 9  # 11501 -> 11510
-DEMO_BANDWIDTH = 80e6  # bytes/s: a pull lasts long enough to watch its progress
+#: bytes/s: a pull lasts long enough to watch its progress (the catalogue is
+#: scaled, see sim/catalog.py: llama3.2's "2 GB" are 2 MB, pulled in ~25 s)
+DEMO_BANDWIDTH = 80e6 * DEFAULT_SCALE
 
 
 def _is_free(host: str, port: int) -> bool:

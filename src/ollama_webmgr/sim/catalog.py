@@ -5,6 +5,14 @@ has a Docker v2 manifest whose bytes are built deterministically; as in Ollama,
 a model's ``digest`` is the sha256 of those bytes, so the fake registry, the
 emulated nodes and the update check all agree on it. Publishing a new
 ``revision`` of a tag changes its weights layer, hence its manifest and digest.
+
+Sizes are scaled, never faked: the weights and projector layers of a model are
+its library size times the registry's ``scale`` (``DEFAULT_SCALE``, 1/1000: a
+"4.7 GB" model is 4.7 MB of real bytes), so pulls move every byte a manifest
+announces and stay fast on a test machine. Their bytes are generated from the
+layer's seed (``blobgen``) and their digest is the sha256 of those bytes. The
+small layers (template, params, license, config) are real text, never scaled.
+``Registry(scale=1.0)`` gives the library's real sizes (slow: gigabytes to hash).
 """
 
 from __future__ import annotations
@@ -12,16 +20,21 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 
 from ollama_webmgr.errors import InvalidModelName
 from ollama_webmgr.ollama.names import ModelName
+from ollama_webmgr.sim.blobgen import generated_chunks, generated_digest
+from ollama_webmgr.sim.registry_faults import RegistryFaults, ServedBytes
 from ollama_webmgr.sim.wire import go_json
 
 MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 CONFIG_MEDIA_TYPE = "application/vnd.docker.container.image.v1+json"
 MB = 1_000_000
 GB = 1_000_000_000
+#: a catalogue size of N bytes is N × scale bytes on the wire (see the docstring)
+DEFAULT_SCALE = 0.001
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +43,30 @@ class Layer:
     digest: str  # "sha256:<64 hex>"
     size: int
     content: bytes | None = None  # small layers (template, params...) carry their bytes
+    seed: bytes | None = None  # large layers: their bytes come from ``blobgen``
 
     def as_json(self) -> dict[str, object]:
         return {"mediaType": self.media_type, "digest": self.digest, "size": self.size}
+
+    def chunks(self, start: int, end: int) -> Iterator[bytes]:
+        """Bytes ``[start, end)`` of the blob (nothing for a layer without bytes)."""
+        if self.content is not None:
+            yield self.content[start:end]
+        elif self.seed is not None:
+            yield from generated_chunks(self.seed, self.size, start, end)
+
+
+def scaled(size: int, scale: float) -> int:
+    """A catalogue size on the wire: at least one byte.
+
+    >>> scaled(4_683_073_184, 0.001), scaled(10, 0.001), scaled(10, 1.0)
+    (4683073, 1, 10)
+    """
+    return max(1, round(size * scale))
+
+
+def generated_layer(media_type: str, seed: bytes, size: int) -> Layer:
+    return Layer(media_type, generated_digest(seed, size), size, None, seed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +271,7 @@ class CatalogModel:
     revision: int = 0
     #: a model created from an uploaded GGUF file: its weights, and nothing else
     uploaded: Layer | None = None
+    scale: float = DEFAULT_SCALE
 
     @property
     def name(self) -> str:
@@ -249,8 +284,10 @@ class CatalogModel:
         seed = (
             f"weights:{self.family.model}:{self.variant.tag}:{self.revision}".encode()
         )
-        return Layer(
-            "application/vnd.ollama.image.model", _sha(seed), self.variant.weights_size
+        return generated_layer(
+            "application/vnd.ollama.image.model",
+            seed,
+            scaled(self.variant.weights_size, self.scale),
         )
 
     def layers(self) -> list[Layer]:
@@ -261,10 +298,10 @@ class CatalogModel:
         if family.projector_size:
             seed = f"projector:{family.model}".encode()
             layers.append(
-                Layer(
+                generated_layer(
                     "application/vnd.ollama.image.projector",
-                    _sha(seed),
-                    family.projector_size,
+                    seed,
+                    scaled(family.projector_size, self.scale),
                 )
             )
         layers.append(
@@ -345,12 +382,16 @@ def find_variant(model: str, tag: str) -> tuple[Family, Variant] | None:
 class Registry:
     """What the (fake) registry currently publishes: revisions per model and tag.
 
-    Shared by the emulated nodes (they pull from it) and the fake registry app
-    (it serves the manifests), so a test can publish an update with ``publish_update``.
-    Only library models on the default host are known; thread-safe.
+    Shared by the emulated nodes and the fake registry app (it serves the
+    manifests and the blobs), so a test can publish an update with
+    ``publish_update``, break blob downloads with ``faults`` and read the blob
+    bytes sent in ``served``. Only library models are known; thread-safe.
     """
 
     revisions: dict[tuple[str, str], int] = field(default_factory=dict)
+    scale: float = DEFAULT_SCALE
+    faults: RegistryFaults = field(default_factory=RegistryFaults)
+    served: ServedBytes = field(default_factory=ServedBytes)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def lookup(self, raw_name: str) -> CatalogModel | None:
@@ -375,7 +416,7 @@ class Registry:
             if name.tag.casefold() != variant.tag.casefold()
             else variant.tag
         )
-        return CatalogModel(family, variant, tag, revision)
+        return CatalogModel(family, variant, tag, revision, scale=self.scale)
 
     def publish_update(self, raw_name: str) -> CatalogModel:
         """Publish a new revision of a model (all its aliases change too)."""
@@ -391,3 +432,21 @@ class Registry:
 
     def models(self) -> list[tuple[Family, tuple[Variant, ...]]]:
         return list(CATALOG.values())
+
+    def blob(self, model: str, digest: str) -> Layer | None:
+        """A blob of any tag of library ``model``, this revision or an older one."""
+        found = CATALOG.get(model) or next(
+            (v for k, v in CATALOG.items() if k.casefold() == model.casefold()), None
+        )
+        if found is None:
+            return None
+        family, variants = found
+        for variant in variants:
+            current = self.lookup(f"{family.model}:{variant.tag}")
+            assert current is not None
+            for revision in range(current.revision, -1, -1):
+                entry = replace(current, revision=revision)
+                for layer in [*entry.layers(), entry.config]:
+                    if layer.digest == digest:
+                        return layer
+        return None

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ollama_webmgr.sim.state import BlobDownload
+    from ollama_webmgr.sim.downloading import Download
 
 BUSY_MESSAGE = "server busy, please try again.  maximum pending requests exceeded"
 
@@ -40,7 +40,7 @@ class Faults:
     pull_stall_after: int | None = None
     pull_stall_for: float = 0.0  # seconds the stall lasts, across reconnections
     pull_stall_silent: bool = False
-    pull_backwards_after: int | None = None  # once: a blob restarts from 0 at N
+    pull_backwards_after: int | None = None  # once: a blob's line shows 0 at N
     seed: int = 0
     _rng: random.Random = field(default_factory=random.Random, repr=False)
     _stall: tuple[float, int, str] | None = field(default=None, repr=False)
@@ -78,25 +78,25 @@ class Faults:
             return True
         return self.failure_rate > 0 and self._rng.random() < self.failure_rate
 
-    def pulled(self, download: BlobDownload, now: float) -> int | None:
+    def pulled(self, download: Download, now: float) -> int | None:
         """The bytes a pull line shows now (``None``: a silent stall sends nothing).
 
-        A stall or a rewind moves the download itself (``base``/``started``), so
-        what a cut connection leaves as partial is what the lines showed.
+        A stall holds the download itself (its parts stop reading), so what a
+        cut connection leaves as partial is about what the lines showed; a
+        rewind is what Ollama's lines sometimes do, the bytes stay.
         """
-        completed = download.completed(now)
+        completed = download.completed()
         stall_at = self.pull_stall_after
         if self._stall is None and stall_at is not None and completed >= stall_at:
             self._stall = (now + self.pull_stall_for, completed, download.digest)
         if self._stall is not None and self._stall[2] == download.digest:
             until, at, _ = self._stall
             if now < until:
-                download.base, download.started = at, now
+                download.hold(until)
                 return None if self.pull_stall_silent else at
             self._stall, self.pull_stall_after = None, None  # spent
         back_at = self.pull_backwards_after
         if back_at is not None and completed >= back_at:
             self.pull_backwards_after = None
-            download.base, download.started = 0, now
             return 0
         return completed

@@ -57,7 +57,8 @@ def _catalog(info: ModelInfo, digest: str, size: int) -> CatalogModel:
         embedding_length=info.embedding_length or 2048,
     )
     variant = Variant("latest", info.parameter_size, info.file_type, size)
-    return CatalogModel(family, variant, "latest", 0, Layer(MODEL_MEDIA, digest, size))
+    weights = Layer(MODEL_MEDIA, digest, size)
+    return CatalogModel(family, variant, "latest", 0, weights, scale=1.0)  # real bytes
 
 
 def from_files(

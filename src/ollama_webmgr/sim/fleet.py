@@ -58,17 +58,26 @@ def start_fleet(
     library_port: int | None = 0,
     node_options: Sequence[dict[str, Any]] = (),
     state_files: Sequence[Path] = (),
+    registry_options: dict[str, Any] | None = None,
     **state_options: Any,
 ) -> EmulatedFleet:
     """One node per entry of ``models`` (its installed models); port 0: any free.
+
+    The nodes pull from the fleet's fake registry (``library_port``; None: each
+    from the process's private one, see ``upstream``); ``registry_options`` go
+    to its ``Registry`` (e.g. ``{"scale": 0.01}``).
 
     ``state_options`` apply to every node, ``node_options[i]`` to node i only
     (e.g. its scheduler limits: ``{"max_loaded_models": 1, "num_parallel": 2}``).
     With ``state_files`` (one per node), a node keeps its models in its file: a
     file written by an earlier run wins over ``models``.
     """
-    fleet = EmulatedFleet(Registry())
+    fleet = EmulatedFleet(Registry(**(registry_options or {})))
     try:
+        if library_port is not None:
+            app = create_library_app(fleet.registry)
+            fleet.library = start_in_thread(app, host, library_port)
+            state_options = {"registry_url": fleet.library.url, **state_options}
         for index, names in enumerate(models):
             own = node_options[index] if index < len(node_options) else {}
             state = _node_state(
@@ -81,9 +90,6 @@ def start_fleet(
             fleet.nodes.append(
                 EmulatedNode(state, start_in_thread(create_app(state), host, port))
             )
-        if library_port is not None:
-            app = create_library_app(fleet.registry)
-            fleet.library = start_in_thread(app, host, library_port)
     except BaseException:
         fleet.stop()
         raise

@@ -1,10 +1,12 @@
 """A fake ollama.com and registry.ollama.ai on one WSGI app.
 
 Pages (``/search``, ``/library``, ``/library/<model>``, ``/library/<model>/tags``)
-follow the structure scrapers of the real site rely on (contract §10), and
+follow the structure scrapers of the real site rely on (contract §10),
 ``/v2/<ns>/<model>/manifests/<tag>`` serves exactly the manifest bytes the
-emulated nodes pull (contract §6.3), so digests agree everywhere.
-``LibraryFaults`` breaks the site on purpose for tests and demos.
+emulated nodes pull (contract §6.3), so digests agree everywhere, and
+``/v2/<ns>/<model>/blobs/<digest>`` their bytes (``registry_blobs``).
+``LibraryFaults`` breaks the site on purpose for tests and demos; the blob
+downloads have their own knobs (``Registry.faults``, ``/_sim/registry/faults``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from werkzeug.wrappers import Request, Response
 
 from ollama_webmgr.sim import library_pages as pages
 from ollama_webmgr.sim.catalog import MANIFEST_MEDIA_TYPE, Registry
+from ollama_webmgr.sim.registry_blobs import blob_response, control
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -94,6 +97,10 @@ class LibrarySite:
                 mimetype="text/plain",
             )
         path = request.path
+        if path.startswith("/_sim/registry/"):
+            return control(self.registry, request) or self.not_found()
+        if path.startswith("/v2/") and "/blobs/" in path:
+            return blob_response(self.registry, request)
         if path.startswith("/v2/"):
             return self.manifest(request)
         if request.method not in ("GET", "HEAD"):

@@ -94,7 +94,7 @@ def pull(state: SimState, request: Request) -> Response:
     if raw.lower().startswith("http://") and not body.get("insecure"):
         # The first thing the pull produces is an error: a real status, no stream.
         return error_response("insecure protocol http", 500)
-    statuses = pull_statuses(state, name)
+    statuses = pull_statuses(state, name, insecure=bool(body.get("insecure")))
     if body.get("stream", True) is not False:
         return ndjson_response(statuses, state.faults, request.environ)
     last: dict[str, object] = {}

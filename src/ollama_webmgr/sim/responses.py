@@ -36,7 +36,7 @@ def empty_response(status: int = 200) -> Response:
     return Response(b"", status=status, content_type=None)
 
 
-def _drop(environ: dict[str, Any]) -> None:
+def drop_connection(environ: dict[str, Any]) -> None:
     sock = environ.get("werkzeug.socket") or environ.get("sim.socket")
     if isinstance(sock, socket.socket):
         with contextlib.suppress(OSError):
@@ -55,7 +55,7 @@ def faulty_lines(
     try:
         for line in iterator:
             if drop_after is not None and sent >= drop_after:
-                _drop(environ)
+                drop_connection(environ)
             if malformed_after is not None and sent == malformed_after:
                 yield b'{"status":"truncated\n'
             yield line

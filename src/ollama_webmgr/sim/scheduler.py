@@ -73,7 +73,8 @@ def acquire(
         runner.in_flight += 1
     time.sleep(max(0.0, runner.ready_at - time.monotonic()))
     elapsed = int((time.monotonic() - started) * 1e9)
-    nominal = int(model.weights_size / 4e9 * 1e9) if fresh else 0
+    library_size = model.weights_size / model.catalog.scale  # the catalogue is scaled
+    nominal = int(library_size / 4e9 * 1e9) if fresh else 0
     return Lease(runner, max(elapsed, nominal, 1))
 
 

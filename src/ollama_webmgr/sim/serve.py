@@ -154,8 +154,8 @@ def run_sim(
 ) -> None:
     """Serve one emulated Ollama node under gevent until interrupted.
 
-    With ``library_port``, the fake ollama.com and registry (the node pulls from
-    the same registry) are served on that port too.
+    With ``library_port``, the fake ollama.com and registry are served on that
+    port too, and the node pulls from there (else from a private fake registry).
     """
     from gevent import pywsgi
 
@@ -208,6 +208,8 @@ def run_sim(
             log=None,
         )
         library.start()
+        near = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+        state.registry_url = f"http://{near}:{library.server_port}"
         print(
             f"Fake ollama.com and registry on http://{host}:{library.server_port}",
             flush=True,

@@ -1,18 +1,27 @@
-"""The state of one emulated Ollama node, shared by its request handlers."""
+"""The state of one emulated Ollama node, shared by its request handlers.
+
+A node with a ``state_file`` keeps its model files next to it, in Ollama's
+layout: ``<state file without .json>/models/{manifests,blobs}`` (or
+``models_dir``); without one, pulled blobs live in memory (``MemoryStore``).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ollama_webmgr.ollama.names import ModelName
+from ollama_webmgr.sim.blobstore import BlobStore, DiskStore, MemoryStore
 from ollama_webmgr.sim.catalog import CatalogModel, Layer, Registry
 from ollama_webmgr.sim.faults import Faults
+
+if TYPE_CHECKING:
+    from ollama_webmgr.sim.downloading import Download
 
 DEFAULT_KEEP_ALIVE = 300.0  # seconds, OLLAMA_KEEP_ALIVE's default
 FOREVER = timedelta(microseconds=(2**63 - 1) // 1000)  # max int64 ns
@@ -121,35 +130,15 @@ class Runner:
 
 
 @dataclass
-class BlobDownload:
-    """One blob being downloaded; its progress is a function of time.
-
-    Every pull that needs the blob joins the same download, so concurrent
-    pulls see the same numbers; when the last one leaves, progress is kept.
-    """
-
-    digest: str
-    total: int
-    base: int
-    bandwidth: float
-    started: float
-    refs: int = 0
-
-    def completed(self, now: float) -> int:
-        if now >= self.finish_time() - 1e-6:
-            return self.total
-        return min(self.total, self.base + int(self.bandwidth * (now - self.started)))
-
-    def finish_time(self) -> float:
-        return self.started + (self.total - self.base) / self.bandwidth
-
-
-@dataclass
 class SimState:
     """Thread-safe state of one emulated node."""
 
     registry: Registry = field(default_factory=Registry)
+    #: where ``registry.ollama.ai`` is (the fake registry); None: a private one
+    registry_url: str | None = None
     bandwidth: float = 200e6  # bytes per second per download
+    stall_timeout: float = 30.0  # a blob part silent this long reconnects (Ollama's)
+    retry_delay: float = 1.0  # first wait before a failed blob part is retried
     version: str = "0.33.0-rc2"
     token_delay: float = 0.003  # seconds between streamed tokens
     load_delay: float = 0.0  # seconds to "load" a model that is not loaded
@@ -160,6 +149,7 @@ class SimState:
     max_queue: int = 512  # OLLAMA_MAX_QUEUE
     faults: Faults = field(default_factory=Faults)
     state_file: Path | None = None
+    models_dir: Path | None = None  # Ollama's $OLLAMA_MODELS (see the docstring)
     installed: dict[tuple[str, str, str, str], InstalledModel] = field(
         default_factory=dict
     )
@@ -167,16 +157,23 @@ class SimState:
     blobs: set[str] = field(default_factory=set)
     #: uploaded blobs (``POST /api/blobs``): size and first bytes (GGUF header)
     uploads: dict[str, tuple[int, bytes]] = field(default_factory=dict)
-    partial: dict[str, int] = field(default_factory=dict)
-    downloads: dict[str, BlobDownload] = field(default_factory=dict)
+    partial: dict[str, int] = field(default_factory=dict)  # bytes kept per blob
+    downloads: dict[str, Download] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     hang_release: threading.Event = field(default_factory=threading.Event)
     pending: int = 0  # requests waiting in the scheduler's queue
     loader_busy: bool = False  # a request is making room for or starting a load
     changed: threading.Condition = field(init=False, repr=False)
+    store: BlobStore = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.changed = threading.Condition(self.lock)
+        if self.models_dir is None and self.state_file is not None:
+            self.models_dir = self.state_file.with_suffix("") / "models"
+        if self.models_dir is not None:
+            self.store = DiskStore(self.models_dir)
+        else:
+            self.store = MemoryStore()
 
     @classmethod
     def with_models(
@@ -202,16 +199,24 @@ class SimState:
         with self.lock:
             return self.installed.get(name.key)
 
-    def install(self, name: ModelName, entry: CatalogModel) -> InstalledModel:
-        """Write a manifest for ``name`` (its blobs are taken as present)."""
+    def install(
+        self, name: ModelName, entry: CatalogModel, manifest: bytes | None = None
+    ) -> InstalledModel:
+        """Write a manifest for ``name`` (``manifest``: the registry's bytes, else
+        the catalogue's); blobs not pulled are written whole."""
         with self.lock:
             existing = self.installed.get(name.key)
             shown = existing.name if existing else name
             model = InstalledModel(
-                shown, entry, entry.manifest_bytes(), local_now(), _contents(entry)
+                shown,
+                entry,
+                manifest or entry.manifest_bytes(),
+                local_now(),
+                _contents(entry),
             )
             self.installed[name.key] = model
             self.blobs |= model.blob_digests()
+            self._write_files(model)
             self.save()
             return model
 
@@ -228,26 +233,49 @@ class SimState:
             shown = existing.name if existing else name
             model = InstalledModel(shown, entry, manifest, local_now(), contents)
             self.installed[name.key] = model
+            self._write_files(model)
             self.save()
             return model
 
     def copy(self, source: InstalledModel, destination: ModelName) -> None:
         with self.lock:
-            self.installed[destination.key] = InstalledModel(
+            copied = InstalledModel(
                 destination,
                 source.catalog,
                 source.manifest,
                 local_now(),
                 source.contents,
             )
+            self.installed[destination.key] = copied
+            self.store.write_manifest(copied.name, copied.manifest)
             self.save()
 
     def delete(self, model: InstalledModel) -> None:
         """Remove the manifest and prune blobs no other manifest uses."""
         with self.lock:
             self.installed.pop(model.name.key, None)
-            self.blobs -= self.unused_blobs(model.blob_digests())
+            self.store.remove_manifest(model.name)
+            self.prune(self.unused_blobs(model.blob_digests()))
             self.save()
+
+    def prune(self, digests: set[str]) -> None:
+        """Remove these blobs (their files too)."""
+        with self.lock:
+            self.blobs -= digests
+            for digest in digests:
+                self.store.remove(digest)
+
+    def _write_files(self, model: InstalledModel) -> None:
+        """On disk: the manifest, and every blob not there yet (not pulled)."""
+        if not isinstance(self.store, DiskStore):
+            return
+        self.store.write_manifest(model.name, model.manifest)
+        config = model.catalog.config
+        for layer in [*model.layers(), config]:
+            if layer.content is None and layer.seed is None:
+                continue  # an uploaded file: the emulator kept only its head
+            if self.store.size(layer.digest) is None:
+                self.store.write_blob(layer.digest, layer.chunks(0, layer.size))
 
     def unused_blobs(self, digests: set[str]) -> set[str]:
         with self.lock:
@@ -260,36 +288,6 @@ class SimState:
         with self.lock:
             models = list(self.installed.values())
         return sorted(models, key=lambda m: m.modified_at, reverse=True)
-
-    # --- downloads ---------------------------------------------------------
-
-    def join_download(self, digest: str, total: int) -> BlobDownload:
-        with self.lock:
-            download = self.downloads.get(digest)
-            if download is None:
-                download = BlobDownload(
-                    digest,
-                    total,
-                    self.partial.get(digest, 0),
-                    max(self.bandwidth, 1.0),
-                    time.monotonic(),
-                )
-                self.downloads[digest] = download
-            download.refs += 1
-            return download
-
-    def leave_download(self, download: BlobDownload) -> None:
-        """Drop one reference; the last one stops the download and keeps progress."""
-        with self.lock:
-            download.refs -= 1
-            done = download.completed(time.monotonic())
-            if done >= download.total:
-                self.blobs.add(download.digest)
-                self.partial.pop(download.digest, None)
-            if download.refs <= 0:
-                self.downloads.pop(download.digest, None)
-                if done < download.total:
-                    self.partial[download.digest] = done
 
     # --- runners -----------------------------------------------------------
 
@@ -324,6 +322,7 @@ class SimState:
             self.faults = Faults()
             self.runners.clear()
             self.partial.clear()
+            self.store.clear_partials()
 
     # --- persistence -------------------------------------------------------
 
@@ -360,9 +359,7 @@ class SimState:
                 entry = self.registry.lookup(item["catalog"])
                 if entry is None:
                     continue
-                entry = CatalogModel(
-                    entry.family, entry.variant, entry.tag, int(item["revision"])
-                )
+                entry = replace(entry, revision=int(item["revision"]))
                 name = ModelName.parse(item["name"])
                 manifest = str(item.get("manifest") or "").encode()
                 contents = {
@@ -378,6 +375,7 @@ class SimState:
                 )
                 self.installed[name.key] = model
                 self.blobs |= model.blob_digests()
+                self._write_files(model)
         return True
 
 
