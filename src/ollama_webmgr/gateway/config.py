@@ -24,14 +24,24 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ollama_webmgr.errors import InvalidGatewaySetting, SettingReason
 from ollama_webmgr.gateway.balancer import STRATEGIES, Strategy
-from ollama_webmgr.gateway.cors import valid_pattern
+from ollama_webmgr.ollama.origins import valid_pattern
 
-if TYPE_CHECKING:
-    from ollama_webmgr.settings import Settings
+
+class StartSettings(Protocol):
+    """What ``from_settings`` reads (``settings.Settings`` has it): the
+    gateway does not import the settings module, which sits above it."""
+
+    @property
+    def connect_timeout(self) -> float: ...
+    @property
+    def pull_timeout(self) -> float: ...
+    @property
+    def gateway_origins(self) -> tuple[str, ...]: ...
+
 
 #: what each setting a person may change takes: the reason a refusal gives
 SETTING_KINDS: dict[str, SettingReason] = {
@@ -81,7 +91,7 @@ class GatewayConfig:
     )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> GatewayConfig:
+    def from_settings(cls, settings: StartSettings) -> GatewayConfig:
         return cls(
             connect_timeout=settings.connect_timeout,
             pull_timeout=settings.pull_timeout,

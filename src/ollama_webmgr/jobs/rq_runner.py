@@ -299,7 +299,7 @@ def _job_recorder(store_url: str | None) -> Iterator[Callable[[Job], None] | Non
         yield None
         return
     # Imported here: the persistence layer is only needed when a store is given.
-    from ollama_webmgr.manager.recording import JobRecorder
+    from ollama_webmgr.jobs.recording import JobRecorder
     from ollama_webmgr.store.database import open_database
 
     db = open_database(store_url)

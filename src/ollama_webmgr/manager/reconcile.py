@@ -18,8 +18,8 @@ from typing import Any
 
 from ollama_webmgr.cluster.health import HealthMonitor
 from ollama_webmgr.cluster.servers import ServerRegistry
+from ollama_webmgr.jobs.recording import stored_jobs
 from ollama_webmgr.jobs.runner import ThreadRunner
-from ollama_webmgr.manager.recording import stored_jobs
 from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.store.database import DatabaseManager
 from ollama_webmgr.store.records import record_model_map

@@ -77,7 +77,7 @@ class AgentSet:
 def check_server(url: str) -> ServerCheck:
     """``GET /api/version`` with short timeouts; ``ServerCheckFailed`` if no answer."""
     # here: the gateway's process reloads the fleet but never tests a URL (httpx)
-    from ollama_webmgr.manager.clients import probe_factory
+    from ollama_webmgr.cluster.clients import probe_factory
 
     url = normalize_base_url(url)
     started = time.perf_counter()
