@@ -246,7 +246,8 @@ def main() -> None:
 
     monkey.patch_all()
 
-    from ollama_webmgr.http_server import LeanWSGIServer, ServerLimits
+    from ollama_webmgr.http_connection import ServerLimits
+    from ollama_webmgr.http_server import LeanWSGIServer
     from ollama_webmgr.runtime.serving import wait_for_signal
 
     logging.basicConfig(

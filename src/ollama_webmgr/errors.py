@@ -52,7 +52,7 @@ does, ``None`` when no answer came) and the server it came from.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 
@@ -195,6 +195,29 @@ class ConfiguredServerRemoval(FleetError):
     code = "configured_server"
 
 
+class InvalidServerField(FleetError, ValueError):
+    """A server's number out of its bounds: ``field`` (``weight`` or ``limit``),
+    the ``value`` given and the bounds ``low`` .. ``high`` (None: no upper one).
+
+    >>> str(InvalidServerField("weight", -1, low=0, high=1000))
+    'weight must be between 0 and 1000, got -1'
+    >>> str(InvalidServerField("limit", -2, low=0))
+    'limit must be >= 0, got -2'
+    """
+
+    code = "invalid_parameter"
+
+    def __init__(
+        self, field: str, value: object, *, low: int, high: int | None = None
+    ) -> None:
+        bounds = f">= {low}" if high is None else f"between {low} and {high}"
+        super().__init__(f"{field} must be {bounds}, got {value!r}")
+        self.field = field
+        self.value = value
+        self.low = low
+        self.high = high
+
+
 class LastActiveServer(FleetError):
     code = "last_active_server"
 
@@ -278,6 +301,50 @@ SettingReason = Literal[
 ]
 
 
+#: the English of each reason, for logs (the UI phrases the reason itself)
+_SETTING_EXPECTED: dict[str, str] = {
+    "strategy": "one of {allowed}",
+    "boolean": "true or false",
+    "origins": "scheme://host patterns (one * at most)",
+    "integer_min_1": "an integer >= 1",
+    "integer_min_0": "an integer >= 0",
+    "positive_seconds": "a positive number of seconds",
+}
+
+
+class InvalidGatewaySetting(WebmgrError, ValueError):
+    """One value ``GatewayConfig`` refuses: which ``setting``, the ``reason``
+    (what it expects) and, when they can be listed, the ``allowed`` values
+    (the strategies; the known settings for ``unknown_setting``).
+
+    Also a ``ValueError``: a bad value, for code that only knows that much.
+
+    >>> str(InvalidGatewaySetting("strategy", "strategy", allowed=("a", "b")))
+    'strategy: expected one of a, b'
+    >>> str(InvalidGatewaySetting("colour", "unknown_setting"))
+    "unknown gateway setting 'colour'"
+    """
+
+    code = "invalid_parameter"
+
+    def __init__(
+        self,
+        setting: str,
+        reason: SettingReason,
+        *,
+        allowed: tuple[str, ...] = (),
+    ) -> None:
+        if reason == "unknown_setting":
+            message = f"unknown gateway setting {setting!r}"
+        else:
+            expected = _SETTING_EXPECTED[reason].format(allowed=", ".join(allowed))
+            message = f"{setting}: expected {expected}"
+        super().__init__(message)
+        self.setting = setting
+        self.reason = reason
+        self.allowed = allowed
+
+
 class InvalidGatewaySettings(WebmgrError):
     """Gateway settings refused: ``problems`` maps each bad field to its reason
     (in the order given), ``known`` names the settings that may be changed;
@@ -286,7 +353,11 @@ class InvalidGatewaySettings(WebmgrError):
     code = "invalid_parameter"
 
     def __init__(
-        self, problems: Mapping[str, SettingReason], *, known: tuple[str, ...] = ()
+        self,
+        problems: Mapping[str, SettingReason],
+        *,
+        known: tuple[str, ...] = (),
+        choices: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         super().__init__(
             "invalid gateway settings: "
@@ -294,6 +365,19 @@ class InvalidGatewaySettings(WebmgrError):
         )
         self.problems = dict(problems)
         self.known = known
+        #: the values a refused setting may take, where they can be listed
+        self.choices = dict(choices or {})
+
+    @classmethod
+    def of(
+        cls, refusals: Sequence[InvalidGatewaySetting], *, known: tuple[str, ...]
+    ) -> InvalidGatewaySettings:
+        """Every refusal of one change, in order."""
+        return cls(
+            {r.setting: r.reason for r in refusals},
+            known=known,
+            choices={r.setting: r.allowed for r in refusals if r.allowed},
+        )
 
 
 class InvalidApiKeyLabel(WebmgrError):

@@ -10,7 +10,8 @@ import http
 import logging
 import socket
 import time
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ollama_webmgr.http_request import (
     MAX_HEADER_BYTES,
@@ -36,9 +37,7 @@ from ollama_webmgr.http_response import (
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from _typeshed.wsgi import WSGIEnvironment
-
-    from ollama_webmgr.http_server import LeanWSGIServer
+    from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
 
 log = logging.getLogger("ollama_webmgr.http_server")
 
@@ -57,10 +56,31 @@ LINGER = 2.0
 HEAD, BUSY, IDLE = "head", "busy", "idle"
 
 
+@dataclass(frozen=True)
+class ServerLimits:
+    """Time and connection limits of one listening port (seconds, count)."""
+
+    head_timeout: float = 10.0
+    idle_timeout: float = 75.0
+    io_timeout: float = 60.0
+    max_connections: int = 1000
+
+
+class Host(Protocol):
+    """What a connection reads of its server (``http_server.LeanWSGIServer``),
+    named here so that this module needs nothing of the server's."""
+
+    app: WSGIApplication
+    limits: ServerLimits
+    base_environ: WSGIEnvironment
+    error_log: logging.Logger
+    stopping: bool
+
+
 class Connection:
     """Requests of one client socket, one after the other."""
 
-    def __init__(self, server: LeanWSGIServer, sock: Any, address: Any) -> None:
+    def __init__(self, server: Host, sock: Any, address: Any) -> None:
         self.server = server
         self.limits = server.limits
         self.sock = sock

@@ -43,7 +43,6 @@ import logging
 import socket
 import sys
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gevent.event import Event
@@ -54,9 +53,12 @@ from ollama_webmgr.http_connection import (
     BUSY,
     IDLE,
     Connection,
+    ServerLimits,
     linger,
     send_refusal,
 )
+
+__all__ = ["BACKLOG", "LeanWSGIServer"]
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
@@ -65,16 +67,6 @@ log = logging.getLogger(__name__)
 
 BACKLOG = 2048
 _REFUSING_MAX = 64  # refused connections lingering at once
-
-
-@dataclass(frozen=True)
-class ServerLimits:
-    """Time and connection limits of one listening port (seconds, count)."""
-
-    head_timeout: float = 10.0
-    idle_timeout: float = 75.0
-    io_timeout: float = 60.0
-    max_connections: int = 1000
 
 
 class LeanWSGIServer:

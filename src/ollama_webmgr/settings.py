@@ -17,7 +17,7 @@ from typing import Any
 from dotenv import dotenv_values
 
 from ollama_webmgr.errors import InvalidServerUrl, SettingsError
-from ollama_webmgr.gateway.cors import valid_pattern
+from ollama_webmgr.ollama.origins import valid_pattern
 from ollama_webmgr.ollama.urls import normalize_base_url
 
 Parser = Callable[[str], Any]

@@ -123,6 +123,18 @@ def test_patch_validates_field_types(client: FlaskClient) -> None:
     assert unknown.json["error"]["message"] == "Serveur inconnu."
 
 
+def test_a_weight_over_the_bound_is_phrased_with_the_bounds(
+    client: FlaskClient,
+) -> None:
+    first = names(client)[0]
+    heavy = client.patch(f"/api/servers/{first}", json={"weight": 5000})
+    assert heavy.status_code == 400
+    assert heavy.json["error"] == {
+        "code": "invalid_parameter",
+        "message": "Valeur invalide pour « poids » : un entier de 0 à 1000 attendu.",
+    }
+
+
 def test_configured_servers_cannot_be_removed_but_ui_ones_can(
     fleet: EmulatedFleet, single: FlaskClient
 ) -> None:

@@ -256,3 +256,15 @@ def test_a_stopped_server_is_502(
     answer = client.get(f"/api/models?server={names[1]}")
     assert answer.status_code == 502
     assert answer.json["error"]["message"] == "Serveur Ollama injoignable."
+
+
+@pytest.mark.parametrize("body", ["[1, 2]", "{not json"])
+def test_a_body_that_is_not_an_object_is_refused_in_french(
+    client: FlaskClient, body: str
+) -> None:
+    answer = client.post("/api/models/pull", data=body, content_type="application/json")
+    assert answer.status_code == 400
+    assert answer.json["error"] == {
+        "code": "invalid_request",
+        "message": "Corps de requête invalide : un objet JSON est attendu.",
+    }

@@ -12,7 +12,9 @@ import pytest
 
 from ollama_webmgr.cluster.servers import Server, ServerRegistry
 from ollama_webmgr.errors import (
+    InvalidGatewaySetting,
     InvalidGatewaySettings,
+    InvalidServerField,
     JobNotRetryable,
     ModelNameTaken,
     ServerNameTaken,
@@ -20,7 +22,12 @@ from ollama_webmgr.errors import (
     UnknownApiKey,
     UnknownServer,
 )
-from ollama_webmgr.french.messages import describe_error, setting_expectation
+from ollama_webmgr.french.messages import (
+    describe_error,
+    setting_expectation,
+    setting_refusal,
+)
+from ollama_webmgr.gateway.balancer import STRATEGIES
 from ollama_webmgr.gateway.config import GatewayConfig
 from ollama_webmgr.usecases import gateway_settings as gs
 
@@ -100,3 +107,38 @@ def test_one_table_phrases_the_errors(
     view = describe_error(error)  # type: ignore[arg-type]
     assert view.status == status
     assert view.message.startswith(message)
+
+
+def test_gateway_config_refusals_carry_the_setting_reason_and_choices() -> None:
+    with pytest.raises(InvalidGatewaySetting) as strategy:
+        GatewayConfig().update(strategy="random")
+    with pytest.raises(InvalidGatewaySetting) as unknown:
+        GatewayConfig().update(colour="blue")
+    assert (strategy.value.setting, strategy.value.reason) == ("strategy", "strategy")
+    assert strategy.value.allowed == STRATEGIES
+    assert (unknown.value.setting, unknown.value.reason) == (
+        "colour",
+        "unknown_setting",
+    )
+    refusals = gs.setting_refusals({"strategy": "random", "sticky": True})
+    error = InvalidGatewaySettings.of(refusals, known=gs.EDITABLE)
+    assert error.choices == {"strategy": STRATEGIES}
+    assert setting_refusal(error) == (
+        "Valeur invalide pour « strategy » : "
+        "least_in_flight, round_robin, weighted ou latency attendu."
+    )
+
+
+def test_a_server_number_out_of_bounds_is_a_typed_error() -> None:
+    with pytest.raises(InvalidServerField) as negative:
+        Server("a", "http://a:11434", limit=-1)
+    assert (negative.value.field, negative.value.value, negative.value.low) == (
+        "limit",
+        -1,
+        0,
+    )
+    view = describe_error(negative.value)
+    assert (view.status, view.code) == (400, "invalid_parameter")
+    assert view.message == (
+        "Valeur invalide pour « limite de requêtes » : un entier positif ou nul attendu."
+    )

@@ -1,4 +1,4 @@
-"""What the JSON routes share: body parsing, model JSON."""
+"""What the JSON routes share: query flags, model JSON (bodies: ``inputs``)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,9 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from flask import abort, request
+from flask import request
 
 from ollama_webmgr.ollama.payloads import ModelTag, ShowInfo
-
-
-def json_body() -> dict[str, Any]:
-    """The request's JSON object; 400 for anything else (malformed, a list...)."""
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        abort(400)
-    return data
 
 
 def flag(name: str) -> bool:

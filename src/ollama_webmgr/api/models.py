@@ -10,7 +10,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from ollama_webmgr.api.common import flag, iso, json_body, show_json, tag_json
+from ollama_webmgr.api.common import flag, iso, show_json, tag_json
+from ollama_webmgr.api.inputs import json_body
 from ollama_webmgr.api.openapi import (
     BAD,
     BOOL,

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any, cast
 
 from flask import Blueprint, Response, jsonify, request
@@ -36,14 +37,14 @@ from ollama_webmgr.cluster.hardware import METRICS as HARDWARE_METRICS
 from ollama_webmgr.cluster.hardware import vram_from_ps
 from ollama_webmgr.edge.services import get_services
 from ollama_webmgr.ollama.urls import display_address
-from ollama_webmgr.store.database import Where
-from ollama_webmgr.store.stats import (
+from ollama_webmgr.store.repositories import (
     REQUEST_TYPES,
     WINDOWS,
+    History,
     Period,
-    get_health_report,
-    get_historical_stats,
-    health_series,
+    RequestPeriod,
+    ServerHealth,
+    ServerRecords,
 )
 
 bp = Blueprint("api_history", __name__, url_prefix="/api/v1")
@@ -74,7 +75,7 @@ def server_history() -> Response:
     metric = choice("metric", METRICS, "health")
     period = choice("period", tuple(WINDOWS), "24h")
     address = display_address(server.url)
-    points = health_series(services.db, address, metric, period)
+    points = History(services.db).series(address, metric, period)
     return jsonify(
         server=server.name,
         address=address,
@@ -97,7 +98,12 @@ def server_history() -> Response:
 @bp.get("/servers/health")
 @operation("historique", "État et disponibilité (%) sur 24 h, 7 j, 30 j", answers=OK)
 def servers_health() -> Response:
-    return jsonify(servers=get_health_report(get_services().db))
+    report = History(get_services().db).health_report()
+    return jsonify(servers=[_health_json(server) for server in report])
+
+
+def _health_json(server: ServerHealth) -> dict[str, Any]:
+    return {**asdict(server), "uptime": dict(server.uptime)}
 
 
 @bp.get("/stats/requests")
@@ -119,19 +125,20 @@ def request_stats() -> Response:
     period = cast(Period, choice("period", PERIODS, "daily"))
     kind = choice("type", ("all", *REQUEST_TYPES), "all")
     days = integer("days", DEFAULT_DAYS[period], 1, MAX_DAYS)
-    rows = get_historical_stats(get_services().db, period, days)
-    if kind != "all":
-        rows = [
-            {
-                "period": r["period"],
-                "timestamp": r["timestamp"],
-                "requests": r[f"{kind}_requests"],
-            }
-            for r in rows
-        ]
-    else:
-        rows = [{**r, "requests": r["total_requests"]} for r in rows]
+    periods = History(get_services().db).request_periods(period, days)
+    rows = [_request_json(row, kind) for row in periods]
     return jsonify(period=period, type=kind, days=days, rows=rows)
+
+
+def _request_json(row: RequestPeriod, kind: str) -> dict[str, Any]:
+    """Every total for ``all``; else the period and that type's count."""
+    if kind == "all":
+        return {**asdict(row), "requests": row.total_requests}
+    return {
+        "period": row.period,
+        "timestamp": row.timestamp,
+        "requests": row.requests_of(kind),
+    }
 
 
 @bp.get("/nodes/hardware")
@@ -147,26 +154,22 @@ def nodes_hardware() -> Response:
     servers = services.servers.all()
     if wanted is not None:
         servers = [server_of(services.servers, wanted)]
-    stored = {
-        doc["address"]: doc
-        for doc in services.db.find(
-            "servers",
-            [Where("address", "in", [display_address(s.url) for s in servers])],
-        )
-    }
+    stored = ServerRecords(services.db).by_addresses(
+        [display_address(s.url) for s in servers]
+    )
     models = services.gateway.app.models
     nodes: list[dict[str, Any]] = []
     for server in servers:
         address = display_address(server.url)
-        doc = stored.get(address, {})
+        record = stored.get(address)
         running = models.running_of(server.name)
         nodes.append(
             {
                 "server": server.name,
                 "address": address,
                 "url": server.url,
-                "agent_address": doc.get("agent_address"),
-                "hardware_info": doc.get("hardware_info"),
+                "agent_address": record.agent_address if record else None,
+                "hardware_info": record.hardware_info if record else None,
                 # what Ollama itself says, agent or not (as the gateway last saw it)
                 "vram_used": vram_from_ps(running),
                 "loaded_models": [

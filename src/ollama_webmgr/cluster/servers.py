@@ -30,7 +30,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from ollama_webmgr.errors import ServerNameTaken, UnknownServer
+from ollama_webmgr.errors import InvalidServerField, ServerNameTaken, UnknownServer
 from ollama_webmgr.ollama.urls import display_address, normalize_base_url
 
 
@@ -44,8 +44,10 @@ class Server:
     enabled: bool = True
 
     def __post_init__(self) -> None:
-        if self.weight < 0 or self.limit < 0:
-            raise ValueError("weight and limit must be >= 0")
+        for field in ("weight", "limit"):
+            value = getattr(self, field)
+            if value < 0:
+                raise InvalidServerField(field, value, low=0)
 
 
 class ServerRegistry:
@@ -95,8 +97,8 @@ class ServerRegistry:
 
     def update(self, name: str, **changes: object) -> Server:
         """Replace some fields (weight, limit, draining, enabled, url)."""
-        if "name" in changes:
-            raise ValueError("a server cannot be renamed")
+        if "name" in changes:  # a caller's mistake: the name is the key
+            raise TypeError("update cannot rename a server: use rename()")
         with self._lock:
             server = replace(self._get(name), **changes)  # type: ignore[arg-type]
             if "url" in changes:

@@ -137,6 +137,8 @@ def describe_error(exc: errors.WebmgrError) -> ErrorView:
             return ErrorView(*known)
     if isinstance(exc, errors.InvalidGatewaySettings):
         return ErrorView(400, exc.code, setting_refusal(exc))
+    if isinstance(exc, errors.InvalidServerField):
+        return ErrorView(400, exc.code, server_field_refusal(exc))
     if isinstance(exc, errors.InvalidApiKeyLabel):
         return ErrorView(
             400, exc.code, f"Nom de clé attendu (1 à {exc.limit} caractères)."
@@ -266,16 +268,31 @@ _SETTING_EXPECTATIONS: dict[errors.SettingReason, str] = {
 _ON_FORM = {"strategy": "un des choix de la liste attendu"}
 
 
-def setting_expectation(reason: errors.SettingReason, *, on_form: bool = False) -> str:
-    """What a refused gateway setting expects (a form names the choices itself).
+def setting_expectation(
+    reason: errors.SettingReason,
+    *,
+    on_form: bool = False,
+    choices: tuple[str, ...] = (),
+) -> str:
+    """What a refused gateway setting expects (a form names the choices itself);
+    ``choices``: the values the error listed, when it could.
 
     >>> setting_expectation("integer_min_1")
     'un entier supérieur ou égal à 1 attendu'
     >>> setting_expectation("strategy")
     'least_in_flight, round_robin, weighted ou latency attendu'
+    >>> setting_expectation("strategy", choices=("a", "b"))
+    'a ou b attendu'
     """
     if on_form and reason in _ON_FORM:
         return _ON_FORM[reason]
+    if choices and reason != "unknown_setting":
+        listed = (
+            f"{', '.join(choices[:-1])} ou {choices[-1]}"
+            if len(choices) > 1
+            else choices[0]
+        )
+        return f"{listed} attendu"
     return _SETTING_EXPECTATIONS[reason]
 
 
@@ -291,4 +308,26 @@ def setting_refusal(exc: errors.InvalidGatewaySettings) -> str:
     name, reason = next(iter(exc.problems.items()))
     if reason == "unknown_setting":
         return f"Réglage inconnu : « {name} ». Réglages possibles : {', '.join(exc.known)}."
-    return f"Valeur invalide pour « {name} » : {setting_expectation(reason)}."
+    expected = setting_expectation(reason, choices=exc.choices.get(name, ()))
+    return f"Valeur invalide pour « {name} » : {expected}."
+
+
+_SERVER_FIELDS = {"weight": "poids", "limit": "limite de requêtes"}
+
+
+def server_field_refusal(exc: errors.InvalidServerField) -> str:
+    """A server's number out of bounds, with the bounds.
+
+    >>> server_field_refusal(errors.InvalidServerField("weight", 5000, low=0, high=1000))
+    'Valeur invalide pour « poids » : un entier de 0 à 1000 attendu.'
+    >>> server_field_refusal(errors.InvalidServerField("limit", -1, low=0))
+    'Valeur invalide pour « limite de requêtes » : un entier positif ou nul attendu.'
+    """
+    label = _SERVER_FIELDS.get(exc.field, exc.field)
+    if exc.high is None:
+        expected = (
+            "un entier positif ou nul" if exc.low == 0 else f"un entier ≥ {exc.low}"
+        )
+    else:
+        expected = f"un entier de {exc.low} à {exc.high}"
+    return f"Valeur invalide pour « {label} » : {expected} attendu."

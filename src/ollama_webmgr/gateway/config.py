@@ -12,36 +12,59 @@ at once. ``update`` validates everything before changing anything.
 >>> config.update(strategy="random")
 Traceback (most recent call last):
 ...
-ValueError: strategy: expected one of least_in_flight, round_robin, weighted, latency
+ollama_webmgr.errors.InvalidGatewaySetting: strategy: expected one of least_in_flight, round_robin, weighted, latency
 >>> config.update(colour="blue")
 Traceback (most recent call last):
 ...
-ValueError: unknown gateway setting 'colour'
+ollama_webmgr.errors.InvalidGatewaySetting: unknown gateway setting 'colour'
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from ollama_webmgr.errors import InvalidGatewaySetting, SettingReason
 from ollama_webmgr.gateway.balancer import STRATEGIES, Strategy
-from ollama_webmgr.gateway.cors import valid_pattern
+from ollama_webmgr.ollama.origins import valid_pattern
 
-if TYPE_CHECKING:
-    from ollama_webmgr.settings import Settings
 
-_POSITIVE = (
-    "connect_timeout",
-    "read_timeout",
-    "pull_timeout",
-    "queue_timeout",
-    "health_interval",
-    "health_timeout",
-    "backoff_max",
-)
-_AT_LEAST_ONE = ("max_attempts", "failures_to_down", "successes_to_up")
-_NON_NEGATIVE = ("queue_size", "default_limit", "sticky_size")
+class StartSettings(Protocol):
+    """What ``from_settings`` reads (``settings.Settings`` has it): the
+    gateway does not import the settings module, which sits above it."""
+
+    @property
+    def connect_timeout(self) -> float: ...
+    @property
+    def pull_timeout(self) -> float: ...
+    @property
+    def gateway_origins(self) -> tuple[str, ...]: ...
+
+
+#: what each setting a person may change takes: the reason a refusal gives
+SETTING_KINDS: dict[str, SettingReason] = {
+    "strategy": "strategy",
+    "sticky": "boolean",
+    "origins": "origins",
+    **dict.fromkeys(
+        ("max_attempts", "failures_to_down", "successes_to_up"), "integer_min_1"
+    ),
+    **dict.fromkeys(("sticky_size", "default_limit", "queue_size"), "integer_min_0"),
+    **dict.fromkeys(
+        (
+            "queue_timeout",
+            "connect_timeout",
+            "read_timeout",
+            "pull_timeout",
+            "health_interval",
+            "health_timeout",
+            "backoff_max",
+        ),
+        "positive_seconds",
+    ),
+}
 
 
 @dataclass
@@ -68,7 +91,7 @@ class GatewayConfig:
     )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> GatewayConfig:
+    def from_settings(cls, settings: StartSettings) -> GatewayConfig:
         return cls(
             connect_timeout=settings.connect_timeout,
             pull_timeout=settings.pull_timeout,
@@ -76,11 +99,17 @@ class GatewayConfig:
         )
 
     def update(self, **changes: Any) -> GatewayConfig:
-        """Validate then apply ``changes``; returns self for chaining."""
+        """Validate then apply ``changes``; returns self for chaining.
+
+        A refused value raises ``InvalidGatewaySetting`` (its setting, reason
+        and allowed values) and changes nothing.
+        """
         names = {f.name for f in fields(self) if not f.name.startswith("_")}
         for key, value in changes.items():
             if key not in names:
-                raise ValueError(f"unknown gateway setting {key!r}")
+                raise InvalidGatewaySetting(
+                    key, "unknown_setting", allowed=tuple(SETTING_KINDS)
+                )
             _validate(key, value)
         with self._lock:
             for key, value in changes.items():
@@ -106,26 +135,21 @@ class GatewayConfig:
 
 
 def _validate(key: str, value: Any) -> None:
-    if key == "strategy" and value not in STRATEGIES:
-        raise ValueError(f"strategy: expected one of {', '.join(STRATEGIES)}")
-    if key == "sticky" and not isinstance(value, bool):
-        raise ValueError("sticky: expected true or false")
-    if key in _POSITIVE and not (_is_number(value) and value > 0):
-        raise ValueError(f"{key}: expected a positive number of seconds")
-    if key in _AT_LEAST_ONE and not (_is_int(value) and value >= 1):
-        raise ValueError(f"{key}: expected an integer >= 1")
-    if key in _NON_NEGATIVE and not (_is_int(value) and value >= 0):
-        raise ValueError(f"{key}: expected an integer >= 0")
-    if key == "origins" and (
-        isinstance(value, str)
-        or not isinstance(value, list | tuple)
-        or not all(isinstance(o, str) and valid_pattern(o) for o in value)
-    ):
-        raise ValueError("origins: expected scheme://host patterns (one * at most)")
-    if key == "api_key_hashes" and (
-        isinstance(value, str) or not all(isinstance(h, str) for h in value)
-    ):
-        raise ValueError("api_key_hashes: expected a collection of hex digests")
+    if key == "api_key_hashes":
+        # set by the key use cases, never typed by a person: a caller's mistake
+        if isinstance(value, str) or not all(isinstance(h, str) for h in value):
+            raise TypeError("api_key_hashes: expected a collection of hex digests")
+        return
+    reason = SETTING_KINDS[key]
+    if not _ACCEPTS[reason](value):
+        allowed = STRATEGIES if reason == "strategy" else ()
+        raise InvalidGatewaySetting(key, reason, allowed=allowed)
+
+
+def _origins(value: Any) -> bool:
+    return isinstance(value, list | tuple) and all(
+        isinstance(o, str) and valid_pattern(o) for o in value
+    )
 
 
 def _is_int(value: Any) -> bool:
@@ -134,3 +158,13 @@ def _is_int(value: Any) -> bool:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+_ACCEPTS: dict[SettingReason, Callable[[Any], bool]] = {
+    "strategy": lambda v: v in STRATEGIES,
+    "boolean": lambda v: isinstance(v, bool),
+    "origins": _origins,
+    "integer_min_1": lambda v: _is_int(v) and v >= 1,
+    "integer_min_0": lambda v: _is_int(v) and v >= 0,
+    "positive_seconds": lambda v: _is_number(v) and v > 0,
+}

@@ -24,6 +24,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from ollama_webmgr.ollama.origins import valid_pattern
+
+__all__ = ["apply_cors", "origin_allowed", "valid_pattern"]
+
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -71,22 +75,6 @@ HEADERS = ",".join(
     ]
 )
 MAX_AGE = "43200"  # 12 h
-
-
-def valid_pattern(pattern: str) -> bool:
-    """``scheme://rest`` with at most one ``*``, or ``*`` alone.
-
-    >>> valid_pattern("https://*.example.com"), valid_pattern("example.com")
-    (True, False)
-    """
-    if pattern == "*":
-        return True
-    scheme, sep, rest = pattern.partition("://")
-    return (
-        bool(scheme and sep and rest)
-        and pattern.count("*") <= 1
-        and (" " not in pattern)
-    )
 
 
 def _matches(origin: str, pattern: str) -> bool:

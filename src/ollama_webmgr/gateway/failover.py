@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from ollama_webmgr.errors import UnknownServer
 from ollama_webmgr.gateway.relay import (
     Opened,
     Outcome,
@@ -80,7 +81,7 @@ def relay(
                     call.body,
                     gateway.timeouts(call.path),
                 )
-            except KeyError:  # removed from the fleet meanwhile
+            except UnknownServer:  # removed from the fleet meanwhile
                 continue
             except UpstreamFailure as exc:
                 failure = (name, exc)

@@ -64,7 +64,7 @@ class Gate(Protocol):
         ...
 
     def server(self, name: str) -> Server:
-        """The registered server ``name``; ``KeyError`` if there is none."""
+        """The registered server ``name``; ``UnknownServer`` if there is none."""
         ...
 
     # --- the health monitor's model listings --------------------------------

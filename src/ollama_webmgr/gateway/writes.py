@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ollama_webmgr.cluster.servers import Server
+from ollama_webmgr.errors import UnknownServer
 from ollama_webmgr.gateway.fanout import merged_progress
 from ollama_webmgr.gateway.progress import ProgressMerger
 from ollama_webmgr.gateway.relay import Outcome, end_to_end_headers
@@ -57,7 +58,7 @@ def named_targets(gate: Gate, call: Call) -> list[Server] | str:
     for name in (n.strip() for n in raw.split(",") if n.strip()):
         try:
             found.append(gate.server(name))
-        except KeyError:
+        except UnknownServer:
             return f"unknown Ollama server '{name}'"
     return found
 

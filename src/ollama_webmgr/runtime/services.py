@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
 
+from ollama_webmgr.cluster.clients import ClientFactory, ClientPool
 from ollama_webmgr.cluster.saved_fleet import load_registry
 from ollama_webmgr.cluster.servers import ServerRegistry
 from ollama_webmgr.jobs.bus import MemoryBus, ProgressBus
@@ -20,7 +21,7 @@ from ollama_webmgr.jobs.records import JobRecorder
 from ollama_webmgr.jobs.runner import JobRunner, ThreadRunner
 from ollama_webmgr.jobs.tasks import TASKS_REF, default_registry
 from ollama_webmgr.manager.cache import ModelsCache
-from ollama_webmgr.manager.clients import ClientFactory, ClientPool, client_factory
+from ollama_webmgr.manager.clients import client_factory
 from ollama_webmgr.manager.duty import Duty
 from ollama_webmgr.ollama.library import LibraryClient
 from ollama_webmgr.ollama.registry import RegistryClient

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from gevent.resolver.thread import Resolver as ThreadResolver
 
-from ollama_webmgr.http_server import BACKLOG, LeanWSGIServer, ServerLimits
+from ollama_webmgr.http_connection import ServerLimits
+from ollama_webmgr.http_server import BACKLOG, LeanWSGIServer
 from ollama_webmgr.inbound import Guard, HostPolicy, Refuser, TrustedProxies
 
 if TYPE_CHECKING:

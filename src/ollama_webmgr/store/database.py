@@ -211,6 +211,10 @@ class DatabaseManager(ABC):
         """
         raise NotImplementedError(f"{self.backend} has one handle per process")
 
+    def ping(self) -> None:
+        """A trivial read; raises when the store cannot answer (``/health``)."""
+        self.count("config")
+
     # -- documents ------------------------------------------------------------
     @abstractmethod
     def insert(self, table: str, doc: Doc) -> str:

@@ -33,8 +33,8 @@ from ollama_webmgr.cluster.servers import Server, ServerRegistry
 from ollama_webmgr.errors import (
     AgentUnavailable,
     ConfiguredServerRemoval,
-    FleetError,
     InvalidAgentAddress,
+    InvalidServerField,
     LastActiveServer,
     OllamaError,
     ServerCheckFailed,
@@ -77,7 +77,7 @@ class AgentSet:
 def check_server(url: str) -> ServerCheck:
     """``GET /api/version`` with short timeouts; ``ServerCheckFailed`` if no answer."""
     # here: the gateway's process reloads the fleet but never tests a URL (httpx)
-    from ollama_webmgr.manager.clients import probe_factory
+    from ollama_webmgr.cluster.clients import probe_factory
 
     url = normalize_base_url(url)
     started = time.perf_counter()
@@ -137,7 +137,7 @@ class Fleet:
     ) -> Server:
         server = self.get(name)
         if weight is not None and not 0 <= weight <= MAX_WEIGHT:
-            raise FleetError(f"weight must be between 0 and {MAX_WEIGHT}")
+            raise InvalidServerField("weight", weight, low=0, high=MAX_WEIGHT)
         if enabled is False and server.enabled and not self._others_enabled(name):
             raise LastActiveServer("the last enabled server cannot be disabled")
         if new_name is not None and new_name.strip() != name:

@@ -23,11 +23,13 @@ from typing import TYPE_CHECKING, Any
 from ollama_webmgr.cluster.servers import Server, ServerRegistry
 from ollama_webmgr.errors import (
     InvalidApiKeyLabel,
+    InvalidGatewaySetting,
     InvalidGatewaySettings,
     SettingReason,
     UnknownApiKey,
 )
 from ollama_webmgr.gateway.auth import hash_api_key, new_api_key
+from ollama_webmgr.gateway.config import SETTING_KINDS as config_kinds
 from ollama_webmgr.gateway.config import GatewayConfig
 from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.store.database import DatabaseManager, Doc, Where, now_iso
@@ -50,27 +52,9 @@ EDITABLE = tuple(
 )
 LABEL_MAX = 64
 #: what each setting takes, which is what a refusal of its value says
-#: (``GatewayConfig.update`` decides; a test keeps the two in step)
+#: (``GatewayConfig`` declares it beside the checks)
 SETTING_KINDS: dict[str, SettingReason] = {
-    "strategy": "strategy",
-    "sticky": "boolean",
-    "origins": "origins",
-    **dict.fromkeys(
-        ("max_attempts", "failures_to_down", "successes_to_up"), "integer_min_1"
-    ),
-    **dict.fromkeys(("sticky_size", "default_limit", "queue_size"), "integer_min_0"),
-    **dict.fromkeys(
-        (
-            "queue_timeout",
-            "connect_timeout",
-            "read_timeout",
-            "pull_timeout",
-            "health_interval",
-            "health_timeout",
-            "backoff_max",
-        ),
-        "positive_seconds",
-    ),
+    name: kind for name, kind in config_kinds.items() if name in EDITABLE
 }
 
 
@@ -112,7 +96,7 @@ def load_gateway_config(db: DatabaseManager, config: GatewayConfig) -> GatewayCo
                 continue
             try:
                 config.update(**{name: value})
-            except ValueError as exc:
+            except InvalidGatewaySetting as exc:
                 log.warning("ignoring stored gateway setting: %s", exc)
     config.update(api_key_hashes={entry["hash"] for entry in list_api_keys(db)})
     return config
@@ -121,10 +105,11 @@ def load_gateway_config(db: DatabaseManager, config: GatewayConfig) -> GatewayCo
 def save_gateway_config(
     db: DatabaseManager, config: GatewayConfig, changes: dict[str, Any]
 ) -> dict[str, Any]:
-    """Validate and apply ``changes`` (ValueError names the bad one), then store."""
+    """Validate and apply ``changes`` (``InvalidGatewaySetting`` names the bad
+    one), then store."""
     unknown = [name for name in changes if name not in EDITABLE]
     if unknown:
-        raise ValueError(f"unknown gateway setting {unknown[0]!r}")
+        raise InvalidGatewaySetting(unknown[0], "unknown_setting", allowed=EDITABLE)
     config.update(**changes)
     values = editable_values(config)
     db.upsert("config", ["key"], {"key": CONFIG_KEY, "value": values})
@@ -207,18 +192,25 @@ def load_draining(db: DatabaseManager, registry: ServerRegistry) -> None:
 # -- use cases -------------------------------------------------------------
 
 
-def setting_problems(changes: Mapping[str, Any]) -> dict[str, SettingReason]:
-    """Each refused setting of ``changes`` with its reason, in order (none: {})."""
-    problems: dict[str, SettingReason] = {}
+def setting_refusals(changes: Mapping[str, Any]) -> list[InvalidGatewaySetting]:
+    """Each refused setting of ``changes``, in order (none: [])."""
+    refusals = []
     for name, value in changes.items():
         if name not in EDITABLE:
-            problems[name] = "unknown_setting"
+            refusals.append(
+                InvalidGatewaySetting(name, "unknown_setting", allowed=EDITABLE)
+            )
             continue
         try:
             GatewayConfig().update(**{name: value})
-        except ValueError:
-            problems[name] = SETTING_KINDS[name]
-    return problems
+        except InvalidGatewaySetting as exc:
+            refusals.append(exc)
+    return refusals
+
+
+def setting_problems(changes: Mapping[str, Any]) -> dict[str, SettingReason]:
+    """Each refused setting of ``changes`` with its reason, in order (none: {})."""
+    return {r.setting: r.reason for r in setting_refusals(changes)}
 
 
 def change_settings(
@@ -229,9 +221,9 @@ def change_settings(
     All or nothing: ``InvalidGatewaySettings`` names every refused one. The
     audit records the settings whose value changed (none: no entry).
     """
-    problems = setting_problems(changes)
-    if problems:
-        raise InvalidGatewaySettings(problems, known=EDITABLE)
+    refusals = setting_refusals(changes)
+    if refusals:
+        raise InvalidGatewaySettings.of(refusals, known=EDITABLE)
     config = services.gateway.app.config
     current = editable_values(config)
     changed = {name: value for name, value in changes.items() if current[name] != value}

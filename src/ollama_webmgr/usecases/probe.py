@@ -16,9 +16,9 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from ollama_webmgr.cluster.clients import ClientPool, probe_factory
 from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.errors import OllamaError, OllamaTimeout
-from ollama_webmgr.manager.clients import ClientPool, probe_factory
 from ollama_webmgr.ollama.client import OllamaClient
 
 T = TypeVar("T")

@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ollama_webmgr.cluster.clients import ClientPool
 from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.jobs.eject_task import FORCE_TIMEOUT, POLL_INTERVAL, is_loaded
 from ollama_webmgr.jobs.model import Job
-from ollama_webmgr.manager.clients import ClientPool
 from ollama_webmgr.ollama.client import OllamaClient
 from ollama_webmgr.ollama.names import ModelName
 from ollama_webmgr.ollama.payloads import RunningModel

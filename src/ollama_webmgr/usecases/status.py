@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ollama_webmgr.cluster.clients import ClientPool
 from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.errors import OllamaError
-from ollama_webmgr.manager.clients import ClientPool
 from ollama_webmgr.ollama.client import OllamaClient
 from ollama_webmgr.ollama.payloads import ModelTag, RunningModel
 from ollama_webmgr.usecases.probe import ask_all

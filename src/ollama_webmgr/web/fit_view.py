@@ -17,7 +17,7 @@ from ollama_webmgr.cluster.hardware import vram_from_ps
 from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.errors import OllamaError
 from ollama_webmgr.ollama.names import is_valid_name, same_model
-from ollama_webmgr.store.database import Where
+from ollama_webmgr.store.repositories import ModelRecords, ServerRecords
 from ollama_webmgr.usecases.fit import NodeCapacity, fit_hint
 from ollama_webmgr.usecases.observability import free_resources
 
@@ -59,18 +59,15 @@ def _size_of(services: Services, model: str, origin: Server | None) -> int | Non
             found = next((t for t in tags if same_model(t.name, model)), None)
             if found is not None:
                 return found.size
-    for doc in services.db.find("models", [Where("name", "==", model)], limit=1):
-        size = doc.get("size")
-        if isinstance(size, int) and size > 0:
-            return size
-    return None
+    record = ModelRecords(services.db).by_name(model)
+    return None if record is None else record.size
 
 
 def _capacity(
     services: Services, server: Server, model: str, origin: Server | None
 ) -> NodeCapacity:
-    docs = services.db.find("servers", [Where("address", "==", server.url)], limit=1)
-    info = (docs[0].get("hardware_info") or {}) if docs else {}
+    record = ServerRecords(services.db).by_address(server.url)
+    info = {} if record is None else record.hardware
     free = free_resources(info)
     vram_used = None
     if not info.get("agent"):

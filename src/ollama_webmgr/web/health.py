@@ -33,7 +33,7 @@ from flask import Blueprint, Response, current_app, jsonify
 from ollama_webmgr.edge.auth import is_admin
 from ollama_webmgr.edge.services import get_services
 from ollama_webmgr.errors import StoreError
-from ollama_webmgr.store.database import Where
+from ollama_webmgr.store.repositories import ServerRecords
 from ollama_webmgr.usecases.observability import agent_stale
 from ollama_webmgr.usecases.probe import ask_all
 
@@ -72,7 +72,7 @@ def _timed(started: float) -> float:
 def check_store(services: Services) -> dict[str, Any]:
     started = time.perf_counter()
     try:
-        services.db.count("config")
+        services.db.ping()
     except Exception as exc:  # any failure of the store is the answer itself
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
     return {"ok": True, "latency_ms": _timed(started)}
@@ -139,20 +139,20 @@ def agent_report(services: Services, now: float | None = None) -> dict[str, obje
     """Per server with an agent: ``reachable`` or ``stale`` (with the last error)."""
     when = time.time() if now is None else now
     try:
-        docs = services.db.find("servers", [Where("agent_address", "!=", None)])
+        records = ServerRecords(services.db).with_agent()
     except StoreError as exc:
         return {"error": f"store: {exc.message}"}
     report: dict[str, object] = {}
-    for doc in docs:
-        info = doc.get("hardware_info") or {}
+    for record in records:
+        info = record.hardware
         entry: dict[str, object] = {
-            "agent": doc.get("agent_address"),
+            "agent": record.agent_address,
             "state": "stale" if agent_stale(info, when) else "reachable",
             "collected_at": info.get("collected_at"),
         }
         if info.get("last_error"):
             entry["last_error"] = info["last_error"]
-        report[str(doc.get("name") or doc.get("address"))] = entry
+        report[record.label] = entry
     return report
 
 
