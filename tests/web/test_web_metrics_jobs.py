@@ -13,6 +13,7 @@ from ollama_webmgr.errors import JobError
 from ollama_webmgr.jobs.bus import MemoryBus
 from ollama_webmgr.jobs.context import TaskContext
 from ollama_webmgr.jobs.runner import ThreadRunner
+from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.runtime.services import build_services
 from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import running_fleet
@@ -69,7 +70,7 @@ def test_fit_hint_compares_the_model_with_each_node(tmp_path: Path) -> None:
         first, second = services.servers.all()
         record_hardware(
             services.db,
-            first.url,
+            display_address(first.url),  # the key the agents' reports are stored by
             {
                 "agent": "node1:50051",
                 "gpu": {"gpus": [{"memory_total": 8 * 10**9, "memory_used": 10**9}]},

@@ -17,6 +17,7 @@ from ollama_webmgr.cluster.hardware import vram_from_ps
 from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.errors import OllamaError
 from ollama_webmgr.ollama.names import is_valid_name, same_model
+from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.store.repositories import ModelRecords, ServerRecords
 from ollama_webmgr.usecases.fit import NodeCapacity, fit_hint
 from ollama_webmgr.usecases.observability import free_resources
@@ -66,7 +67,8 @@ def _size_of(services: Services, model: str, origin: Server | None) -> int | Non
 def _capacity(
     services: Services, server: Server, model: str, origin: Server | None
 ) -> NodeCapacity:
-    record = ServerRecords(services.db).by_address(server.url)
+    # the store keys a server by host:port, as the agents' reports are written
+    record = ServerRecords(services.db).by_address(display_address(server.url))
     info = {} if record is None else record.hardware
     free = free_resources(info)
     vram_used = None
