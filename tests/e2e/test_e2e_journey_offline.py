@@ -40,6 +40,9 @@ def test_offline_every_network_action_is_disabled_then_back(
     page.goto("/running")  # seen once: kept for offline visits
     page.goto("/search")
     page.goto("/models")
+    # the page asks for jobs started elsewhere once loaded; cut the network
+    # after that answer, not under it (a request cut mid-way is the next test's)
+    page.wait_for_load_state("networkidle")
 
     device_context.set_offline(True)
     page.reload()
