@@ -236,27 +236,26 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
+def _fixed_upstream_and_relays(
+    model: str, lines: int, interval: float
+) -> tuple[int, dict[str, int], dict[str, subprocess.Popen[bytes]]]:
+    """``benchmarks/stream_upstream.py`` on a free port, and a fresh bare relay
+    and gateway as deployed in front of it."""
+    upstream_port = free_port()
+    ports = {"bare relay": free_port(), "gateway": free_port()}
+    command = [sys.executable, str(HERE / "stream_upstream.py"), str(upstream_port)]
+    processes = {
+        "upstream": start([*command, model, str(lines), str(interval)]),
+        **start_relays(f"http://127.0.0.1:{upstream_port}", ports),
+    }
+    return upstream_port, ports, processes
+
+
 def _relay_bound() -> dict[str, object]:
     """Throughput when the relay, not the upstream, is what limits: the
     emulator's threads saturate first, so the same fixed-answer upstream as for
     the streams stands in for the node."""
-    python = sys.executable
-    upstream_port = free_port()
-    upstream = f"http://127.0.0.1:{upstream_port}"
-    ports = {"bare relay": free_port(), "gateway": free_port()}
-    processes = {
-        "upstream": start(
-            [
-                python,
-                str(HERE / "stream_upstream.py"),
-                str(upstream_port),
-                MODEL,
-                "2",
-                "0",
-            ]
-        ),
-        **start_relays(upstream, ports),
-    }
+    upstream_port, ports, processes = _fixed_upstream_and_relays(MODEL, 2, 0.0)
     show = {name: _post("/api/show", SHOW) for name in ports}
     rates: dict[str, list[float]] = {name: [] for name in ports}
     cpu_ms: dict[str, list[float]] = {name: [] for name in ports}
@@ -319,22 +318,9 @@ def _import_costs() -> dict[str, float]:
 def _streams() -> dict[str, object]:
     """1,000 concurrent streams through the bare relay and a fresh gateway."""
     python = sys.executable
-    upstream_port = free_port()
-    upstream = f"http://127.0.0.1:{upstream_port}"
-    ports = {"bare relay": free_port(), "gateway": free_port()}
-    processes = {
-        "upstream": start(
-            [
-                python,
-                str(HERE / "stream_upstream.py"),
-                str(upstream_port),
-                STREAM_MODEL,
-                str(STREAM_LINES),
-                str(STREAM_INTERVAL),
-            ]
-        ),
-        **start_relays(upstream, ports),
-    }
+    upstream_port, ports, processes = _fixed_upstream_and_relays(
+        STREAM_MODEL, STREAM_LINES, STREAM_INTERVAL
+    )
     walls: dict[str, list[float]] = {name: [] for name in ports}
     complete: dict[str, list[int]] = {name: [] for name in ports}
     errors: dict[str, set[str]] = {name: set() for name in ports}
