@@ -289,3 +289,27 @@ def test_a_stuck_connection_goes_on_when_its_stall_ends(fleet: EmulatedFleet) ->
     (stuck,) = faults.stuck
     assert stuck.resumed is None  # nobody else served its bytes: it went on
     assert fleet.registry.served.total == entry.size
+
+
+def test_a_client_that_goes_away_stops_a_download_stuck_at_the_registry(
+    fleet: EmulatedFleet,
+) -> None:
+    node = fleet.nodes[0]  # its part timeout is 30 s: it would not reconnect itself
+    weights = _entry(fleet.registry).weights
+    faults = fleet.registry.faults
+    faults.update({"stall_after": weights.size // 3, "stall_for": 30.0})
+    with (
+        httpx.Client(base_url=node.url, timeout=10) as client,
+        client.stream("POST", "/api/pull", json={"model": MODEL}) as reply,
+    ):
+        lines = reply.iter_lines()
+        wait_until(lambda: faults.stuck, what="a stuck connection")
+        next(lines)
+    left = time.monotonic()
+    # the stuck part's socket is cut: not left to the part's 30 s timeout
+    wait_until(
+        lambda: not node.state.downloads, timeout=1.0, what="the download to stop"
+    )
+    assert time.monotonic() - left < 1.0
+    assert 0 < node.state.partial[weights.digest] < weights.size
+    faults.release()
