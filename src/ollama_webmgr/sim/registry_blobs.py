@@ -97,7 +97,8 @@ def _served(
                     yield _corrupted(out) if faults.corrupt else out
                     registry.served.add(layer.digest, count)
                     faults.served(layer.digest, at, at + count)
-                    faults.pace(count)
+                    if not stop:  # a stuck connection stops from its last byte
+                        faults.pace(count)
                     piece, at = piece[count:], at + count
                 if drop:
                     drop_connection(environ)
