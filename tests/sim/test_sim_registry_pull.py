@@ -313,3 +313,21 @@ def test_a_client_that_goes_away_stops_a_download_stuck_at_the_registry(
     assert time.monotonic() - left < 1.0
     assert 0 < node.state.partial[weights.digest] < weights.size
     faults.release()
+
+
+def test_a_stall_that_falls_at_the_end_of_a_response_sticks_the_next_one(
+    fleet: EmulatedFleet,
+) -> None:
+    weights = _entry(fleet.registry).weights
+    url = f"{fleet.library_url}/v2/library/qwen2.5/blobs/{weights.digest}"
+    faults = fleet.registry.faults
+    faults.update({"stall_after": 10, "stall_for": 0.3})
+    whole = httpx.get(url, headers={"Range": "bytes=0-9"})
+    assert len(whole.content) == 10
+    assert faults.stuck == []  # nothing left to send: not a stuck connection
+    after = httpx.get(url, headers={"Range": "bytes=10-19"})
+    assert len(after.content) == 10
+    (stuck,) = faults.stuck
+    assert (stuck.digest, stuck.offset) == (weights.digest, 10)
+    assert stuck.unstuck is not None
+    assert stuck.unstuck - stuck.started >= 0.3

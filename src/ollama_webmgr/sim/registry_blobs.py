@@ -102,8 +102,10 @@ def _served(
                     piece, at = piece[count:], at + count
                 if drop:
                     drop_connection(environ)
-                if stop:
+                if stop and at < end:
                     stuck = faults.hold_stuck(layer.digest, at)
+                elif stop:  # this response is complete: the next byte sent stalls
+                    faults.update({"stall_after": 0})
     finally:
         if stuck is not None:
             stuck.closed = time.monotonic()
