@@ -13,7 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ollama_webmgr.sim.blobstore import split
 from ollama_webmgr.sim.catalog import CatalogModel, Registry
+from ollama_webmgr.sim.downloading import MIN_PART_SIZE, NUM_PARTS
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
 from ollama_webmgr.sim.library import create_library_app
 from ollama_webmgr.sim.serve import serve_in_thread
@@ -157,6 +159,7 @@ def _pull_in_thread(url: str, body: dict[str, object]) -> tuple[threading.Thread
 
 def test_a_stall_holds_every_byte_until_released(fleet: EmulatedFleet) -> None:
     faults = fleet.registry.faults
+    faults.stall_all = True  # a stall holds its connection only, by default
     faults.stall_after = 100_000
     thread, out = _pull_in_thread(fleet.nodes[0].url, {"model": MODEL})
     wait_until(lambda: fleet.registry.served.total == 100_000, what="the stall")
@@ -245,3 +248,86 @@ def test_the_knobs_and_the_counter_answer_over_http(fleet: EmulatedFleet) -> Non
     assert httpx.delete(f"{base}/served").json() == {"total": 0, "by_digest": {}}
     httpx.post(f"{base}/faults", json={"stall_after": 0})
     assert httpx.post(f"{base}/release").json()["stalled"] is False
+
+
+def _parts_of(size: int) -> list[int]:
+    return [part.size for part in split(size, NUM_PARTS, MIN_PART_SIZE)]
+
+
+def test_a_stuck_connection_stalls_alone_and_its_part_reconnects(
+    fleet: EmulatedFleet,
+) -> None:
+    node = fleet.nodes[0]
+    node.state.stall_timeout = 0.3  # Ollama: 30 s
+    weights = _entry(fleet.registry).weights
+    faults = fleet.registry.faults
+    faults.update({"stall_after": weights.size // 3, "stall_for": 30.0})
+    lines = _pull(node.url, {"model": MODEL})
+    assert lines[-1] == {"status": "success"}
+    (stuck,) = faults.stuck
+    assert stuck.digest == weights.digest
+    # the part reconnected after the node's timeout, long before the stall ends
+    assert stuck.resumed is not None
+    assert 0.3 <= stuck.resumed - stuck.started < 2.0
+    assert stuck.unstuck is None
+    assert faults.as_json()["stalled"]
+    faults.release()
+    wait_until(lambda: stuck.closed is not None, what="the stuck connection to close")
+    # the reconnection asked only for what the part lacked
+    extra = fleet.registry.served.of(weights.digest) - weights.size
+    assert 0 <= extra <= max(_parts_of(weights.size))
+
+
+def test_a_stuck_connection_goes_on_when_its_stall_ends(fleet: EmulatedFleet) -> None:
+    entry = _entry(fleet.registry)
+    faults = fleet.registry.faults
+    faults.update({"stall_after": 50_000, "stall_for": 0.5})
+    started = time.monotonic()
+    lines = _pull(fleet.nodes[0].url, {"model": MODEL})  # node timeout: 30 s
+    assert lines[-1] == {"status": "success"}
+    assert time.monotonic() - started >= 0.5
+    (stuck,) = faults.stuck
+    assert stuck.resumed is None  # nobody else served its bytes: it went on
+    assert fleet.registry.served.total == entry.size
+
+
+def test_a_client_that_goes_away_stops_a_download_stuck_at_the_registry(
+    fleet: EmulatedFleet,
+) -> None:
+    node = fleet.nodes[0]  # its part timeout is 30 s: it would not reconnect itself
+    weights = _entry(fleet.registry).weights
+    faults = fleet.registry.faults
+    faults.update({"stall_after": weights.size // 3, "stall_for": 30.0})
+    with (
+        httpx.Client(base_url=node.url, timeout=10) as client,
+        client.stream("POST", "/api/pull", json={"model": MODEL}) as reply,
+    ):
+        lines = reply.iter_lines()
+        wait_until(lambda: faults.stuck, what="a stuck connection")
+        next(lines)
+    left = time.monotonic()
+    # the stuck part's socket is cut: not left to the part's 30 s timeout
+    wait_until(
+        lambda: not node.state.downloads, timeout=1.0, what="the download to stop"
+    )
+    assert time.monotonic() - left < 1.0
+    assert 0 < node.state.partial[weights.digest] < weights.size
+    faults.release()
+
+
+def test_a_stall_that_falls_at_the_end_of_a_response_sticks_the_next_one(
+    fleet: EmulatedFleet,
+) -> None:
+    weights = _entry(fleet.registry).weights
+    url = f"{fleet.library_url}/v2/library/qwen2.5/blobs/{weights.digest}"
+    faults = fleet.registry.faults
+    faults.update({"stall_after": 10, "stall_for": 0.3})
+    whole = httpx.get(url, headers={"Range": "bytes=0-9"})
+    assert len(whole.content) == 10
+    assert faults.stuck == []  # nothing left to send: not a stuck connection
+    after = httpx.get(url, headers={"Range": "bytes=10-19"})
+    assert len(after.content) == 10
+    (stuck,) = faults.stuck
+    assert (stuck.digest, stuck.offset) == (weights.digest, 10)
+    assert stuck.unstuck is not None
+    assert stuck.unstuck - stuck.started >= 0.3

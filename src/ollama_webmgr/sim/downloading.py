@@ -65,7 +65,7 @@ class Download:
     done: threading.Event = field(default_factory=threading.Event)
     cancelled: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _open: set[http.client.HTTPConnection] = field(default_factory=set, repr=False)
+    _open: set[socket.socket] = field(default_factory=set, repr=False)
     _paced_until: float = 0.0
     _held_until: float = 0.0  # a stall knob of the node (``Faults.pulled``)
 
@@ -76,18 +76,20 @@ class Download:
         """Stop now: cut the connections the parts are reading from."""
         self.cancelled.set()
         with self._lock:
-            connections = list(self._open)
-        for connection in connections:
-            if connection.sock is not None:
-                with contextlib.suppress(OSError):
-                    connection.sock.shutdown(socket.SHUT_RDWR)
+            sockets = list(self._open)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
-    def track(self, connection: http.client.HTTPConnection, on: bool) -> None:
+    def track(self, sock: socket.socket, on: bool) -> None:
+        """The sockets parts read from. Their own: ``http.client`` hands the
+        socket over to a response that will close it (``connection.sock`` is
+        None then), and a cancel must still cut it."""
         with self._lock:
             if on:
-                self._open.add(connection)
+                self._open.add(sock)
             else:
-                self._open.discard(connection)
+                self._open.discard(sock)
 
     def hold(self, until: float) -> None:
         """The parts read nothing before ``until`` (``time.monotonic()``)."""
@@ -228,7 +230,9 @@ def _fetch_part(
 def _transfer(state: SimState, download: Download, part: Part) -> None:
     """One ranged ``GET`` for what the part lacks; raises when it ends early."""
     connection, path = connect(download.url, state.stall_timeout)
-    download.track(connection, True)
+    connection.connect()
+    sock = connection.sock
+    download.track(sock, True)
     try:
         headers = {
             "User-Agent": user_agent(state),
@@ -253,5 +257,5 @@ def _transfer(state: SimState, download: Download, part: Part) -> None:
             state.store.write(download.digest, part.starts_at, data)
             part.completed += len(data)
     finally:
-        download.track(connection, False)
+        download.track(sock, False)
         connection.close()

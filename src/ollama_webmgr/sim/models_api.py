@@ -10,6 +10,7 @@ from ollama_webmgr.errors import InvalidModelName
 from ollama_webmgr.ollama.names import ModelName
 from ollama_webmgr.sim.pulling import pull_statuses
 from ollama_webmgr.sim.responses import (
+    client_gone,
     empty_response,
     error_response,
     json_response,
@@ -94,7 +95,12 @@ def pull(state: SimState, request: Request) -> Response:
     if raw.lower().startswith("http://") and not body.get("insecure"):
         # The first thing the pull produces is an error: a real status, no stream.
         return error_response("insecure protocol http", 500)
-    statuses = pull_statuses(state, name, insecure=bool(body.get("insecure")))
+    statuses = pull_statuses(
+        state,
+        name,
+        insecure=bool(body.get("insecure")),
+        client_gone=client_gone(request.environ),
+    )
     if body.get("stream", True) is not False:
         return ndjson_response(statuses, state.faults, request.environ)
     last: dict[str, object] = {}

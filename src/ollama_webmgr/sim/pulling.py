@@ -7,19 +7,22 @@ the config blob last: one line when the blob is already there, else a
 ``verifying sha256 digest`` (each downloaded blob hashed; a mismatch deletes
 it and ends with Ollama's error), ``writing manifest`` (the registry's bytes),
 ``removing unused layers`` when an update left some, ``success``.
+A client that goes away leaves the blob downloads at once (Ollama's request
+context is cancelled): the last one to leave stops a download, keeping its parts.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
 
 from ollama_webmgr.ollama.names import ModelName
 from ollama_webmgr.sim import downloading
 from ollama_webmgr.sim.catalog import CatalogModel, find_variant
 from ollama_webmgr.sim.downloading import PullError
+from ollama_webmgr.sim.responses import never_gone
 from ollama_webmgr.sim.state import SimState
 from ollama_webmgr.sim.upstream import (
     UNKNOWN_MODEL,
@@ -29,6 +32,7 @@ from ollama_webmgr.sim.upstream import (
 )
 
 TICK = 0.06  # Ollama reports blob progress on a 60 ms ticker
+POLL = 0.01  # a finished download is seen this soon (a client gone: at once)
 __all__ = ["TICK", "UNKNOWN_MODEL", "pull_statuses"]
 
 Status = dict[str, object]
@@ -43,8 +47,16 @@ def _progress(digest: str, total: int, completed: int) -> Status:
     return line
 
 
+class ClientGone(ConnectionResetError):
+    """The pull's client closed its connection (servers drop such a response)."""
+
+
 def _download(
-    state: SimState, url: str, digest: str, size: int
+    state: SimState,
+    url: str,
+    digest: str,
+    size: int,
+    gone: Callable[[float], bool],
 ) -> Generator[Status, None, bool]:
     """Progress lines for one blob; True when it was downloaded (not cached)."""
     with state.lock:
@@ -55,7 +67,13 @@ def _download(
         return False
     download = downloading.join(state, digest, url, size)
     try:
-        while not download.done.wait(TICK):
+        next_line = time.monotonic() + TICK
+        while not download.done.is_set():
+            if gone(POLL):
+                raise ClientGone("the client closed the connection")
+            if time.monotonic() < next_line:
+                continue
+            next_line += TICK
             with state.lock:
                 shown = state.faults.pulled(download, time.monotonic())
             if shown is not None:
@@ -68,7 +86,11 @@ def _download(
 
 
 def pull_statuses(
-    state: SimState, name: ModelName, *, insecure: bool = False
+    state: SimState,
+    name: ModelName,
+    *,
+    insecure: bool = False,
+    client_gone: Callable[[float], bool] = never_gone,
 ) -> Iterator[Status]:
     """Every status object of one pull; errors come as an ``{"error"}`` object."""
     yield {"status": "pulling manifest"}
@@ -81,7 +103,7 @@ def pull_statuses(
         for blob in blobs:
             digest, size = str(blob["digest"]), int(blob["size"])
             url = blob_url(base, name, digest)
-            if (yield from _download(state, url, digest, size)):
+            if (yield from _download(state, url, digest, size, client_gone)):
                 fetched.append(digest)
         yield {"status": "verifying sha256 digest"}
         _verify(state, fetched)

@@ -4,13 +4,16 @@ Real bytes (``Layer.chunks``), a ``Range: bytes=a-b`` answered 206 with
 ``Content-Range``, every body byte counted in ``Registry.served`` and passed
 through ``Registry.faults`` (stall, slow, drop, corrupt). The real registry
 answers a plain ``GET`` with a 307 to a CDN; this one serves the bytes itself.
-Also the control endpoints of those knobs and counters under ``/_sim/registry``.
+A stall holds the connection that crossed it (``RegistryFaults.hold_stuck``),
+or every one with ``stall_all``. Also the control endpoints of those knobs and
+counters under ``/_sim/registry``.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -83,18 +86,29 @@ def _served(
 ) -> Iterator[bytes]:
     """The bytes, through the fault knobs, counted as they go out."""
     faults = registry.faults
-    for piece in _pieces(layer, start, end, faults.slow):
-        while piece:
-            faults.wait_while_stalled()
-            count, drop = faults.admit(len(piece))
-            if count:
-                out = piece[:count]
-                yield _corrupted(out) if faults.corrupt else out
-                registry.served.add(layer.digest, count)
-                faults.pace(count)
-                piece = piece[count:]
-            if drop:
-                drop_connection(environ)
+    at, stuck = start, None
+    try:
+        for piece in _pieces(layer, start, end, faults.slow):
+            while piece:
+                faults.wait_while_stalled()
+                count, drop, stop = faults.admit(len(piece))
+                if count:
+                    out = piece[:count]
+                    yield _corrupted(out) if faults.corrupt else out
+                    registry.served.add(layer.digest, count)
+                    faults.served(layer.digest, at, at + count)
+                    if not stop:  # a stuck connection stops from its last byte
+                        faults.pace(count)
+                    piece, at = piece[count:], at + count
+                if drop:
+                    drop_connection(environ)
+                if stop and at < end:
+                    stuck = faults.hold_stuck(layer.digest, at)
+                elif stop:  # this response is complete: the next byte sent stalls
+                    faults.update({"stall_after": 0})
+    finally:
+        if stuck is not None:
+            stuck.closed = time.monotonic()
 
 
 def _pieces(layer: Layer, start: int, end: int, slow: float | None) -> Iterator[bytes]:

@@ -3,8 +3,15 @@
 The knobs count bytes from the moment they are set, over every blob response
 together (a registry-side fault, whichever connection carries the bytes):
 
-- ``stall_after``: after N more bytes, no blob byte goes out for ``stall_for``
-  seconds (``None``: until ``release()``); new connections stall too.
+- ``stall_after``: after N more bytes, the connection that carried the Nth byte
+  is stuck: it sends nothing more for ``stall_for`` seconds (``None``: until
+  ``release()``), then goes on if its client is still there. Other connections,
+  and new ones (a part reconnecting, a resumed pull), are served as usual: a
+  stuck TCP connection, what a real network does. Each stuck connection is
+  recorded in ``stuck`` (where it stopped, and when another connection served
+  that byte: the download resumed).
+- ``stall_all``: the stall holds every connection instead, new ones too, until
+  it ends (a registry that stops answering altogether).
 - ``slow``: all blob responses together send at most this many bytes/s.
 - ``drop_after``: after N more bytes, the connection carrying the next byte is
   cut (once).
@@ -13,8 +20,11 @@ together (a registry-side fault, whichever connection carries the bytes):
 ``ServedBytes`` counts the blob bytes that went out, in total and per digest.
 
 >>> faults = RegistryFaults.from_json({"drop_after": 10, "slow": 1e9})
->>> faults.admit(4), faults.admit(20), faults.drop_after
-((4, False), (6, True), None)
+>>> tuple(faults.admit(4)), tuple(faults.admit(20)), faults.drop_after
+((4, False, False), (6, True, False), None)
+>>> faults.update({"stall_after": 5})  # this connection stops; the next one goes on
+>>> tuple(faults.admit(8)), faults.stalled(), tuple(faults.admit(8))
+((5, False, True), False, (8, False, False))
 >>> RegistryFaults.from_json({"nope": 1})
 Traceback (most recent call last):
 ...
@@ -25,10 +35,39 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, NamedTuple
 
 _WAIT_STEP = 0.05
+
+
+class Admitted(NamedTuple):
+    """What ``RegistryFaults.admit`` lets one connection do next."""
+
+    allowed: int  # bytes that may go out now
+    drop: bool  # cut the connection right after them
+    stuck: bool  # then send nothing more for the stall (``hold_stuck``)
+
+
+@dataclass
+class Stuck:
+    """One stuck connection: the byte it stopped before, and when it resumed.
+
+    Times are ``time.monotonic()``: ``started`` when it stopped sending,
+    ``resumed`` when another connection served that byte (the part reconnected,
+    or a resumed pull), ``unstuck`` when its stall ended, ``closed`` when the
+    connection was done (its client gone, or everything sent).
+    """
+
+    digest: str
+    offset: int
+    started: float
+    resumed: float | None = None
+    unstuck: float | None = None
+    closed: float | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass
@@ -38,6 +77,8 @@ class RegistryFaults:
     slow: float | None = None
     drop_after: int | None = None
     corrupt: bool = False
+    stall_all: bool = False
+    stuck: list[Stuck] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _stalled_until: float | None = field(default=None, repr=False)
     _released: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -52,6 +93,7 @@ class RegistryFaults:
     def update(self, data: dict[str, Any]) -> None:
         """Set some knobs (unknown ones raise ValueError); a new stall re-arms."""
         known = {f.name for f in fields(self) if not f.name.startswith("_")}
+        known.discard("stuck")
         for key in data:
             if key not in known:
                 raise ValueError(f"unknown registry fault knob {key!r}")
@@ -61,17 +103,21 @@ class RegistryFaults:
     def as_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data = {k: v for k, v in data.items() if not k.startswith("_")}
-        data["stalled"] = self.stalled()
+        with self._lock:
+            data["stuck"] = [stuck.as_json() for stuck in self.stuck]
+            held = any(stuck["unstuck"] is None for stuck in data["stuck"])
+        data["stalled"] = self.stalled() or held
         return data
 
     def release(self) -> None:
-        """End a stall now and disarm a pending one."""
+        """End a stall now (stuck connections go on) and disarm a pending one."""
         with self._lock:
             self.stall_after = None
             self._stalled_until = None
             self._released.set()
 
     def stalled(self) -> bool:
+        """Whether every connection is held (``stall_all``) right now."""
         with self._lock:
             until = self._stalled_until
             if until is not None and time.monotonic() >= until:
@@ -82,11 +128,11 @@ class RegistryFaults:
         while self.stalled():
             self._released.wait(_WAIT_STEP)
 
-    def admit(self, wanted: int) -> tuple[int, bool]:
-        """How many of the next ``wanted`` bytes may go out, and whether the
-        connection must be dropped right after them."""
+    def admit(self, wanted: int) -> Admitted:
+        """How many of the next ``wanted`` bytes may go out, whether the
+        connection must be dropped right after them, or stuck."""
         with self._lock:
-            allowed, drop = wanted, False
+            allowed, drop, stuck = wanted, False, False
             if self.drop_after is not None:
                 allowed = min(allowed, self.drop_after)
                 self.drop_after -= allowed
@@ -96,16 +142,46 @@ class RegistryFaults:
                 allowed = min(allowed, self.stall_after)
                 self.stall_after -= allowed
                 if self.stall_after <= 0:
+                    stuck = not self.stall_all
                     self._start_stall()
-            return allowed, drop
+            return Admitted(allowed, drop, stuck)
 
     def _start_stall(self) -> None:
         self.stall_after = None
         self._released.clear()
+        if self.stall_all:
+            self._stalled_until = self._stall_end()
+
+    def _stall_end(self) -> float:
         duration = self.stall_for
-        self._stalled_until = time.monotonic() + (
-            duration if duration is not None else float("inf")
-        )
+        return time.monotonic() + (duration if duration is not None else float("inf"))
+
+    def hold_stuck(self, digest: str, offset: int) -> Stuck:
+        """Block the stuck connection (stopped before byte ``offset`` of
+        ``digest``) for the stall; its record, for ``closed`` to be set."""
+        record = Stuck(digest, offset, started=time.monotonic())
+        with self._lock:
+            until = self._stall_end()
+            self.stuck.append(record)
+        try:
+            while not self._released.is_set() and time.monotonic() < until:
+                self._released.wait(min(_WAIT_STEP, until - time.monotonic()))
+        finally:
+            record.unstuck = time.monotonic()
+        return record
+
+    def served(self, digest: str, start: int, end: int) -> None:
+        """Bytes ``[start, end)`` of ``digest`` went out: a stuck connection's
+        next byte served by another one is when the download resumed."""
+        with self._lock:
+            for record in self.stuck:
+                if (
+                    record.resumed is None
+                    and record.unstuck is None
+                    and record.digest == digest
+                    and start <= record.offset < end
+                ):
+                    record.resumed = time.monotonic()
 
     def pace(self, sent: int) -> None:
         """Sleep so that all responses together keep under ``slow`` bytes/s."""

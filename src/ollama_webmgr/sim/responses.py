@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import select
 import socket
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from werkzeug.wrappers import Response
@@ -43,6 +45,37 @@ def drop_connection(environ: dict[str, Any]) -> None:
             sock.shutdown(socket.SHUT_RDWR)
     # Servers treat ECONNRESET as "client went away" and close quietly.
     raise ConnectionResetError(errno.ECONNRESET, "connection dropped by fault")
+
+
+def never_gone(timeout: float) -> bool:
+    """``client_gone`` of a request without a socket: waits, never gone."""
+    time.sleep(timeout)
+    return False
+
+
+def client_gone(environ: dict[str, Any]) -> Callable[[float], bool]:
+    """Wait up to ``timeout`` s for the request's client to close its connection
+    (at once when it does); True when it has. Go cancels a handler's context
+    then, which stops an Ollama pull."""
+    sock = environ.get("werkzeug.socket") or environ.get("sim.socket")
+    if not isinstance(sock, socket.socket):
+        return never_gone
+
+    def gone(timeout: float) -> bool:
+        try:
+            readable, _, _ = select.select([sock], [], [], timeout)
+            if not readable:
+                return False
+            if sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b"":
+                return True
+        except BlockingIOError:
+            return False
+        except (OSError, ValueError):  # ValueError: the socket is closed already
+            return True
+        time.sleep(timeout)  # bytes of a next request: the client is still there
+        return False
+
+    return gone
 
 
 def faulty_lines(
