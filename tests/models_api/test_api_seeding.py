@@ -76,6 +76,12 @@ def registry_digest(fleet: EmulatedFleet) -> str:
     return hashlib.sha256(entry.manifest_bytes()).hexdigest()
 
 
+def entry_layer(fleet: EmulatedFleet) -> str:
+    entry = fleet.registry.lookup(MODEL)
+    assert entry is not None
+    return entry.layers()[0].digest
+
+
 def tags(url: str) -> dict[str, str]:
     answer = httpx.get(f"{url}/api/tags", timeout=5)
     return {m["name"]: m["digest"] for m in answer.json()["models"]}
@@ -96,7 +102,7 @@ def check_all(client: FlaskClient, services: Services) -> list[Job]:
 
 
 def test_three_nodes_take_the_model_from_the_registry_once(
-    client: FlaskClient, services: Services, fleet: EmulatedFleet
+    client: FlaskClient, services: Services, fleet: EmulatedFleet, web: RunningServer
 ) -> None:
     fleet.registry.served.reset()
     jobs = [wait_finished(services, i, 30) for i in seed_all(client, services)]
@@ -122,6 +128,17 @@ def test_three_nodes_take_the_model_from_the_registry_once(
     assert page.count('data-role="origin"') == 3
     assert page.count("depuis le cache · ") == 2
     assert ">registre<" in page
+    # the cache itself, as Ollama asks it: HEAD, ranges, and the direct-URL GET
+    blob = f"{web.url}/v2/library/all-minilm/blobs/{entry_layer(fleet)}"
+    size_of = int(httpx.head(blob).headers["Content-Length"])
+    ranged = httpx.get(blob, headers={"Range": "bytes=1-10"})
+    assert ranged.status_code == 206
+    assert ranged.headers["Content-Range"] == f"bytes 1-10/{size_of}"
+    assert len(ranged.content) == 10
+    plain = httpx.get(blob)
+    assert plain.status_code == 200
+    assert plain.headers["Location"] == blob  # real Ollama's "direct URL"
+    assert len(plain.content) == size_of
 
 
 def test_the_cache_serves_only_models_being_seeded(
@@ -166,3 +183,30 @@ def test_a_node_gone_mid_seed_fails_in_french_and_retries_from_the_cache(
     assert retried.result["saved"] == size
     assert tags(gone.url).get(MODEL) == registry_digest(fleet)
     assert fleet.registry.served.total <= 1.05 * size
+
+
+def test_without_the_cache_at_its_address_each_node_pulls_directly(
+    fleet: EmulatedFleet, tmp_path: Path
+) -> None:
+    nowhere = closed_port_url()  # SEED_CACHE_URL where no web app listens
+    with fleet_services(fleet, tmp_path, seed_cache_url=nowhere) as services:
+        client = create_app(services=services).test_client()
+        jobs = [wait_finished(services, i, 30) for i in seed_all(client, services)]
+        assert [job.state for job in jobs] == ["done"] * 3, [j.error for j in jobs]
+        assert {job.result["fallback"] for job in jobs} == {"seed cache unreachable"}
+        page = client.get("/models/-/jobs").get_data(as_text=True)
+        assert page.count("registre (cache injoignable)") == 3
+    for node in fleet.nodes:
+        assert tags(node.url).get(MODEL) == registry_digest(fleet)
+
+
+def test_the_cache_needs_no_password_and_no_session(
+    fleet: EmulatedFleet, tmp_path: Path
+) -> None:
+    with fleet_services(fleet, tmp_path, admin_password="secret") as services:
+        client = create_app(services=services).test_client()
+        assert client.get("/models").status_code == 401
+        unknown = client.get("/v2/library/all-minilm/manifests/latest")
+        assert unknown.status_code == 404  # the cache's own answer, not a 401
+        assert unknown.json["errors"][0]["code"] == "MANIFEST_UNKNOWN"
+        assert client.post("/v2/library/all-minilm/manifests/latest").status_code == 405

@@ -11,8 +11,9 @@ the manifest bytes it pulled, so the node's digest is the registry's.
 The result says where the node's bytes came from: ``registry`` when this job
 fetched any from the registry, else ``cache``, with the bytes it saved.
 
-When the cache does not answer (the web app is not served at
-``SEED_CACHE_URL``), or the node cannot reach it, the node pulls directly
+When the cache does not answer the seeding's manifest (the web app is not
+served at ``SEED_CACHE_URL``, or another is), or the node cannot reach it
+(its pull fails naming the cache's address), the node pulls directly
 from the registry, as a single-server pull does; the job says so
 (``fallback``) rather than fail a pull that could succeed.
 """
@@ -53,9 +54,22 @@ def seeded_pull(params: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     name = ModelName.parse(str(params["model"]))
     cache_url = str(params["seed_cache_url"])
     policy = WatchdogPolicy.from_params(params)
-    if not cache_reachable(cache_url):
-        return _direct(params, ctx, name, policy, CACHE_UNREACHABLE)
-    seeding, fetched = _filled_cache(params, ctx, name)
+    registry_url = str(params["registry_url"])
+    cache = SeedCache(Path(str(params["seed_dir"])))
+    ctx.report("status", {"status": FILLING})
+    try:
+        seeding = cache.open_seeding(str(params["seed_id"]), name, registry_url)
+        if not serves(cache_url, seeding):
+            return _direct(params, ctx, name, policy, CACHE_UNREACHABLE)
+        fetched = cache.fill(
+            seeding,
+            registry_url,
+            progress=lambda digest, done, total: _filled(ctx, digest, done, total),
+            cancelled=ctx.cancelled,
+        )
+    except SeedError as error:
+        ctx.check_cancelled()
+        raise RemoteUnavailable(f"seed cache: {error}") from None
     temporary = cache_name(cache_url, name)
     with task_client(params) as client:
         try:
@@ -78,32 +92,16 @@ def seeded_pull(params: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     }
 
 
-def cache_reachable(cache_url: str) -> bool:
-    """Whether the seed cache answers (the web app serves it on its port)."""
+def serves(cache_url: str, seeding: Seeding) -> bool:
+    """Whether ``cache_url`` is this cache: it answers the seeding's manifest
+    (a web app not served there, or another one, does not)."""
+    name = seeding.name
+    url = f"{cache_url}/v2/{name.repository}/manifests/{name.tag}"
     try:
-        return httpx.get(f"{cache_url}/v2/", timeout=3.0).status_code == 200
+        answer = httpx.get(url, timeout=5.0)
     except httpx.HTTPError:
         return False
-
-
-def _filled_cache(
-    params: dict[str, Any], ctx: TaskContext, name: ModelName
-) -> tuple[Seeding, int]:
-    registry_url = str(params["registry_url"])
-    cache = SeedCache(Path(str(params["seed_dir"])))
-    ctx.report("status", {"status": FILLING})
-    try:
-        seeding = cache.open_seeding(str(params["seed_id"]), name, registry_url)
-        fetched = cache.fill(
-            seeding,
-            registry_url,
-            progress=lambda digest, done, total: _filled(ctx, digest, done, total),
-            cancelled=ctx.cancelled,
-        )
-    except SeedError as error:
-        ctx.check_cancelled()
-        raise RemoteUnavailable(f"seed cache: {error}") from None
-    return seeding, fetched
+    return answer.status_code == 200 and answer.content == seeding.manifest
 
 
 def _direct(
