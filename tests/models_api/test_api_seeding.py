@@ -210,3 +210,22 @@ def test_the_cache_needs_no_password_and_no_session(
         assert unknown.status_code == 404  # the cache's own answer, not a 401
         assert unknown.json["errors"][0]["code"] == "MANIFEST_UNKNOWN"
         assert client.post("/v2/library/all-minilm/manifests/latest").status_code == 405
+
+
+def test_update_everywhere_seeds_a_model_flagged_on_several_nodes(
+    client: FlaskClient, services: Services, fleet: EmulatedFleet
+) -> None:
+    for job_id in seed_all(client, services):
+        assert wait_finished(services, job_id, 30).state == "done"
+    fleet.registry.publish_update("all-minilm")
+    assert [j.result[0]["status"] for j in check_all(client, services)] == [
+        "update_available"
+    ] * 3
+    fleet.registry.served.reset()
+    answer = post(client, "/api/models/update_all", {})
+    jobs = [wait_finished(services, i, 30) for i in answer.json["job_ids"]]
+    assert [job.state for job in jobs] == ["done"] * 3
+    assert len({job.params["seed_id"] for job in jobs}) == 1
+    assert fleet.registry.served.total <= 1.05 * model_size(fleet)
+    for node in fleet.nodes:
+        assert tags(node.url).get(MODEL) == registry_digest(fleet)

@@ -174,9 +174,10 @@ def _verdicts(job: Job) -> list[tuple[str, str, str]]:
 def submit_updates(
     services: Services, actor: Actor, servers: object = ALL_SERVERS
 ) -> list[Job]:
-    """ "Update everywhere": pull what the last checks flagged, where it is installed."""
+    """ "Update everywhere": pull what the last checks flagged, where it is
+    installed; a model flagged on several servers is seeded once for them."""
     statuses = update_statuses(services)
-    jobs: list[Job] = []
+    wanted: dict[NameKey, tuple[str, list[str]]] = {}
     for server in chosen_servers(services.servers, servers):
         installed = {
             name_key(tag.model): tag.model
@@ -186,5 +187,8 @@ def submit_updates(
         for key, model in installed.items():
             verdict = statuses.get((server.url, key))
             if verdict is not None and verdict.status == "update_available":
-                jobs.extend(submit_pull(services, actor, [server.name], model))
+                wanted.setdefault(key, (model, []))[1].append(server.name)
+    jobs: list[Job] = []
+    for model, names in wanted.values():
+        jobs.extend(submit_pull(services, actor, names, model))
     return jobs
