@@ -188,8 +188,14 @@ class SeedCache:
         folder = self.root / "seeds"
         if not folder.is_dir():
             return []
-        found = (self._read_seeding(path.stem) for path in folder.glob("*.json"))
-        return [seeding for seeding in found if seeding is not None]
+        current = []
+        for path in folder.glob("*.json"):
+            seeding = self._read_seeding(path.stem)
+            if seeding is not None and time.time() < seeding.expires:
+                current.append(seeding)
+            elif seeding is not None:
+                path.unlink(missing_ok=True)  # its lease ended: nothing serves it
+        return current
 
     @contextlib.contextmanager
     def _lock(
