@@ -124,6 +124,10 @@ def _optional(value: str) -> str | None:
     return value.strip() or None
 
 
+def _optional_web_url(value: str) -> str | None:
+    return _web_url(value) if value.strip() else None
+
+
 def _redis_prefix(value: str) -> str:
     prefix = value.strip()
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", prefix):
@@ -292,6 +296,14 @@ class Settings:
         "Registre des manifestes (vérification des mises à jour)",
         _web_url,
     )
+    seed_cache_url: str | None = _setting(
+        "SEED_CACHE_URL",
+        None,
+        "Adresse de l’application web vue des serveurs Ollama (`http://hôte:port`) :"
+        " un modèle envoyé à plusieurs serveurs est téléchargé une fois, puis ils le"
+        " prennent dans son cache (vide : `http://127.0.0.1:` et `WEBMGR_PORT`)",
+        _optional_web_url,
+    )
     models_cache_ttl: float = _setting(
         "MODELS_CACHE_TTL",
         5.0,
@@ -360,6 +372,15 @@ class Settings:
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir or _default_data_dir())
+
+    @property
+    def seed_cache_address(self) -> str:
+        """Where the nodes reach the seed cache (the web port)."""
+        return self.seed_cache_url or f"http://127.0.0.1:{self.port}"
+
+    @property
+    def seed_cache_path(self) -> Path:
+        return self.data_path / "seed-cache"
 
     @property
     def store_url(self) -> str:

@@ -48,6 +48,11 @@ _STATUSES = {
     "retrying": "nouvel essai…",
     "ejected": "éjecté",
     "restarting pull": "relance automatique…",
+    "filling seed cache": "copie du registre vers le cache",
+    "seed cache unreachable": "cache injoignable : téléchargement direct",
+    "seed cache unreachable from the node": (
+        "cache injoignable depuis ce serveur : téléchargement direct"
+    ),
 }
 _LAYER = re.compile(r"^(?:pulling|downloading) ([0-9a-f]{12})$")
 _CHECKING = re.compile(r"^checking (.+)$")

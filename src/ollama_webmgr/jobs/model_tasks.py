@@ -36,7 +36,7 @@ PROBE_LAYERS_PRESENT = "probe_layers_present"
 PROBE_FAILED = "probe_failed"
 
 
-def _client(params: dict[str, Any]) -> OllamaClient:
+def task_client(params: dict[str, Any]) -> OllamaClient:
     return OllamaClient(
         str(params["server_url"]),
         connect_timeout=float(params.get("connect_timeout", 5.0)),
@@ -55,35 +55,57 @@ def pull_model(params: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     partial blobs), up to ``pull_max_restarts`` times (``jobs.pull_watchdog``);
     each restart is a ``status`` event saying why.
     """
+    if params.get("seed_id"):  # one of several nodes: through the seed cache
+        from ollama_webmgr.jobs.seeding import seeded_pull
+
+        return seeded_pull(params, ctx)
     model = ModelName.parse(str(params["model"])).display
-    policy = WatchdogPolicy.from_params(params)
-    restarts = 0
-    with _client(params) as client:
-        while (verdict := _pull_once(client, model, policy, ctx)) is not None:
-            if restarts >= policy.max_restarts:
-                raise PullStalled(model, restarts, verdict, policy.stall_timeout)
-            restarts += 1
-            ctx.report(
-                "status",
-                {
-                    "status": RESTART_STATUS,
-                    "restarts": restarts,
-                    "reason": verdict,
-                    "stall_timeout": policy.stall_timeout,
-                },
-            )
+    with task_client(params) as client:
+        watched_pull(client, model, WatchdogPolicy.from_params(params), ctx)
     return {"status": "success", "model": model}
 
 
+def watched_pull(
+    client: OllamaClient,
+    model: str,
+    policy: WatchdogPolicy,
+    ctx: TaskContext,
+    *,
+    insecure: bool = False,
+) -> None:
+    """Pull to the end, restarting a stalled pull (``PullStalled`` past the limit)."""
+    restarts = 0
+    while (
+        verdict := _pull_once(client, model, policy, ctx, insecure=insecure)
+    ) is not None:
+        if restarts >= policy.max_restarts:
+            raise PullStalled(model, restarts, verdict, policy.stall_timeout)
+        restarts += 1
+        ctx.report(
+            "status",
+            {
+                "status": RESTART_STATUS,
+                "restarts": restarts,
+                "reason": verdict,
+                "stall_timeout": policy.stall_timeout,
+            },
+        )
+
+
 def _pull_once(
-    client: OllamaClient, model: str, policy: WatchdogPolicy, ctx: TaskContext
+    client: OllamaClient,
+    model: str,
+    policy: WatchdogPolicy,
+    ctx: TaskContext,
+    *,
+    insecure: bool = False,
 ) -> Verdict | None:
     """One attempt: ``None`` when it succeeded, else why it should be restarted."""
     ctx.check_cancelled()
     watch = ByteWatch(policy.stall_timeout, since=time.monotonic())
     last_status = None
     with (
-        client.pull(model) as stream,
+        client.pull(model, insecure=insecure) as stream,
         Guard(watch, stream, ctx.cancelled) as guard,
     ):
         try:
@@ -125,7 +147,7 @@ def check_update(params: dict[str, Any], ctx: TaskContext) -> list[dict[str, Any
     registry_url = str(params.get("registry_url") or DEFAULT_REGISTRY_URL)
     timeout = float(params.get("registry_timeout", 10.0))
     with (
-        _client(params) as client,
+        task_client(params) as client,
         RegistryClient(registry_url, timeout=timeout) as registry,
     ):
         tags = _selected(client, wanted)

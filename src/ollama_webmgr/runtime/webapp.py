@@ -9,7 +9,9 @@ metrics. No side effects at import.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import Flask, request
 
@@ -28,6 +30,8 @@ from ollama_webmgr.edge.errors import init_errors
 from ollama_webmgr.edge.security import init_security
 from ollama_webmgr.edge.services import install_services
 from ollama_webmgr.french import wording
+from ollama_webmgr.ollama.seed_cache import SeedCache
+from ollama_webmgr.ollama.seed_registry import PREFIX, SeedRegistry
 from ollama_webmgr.runtime.services import Services, build_services
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.usecases.servers import primary_server
@@ -48,6 +52,9 @@ from ollama_webmgr.web.errors import page_error
 from ollama_webmgr.web.htmx import flashed_toasts, htmx_redirects
 from ollama_webmgr.web.metrics import init_metrics
 from ollama_webmgr.web.request_log import init_request_log
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 WEB_ROOT = Path(__file__).parent.parent / "web"
 
@@ -100,7 +107,27 @@ def create_app(
     ):
         app.register_blueprint(blueprint)
     register_api(app)
+    app.wsgi_app = _SeedMount(  # type: ignore[method-assign]
+        app.wsgi_app, SeedRegistry(SeedCache(settings.seed_cache_path))
+    )
     return app
+
+
+class _SeedMount:
+    """``/v2/`` goes to the seed cache before Flask: the nodes pull from it
+    without a session or a password, and it serves only models being seeded
+    (``ollama/seed_registry.py``)."""
+
+    def __init__(self, app: WSGIApplication, cache: WSGIApplication) -> None:
+        self.app = app
+        self.cache = cache
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        if str(environ.get("PATH_INFO", "")).startswith(PREFIX):
+            return self.cache(environ, start_response)
+        return self.app(environ, start_response)
 
 
 def _init_templates(

@@ -10,12 +10,14 @@ to date.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.errors import JobNotRetryable
 from ollama_webmgr.jobs.model import RETRYABLE_STATES, Job
+from ollama_webmgr.ollama.names import DEFAULT_HOST, ModelName
 from ollama_webmgr.usecases.actor import Actor, audit
 from ollama_webmgr.usecases.models import (
     NameKey,
@@ -52,21 +54,43 @@ def task_params(services: Services, server: Server, **extra: Any) -> dict[str, A
 def submit_pull(
     services: Services, actor: Actor, servers: object, model: object
 ) -> list[Job]:
-    """One pull job per server; a pull already running there is joined."""
+    """One pull job per server; a pull already running there is joined.
+
+    To several servers a registry model is seeded: the manager's cache fetches
+    it from the registry once and the servers pull it from the cache
+    (``jobs/seeding.py``); to one server, or from another host, each pulls
+    directly.
+    """
     name = valid_name(model)
     targets = chosen_servers(services.servers, servers)
+    seed = _seed_params(services, name) if len(targets) > 1 else {}
     jobs = []
     for server in targets:
         job = services.runner.submit(
             PULL,
-            task_params(services, server, model=name),
+            task_params(services, server, model=name, **seed),
             dedupe_key=f"pull:{server.url}:{normalised(name)}",
         )
         services.models_cache.watch(server.url, job.id)
         details = {"server": server.name, "job": job.id}
+        if seed:
+            details["seeding"] = seed["seed_id"]
         audit(services.db, actor, "model.pull", name, details)
         jobs.append(job)
     return jobs
+
+
+def _seed_params(services: Services, name: str) -> dict[str, Any]:
+    """What the jobs of one seeding share (none for a model of another host)."""
+    if ModelName.parse(name).host.casefold() != DEFAULT_HOST:
+        return {}
+    settings = services.settings
+    return {
+        "seed_id": uuid.uuid4().hex,
+        "seed_dir": str(settings.seed_cache_path),
+        "seed_cache_url": settings.seed_cache_address,
+        "registry_url": settings.registry_url,
+    }
 
 
 def submit_check(
@@ -150,9 +174,10 @@ def _verdicts(job: Job) -> list[tuple[str, str, str]]:
 def submit_updates(
     services: Services, actor: Actor, servers: object = ALL_SERVERS
 ) -> list[Job]:
-    """ "Update everywhere": pull what the last checks flagged, where it is installed."""
+    """ "Update everywhere": pull what the last checks flagged, where it is
+    installed; a model flagged on several servers is seeded once for them."""
     statuses = update_statuses(services)
-    jobs: list[Job] = []
+    wanted: dict[NameKey, tuple[str, list[str]]] = {}
     for server in chosen_servers(services.servers, servers):
         installed = {
             name_key(tag.model): tag.model
@@ -162,5 +187,8 @@ def submit_updates(
         for key, model in installed.items():
             verdict = statuses.get((server.url, key))
             if verdict is not None and verdict.status == "update_available":
-                jobs.extend(submit_pull(services, actor, [server.name], model))
+                wanted.setdefault(key, (model, []))[1].append(server.name)
+    jobs: list[Job] = []
+    for model, names in wanted.values():
+        jobs.extend(submit_pull(services, actor, names, model))
     return jobs

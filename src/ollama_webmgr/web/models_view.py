@@ -23,6 +23,7 @@ from ollama_webmgr.usecases.models import (
     key_or_none,
 )
 from ollama_webmgr.usecases.running import loaded_models as loaded_on
+from ollama_webmgr.web.formatting import format_size
 
 if TYPE_CHECKING:
     from ollama_webmgr.cluster.servers import Server
@@ -173,6 +174,8 @@ class JobView:
     total: int | None = None
     #: « relancé automatiquement (2) : aucun octet reçu depuis 60 s », or empty
     restarts_text: str = ""
+    #: where a seeded pull's bytes came from: « registre », « depuis le cache »
+    origin_text: str = ""
 
     @property
     def active(self) -> bool:
@@ -231,7 +234,32 @@ def job_view(job: Job) -> JobView:
         finished_at=job.finished_at,
         total=job.progress.total,
         restarts_text=_restarts(job),
+        origin_text=origin_text(job.result) if job.kind == model_jobs.PULL else "",
     )
+
+
+def origin_text(result: object) -> str:
+    r"""Where a node's bytes came from when the pull went through the seed cache.
+
+    >>> origin_text({"source": "cache", "saved": 46_000})
+    'depuis le cache · 46\xa0ko économisés'
+    >>> origin_text({"source": "registry", "saved": 0})
+    'registre'
+    >>> origin_text({"source": "registry", "fallback": "seed cache unreachable"})
+    'registre (cache injoignable)'
+    >>> origin_text({"status": "success"})
+    ''
+    """
+    if not isinstance(result, dict) or "source" not in result:
+        return ""
+    if result.get("fallback"):
+        return "registre (cache injoignable)"
+    saved = result.get("saved")
+    if result["source"] != "cache":
+        return "registre"
+    if isinstance(saved, int) and saved > 0:
+        return f"depuis le cache · {format_size(saved)} économisés"
+    return "depuis le cache"
 
 
 def _restarts(job: Job) -> str:

@@ -1,0 +1,298 @@
+"""The pull-through cache that seeds a fleet: one download from the registry.
+
+When a model goes to several nodes, each seeding job (``jobs/seeding.py``)
+opens a *seeding* here: the manifest is fetched from the registry once per
+seeding (the first job to take the seeding's lock fetches it, the others read
+it), then every blob it lists is fetched once into a content-addressed
+directory (``blobs/sha256-<hex>``, sha256 verified before it is renamed into
+place). The nodes then pull ``<cache>/<ns>/<model>:<tag>`` from the registry
+protocol ``seed_registry`` serves over this directory.
+
+Everything lives in files under one directory (the data dir's
+``seed-cache``), so the web workers that serve the blobs and the job (a
+thread of the web process or an RQ worker on the same machine) agree without
+talking. Locks are ``flock``s taken without blocking and retried: a blocked
+system call would hold every greenlet of a gevent process.
+
+Only what a seeding lists is served, and only while its lease lasts: the
+cache is no open proxy. Blobs stay after the lease (a later seeding of the
+same model finds them); nothing evicts them yet.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from ollama_webmgr.ollama.names import ModelName
+from ollama_webmgr.ollama.registry import MANIFEST_ACCEPT, ollama_user_agent
+
+LEASE = 6 * 3600.0  # seconds a seeding stays served after its last job touched it
+CHUNK = 1 << 20
+_SEED_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+_DIGEST = re.compile(r"^sha256:([0-9a-f]{64})$")
+
+Progress = Callable[[str, int, int], None]  # digest, completed, total
+
+
+class SeedError(Exception):
+    """The registry could not give the cache what a seeding needs."""
+
+
+@dataclass(frozen=True)
+class Blob:
+    digest: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Seeding:
+    """One model being seeded: its manifest (the registry's bytes) and blobs."""
+
+    seed_id: str
+    name: ModelName
+    manifest: bytes
+    expires: float
+
+    @property
+    def blobs(self) -> list[Blob]:
+        body = json.loads(self.manifest)
+        listed = [*body.get("layers", []), body["config"]]
+        return [Blob(str(item["digest"]), int(item["size"])) for item in listed]
+
+    @property
+    def size(self) -> int:
+        return sum(blob.size for blob in self.blobs)
+
+    @property
+    def digest(self) -> str:
+        """What ``/api/tags`` shows for the model once pulled (contract §6.2)."""
+        return hashlib.sha256(self.manifest).hexdigest()
+
+    def serves(self, namespace: str, model: str, tag: str) -> bool:
+        wanted = (namespace.casefold(), model.casefold(), tag.casefold())
+        own = self.name.key[1:]
+        return wanted == own and time.time() < self.expires
+
+
+class SeedCache:
+    """The cache's directory: seedings, blobs, locks."""
+
+    def __init__(self, root: Path, *, lease: float = LEASE) -> None:
+        self.root = root
+        self.lease = lease
+
+    # -- the seeding jobs' side --
+
+    def open_seeding(
+        self, seed_id: str, name: ModelName, registry_url: str, timeout: float = 30.0
+    ) -> Seeding:
+        """The seeding ``seed_id``: its manifest fetched now unless a job of the
+        same seeding already did (the lease is renewed either way)."""
+        if not _SEED_ID.match(seed_id):
+            raise SeedError(f"invalid seeding id {seed_id!r}")
+        with self._lock(f"seed-{seed_id}"):
+            found = self._read_seeding(seed_id)
+            if found is not None and found.name.key == name.key:
+                manifest = found.manifest
+            else:
+                manifest = _fetch_manifest(registry_url, name, timeout)
+            seeding = Seeding(seed_id, name, manifest, time.time() + self.lease)
+            self._write_seeding(seeding)
+        return seeding
+
+    def fill(
+        self,
+        seeding: Seeding,
+        registry_url: str,
+        *,
+        progress: Progress | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
+        timeout: float = 30.0,
+    ) -> int:
+        """Fetch the blobs the cache lacks; the bytes this call took from the registry."""
+        fetched = 0
+        for blob in seeding.blobs:
+            hexa = _hex(blob.digest)
+            with self._lock(f"blob-{hexa}", cancelled):
+                if self._blob(hexa).exists():
+                    if progress:
+                        progress(blob.digest, blob.size, blob.size)
+                    continue
+                url = _blob_url(registry_url, seeding.name, blob.digest)
+                fetched += self._download(url, blob, progress, cancelled, timeout)
+        return fetched
+
+    # -- the serving side --
+
+    def manifest_for(self, namespace: str, model: str, tag: str) -> bytes | None:
+        """The manifest of a model being seeded (the newest seeding), else None."""
+        found = [s for s in self._seedings() if s.serves(namespace, model, tag)]
+        if not found:
+            return None
+        return max(found, key=lambda seeding: seeding.expires).manifest
+
+    def blob_path(self, namespace: str, model: str, digest: str) -> Path | None:
+        """The file of a blob a current seeding of that model lists and the cache holds."""
+        match = _DIGEST.match(digest)
+        if match is None:
+            return None
+        for seeding in self._seedings():
+            if not seeding.serves(namespace, model, seeding.name.tag):
+                continue
+            if any(blob.digest == digest for blob in seeding.blobs):
+                path = self._blob(match.group(1))
+                return path if path.exists() else None
+        return None
+
+    # -- files --
+
+    def _blob(self, hexa: str) -> Path:
+        return self.root / "blobs" / f"sha256-{hexa}"
+
+    def _seeding_file(self, seed_id: str) -> Path:
+        return self.root / "seeds" / f"{seed_id}.json"
+
+    def _read_seeding(self, seed_id: str) -> Seeding | None:
+        try:
+            data = json.loads(self._seeding_file(seed_id).read_text())
+            return Seeding(
+                seed_id,
+                ModelName.parse(str(data["model"])),
+                base64.b64decode(data["manifest"]),
+                float(data["expires"]),
+            )
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def _write_seeding(self, seeding: Seeding) -> None:
+        data = {
+            "model": seeding.name.display,
+            "manifest": base64.b64encode(seeding.manifest).decode(),
+            "expires": seeding.expires,
+        }
+        _atomic_write(self._seeding_file(seeding.seed_id), json.dumps(data).encode())
+
+    def _seedings(self) -> list[Seeding]:
+        folder = self.root / "seeds"
+        if not folder.is_dir():
+            return []
+        current = []
+        for path in folder.glob("*.json"):
+            seeding = self._read_seeding(path.stem)
+            if seeding is not None and time.time() < seeding.expires:
+                current.append(seeding)
+            elif seeding is not None:
+                path.unlink(missing_ok=True)  # its lease ended: nothing serves it
+        return current
+
+    @contextlib.contextmanager
+    def _lock(
+        self, name: str, cancelled: Callable[[], bool] = lambda: False
+    ) -> Iterator[None]:
+        folder = self.root / "locks"
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / name, "a+b") as handle:
+            while True:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if cancelled():
+                        raise SeedError("cancelled") from None
+                    time.sleep(0.05)  # another job fetches it: wait its end
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def _download(
+        self,
+        url: str,
+        blob: Blob,
+        progress: Progress | None,
+        cancelled: Callable[[], bool],
+        timeout: float,
+    ) -> int:
+        """One blob from the registry to the cache, verified; its byte count."""
+        target = self._blob(_hex(blob.digest))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".partial")
+        hasher = hashlib.sha256()
+        received = 0
+        try:
+            with (
+                httpx.stream(
+                    "GET",
+                    url,
+                    headers={"User-Agent": ollama_user_agent(None)},
+                    timeout=timeout,
+                    follow_redirects=True,  # the real registry sends blobs to a CDN
+                ) as response,
+                open(partial, "wb") as out,
+            ):
+                if response.status_code != 200:
+                    raise SeedError(f"{url}: HTTP {response.status_code}")
+                for chunk in response.iter_bytes(CHUNK):
+                    if cancelled():
+                        raise SeedError("cancelled")
+                    out.write(chunk)
+                    hasher.update(chunk)
+                    received += len(chunk)
+                    if progress:
+                        progress(blob.digest, received, blob.size)
+        except httpx.HTTPError as error:
+            partial.unlink(missing_ok=True)
+            raise SeedError(f"{url}: {error}") from None
+        except SeedError:
+            partial.unlink(missing_ok=True)
+            raise
+        actual = f"sha256:{hasher.hexdigest()}"
+        if actual != blob.digest:
+            partial.unlink(missing_ok=True)
+            raise SeedError(f"digest mismatch: want {blob.digest}, got {actual}")
+        os.replace(partial, target)
+        return received
+
+
+def _hex(digest: str) -> str:
+    match = _DIGEST.match(digest)
+    if match is None:
+        raise SeedError(f"not a sha256 digest: {digest!r}")
+    return match.group(1)
+
+
+def _blob_url(registry_url: str, name: ModelName, digest: str) -> str:
+    return f"{registry_url.rstrip('/')}/v2/{name.repository}/blobs/{digest}"
+
+
+def _fetch_manifest(registry_url: str, name: ModelName, timeout: float) -> bytes:
+    url = f"{registry_url.rstrip('/')}/v2/{name.repository}/manifests/{name.tag}"
+    headers = {"Accept": MANIFEST_ACCEPT, "User-Agent": ollama_user_agent(None)}
+    try:
+        response = httpx.get(url, headers=headers, timeout=timeout)
+    except httpx.HTTPError as error:
+        raise SeedError(f"{url}: {error}") from None
+    if response.status_code == 404:
+        raise SeedError(f"{name.display}: unknown to the registry")
+    if response.status_code != 200:
+        raise SeedError(f"{url}: HTTP {response.status_code}")
+    return response.content
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)

@@ -1,0 +1,104 @@
+"""The seed cache spoken as a registry: what the nodes pull from (``/v2/...``).
+
+``GET|HEAD /v2/<ns>/<model>/manifests/<tag>``: the manifest of a model being
+seeded, the registry's bytes verbatim (so the node's digest is the
+registry's). ``GET|HEAD /v2/<ns>/<model>/blobs/<digest>``: the blob from the
+cache's directory, a ``Range`` answered 206 with ``Content-Range``.
+
+Real Ollama (``server/download.go``) first sends a ``GET`` without ``Range``
+and takes the blob's direct URL from the answer's ``Location``: the real
+registry answers 307 to its CDN, and a 200 passes only when it carries a
+``Location`` too (Go's ``Response.Location`` fails without one). A 307 to
+this same host would be followed (same host name) and end on a 200 without
+``Location``; so a ``GET`` without ``Range`` is answered 200 with the bytes
+*and* ``Location`` naming this very URL: Ollama closes that body unread and
+fetches its ranged parts from the URL, any other client reads the blob. Not
+run against a real Ollama here: the emulator asks only ``HEAD`` and ranges.
+
+Anything else is Docker's ``*_UNKNOWN`` 404, as a registry answers: nothing
+outside a current seeding goes out (no open proxy).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from werkzeug.utils import send_file
+from werkzeug.wrappers import Request, Response
+
+from ollama_webmgr.ollama.registry import MANIFEST_ACCEPT
+from ollama_webmgr.ollama.seed_cache import SeedCache
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+PREFIX = "/v2/"
+_MANIFEST = re.compile(r"^/v2/([^/]+)/([^/]+)/manifests/([^/]+)$")
+_BLOB = re.compile(r"^/v2/([^/]+)/([^/]+)/blobs/(sha256:[0-9a-f]{64})$")
+
+
+class SeedRegistry:
+    """The WSGI app of the cache (mounted at ``/v2/`` of the web port)."""
+
+    def __init__(self, cache: SeedCache) -> None:
+        self.cache = cache
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        request = Request(environ)
+        return self.dispatch(request)(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            return Response("405 method not allowed", 405, mimetype="text/plain")
+        if request.path == "/v2/":
+            return _json({})  # the registry API's version check
+        if found := _MANIFEST.match(request.path):
+            return self.manifest(*found.groups())
+        if found := _BLOB.match(request.path):
+            return self.blob(request, *found.groups())
+        return _unknown("NAME_UNKNOWN", "repository name not known to registry")
+
+    def manifest(self, namespace: str, model: str, tag: str) -> Response:
+        body = self.cache.manifest_for(namespace, model, tag)
+        if body is None:
+            return _unknown("MANIFEST_UNKNOWN", "manifest unknown")
+        response = Response(body, content_type=MANIFEST_ACCEPT)
+        response.headers["Docker-Content-Digest"] = (
+            f"sha256:{hashlib.sha256(body).hexdigest()}"
+        )
+        return response
+
+    def blob(
+        self, request: Request, namespace: str, model: str, digest: str
+    ) -> Response:
+        path = self.cache.blob_path(namespace, model, digest)
+        if path is None:
+            return _unknown("BLOB_UNKNOWN", "blob unknown to registry")
+        response = send_file(
+            path,
+            request.environ,
+            mimetype="application/octet-stream",
+            conditional=True,  # Range → 206 + Content-Range, HEAD → headers only
+            etag=False,
+            max_age=None,
+        )
+        response.headers["Accept-Ranges"] = "bytes"
+        response.headers["Docker-Content-Digest"] = digest
+        if "Range" not in request.headers:
+            response.headers["Location"] = request.url  # Ollama's direct URL
+        return response
+
+
+def _unknown(code: str, message: str) -> Response:
+    body = {"errors": [{"code": code, "message": message, "detail": None}]}
+    return _json(body, 404)
+
+
+def _json(body: object, status: int = 200) -> Response:
+    return Response(json.dumps(body), status, content_type="application/json")
