@@ -24,6 +24,19 @@ if TYPE_CHECKING:
 BUSY_MESSAGE = "server busy, please try again.  maximum pending requests exceeded"
 
 
+def set_knobs(
+    knobs: Any, data: dict[str, Any], what: str, fixed: frozenset[str] = frozenset()
+) -> None:
+    """Set the public fields of the dataclass ``knobs`` named in ``data``, all
+    or none: an unknown name (or one of ``fixed``) raises ValueError."""
+    known = {f.name for f in fields(knobs) if not f.name.startswith("_")} - fixed
+    for key in data:
+        if key not in known:
+            raise ValueError(f"unknown {what} {key!r}")
+    for key, value in data.items():
+        setattr(knobs, key, value)
+
+
 @dataclass
 class Faults:
     latency: float = 0.0  # seconds added before answering
@@ -56,12 +69,7 @@ class Faults:
         return faults
 
     def update(self, data: dict[str, Any]) -> None:
-        known = {f.name for f in fields(self) if not f.name.startswith("_")}
-        for key in data:
-            if key not in known:
-                raise ValueError(f"unknown fault knob {key!r}")
-        for key, value in data.items():
-            setattr(self, key, value)
+        set_knobs(self, data, "fault knob")
         if "seed" in data:
             self._rng.seed(self.seed)
 

@@ -38,6 +38,8 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, NamedTuple
 
+from ollama_webmgr.sim.faults import set_knobs
+
 _WAIT_STEP = 0.05
 
 
@@ -92,13 +94,7 @@ class RegistryFaults:
 
     def update(self, data: dict[str, Any]) -> None:
         """Set some knobs (unknown ones raise ValueError); a new stall re-arms."""
-        known = {f.name for f in fields(self) if not f.name.startswith("_")}
-        known.discard("stuck")
-        for key in data:
-            if key not in known:
-                raise ValueError(f"unknown registry fault knob {key!r}")
-        for key, value in data.items():
-            setattr(self, key, value)
+        set_knobs(self, data, "registry fault knob", fixed=frozenset({"stuck"}))
 
     def as_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
