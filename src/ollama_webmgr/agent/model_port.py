@@ -1,0 +1,118 @@
+"""The agent's model port: the node's own models, spoken as a registry.
+
+Opt-in (``ollama-webmgr agent --serve-models PORT``): another node of the
+fleet pulls ``<this host>:<PORT>/<ns>/<model>:<tag>`` with ``insecure`` and
+gets the bytes over the LAN instead of from the internet
+(``jobs/peer_seeding.py``). Read-only, and only model files: the manifests
+of registry models and the blobs they list (``model_files.py``), in the
+answers' shapes of the manager's seed cache (``ollama/registry_answers.py``).
+
+No token is asked here: Ollama, which does the pulling, cannot send ours.
+The port listens on the agent's own host (a LAN address, not every
+interface); anyone who reaches it can read the node's registry models, which
+are public downloads anyway, and nothing else.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from ollama_webmgr.agent.model_files import ModelFiles
+from ollama_webmgr.errors import AgentUnavailable
+from ollama_webmgr.ollama.registry_answers import blob_answer, manifest_answer, route
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+
+class ModelRegistry:
+    """The WSGI app of the model port."""
+
+    def __init__(self, files: ModelFiles) -> None:
+        self.files = files
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        answer = route(Request(environ), self.manifest, self.blob)
+        body = answer(environ, start_response)
+
+        def closing() -> Iterator[bytes]:
+            # closed also when the node drops the connection mid-blob
+            try:
+                yield from body
+            finally:
+                answer.close()
+
+        return closing()
+
+    def manifest(self, namespace: str, model: str, tag: str) -> Response:
+        return manifest_answer(self.files.manifest_for(namespace, model, tag))
+
+    def blob(
+        self, request: Request, namespace: str, model: str, digest: str
+    ) -> Response:
+        path = self.files.blob_path(namespace, model, digest)
+        return blob_answer(request, path, digest)
+
+
+class _Handler(WSGIRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as Ollama's client expects
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # a pull is thousands of ranged requests: no line each
+
+
+@dataclass
+class ModelPort:
+    """The model port, served by a thread (greenlets under gevent)."""
+
+    server: BaseWSGIServer
+    thread: threading.Thread
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+def serve_models(host: str, port: int, models_dir: str) -> ModelPort:
+    """Start serving ``models_dir`` on ``host:port`` (0: a free port)."""
+    app = ModelRegistry(ModelFiles(Path(models_dir)))
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:  # bound here: werkzeug would exit the process on a busy port
+        listening = socket.create_server((host, port), family=family)
+    except OSError as exc:
+        raise AgentUnavailable(
+            f"cannot serve the models on {host}:{port} ({exc.strerror or exc})"
+        ) from None
+    with listening:
+        bound = int(listening.getsockname()[1])
+        server = make_server(
+            host,
+            bound,
+            app,
+            threaded=True,
+            request_handler=_Handler,
+            fd=listening.fileno(),  # werkzeug takes a duplicate
+        )
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.1},
+        name="agent-model-port",
+        daemon=True,
+    )
+    thread.start()
+    return ModelPort(server, thread)
