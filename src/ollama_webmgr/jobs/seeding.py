@@ -31,6 +31,7 @@ from ollama_webmgr.errors import OllamaNotFound, OllamaStreamError, RemoteUnavai
 from ollama_webmgr.jobs.context import TaskContext
 from ollama_webmgr.jobs.model_tasks import task_client, watched_pull
 from ollama_webmgr.jobs.pull_watchdog import WatchdogPolicy
+from ollama_webmgr.ollama.client import OllamaClient
 from ollama_webmgr.ollama.names import ModelName
 from ollama_webmgr.ollama.seed_cache import SeedCache, SeedError, Seeding
 
@@ -79,9 +80,7 @@ def seeded_pull(params: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
                 raise
             # the node cannot reach the cache (SEED_CACHE_URL): it pulls directly
             return _direct(params, ctx, name, policy, NODE_CANNOT_REACH)
-        client.copy(temporary, name.display)
-        with contextlib.suppress(OllamaNotFound):  # a retry after the copy
-            client.delete(temporary)
+        adopt(client, temporary, name)
     return {
         "status": "success",
         "model": name.display,
@@ -90,6 +89,14 @@ def seeded_pull(params: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
         "fetched": fetched,
         "saved": max(0, seeding.size - fetched),
     }
+
+
+def adopt(client: OllamaClient, temporary: str, name: ModelName) -> None:
+    """The model pulled as ``temporary`` under its canonical name, the
+    temporary name deleted (the manifest's bytes, hence the digest, are kept)."""
+    client.copy(temporary, name.display)
+    with contextlib.suppress(OllamaNotFound):  # a retry after the copy
+        client.delete(temporary)
 
 
 def serves(cache_url: str, seeding: Seeding) -> bool:
