@@ -15,6 +15,7 @@ are public downloads anyway, and nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Iterable, Iterator
@@ -64,11 +65,46 @@ class ModelRegistry:
         return blob_answer(request, path, digest)
 
 
-class _Handler(WSGIRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as Ollama's client expects
+class _Connections:
+    """The open connections, cut when the port stops (a blob being sent would
+    otherwise go on to its end after the agent was told to stop)."""
 
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass  # a pull is thousands of ranged requests: no line each
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+
+    def add(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._open.add(sock)
+
+    def discard(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._open.discard(sock)
+
+    def cut(self) -> None:
+        with self._lock:
+            found = list(self._open)
+        for sock in found:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def _handler(connections: _Connections) -> type[WSGIRequestHandler]:
+    class Handler(WSGIRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as Ollama's client expects
+
+        def setup(self) -> None:
+            super().setup()
+            connections.add(self.connection)
+
+        def finish(self) -> None:
+            connections.discard(self.connection)
+            super().finish()
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            pass  # a pull is thousands of ranged requests: no line each
+
+    return Handler
 
 
 @dataclass
@@ -77,14 +113,17 @@ class ModelPort:
 
     server: BaseWSGIServer
     thread: threading.Thread
+    connections: _Connections
 
     @property
     def port(self) -> int:
         return int(self.server.server_address[1])
 
     def stop(self) -> None:
+        """Stop at once: no new connection, the open ones cut."""
         self.server.shutdown()
         self.server.server_close()
+        self.connections.cut()
         self.thread.join(timeout=5)
 
 
@@ -98,6 +137,7 @@ def serve_models(host: str, port: int, models_dir: str) -> ModelPort:
         raise AgentUnavailable(
             f"cannot serve the models on {host}:{port} ({exc.strerror or exc})"
         ) from None
+    connections = _Connections()
     with listening:
         bound = int(listening.getsockname()[1])
         server = make_server(
@@ -105,7 +145,7 @@ def serve_models(host: str, port: int, models_dir: str) -> ModelPort:
             bound,
             app,
             threaded=True,
-            request_handler=_Handler,
+            request_handler=_handler(connections),
             fd=listening.fileno(),  # werkzeug takes a duplicate
         )
     thread = threading.Thread(
@@ -115,4 +155,4 @@ def serve_models(host: str, port: int, models_dir: str) -> ModelPort:
         daemon=True,
     )
     thread.start()
-    return ModelPort(server, thread)
+    return ModelPort(server, thread, connections)
