@@ -133,9 +133,9 @@ def serve_models(host: str, port: int, models_dir: str) -> ModelPort:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:  # bound here: werkzeug would exit the process on a busy port
         listening = socket.create_server((host, port), family=family)
-    except OSError as exc:
+    except OSError:
         raise AgentUnavailable(
-            f"cannot serve the models on {host}:{port} ({exc.strerror or exc})"
+            f"cannot serve the models on {host}:{port} (port in use or bad host)"
         ) from None
     connections = _Connections()
     with listening:

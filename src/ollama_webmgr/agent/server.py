@@ -160,7 +160,6 @@ def run_agent(
         from ollama_webmgr.agent.model_port import serve_models as start_models
 
         models = start_models(host, serve_models, models_dir)
-        print(f"models served on {host}:{models.port} (read-only)", flush=True)
     try:
         server, bound = create_server(
             host,
@@ -182,6 +181,8 @@ def run_agent(
             flush=True,
         )
     print(f"ollama-webmgr agent on {host}:{bound}", flush=True)
+    if models is not None:
+        print(f"models served read-only on {host}:{models.port}", flush=True)
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         if under_gevent:
