@@ -15,13 +15,13 @@ import httpx
 import pytest
 from flask.testing import FlaskClient
 from models_api_support import post, wait_finished
-from peer_support import NodeAgent, node_agent, pull_on_node
 
 from fleet_support import FAST, closed_port_url, fleet_services
 from ollama_webmgr.jobs.model import Job
 from ollama_webmgr.runtime.services import Services
 from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
+from peer_support import NodeAgent, node_agent, pull_on_node
 from waiting import wait_until
 
 MODEL = "all-minilm:latest"  # on no node at first
@@ -164,6 +164,23 @@ def test_without_the_model_on_a_peer_the_pull_is_the_usual_one(
     assert job.result == {"status": "success", "model": MODEL}
     assert fleet.registry.served.total > model_size(fleet) / 2
     assert job.params["peers"][0]["name"] == names(services)[0]
+
+
+def test_to_every_server_the_one_that_has_it_serves_the_others(
+    client: FlaskClient, services: Services, fleet: EmulatedFleet
+) -> None:
+    node_a, node_b = fleet.nodes
+    pull_on_node(node_a.url, MODEL)
+    answer = post(client, "/api/models/pull", {"name": MODEL, "servers": "all"})
+    assert answer.status_code == 202, answer.json
+    jobs = [wait_finished(services, i, 30) for i in answer.json["job_ids"]]
+    assert [job.state for job in jobs] == ["done", "done"], [j.error for j in jobs]
+    by_server = {job.params["server"]: job.result for job in jobs}
+    name_a, name_b = names(services)
+    assert by_server[name_b]["source"] == "peer"
+    assert by_server[name_b]["peer"] == name_a
+    assert by_server[name_a].get("source") != "peer"  # never from itself
+    assert tags(node_b.url).get(MODEL) == registry_digest(fleet)
 
 
 @pytest.fixture

@@ -80,13 +80,17 @@ class PeerFailed:
 
 
 def peers_of(params: dict[str, Any]) -> list[Peer]:
+    """The job's peers, its own server left out."""
     found = params.get("peers")
     if not isinstance(found, list):
         return []
     return [
         Peer(str(item["name"]), str(item["models_url"]))
         for item in found
-        if isinstance(item, dict) and item.get("name") and item.get("models_url")
+        if isinstance(item, dict)
+        and item.get("name")
+        and item.get("models_url")
+        and item["name"] != params.get("server")
     ]
 
 

@@ -69,7 +69,7 @@ def submit_pull(
     targets = chosen_servers(services.servers, servers)
     seed = _seed_params(services, name) if len(targets) > 1 else {}
     jobs = []
-    peers = peer_params(services, name, targets)
+    peers = peer_params(services, name)
     for server in targets:
         job = services.runner.submit(
             PULL,
