@@ -28,7 +28,12 @@ from werkzeug.wrappers import Request, Response
 
 from ollama_webmgr.agent.model_files import ModelFiles
 from ollama_webmgr.errors import AgentUnavailable
-from ollama_webmgr.ollama.registry_answers import blob_answer, manifest_answer, route
+from ollama_webmgr.ollama.registry_answers import (
+    blob_answer,
+    manifest_answer,
+    route,
+    with_direct_url,
+)
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -62,7 +67,7 @@ class ModelRegistry:
         self, request: Request, namespace: str, model: str, digest: str
     ) -> Response:
         path = self.files.blob_path(namespace, model, digest)
-        return blob_answer(request, path, digest)
+        return with_direct_url(request, blob_answer(request, path, digest))
 
 
 class _Connections:

@@ -48,14 +48,14 @@ _STATUSES = {
     "retrying": "nouvel essai…",
     "ejected": "éjecté",
     "restarting pull": "relance automatique…",
+    "looking for a peer": "recherche d’un serveur qui a le modèle à jour",
+    "pulling from a peer": "copie depuis un autre serveur",
+    "peer unreachable": "serveur source injoignable : autre source",
     "filling seed cache": "copie du registre vers le cache",
     "seed cache unreachable": "cache injoignable : téléchargement direct",
     "seed cache unreachable from the node": (
         "cache injoignable depuis ce serveur : téléchargement direct"
     ),
-    "looking for a peer": "recherche d’un serveur qui a le modèle à jour",
-    "pulling from a peer": "copie depuis un autre serveur",
-    "peer unreachable": "serveur source injoignable : autre source",
 }
 _LAYER = re.compile(r"^(?:pulling|downloading) ([0-9a-f]{12})$")
 _CHECKING = re.compile(r"^checking (.+)$")

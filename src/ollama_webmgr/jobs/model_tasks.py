@@ -8,6 +8,7 @@ tells Ollama to stop downloading (it keeps the partial blob for a later resume).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -105,6 +106,15 @@ def watched_pull(
                 "stall_timeout": policy.stall_timeout,
             },
         )
+
+
+def adopt(client: OllamaClient, temporary: str, name: ModelName) -> None:
+    """A model pulled under a temporary name (from the seed cache or a peer:
+    ``host:port/ns/model:tag``) copied to its canonical name, the temporary
+    one deleted; the manifest's bytes, hence the digest, are kept."""
+    client.copy(temporary, name.display)
+    with contextlib.suppress(OllamaNotFound):  # a retry after the copy
+        client.delete(temporary)
 
 
 def _pull_once(

@@ -11,8 +11,8 @@ their models (``agent --serve-models``, reported in ``GetSystemInfo``): the
    never spread, and with the registry out of reach no peer is used;
 3. has its node pull ``<peer host:port>/<ns>/<model>:<tag>`` with
    ``insecure``, checks the digest the node got, then copies it to the
-   canonical name and deletes the temporary one (``seeding.adopt``, as the
-   seed cache's pull does).
+   canonical name and deletes the temporary one (``model_tasks.adopt``, as
+   the seed cache's pull does).
 
 The result says ``source: "peer"``, ``peer`` (the server's name) and the
 bytes ``saved``. When a peer's pull fails (the peer went away mid-pull, its
@@ -34,9 +34,8 @@ import httpx
 
 from ollama_webmgr.errors import OllamaNotFound, OllamaStreamError, PullStalled
 from ollama_webmgr.jobs.context import TaskContext
-from ollama_webmgr.jobs.model_tasks import task_client, watched_pull
+from ollama_webmgr.jobs.model_tasks import adopt, task_client, watched_pull
 from ollama_webmgr.jobs.pull_watchdog import WatchdogPolicy
-from ollama_webmgr.jobs.seeding import adopt, cache_name
 from ollama_webmgr.ollama.client import OllamaClient
 from ollama_webmgr.ollama.names import ModelName, same_model
 from ollama_webmgr.ollama.registry import (
@@ -59,6 +58,14 @@ class Peer:
     @property
     def address(self) -> str:
         return urlsplit(self.models_url).netloc
+
+    def name_for(self, name: ModelName) -> str:
+        """What a node pulls from this peer: ``host:port/ns/model:tag``.
+
+        >>> Peer("a", "http://10.0.0.7:50052").name_for(ModelName.parse("qwen3:0.6b"))
+        '10.0.0.7:50052/library/qwen3:0.6b'
+        """
+        return f"{self.address}/{name.repository}:{name.tag}"
 
 
 @dataclass(frozen=True)
@@ -152,7 +159,7 @@ def _pull_from(
     params: dict[str, Any], ctx: TaskContext, name: ModelName, candidate: Candidate
 ) -> dict[str, Any] | PeerFailed:
     peer = candidate.peer
-    temporary = cache_name(peer.models_url, name)
+    temporary = peer.name_for(name)
     policy = WatchdogPolicy.from_params(params)
     ctx.report("status", {"status": PULLING, "peer": peer.name})
     with task_client(params) as client:

@@ -20,18 +20,16 @@ from the registry, as a single-server pull does; the job says so
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from ollama_webmgr.errors import OllamaNotFound, OllamaStreamError, RemoteUnavailable
+from ollama_webmgr.errors import OllamaStreamError, RemoteUnavailable
 from ollama_webmgr.jobs.context import TaskContext
-from ollama_webmgr.jobs.model_tasks import task_client, watched_pull
+from ollama_webmgr.jobs.model_tasks import adopt, task_client, watched_pull
 from ollama_webmgr.jobs.pull_watchdog import WatchdogPolicy
-from ollama_webmgr.ollama.client import OllamaClient
 from ollama_webmgr.ollama.names import ModelName
 from ollama_webmgr.ollama.seed_cache import SeedCache, SeedError, Seeding
 
@@ -89,14 +87,6 @@ def seeded_pull(params: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
         "fetched": fetched,
         "saved": max(0, seeding.size - fetched),
     }
-
-
-def adopt(client: OllamaClient, temporary: str, name: ModelName) -> None:
-    """The model pulled as ``temporary`` under its canonical name, the
-    temporary name deleted (the manifest's bytes, hence the digest, are kept)."""
-    client.copy(temporary, name.display)
-    with contextlib.suppress(OllamaNotFound):  # a retry after the copy
-        client.delete(temporary)
 
 
 def serves(cache_url: str, seeding: Seeding) -> bool:

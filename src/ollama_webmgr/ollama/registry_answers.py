@@ -12,7 +12,7 @@ differs: ``route`` dispatches to the server's two handlers, which answer with
   ``Docker-Content-Digest`` (their sha256: the node's digest is the registry's);
 * ``GET|HEAD /v2/<ns>/<model>/blobs/<digest>``: the file, a ``Range`` answered
   206 with ``Content-Range``; a ``GET`` without ``Range`` carries ``Location``
-  naming this very URL, real Ollama's "direct URL" (see ``seed_registry.py``);
+  naming this very URL, real Ollama's "direct URL" (``with_direct_url``);
 * anything else: Docker's ``*_UNKNOWN`` 404; a method other than GET/HEAD: 405.
 """
 
@@ -77,8 +77,14 @@ def blob_answer(request: Request, path: Path | None, digest: str) -> Response:
     )
     response.headers["Accept-Ranges"] = "bytes"
     response.headers["Docker-Content-Digest"] = digest
+    return response
+
+
+def with_direct_url(request: Request, response: Response) -> Response:
+    """A ``GET`` without ``Range`` names this very URL in ``Location``: real
+    Ollama's "direct URL" for its ranged parts (see ``seed_registry.py``)."""
     if "Range" not in request.headers:
-        response.headers["Location"] = request.url  # Ollama's direct URL
+        response.headers["Location"] = request.url
     return response
 
 

@@ -66,4 +66,6 @@ class SeedRegistry:
         if path is None:
             return unknown("BLOB_UNKNOWN", "blob unknown to registry")
         response = blob_answer(request, path, digest)
+        if "Range" not in request.headers:
+            response.headers["Location"] = request.url  # Ollama's direct URL
         return response

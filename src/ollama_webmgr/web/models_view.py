@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ollama_webmgr.french.messages import message_for_code
 from ollama_webmgr.french.wording import restart_text, state_label, status_text
@@ -234,13 +234,12 @@ def job_view(job: Job) -> JobView:
         finished_at=job.finished_at,
         total=job.progress.total,
         restarts_text=_restarts(job),
-        origin_text=origin_text(job.result) if job.kind == model_jobs.PULL else "",
+        origin_text=pull_origin_text(job.result) if job.kind == model_jobs.PULL else "",
     )
 
 
 def origin_text(result: object) -> str:
-    r"""Where a node's bytes came from when the pull was seeded (a peer, the
-    seed cache or the registry), and what that saved.
+    r"""Where a node's bytes came from when the pull went through the seed cache.
 
     >>> origin_text({"source": "cache", "saved": 46_000})
     'depuis le cache · 46\xa0ko économisés'
@@ -248,32 +247,41 @@ def origin_text(result: object) -> str:
     'registre'
     >>> origin_text({"source": "registry", "fallback": "seed cache unreachable"})
     'registre (cache injoignable)'
-    >>> origin_text({"source": "peer", "peer": "nœud-1", "saved": 46_000})
-    'depuis nœud-1 · 46\xa0ko économisés'
-    >>> origin_text({"source": "registry", "peer": "nœud-1", "peer_error": "x"})
-    'registre · nœud-1 injoignable'
     >>> origin_text({"status": "success"})
     ''
     """
     if not isinstance(result, dict) or "source" not in result:
         return ""
-    text = _origin(result)
-    if result["source"] != "peer" and result.get("peer_error"):
-        text += f" · {result.get('peer')} injoignable"
-    return text
-
-
-def _origin(result: dict[str, Any]) -> str:
     if result.get("fallback"):
         return "registre (cache injoignable)"
-    source = result["source"]
     saved = result.get("saved")
-    if source == "peer":
-        where = f"depuis {result.get('peer')}"
-    elif source == "cache":
-        where = "depuis le cache"
-    else:
+    if result["source"] != "cache":
         return "registre"
+    if isinstance(saved, int) and saved > 0:
+        return f"depuis le cache · {format_size(saved)} économisés"
+    return "depuis le cache"
+
+
+def pull_origin_text(result: object) -> str:
+    r"""Where a pulled node's bytes came from: another node (a peer), else as
+    ``origin_text`` says; a peer that failed is named after it.
+
+    >>> pull_origin_text({"source": "peer", "peer": "nœud-1", "saved": 46_000})
+    'depuis nœud-1 · 46\xa0ko économisés'
+    >>> pull_origin_text({"source": "peer", "peer": "nœud-1", "saved": 0})
+    'depuis nœud-1'
+    >>> pull_origin_text({"source": "registry", "peer": "nœud-1", "peer_error": "x"})
+    'registre · nœud-1 injoignable'
+    >>> pull_origin_text({"source": "cache", "saved": 46_000})
+    'depuis le cache · 46\xa0ko économisés'
+    """
+    if not isinstance(result, dict) or result.get("source") != "peer":
+        text = origin_text(result)
+        if isinstance(result, dict) and result.get("peer_error"):
+            text += f" · {result.get('peer')} injoignable"
+        return text
+    saved = result.get("saved")
+    where = f"depuis {result.get('peer')}"
     if isinstance(saved, int) and saved > 0:
         return f"{where} · {format_size(saved)} économisés"
     return where
