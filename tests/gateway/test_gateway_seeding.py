@@ -10,6 +10,7 @@ official JavaScript one (npm ``ollama``).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import subprocess
 import time
@@ -26,9 +27,10 @@ import pytest
 from fleet_support import FAST, closed_port_url, fleet_services
 from ollama_webmgr.runtime.services import Services
 from ollama_webmgr.runtime.webapp import create_app
+from ollama_webmgr.sim.app import create_app as create_node_app
 from ollama_webmgr.sim.catalog import DEFAULT_SCALE
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
-from ollama_webmgr.sim.serve import RunningServer, serve_in_thread
+from ollama_webmgr.sim.serve import RunningServer, serve_in_thread, start_in_thread
 from waiting import wait_until
 
 MODEL = "all-minilm:latest"  # on no node
@@ -281,3 +283,45 @@ def test_an_insecure_pull_is_not_seeded(
     _, lines = raw_pull(gateway, **extra)
     assert lines[-1] == {"status": "success"}
     assert fleet.registry.served.total > 2.9 * model_size(fleet)  # each its own
+
+
+class NoRouteTo:
+    """A node that cannot reach ``netloc``: its pull of a name there fails as
+    Ollama's does, naming the address (the rest goes to the emulated node)."""
+
+    def __init__(self, app: Any, netloc: str) -> None:
+        self.app = app
+        self.netloc = netloc
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        if environ["PATH_INFO"] == "/api/pull":
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            if json.loads(body)["model"].startswith(self.netloc):
+                refused = f'Get "http://{self.netloc}/v2/": connection refused'
+                lines = [{"status": "pulling manifest"}, {"error": refused}]
+                start_response("200 OK", [("Content-Type", "application/x-ndjson")])
+                return [b"".join(json.dumps(line).encode() + b"\n" for line in lines)]
+            environ["wsgi.input"] = io.BytesIO(body)
+        return self.app(environ, start_response)
+
+
+def test_a_node_that_cannot_reach_the_cache_pulls_directly(
+    services: Services, web: RunningServer, fleet: EmulatedFleet, cache_url: str
+) -> None:
+    cut = fleet.nodes[2]
+    port = cut.server.port
+    cut.server.stop()
+    app = NoRouteTo(create_node_app(cut.state), urlsplit(cache_url).netloc)
+    cut.server = start_in_thread(app, port=port)
+    fleet.registry.served.reset()
+    with gateway_url(services) as url:
+        answer, lines = raw_pull(url)
+    assert answer.status_code == 200
+    check_stream(lines, blob_sizes(fleet))
+    # the cache's fill, and the cut node's own pull
+    size = model_size(fleet)
+    assert 1.9 * size < fleet.registry.served.total <= 2.05 * size
+    for node in fleet.nodes:
+        found = tags(node.url)
+        assert found.get(MODEL) == registry_digest(fleet), found
+        assert not [name for name in found if "/" in name]
