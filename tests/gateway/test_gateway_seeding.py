@@ -169,11 +169,23 @@ def test_a_raw_pull_through_the_gateway_takes_the_model_from_the_registry_once(
     listed = {m["name"] for m in httpx.get(f"{gateway}/api/tags").json()["models"]}
     assert MODEL in listed
     assert not [name for name in listed if "/" in name]
-    # again: the cache holds it, nothing more from the registry
+    # up to date everywhere: each node answers so, one complete line per blob
     before = fleet.registry.served.total
-    again = httpx.post(f"{gateway}/api/pull", json={"model": MODEL, "stream": False})
+    _, lines = raw_pull(gateway)
+    check_stream(lines, blob_sizes(fleet))
+    assert len(lines) == 3 + len(blob_sizes(fleet)) + 1
+    assert fleet.registry.served.total == before
+    # gone from the nodes, not from the cache: nothing more from the registry
+    for node in fleet.nodes:
+        assert httpx.request(
+            "DELETE", f"{node.url}/api/delete", json={"model": MODEL}
+        ).is_success
+    again = httpx.post(
+        f"{gateway}/api/pull", json={"model": MODEL, "stream": False}, timeout=60
+    )
     assert again.json() == {"status": "success"}
     assert fleet.registry.served.total == before
+    check_seeded(fleet)
 
 
 def test_the_official_clients_read_a_seeded_pull_as_one_ollamas(

@@ -136,11 +136,11 @@ def _plan(gate: Gate, call: Call, targets: list[Server]) -> _Plan | None:
 
 def _everywhere(gate: Gate, targets: list[Server], seeding: Seeding) -> bool:
     """Every server already lists the model with the registry's manifest."""
-    timeouts = gate.timeouts("/api/tags")
+    config = gate.config  # a listing is quick: the health probe's timeout
     for server in targets:
         try:
             listed = gate.upstream(server.url).get_json(
-                "/api/tags", connect=timeouts.connect, read=timeouts.read
+                "/api/tags", connect=config.connect_timeout, read=config.health_timeout
             )
         except (OSError, ValueError):
             return False
