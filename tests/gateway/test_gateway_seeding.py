@@ -337,3 +337,20 @@ def test_a_node_that_cannot_reach_the_cache_pulls_directly(
         found = tags(node.url)
         assert found.get(MODEL) == registry_digest(fleet), found
         assert not [name for name in found if "/" in name]
+
+
+def test_a_fill_that_fails_ends_the_stream_with_one_ollama_error(
+    gateway: str, fleet: EmulatedFleet
+) -> None:
+    fleet.registry.faults.update({"corrupt": True})  # the blobs' bytes are wrong
+    answer, lines = raw_pull(gateway)
+    assert answer.status_code == 200
+    assert lines[0] == {"status": "pulling manifest"}
+    assert set(lines[-1]) == {"error"}, lines[-1]
+    assert lines[-1]["error"].startswith("seed cache: digest mismatch"), lines[-1]
+    for node in fleet.nodes:
+        assert MODEL not in tags(node.url)
+    # without a stream: the same error, as one Ollama's answer
+    failed = httpx.post(f"{gateway}/api/pull", json={"model": MODEL, "stream": False})
+    assert failed.status_code == 502
+    assert failed.json()["error"].startswith("seed cache: ")
