@@ -28,6 +28,7 @@ from ollama_webmgr.gateway.metrics import GatewayMetrics, TtftAverages
 from ollama_webmgr.gateway.relay import Outcome
 from ollama_webmgr.gateway.responses import send_bug, send_error
 from ollama_webmgr.gateway.routes import route_of
+from ollama_webmgr.gateway.seeding import SeedSource
 from ollama_webmgr.gateway.stats import RequestRecord, token_counts
 from ollama_webmgr.gateway.sticky import StickyTable
 from ollama_webmgr.gateway.upstream import Timeouts, Upstreams
@@ -53,8 +54,11 @@ class Gateway:
         on_request: Observer | None = None,
         slots: SlotTable | None = None,
         upstreams: Upstreams | None = None,
+        seed_source: SeedSource | None = None,
     ) -> None:
         self.config = config
+        #: a pull to several servers takes the registry's bytes once through it
+        self.seed_source = seed_source
         self.registry = registry
         self.monitor = monitor
         self.models = monitor.models
@@ -192,9 +196,11 @@ def create_gateway_app(
     on_request: Observer | None = None,
     slots: SlotTable | None = None,
     upstreams: Upstreams | None = None,
+    seed_source: SeedSource | None = None,
 ) -> Gateway:
     """The Ollama-compatible gateway over ``registry`` (``runtime/gateway.py`` runs it);
-    ``upstreams``: the connections it shares with ``monitor``'s probes."""
+    ``upstreams``: the connections it shares with ``monitor``'s probes;
+    ``seed_source``: the seed cache of fanned-out pulls (none: direct pulls)."""
     return Gateway(
         config,
         registry,
@@ -202,4 +208,5 @@ def create_gateway_app(
         on_request=on_request,
         slots=slots,
         upstreams=upstreams,
+        seed_source=seed_source,
     )

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ollama_webmgr.gateway.calls import Call
     from ollama_webmgr.gateway.config import GatewayConfig
     from ollama_webmgr.gateway.relay import Outcome
+    from ollama_webmgr.gateway.seeding import SeedSource
     from ollama_webmgr.gateway.sticky import StickyTable
     from ollama_webmgr.gateway.upstream import Timeouts, Upstream
 
@@ -41,6 +42,11 @@ class Gate(Protocol):
 
     @property
     def sticky(self) -> StickyTable: ...
+
+    @property
+    def seed_source(self) -> SeedSource | None:
+        """The manager's seed cache a pull to several servers goes through."""
+        ...
 
     @property
     def metrics(self) -> Collector: ...

@@ -36,6 +36,7 @@ from ollama_webmgr.gateway.responses import (
     send_json,
     status_line,
 )
+from ollama_webmgr.gateway.seeding import pull_lines
 from ollama_webmgr.ollama.names import is_valid_name
 
 if TYPE_CHECKING:
@@ -154,16 +155,19 @@ def merged(
     merger = ProgressMerger(
         [s.name for s in targets], create=call.path == "/api/create"
     )
-    lines = merged_progress(
-        gate.upstream,
-        targets,
-        call.path,
-        payload,
-        call.headers,
-        gate.timeouts(call.path),
-        cancel,
-        merger,
-    )
+    if call.path == "/api/pull":  # through the seed cache when it can
+        lines = pull_lines(gate, call, targets, cancel, merger)
+    else:
+        lines = merged_progress(
+            gate.upstream,
+            targets,
+            call.path,
+            payload,
+            call.headers,
+            gate.timeouts(call.path),
+            cancel,
+            merger,
+        )
     headers = [("X-Ollama-Server", names)]
     first = next(lines, None)
     if first is None or not stream:

@@ -22,31 +22,20 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
-
-import httpx
 
 from ollama_webmgr.errors import OllamaStreamError, RemoteUnavailable
 from ollama_webmgr.jobs.context import TaskContext
 from ollama_webmgr.jobs.model_tasks import adopt, task_client, watched_pull
 from ollama_webmgr.jobs.pull_watchdog import WatchdogPolicy
 from ollama_webmgr.ollama.names import ModelName
-from ollama_webmgr.ollama.seed_cache import SeedCache, SeedError, Seeding
+from ollama_webmgr.ollama.seed_cache import SeedCache, SeedError
+from ollama_webmgr.ollama.seed_plan import cache_name, node_cannot_reach, serves
 
 FILLING = "filling seed cache"
 FROM_REGISTRY = "registry"
 FROM_CACHE = "cache"
 CACHE_UNREACHABLE = "seed cache unreachable"
 NODE_CANNOT_REACH = "seed cache unreachable from the node"
-
-
-def cache_name(cache_url: str, name: ModelName) -> str:
-    """The name a node pulls from the cache: ``host:port/ns/model:tag``.
-
-    >>> cache_name("http://10.0.0.5:8000", ModelName.parse("qwen3:0.6b"))
-    '10.0.0.5:8000/library/qwen3:0.6b'
-    """
-    return f"{urlsplit(cache_url).netloc}/{name.repository}:{name.tag}"
 
 
 def seeded_pull(params: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
@@ -74,7 +63,7 @@ def seeded_pull(params: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
         try:
             watched_pull(client, temporary, policy, ctx, insecure=True)
         except OllamaStreamError as error:
-            if urlsplit(cache_url).netloc not in error.message:
+            if not node_cannot_reach(cache_url, error.message):
                 raise
             # the node cannot reach the cache (SEED_CACHE_URL): it pulls directly
             return _direct(params, ctx, name, policy, NODE_CANNOT_REACH)
@@ -87,18 +76,6 @@ def seeded_pull(params: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
         "fetched": fetched,
         "saved": max(0, seeding.size - fetched),
     }
-
-
-def serves(cache_url: str, seeding: Seeding) -> bool:
-    """Whether ``cache_url`` is this cache: it answers the seeding's manifest
-    (a web app not served there, or another one, does not)."""
-    name = seeding.name
-    url = f"{cache_url}/v2/{name.repository}/manifests/{name.tag}"
-    try:
-        answer = httpx.get(url, timeout=5.0)
-    except httpx.HTTPError:
-        return False
-    return answer.status_code == 200 and answer.content == seeding.manifest
 
 
 def _direct(

@@ -14,6 +14,7 @@ from ollama_webmgr.cluster.models import ModelMap
 from ollama_webmgr.cluster.servers import ServerRegistry
 from ollama_webmgr.gateway.app import Gateway, create_gateway_app
 from ollama_webmgr.gateway.config import GatewayConfig
+from ollama_webmgr.gateway.seeding import SeedSource
 from ollama_webmgr.gateway.stats import BatchRecorder, RequestRecord
 from ollama_webmgr.gateway.upstream import Upstreams
 
@@ -79,8 +80,16 @@ def build_gateway(
         on_request=recorder.submit,
         slots=_slots(settings),
         upstreams=upstreams,
+        seed_source=seed_source(settings),
     )
     return GatewayService(app, monitor, recorder)
+
+
+def seed_source(settings: Settings) -> SeedSource:
+    """The web app's seed cache: same data dir, served at ``SEED_CACHE_URL``."""
+    return SeedSource(
+        settings.seed_cache_path, settings.seed_cache_address, settings.registry_url
+    )
 
 
 def model_changes(settings: Settings) -> Versions:

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.errors import JobNotRetryable
 from ollama_webmgr.jobs.model import RETRYABLE_STATES, Job
-from ollama_webmgr.ollama.names import DEFAULT_HOST, ModelName
+from ollama_webmgr.ollama.names import ModelName
+from ollama_webmgr.ollama.seed_plan import seedable
 from ollama_webmgr.usecases.actor import Actor, audit
 from ollama_webmgr.usecases.models import (
     NameKey,
@@ -67,7 +68,8 @@ def submit_pull(
     """
     name = valid_name(model)
     targets = chosen_servers(services.servers, servers)
-    seed = _seed_params(services, name) if len(targets) > 1 else {}
+    seeded = seedable(ModelName.parse(name), len(targets))
+    seed = _seed_params(services) if seeded else {}
     jobs = []
     peers = peer_params(services, name)
     for server in targets:
@@ -85,10 +87,8 @@ def submit_pull(
     return jobs
 
 
-def _seed_params(services: Services, name: str) -> dict[str, Any]:
-    """What the jobs of one seeding share (none for a model of another host)."""
-    if ModelName.parse(name).host.casefold() != DEFAULT_HOST:
-        return {}
+def _seed_params(services: Services) -> dict[str, Any]:
+    """What the jobs of one seeding share."""
     settings = services.settings
     return {
         "seed_id": uuid.uuid4().hex,
