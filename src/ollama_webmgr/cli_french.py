@@ -149,6 +149,7 @@ def install() -> None:
 #: messages in English; each edge translates)
 PHRASES = (
     ("cannot listen on", "impossible d’écouter sur"),
+    ("cannot serve the models on", "impossible de servir les modèles sur"),
     ("(port in use or bad host)", "(port occupé ou hôte invalide)"),
 )
 

@@ -433,7 +433,20 @@ def db_info(url: str | None) -> None:
     help="Jeton que les appelants doivent présenter (par défaut : AGENT_TOKEN ;"
     " aucun : ouvert).",
 )
-def agent(host: str, port: int, models_dir: str, token: str | None) -> None:
+@click.option(
+    "--serve-models",
+    "serve_models",
+    type=click.IntRange(0, 65535),
+    envvar="AGENT_SERVE_MODELS",
+    default=None,
+    help="Servir aussi les modèles du nœud, en lecture seule, sur ce port de"
+    " --host (protocole du registre, sans jeton) : les autres nœuds les"
+    " téléchargent sur le réseau local (variable AGENT_SERVE_MODELS ; par"
+    " défaut : non).",
+)
+def agent(
+    host: str, port: int, models_dir: str, token: str | None, serve_models: int | None
+) -> None:
     """Lancer l’agent du nœud : GetSystemInfo en gRPC (processeur, mémoire, disques, GPU)."""
     import os
 
@@ -452,6 +465,7 @@ def agent(host: str, port: int, models_dir: str, token: str | None) -> None:
             port,
             models_dir=os.path.expanduser(models_dir),
             token=token or load_settings().agent_token,
+            serve_models=serve_models,
         )
     except AgentUnavailable as exc:
         raise click.ClickException(cli_french.french_error(exc)) from None

@@ -15,10 +15,12 @@ from ollama_webmgr.cluster.hardware import (
     agents_from_store,
     collect_hardware,
     grpc_client_factory,
+    model_sources,
     set_agent_address,
 )
 from ollama_webmgr.errors import AgentUnavailable
 from ollama_webmgr.store import DatabaseManager, Where, open_database
+from ollama_webmgr.store.records import record_hardware
 
 SERVER = "http://gpu-a:11434"
 T0 = 1_763_900_000.0
@@ -155,6 +157,21 @@ def test_agent_addresses_live_on_the_server_records(db: DatabaseManager) -> None
     assert agents_from_store(db) == {SERVER: "gpu-a:50051"}
     with pytest.raises(AgentUnavailable, match="invalid agent address"):
         set_agent_address(db, SERVER, "http://gpu-a")
+
+
+def test_model_sources_are_the_agents_that_report_a_model_port(
+    db: DatabaseManager,
+) -> None:
+    set_agent_address(db, SERVER, "gpu-a:50051")
+    set_agent_address(db, "http://gpu-b:11434", "[fd00::2]:50051")
+    set_agent_address(db, "http://gpu-c:11434", "gpu-c:50051")
+    record_hardware(db, SERVER, {"system": {"models_port": 50052}})
+    record_hardware(db, "http://gpu-b:11434", {"system": {"models_port": 8080}})
+    record_hardware(db, "http://gpu-c:11434", {"system": {"models_port": None}})
+    assert model_sources(db) == {
+        SERVER: "http://gpu-a:50052",
+        "http://gpu-b:11434": "http://[fd00::2]:8080",
+    }
 
 
 def test_collector_runs_in_the_background_until_stopped(db: DatabaseManager) -> None:

@@ -36,6 +36,7 @@ def test_every_document_key_is_documented(cls: type) -> None:
 def test_agent_needs_neither_flask_nor_sqlalchemy() -> None:
     code = (
         "import sys, ollama_webmgr.agent.server, ollama_webmgr.agent.client;"
+        "import ollama_webmgr.agent.model_port;"
         "heavy = {'flask', 'sqlalchemy', 'httpx', 'redis'} & set(sys.modules);"
         "assert not heavy, heavy"
     )

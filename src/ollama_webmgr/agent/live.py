@@ -67,11 +67,14 @@ class Readers:
         )
 
 
-def live_readers(models_dir: str, *, proc: str = "/proc") -> Readers:
-    """Readers over this machine; ``models_dir`` is Ollama's models folder."""
+def live_readers(
+    models_dir: str, *, proc: str = "/proc", models_port: int | None = None
+) -> Readers:
+    """Readers over this machine; ``models_dir`` is Ollama's models folder,
+    ``models_port`` the port serving it (``model_port.py``), if any."""
     sampler = CpuSampler(proc)
     return Readers(
-        system=read_system,
+        system=lambda: read_system(models_port),
         cpu=sampler.read,
         memory=lambda: parse_meminfo(Path(proc, "meminfo").read_text()),
         disk=lambda: read_disk(models_dir),
@@ -79,7 +82,7 @@ def live_readers(models_dir: str, *, proc: str = "/proc") -> Readers:
     )
 
 
-def read_system() -> SystemDoc:
+def read_system(models_port: int | None = None) -> SystemDoc:
     return SystemDoc(
         hostname=platform.node(),
         os=platform.system(),
@@ -88,6 +91,7 @@ def read_system() -> SystemDoc:
         agent_version=__version__,
         boot_time=psutil.boot_time(),
         collected_at=time.time(),
+        models_port=models_port,
     )
 
 

@@ -42,6 +42,9 @@ class SystemDoc:
     agent_version: str
     boot_time: float | None
     collected_at: float
+    #: the port serving the node's models over the registry protocol
+    #: (``agent --serve-models``), None when it is off
+    models_port: int | None = None
 
 
 @dataclass(frozen=True)

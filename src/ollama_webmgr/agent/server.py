@@ -1,5 +1,10 @@
 """The agent's gRPC server: ``GetSystemInfo`` plus the standard health service.
 
+With ``--serve-models PORT`` the agent also serves the node's models over the
+registry protocol on that port of the same host (``model_port.py``; no token
+there, Ollama could not send it), and reports the port in the system document
+(``models_port``) so that the manager knows where to seed other nodes from.
+
 With a token, every call but the health checks must carry it, either as
 ``authorization: Bearer <token>`` or ``x-agent-token: <token>`` metadata;
 otherwise the call ends with ``UNAUTHENTICATED``. Health stays open so probes
@@ -104,10 +109,12 @@ def create_server(
     token: str | None = None,
     readers: Readers | None = None,
     max_workers: int = 4,
+    models_port: int | None = None,
 ) -> tuple[grpc.Server, int]:
     """Build, bind and start the agent; returns the server and its bound port.
 
-    ``port=0`` picks a free port. ``readers`` default to this machine's.
+    ``port=0`` picks a free port. ``readers`` default to this machine's, which
+    report ``models_port`` (the model port, started by the caller) if given.
     """
     interceptors = [TokenInterceptor(token)] if token else []
     server = grpc.server(
@@ -117,7 +124,10 @@ def create_server(
         options=[("grpc.so_reuseport", 0)],
     )
     ollama_pb2_grpc.add_OllamaServiceServicer_to_server(
-        SystemInfoServicer(readers or live_readers(models_dir)), server
+        SystemInfoServicer(
+            readers or live_readers(models_dir, models_port=models_port)
+        ),
+        server,
     )
     health_servicer = health.HealthServicer()
     for name in ("", SERVICE_NAME):
@@ -135,10 +145,33 @@ def create_server(
     return server, bound
 
 
-def run_agent(host: str, port: int, *, models_dir: str, token: str | None) -> None:
+def run_agent(
+    host: str,
+    port: int,
+    *,
+    models_dir: str,
+    token: str | None,
+    serve_models: int | None = None,
+) -> None:
     """Serve until SIGINT or SIGTERM (the ``ollama-webmgr agent`` command)."""
     under_gevent = cooperate_with_gevent()
-    server, bound = create_server(host, port, models_dir=models_dir, token=token)
+    models = None
+    if serve_models is not None:
+        from ollama_webmgr.agent.model_port import serve_models as start_models
+
+        models = start_models(host, serve_models, models_dir)
+    try:
+        server, bound = create_server(
+            host,
+            port,
+            models_dir=models_dir,
+            token=token,
+            models_port=models.port if models else None,
+        )
+    except BaseException:
+        if models is not None:
+            models.stop()
+        raise
     log.info("agent on %s:%d (token: %s)", host, bound, "yes" if token else "no")
     if not token and host not in LOOPBACK:
         print(
@@ -148,6 +181,8 @@ def run_agent(host: str, port: int, *, models_dir: str, token: str | None) -> No
             flush=True,
         )
     print(f"ollama-webmgr agent on {host}:{bound}", flush=True)
+    if models is not None:
+        print(f"models served read-only on {host}:{models.port}", flush=True)
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         if under_gevent:
@@ -159,3 +194,5 @@ def run_agent(host: str, port: int, *, models_dir: str, token: str | None) -> No
             signal.signal(signum, lambda *_: stopping.set())
     stopping.wait()
     server.stop(grace=1.0).wait()
+    if models is not None:
+        models.stop()

@@ -220,6 +220,23 @@ def agents_from_store(db: DatabaseManager) -> dict[str, str]:
     }
 
 
+def model_sources(db: DatabaseManager) -> dict[str, str]:
+    """Server address -> ``http://<agent host>:<port>`` where its agent serves
+    the node's models (``agent --serve-models``), as its last answer said."""
+    found = {}
+    for doc in db.find("servers", [Where("agent_address", "!=", None)]):
+        info = doc.get("hardware_info")
+        system = info.get("system") if isinstance(info, dict) else None
+        port = system.get("models_port") if isinstance(system, dict) else None
+        agent = str(doc.get("agent_address") or "")
+        if not doc.get("address") or ":" not in agent:
+            continue
+        if isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536:
+            host = agent.rsplit(":", 1)[0]  # [v6] keeps its brackets
+            found[str(doc["address"])] = f"http://{host}:{port}"
+    return found
+
+
 def set_agent_address(db: DatabaseManager, server: str, agent: str | None) -> None:
     """Give a server an agent (``host:port``), or take it away with ``None``."""
     value = check_address(agent) if agent else None

@@ -48,6 +48,9 @@ _STATUSES = {
     "retrying": "nouvel essai…",
     "ejected": "éjecté",
     "restarting pull": "relance automatique…",
+    "looking for a peer": "recherche d’un serveur qui a le modèle à jour",
+    "pulling from a peer": "copie depuis un autre serveur",
+    "peer unreachable": "serveur source injoignable : autre source",
     "filling seed cache": "copie du registre vers le cache",
     "seed cache unreachable": "cache injoignable : téléchargement direct",
     "seed cache unreachable from the node": (

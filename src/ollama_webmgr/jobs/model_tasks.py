@@ -8,6 +8,7 @@ tells Ollama to stop downloading (it keeps the partial blob for a later resume).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -54,14 +55,29 @@ def pull_model(params: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     A pull whose bytes stall or go back is restarted (Ollama resumes from its
     partial blobs), up to ``pull_max_restarts`` times (``jobs.pull_watchdog``);
     each restart is a ``status`` event saying why.
+
+    With ``peers`` (servers whose agent serves their models), a peer with the
+    registry's current copy serves it first (``jobs.peer_seeding``); with a
+    ``seed_id`` (one of several nodes), the pull goes through the seed cache.
     """
+    fallback: dict[str, Any] = {}
+    if params.get("peers"):  # another node may have it: over the LAN
+        from ollama_webmgr.jobs.peer_seeding import PeerFailed, peer_pull
+
+        outcome = peer_pull(params, ctx)
+        if isinstance(outcome, dict):
+            return outcome
+        if isinstance(outcome, PeerFailed):  # said in the usual path's result
+            fallback = {"peer": outcome.peer, "peer_error": outcome.error}
     if params.get("seed_id"):  # one of several nodes: through the seed cache
         from ollama_webmgr.jobs.seeding import seeded_pull
 
-        return seeded_pull(params, ctx)
+        return {**seeded_pull(params, ctx), **fallback}
     model = ModelName.parse(str(params["model"])).display
     with task_client(params) as client:
         watched_pull(client, model, WatchdogPolicy.from_params(params), ctx)
+    if fallback:
+        return {"status": "success", "model": model, "source": "registry", **fallback}
     return {"status": "success", "model": model}
 
 
@@ -90,6 +106,15 @@ def watched_pull(
                 "stall_timeout": policy.stall_timeout,
             },
         )
+
+
+def adopt(client: OllamaClient, temporary: str, name: ModelName) -> None:
+    """A model pulled under a temporary name (from the seed cache or a peer:
+    ``host:port/ns/model:tag``) copied to its canonical name, the temporary
+    one deleted; the manifest's bytes, hence the digest, are kept."""
+    client.copy(temporary, name.display)
+    with contextlib.suppress(OllamaNotFound):  # a retry after the copy
+        client.delete(temporary)
 
 
 def _pull_once(

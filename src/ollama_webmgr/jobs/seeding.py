@@ -20,13 +20,12 @@ from the registry, as a single-server pull does; the job says so
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Any
 
-from ollama_webmgr.errors import OllamaNotFound, OllamaStreamError, RemoteUnavailable
+from ollama_webmgr.errors import OllamaStreamError, RemoteUnavailable
 from ollama_webmgr.jobs.context import TaskContext
-from ollama_webmgr.jobs.model_tasks import task_client, watched_pull
+from ollama_webmgr.jobs.model_tasks import adopt, task_client, watched_pull
 from ollama_webmgr.jobs.pull_watchdog import WatchdogPolicy
 from ollama_webmgr.ollama.names import ModelName
 from ollama_webmgr.ollama.seed_cache import SeedCache, SeedError
@@ -68,9 +67,7 @@ def seeded_pull(params: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
                 raise
             # the node cannot reach the cache (SEED_CACHE_URL): it pulls directly
             return _direct(params, ctx, name, policy, NODE_CANNOT_REACH)
-        client.copy(temporary, name.display)
-        with contextlib.suppress(OllamaNotFound):  # a retry after the copy
-            client.delete(temporary)
+        adopt(client, temporary, name)
     return {
         "status": "success",
         "model": name.display,

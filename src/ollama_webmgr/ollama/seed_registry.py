@@ -16,29 +16,29 @@ fetches its ranged parts from the URL, any other client reads the blob. Not
 run against a real Ollama here: the emulator asks only ``HEAD`` and ranges.
 
 Anything else is Docker's ``*_UNKNOWN`` 404, as a registry answers: nothing
-outside a current seeding goes out (no open proxy).
+outside a current seeding goes out (no open proxy). The answers' shapes are
+``registry_answers.py``'s, shared with the node agent's model port.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
-from ollama_webmgr.ollama.registry import MANIFEST_ACCEPT
+from ollama_webmgr.ollama.registry_answers import (
+    blob_answer,
+    manifest_answer,
+    route,
+    unknown,
+)
 from ollama_webmgr.ollama.seed_cache import SeedCache
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 PREFIX = "/v2/"
-_MANIFEST = re.compile(r"^/v2/([^/]+)/([^/]+)/manifests/([^/]+)$")
-_BLOB = re.compile(r"^/v2/([^/]+)/([^/]+)/blobs/(sha256:[0-9a-f]{64})$")
 
 
 class SeedRegistry:
@@ -54,51 +54,18 @@ class SeedRegistry:
         return self.dispatch(request)(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
-        if request.method not in ("GET", "HEAD"):
-            return Response("405 method not allowed", 405, mimetype="text/plain")
-        if request.path == "/v2/":
-            return _json({})  # the registry API's version check
-        if found := _MANIFEST.match(request.path):
-            return self.manifest(*found.groups())
-        if found := _BLOB.match(request.path):
-            return self.blob(request, *found.groups())
-        return _unknown("NAME_UNKNOWN", "repository name not known to registry")
+        return route(request, self.manifest, self.blob)
 
     def manifest(self, namespace: str, model: str, tag: str) -> Response:
-        body = self.cache.manifest_for(namespace, model, tag)
-        if body is None:
-            return _unknown("MANIFEST_UNKNOWN", "manifest unknown")
-        response = Response(body, content_type=MANIFEST_ACCEPT)
-        response.headers["Docker-Content-Digest"] = (
-            f"sha256:{hashlib.sha256(body).hexdigest()}"
-        )
-        return response
+        return manifest_answer(self.cache.manifest_for(namespace, model, tag))
 
     def blob(
         self, request: Request, namespace: str, model: str, digest: str
     ) -> Response:
         path = self.cache.blob_path(namespace, model, digest)
         if path is None:
-            return _unknown("BLOB_UNKNOWN", "blob unknown to registry")
-        response = send_file(
-            path,
-            request.environ,
-            mimetype="application/octet-stream",
-            conditional=True,  # Range → 206 + Content-Range, HEAD → headers only
-            etag=False,
-            max_age=None,
-        )
-        response.headers["Accept-Ranges"] = "bytes"
-        response.headers["Docker-Content-Digest"] = digest
+            return unknown("BLOB_UNKNOWN", "blob unknown to registry")
+        response = blob_answer(request, path, digest)
         if "Range" not in request.headers:
             response.headers["Location"] = request.url  # Ollama's direct URL
         return response
-
-
-def _unknown(code: str, message: str) -> Response:
-    body = {"errors": [{"code": code, "message": message, "detail": None}]}
-    return _json(body, 404)
-
-
-def _json(body: object, status: int = 200) -> Response:
-    return Response(json.dumps(body), status, content_type="application/json")

@@ -28,6 +28,7 @@ from ollama_webmgr.usecases.models import (
     server_models,
     valid_name,
 )
+from ollama_webmgr.usecases.peer_seeding import peer_params
 from ollama_webmgr.usecases.servers import ALL_SERVERS, chosen_servers
 
 if TYPE_CHECKING:
@@ -57,6 +58,9 @@ def submit_pull(
 ) -> list[Job]:
     """One pull job per server; a pull already running there is joined.
 
+    A server of the fleet that has the model and serves its models (its
+    agent's model port) serves it first (``usecases/peer_seeding.py``).
+
     To several servers a registry model is seeded: the manager's cache fetches
     it from the registry once and the servers pull it from the cache
     (``jobs/seeding.py``); to one server, or from another host, each pulls
@@ -67,10 +71,11 @@ def submit_pull(
     seeded = seedable(ModelName.parse(name), len(targets))
     seed = _seed_params(services) if seeded else {}
     jobs = []
+    peers = peer_params(services, name)
     for server in targets:
         job = services.runner.submit(
             PULL,
-            task_params(services, server, model=name, **seed),
+            task_params(services, server, model=name, **{**seed, **peers}),
             dedupe_key=f"pull:{server.url}:{normalised(name)}",
         )
         services.models_cache.watch(server.url, job.id)

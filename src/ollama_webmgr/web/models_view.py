@@ -234,7 +234,7 @@ def job_view(job: Job) -> JobView:
         finished_at=job.finished_at,
         total=job.progress.total,
         restarts_text=_restarts(job),
-        origin_text=origin_text(job.result) if job.kind == model_jobs.PULL else "",
+        origin_text=pull_origin_text(job.result) if job.kind == model_jobs.PULL else "",
     )
 
 
@@ -260,6 +260,31 @@ def origin_text(result: object) -> str:
     if isinstance(saved, int) and saved > 0:
         return f"depuis le cache · {format_size(saved)} économisés"
     return "depuis le cache"
+
+
+def pull_origin_text(result: object) -> str:
+    r"""Where a pulled node's bytes came from: another node (a peer), else as
+    ``origin_text`` says; a peer that failed is named after it.
+
+    >>> pull_origin_text({"source": "peer", "peer": "nœud-1", "saved": 46_000})
+    'depuis nœud-1 · 46\xa0ko économisés'
+    >>> pull_origin_text({"source": "peer", "peer": "nœud-1", "saved": 0})
+    'depuis nœud-1'
+    >>> pull_origin_text({"source": "registry", "peer": "nœud-1", "peer_error": "x"})
+    'registre · nœud-1 injoignable'
+    >>> pull_origin_text({"source": "cache", "saved": 46_000})
+    'depuis le cache · 46\xa0ko économisés'
+    """
+    if not isinstance(result, dict) or result.get("source") != "peer":
+        text = origin_text(result)
+        if isinstance(result, dict) and result.get("peer_error"):
+            text += f" · {result.get('peer')} injoignable"
+        return text
+    saved = result.get("saved")
+    where = f"depuis {result.get('peer')}"
+    if isinstance(saved, int) and saved > 0:
+        return f"{where} · {format_size(saved)} économisés"
+    return where
 
 
 def _restarts(job: Job) -> str:
