@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -116,6 +117,17 @@ SIM_MODELS = {
 }
 
 
+def all_healthy(monitor: HealthMonitor, registry: ServerRegistry) -> None:
+    """Probe until every node is healthy: under load, one 0.5 s probe may time
+    out, and a node left out would change what the test fans out to."""
+    for _ in range(20):
+        monitor.check_all()
+        if all(monitor.is_healthy(s.name) for s in registry.active()):
+            return
+        time.sleep(0.2)
+    raise AssertionError("the emulated nodes did not all answer their probe")
+
+
 @pytest.fixture
 def sim_fleet() -> Iterator[SimFleet]:
     started: list[RunningServer] = []
@@ -140,7 +152,7 @@ def sim_fleet() -> Iterator[SimFleet]:
         app = create_gateway_app(
             config, registry, monitor, on_request=records.append, upstreams=upstreams
         )
-        monitor.check_all()
+        all_healthy(monitor, registry)
         front = start_in_thread(app)
         started.append(front)
         fleet = SimFleet(states, urls, servers, app, front.url, nodes, records)
