@@ -13,9 +13,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from fleet_support import closed_port_url
 from ollama_webmgr.sim.blobstore import split
 from ollama_webmgr.sim.catalog import CatalogModel, Registry
-from ollama_webmgr.sim.downloading import MIN_PART_SIZE, NUM_PARTS
+from ollama_webmgr.sim.downloading import (
+    MIN_PART_SIZE,
+    NUM_PARTS,
+    Download,
+    _fetch_part,
+)
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
 from ollama_webmgr.sim.library import create_library_app
 from ollama_webmgr.sim.serve import serve_in_thread
@@ -331,3 +337,17 @@ def test_a_stall_that_falls_at_the_end_of_a_response_sticks_the_next_one(
     assert (stuck.digest, stuck.offset) == (weights.digest, 10)
     assert stuck.unstuck is not None
     assert stuck.unstuck - stuck.started >= 0.3
+
+
+def test_a_blob_host_gone_is_named_in_the_error_as_go_names_it() -> None:
+    """Ollama's error after its retries carries Go's ``Get "<url>": …``: the
+    seeding jobs tell a node that cannot reach the cache by that address."""
+    state = SimState.with_models([], retry_delay=0.01)
+    url = f"{closed_port_url()}/v2/library/x/blobs/sha256:{'0' * 64}"
+    download = Download(f"sha256:{'0' * 64}", url, 10, parts=split(10, 1, 1))
+    state.store.begin(download.digest, 10, download.parts)
+    failures: list[str] = []
+    _fetch_part(state, download, download.parts[0], failures)
+    assert failures == [
+        f'max retries exceeded: Get "{url}": [Errno 111] Connection refused'
+    ]

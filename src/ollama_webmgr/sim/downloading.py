@@ -230,7 +230,10 @@ def _fetch_part(
 def _transfer(state: SimState, download: Download, part: Part) -> None:
     """One ranged ``GET`` for what the part lacks; raises when it ends early."""
     connection, path = connect(download.url, state.stall_timeout)
-    connection.connect()
+    try:
+        connection.connect()
+    except OSError as error:  # Go's client names the URL it could not reach
+        raise ConnectionError(f'Get "{download.url}": {error}') from error
     sock = connection.sock
     download.track(sock, True)
     try:
