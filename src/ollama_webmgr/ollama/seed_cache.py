@@ -14,6 +14,12 @@ thread of the web process or an RQ worker on the same machine) agree without
 talking. Locks are ``flock``s taken without blocking and retried: a blocked
 system call would hold every greenlet of a gevent process.
 
+With a ``rate`` (bytes/s), every download from the registry draws from one
+``Budget`` (``ollama/bandwidth.py``) shared by all the processes filling this
+cache: the internet line's cap. Its connections then take a small socket
+receive buffer and read in small chunks, so that the registry cannot push
+megabytes into the kernel ahead of the cap: what it sends is what we read.
+
 Only what a seeding lists is served, and only while its lease lasts: the
 cache is no open proxy. Blobs stay after the lease (a later seeding of the
 same model finds them); nothing evicts them yet.
@@ -28,6 +34,7 @@ import hashlib
 import json
 import os
 import re
+import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -35,11 +42,16 @@ from pathlib import Path
 
 import httpx
 
+from ollama_webmgr.ollama.bandwidth import QUANTUM, Budget, Snapshot
 from ollama_webmgr.ollama.names import ModelName
 from ollama_webmgr.ollama.registry import MANIFEST_ACCEPT, ollama_user_agent
 
 LEASE = 6 * 3600.0  # seconds a seeding stays served after its last job touched it
 CHUNK = 1 << 20
+#: the kernel's receive buffer of a capped download (it doubles it)
+CAPPED_RCVBUF = 1 << 15
+#: the registry's budget in ``<cache>/bandwidth`` (``ollama/bandwidth.py``)
+REGISTRY_BUDGET = "registry"
 _SEED_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 _DIGEST = re.compile(r"^sha256:([0-9a-f]{64})$")
 
@@ -89,9 +101,25 @@ class Seeding:
 class SeedCache:
     """The cache's directory: seedings, blobs, locks."""
 
-    def __init__(self, root: Path, *, lease: float = LEASE) -> None:
+    def __init__(
+        self, root: Path, *, lease: float = LEASE, rate: float | None = None
+    ) -> None:
         self.root = root
         self.lease = lease
+        #: what every download from the registry draws from (no cap: unlimited)
+        self.budget = Budget(self.bandwidth_dir, REGISTRY_BUDGET, rate)
+
+    @property
+    def bandwidth_dir(self) -> Path:
+        return self.root / "bandwidth"
+
+    def node_budget(self, address: str, rate: float | None) -> Budget:
+        """The budget of what the cache serves to one node (its address)."""
+        return Budget(self.bandwidth_dir, f"node-{address}", rate)
+
+    def registry_use(self) -> Snapshot:
+        """The registry downloads running now, from every process."""
+        return self.budget.snapshot()
 
     # -- the seeding jobs' side --
 
@@ -120,12 +148,16 @@ class SeedCache:
         progress: Progress | None = None,
         cancelled: Callable[[], bool] = lambda: False,
         timeout: float = 30.0,
+        waiting: Callable[[], None] | None = None,
     ) -> int:
-        """Fetch the blobs the cache lacks; the bytes this call took from the registry."""
+        """Fetch the blobs the cache lacks; the bytes this call took from the registry.
+
+        ``waiting`` is called (often) while another job fetches a blob this one needs.
+        """
         fetched = 0
         for blob in seeding.blobs:
             hexa = _hex(blob.digest)
-            with self._lock(f"blob-{hexa}", cancelled):
+            with self._lock(f"blob-{hexa}", cancelled, waiting):
                 if self._blob(hexa).exists():
                     if progress:
                         progress(blob.digest, blob.size, blob.size)
@@ -199,7 +231,10 @@ class SeedCache:
 
     @contextlib.contextmanager
     def _lock(
-        self, name: str, cancelled: Callable[[], bool] = lambda: False
+        self,
+        name: str,
+        cancelled: Callable[[], bool] = lambda: False,
+        waiting: Callable[[], None] | None = None,
     ) -> Iterator[None]:
         folder = self.root / "locks"
         folder.mkdir(parents=True, exist_ok=True)
@@ -211,6 +246,8 @@ class SeedCache:
                 except BlockingIOError:
                     if cancelled():
                         raise SeedError("cancelled") from None
+                    if waiting:
+                        waiting()
                     time.sleep(0.05)  # another job fetches it: wait its end
             try:
                 yield
@@ -231,20 +268,19 @@ class SeedCache:
         partial = target.with_suffix(".partial")
         hasher = hashlib.sha256()
         received = 0
+        capped = self.budget.rate is not None
         try:
             with (
-                httpx.stream(
-                    "GET",
-                    url,
-                    headers={"User-Agent": ollama_user_agent(None)},
-                    timeout=timeout,
-                    follow_redirects=True,  # the real registry sends blobs to a CDN
+                _client(capped, timeout) as client,
+                client.stream(
+                    "GET", url, headers={"User-Agent": ollama_user_agent(None)}
                 ) as response,
                 open(partial, "wb") as out,
+                self.budget.flow(blob.digest) as flow,
             ):
                 if response.status_code != 200:
                     raise SeedError(f"{url}: HTTP {response.status_code}")
-                for chunk in response.iter_bytes(CHUNK):
+                for chunk in response.iter_bytes(QUANTUM if capped else CHUNK):
                     if cancelled():
                         raise SeedError("cancelled")
                     out.write(chunk)
@@ -252,6 +288,7 @@ class SeedCache:
                     received += len(chunk)
                     if progress:
                         progress(blob.digest, received, blob.size)
+                    flow.took(len(chunk))
         except httpx.HTTPError as error:
             partial.unlink(missing_ok=True)
             raise SeedError(f"{url}: {error}") from None
@@ -264,6 +301,15 @@ class SeedCache:
             raise SeedError(f"digest mismatch: want {blob.digest}, got {actual}")
         os.replace(partial, target)
         return received
+
+
+def _client(capped: bool, timeout: float) -> httpx.Client:
+    """The registry's client; capped, with a small receive buffer (so the
+    registry's own count of what it sent follows the cap)."""
+    options = [(socket.SOL_SOCKET, socket.SO_RCVBUF, CAPPED_RCVBUF)] if capped else []
+    transport = httpx.HTTPTransport(socket_options=options)
+    # the real registry sends blobs to a CDN
+    return httpx.Client(transport=transport, timeout=timeout, follow_redirects=True)
 
 
 def _hex(digest: str) -> str:

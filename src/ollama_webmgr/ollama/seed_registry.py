@@ -15,6 +15,10 @@ this same host would be followed (same host name) and end on a 200 without
 fetches its ranged parts from the URL, any other client reads the blob. Not
 run against a real Ollama here: the emulator asks only ``HEAD`` and ranges.
 
+With a per-node cap (``node_rate()``, bytes/s), the blob bytes a node is sent
+are paced by a ``Budget`` of its address (``ollama/bandwidth.py``), shared by
+every web worker: all the parts a node fetches at once share its cap.
+
 Anything else is Docker's ``*_UNKNOWN`` 404, as a registry answers: nothing
 outside a current seeding goes out (no open proxy).
 """
@@ -24,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from werkzeug.utils import send_file
@@ -44,8 +48,11 @@ _BLOB = re.compile(r"^/v2/([^/]+)/([^/]+)/blobs/(sha256:[0-9a-f]{64})$")
 class SeedRegistry:
     """The WSGI app of the cache (mounted at ``/v2/`` of the web port)."""
 
-    def __init__(self, cache: SeedCache) -> None:
+    def __init__(
+        self, cache: SeedCache, node_rate: Callable[[], float | None] = lambda: None
+    ) -> None:
         self.cache = cache
+        self.node_rate = node_rate
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
@@ -92,6 +99,11 @@ class SeedRegistry:
         response.headers["Docker-Content-Digest"] = digest
         if "Range" not in request.headers:
             response.headers["Location"] = request.url  # Ollama's direct URL
+        rate = self.node_rate() if request.method == "GET" else None
+        if rate:
+            address = request.remote_addr or "unknown"
+            budget = self.cache.node_budget(address, rate)
+            response.response = budget.paced(response.iter_encoded(), digest)
         return response
 
 
