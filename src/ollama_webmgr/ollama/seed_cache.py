@@ -54,6 +54,8 @@ CAPPED_RCVBUF = 1 << 15
 REGISTRY_BUDGET = "registry"
 _SEED_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 _DIGEST = re.compile(r"^sha256:([0-9a-f]{64})$")
+_ALIAS = re.compile(r"^(.+)--node-([0-9a-f]{8})$")
+_NAMESPACE_MAX = 80  # what Ollama accepts
 
 Progress = Callable[[str, int, int], None]  # digest, completed, total
 
@@ -96,6 +98,27 @@ class Seeding:
         wanted = (namespace.casefold(), model.casefold(), tag.casefold())
         own = self.name.key[1:]
         return wanted == own and time.time() < self.expires
+
+
+def node_namespace(namespace: str, node_url: str) -> str:
+    """The namespace one node pulls a seeded model under: the model's, tagged
+    with a token of the node, so that the cache knows which node asks (several
+    nodes may share an address: one host, a NAT). Too long: the namespace as is.
+
+    >>> node_namespace("library", "http://10.0.0.7:11434")
+    'library--node-1a752f72'
+    >>> split_namespace("library--node-1a752f72"), split_namespace("library")
+    (('library', '1a752f72'), ('library', None))
+    """
+    token = hashlib.sha256(node_url.encode()).hexdigest()[:8]
+    alias = f"{namespace}--node-{token}"
+    return alias if len(alias) <= _NAMESPACE_MAX else namespace
+
+
+def split_namespace(namespace: str) -> tuple[str, str | None]:
+    """The model's namespace and the node's token (None: no token)."""
+    found = _ALIAS.match(namespace)
+    return (found.group(1), found.group(2)) if found else (namespace, None)
 
 
 class SeedCache:
@@ -170,6 +193,7 @@ class SeedCache:
 
     def manifest_for(self, namespace: str, model: str, tag: str) -> bytes | None:
         """The manifest of a model being seeded (the newest seeding), else None."""
+        namespace, _ = split_namespace(namespace)
         found = [s for s in self._seedings() if s.serves(namespace, model, tag)]
         if not found:
             return None
@@ -180,6 +204,7 @@ class SeedCache:
         match = _DIGEST.match(digest)
         if match is None:
             return None
+        namespace, _ = split_namespace(namespace)
         for seeding in self._seedings():
             if not seeding.serves(namespace, model, seeding.name.tag):
                 continue

@@ -16,8 +16,10 @@ fetches its ranged parts from the URL, any other client reads the blob. Not
 run against a real Ollama here: the emulator asks only ``HEAD`` and ranges.
 
 With a per-node cap (``node_rate()``, bytes/s), the blob bytes a node is sent
-are paced by a ``Budget`` of its address (``ollama/bandwidth.py``), shared by
-every web worker: all the parts a node fetches at once share its cap.
+are paced by a ``Budget`` of that node (``ollama/bandwidth.py``), shared by
+every web worker: all the parts a node fetches at once share its cap. The node
+is known by the token its pull names in the namespace (``node_namespace``),
+else by its address.
 
 Anything else is Docker's ``*_UNKNOWN`` 404, as a registry answers: nothing
 outside a current seeding goes out (no open proxy).
@@ -32,10 +34,11 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from werkzeug.utils import send_file
+from werkzeug.wsgi import ClosingIterator
 from werkzeug.wrappers import Request, Response
 
 from ollama_webmgr.ollama.registry import MANIFEST_ACCEPT
-from ollama_webmgr.ollama.seed_cache import SeedCache
+from ollama_webmgr.ollama.seed_cache import SeedCache, split_namespace
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -101,9 +104,12 @@ class SeedRegistry:
             response.headers["Location"] = request.url  # Ollama's direct URL
         rate = self.node_rate() if request.method == "GET" else None
         if rate:
-            address = request.remote_addr or "unknown"
-            budget = self.cache.node_budget(address, rate)
-            response.response = budget.paced(response.iter_encoded(), digest)
+            _, token = split_namespace(namespace)
+            node = token or request.remote_addr or "unknown"
+            budget = self.cache.node_budget(node, rate)
+            body = response.response  # the file: closed when the paced body is
+            paced = budget.paced(response.iter_encoded(), digest)
+            response.response = ClosingIterator(paced, getattr(body, "close", None))
         return response
 
 

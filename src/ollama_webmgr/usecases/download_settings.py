@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ollama_webmgr.errors import DownloadReason, InvalidDownloadSettings
+from ollama_webmgr.ollama.bandwidth import Snapshot
+from ollama_webmgr.ollama.seed_cache import SeedCache
 from ollama_webmgr.settings import Settings
 from ollama_webmgr.store.database import DatabaseManager, Where
 from ollama_webmgr.usecases.actor import Actor, audit
@@ -122,6 +124,12 @@ def change(
         services.db.upsert("config", ["key"], {"key": CONFIG_KEY, "value": values})
         audit(services.db, actor, "downloads.config", "downloads", changed)
     return current(services)
+
+
+def registry_use(services: Services, values: DownloadSettings) -> Snapshot:
+    """The registry downloads running now under the fleet cap ``values`` has."""
+    cache = SeedCache(services.settings.seed_cache_path, rate=values.fleet_rate)
+    return cache.registry_use()
 
 
 class NodeRate:

@@ -18,6 +18,7 @@ from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.errors import JobNotRetryable
 from ollama_webmgr.jobs.model import RETRYABLE_STATES, Job
 from ollama_webmgr.ollama.names import DEFAULT_HOST, ModelName
+from ollama_webmgr.usecases import download_settings
 from ollama_webmgr.usecases.actor import Actor, audit
 from ollama_webmgr.usecases.models import (
     NameKey,
@@ -37,16 +38,18 @@ CHECK = "check_update"
 
 
 def task_params(services: Services, server: Server, **extra: Any) -> dict[str, Any]:
-    """What a model task needs to build its own clients (in any process)."""
+    """What a model task needs to build its own clients (in any process);
+    the watchdog's settings as the « Téléchargements » page has them now."""
     settings = services.settings
+    downloads = download_settings.current(services)
     return {
         "server_url": server.url,
         "server": server.name,
         "connect_timeout": settings.connect_timeout,
         "read_timeout": settings.read_timeout,
         "pull_timeout": settings.pull_timeout,
-        "pull_stall_timeout": settings.pull_stall_timeout,
-        "pull_max_restarts": settings.pull_max_restarts,
+        "pull_stall_timeout": downloads.pull_stall_timeout,
+        "pull_max_restarts": downloads.pull_max_restarts,
         **extra,
     }
 
@@ -59,11 +62,13 @@ def submit_pull(
     To several servers a registry model is seeded: the manager's cache fetches
     it from the registry once and the servers pull it from the cache
     (``jobs/seeding.py``); to one server, or from another host, each pulls
-    directly.
+    directly. Under a fleet bandwidth cap, a registry model always goes
+    through the cache (even to one server): the cap is applied there.
     """
     name = valid_name(model)
     targets = chosen_servers(services.servers, servers)
-    seed = _seed_params(services, name) if len(targets) > 1 else {}
+    cap = download_settings.current(services).fleet_rate
+    seed = _seed_params(services, name, cap) if len(targets) > 1 or cap else {}
     jobs = []
     for server in targets:
         job = services.runner.submit(
@@ -80,17 +85,20 @@ def submit_pull(
     return jobs
 
 
-def _seed_params(services: Services, name: str) -> dict[str, Any]:
+def _seed_params(services: Services, name: str, cap: float | None) -> dict[str, Any]:
     """What the jobs of one seeding share (none for a model of another host)."""
     if ModelName.parse(name).host.casefold() != DEFAULT_HOST:
         return {}
     settings = services.settings
-    return {
+    params: dict[str, Any] = {
         "seed_id": uuid.uuid4().hex,
         "seed_dir": str(settings.seed_cache_path),
         "seed_cache_url": settings.seed_cache_address,
         "registry_url": settings.registry_url,
     }
+    if cap:
+        params["fleet_rate"] = cap
+    return params
 
 
 def submit_check(
