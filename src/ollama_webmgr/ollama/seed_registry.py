@@ -34,8 +34,8 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from werkzeug.utils import send_file
-from werkzeug.wsgi import ClosingIterator
 from werkzeug.wrappers import Request, Response
+from werkzeug.wsgi import ClosingIterator
 
 from ollama_webmgr.ollama.registry import MANIFEST_ACCEPT
 from ollama_webmgr.ollama.seed_cache import SeedCache, split_namespace

@@ -15,8 +15,8 @@ counters under ``/_sim/registry``.
 
 from __future__ import annotations
 
-import json
 import contextlib
+import json
 import re
 import socket
 import time
