@@ -40,6 +40,7 @@ from ollama_webmgr.usecases.servers import primary_server
 from ollama_webmgr.web import (
     dashboard,
     dist,
+    downloads_page,
     formatting,
     gateway_page,
     health,
@@ -100,6 +101,7 @@ def create_app(
         servers.bp,
         observability.bp,
         gateway_page.bp,
+        downloads_page.bp,
         routes_running.bp,
         routes_remote.bp,
         routes_cluster.bp,
@@ -155,6 +157,7 @@ def _init_templates(
         input_kind=wording.input_label,
         job_state=wording.state_label,
         job_status=wording.status_text,
+        rate=wording.rate_text,
     )
 
     @app.context_processor
