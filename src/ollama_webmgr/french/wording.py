@@ -136,27 +136,31 @@ def rate_text(rate: object) -> str:
 
 def bandwidth_texts(data: dict[str, Any]) -> dict[str, str]:
     """The line's use and this pull's part, from a fill's progress event
-    (``fleet_in_use``, ``fleet_cap``, ``waiting``, ``speed``); none without a cap.
+    (``fleet_in_use``, ``fleet_cap``, ``flows``, ``waiting``, ``speed``); none
+    without a cap. Before its speed is measured, a pull's part is its fair share.
 
     >>> bandwidth_texts({"fleet_in_use": 3.2e6, "fleet_cap": 5e6, "speed": 1.6e6,
     ...     "waiting": False})
     {'bandwidth_text': '3,2\xa0Mo/s sur 5\xa0Mo/s', 'share_text': 'part : 1,6\xa0Mo/s'}
     >>> bandwidth_texts({"fleet_in_use": 0, "fleet_cap": 5e6, "waiting": True})["share_text"]
     'en attente'
+    >>> bandwidth_texts({"fleet_in_use": 0, "fleet_cap": 5e6, "flows": 2})["share_text"]
+    'part : 2,5\xa0Mo/s'
     """
     cap = data.get("fleet_cap")
     if not isinstance(cap, int | float) or not cap:
         return {}
-    speed = data.get("speed")
-    share = (
-        "en attente"
-        if data.get("waiting") or not isinstance(speed, int | float)
-        else f"part : {rate_text(speed)}"
-    )
-    return {
-        "bandwidth_text": f"{rate_text(data.get('fleet_in_use'))} sur {rate_text(cap)}",
-        "share_text": share,
+    texts = {
+        "bandwidth_text": f"{rate_text(data.get('fleet_in_use'))} sur {rate_text(cap)}"
     }
+    speed, flows = data.get("speed"), data.get("flows")
+    if data.get("waiting"):
+        texts["share_text"] = "en attente"
+    elif isinstance(speed, int | float) and speed > 0:
+        texts["share_text"] = f"part : {rate_text(speed)}"
+    elif isinstance(flows, int) and flows > 0:
+        texts["share_text"] = f"part : {rate_text(cap / flows)}"
+    return texts
 
 
 def restarts_text(count: object) -> str:
