@@ -26,6 +26,10 @@ from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
 from ollama_webmgr.sim.registry_faults import Sent
 from ollama_webmgr.sim.serve import RunningServer, serve_in_thread
+from ollama_webmgr.usecases import download_settings
+from ollama_webmgr.usecases.actor import Actor
+from ollama_webmgr.usecases.model_jobs import submit_pull
+from ollama_webmgr.web.models_view import origin_text
 
 CAP = 1_000_000  # bytes/s: C
 WINDOW = 5.0
@@ -178,3 +182,20 @@ def test_the_per_node_cap_paces_what_each_node_takes_from_the_cache(
     # cache take at least size / cap each, and run side by side (a cap per node)
     assert took >= 0.9 * size / node_cap
     assert took <= 2 * size / node_cap
+
+
+def test_a_node_that_cannot_use_the_cache_says_the_cap_was_not_applied(
+    services: Services, fleet: EmulatedFleet
+) -> None:
+    """No web app at ``SEED_CACHE_URL`` (the ``web`` fixture is not used here):
+    the pull goes direct, and says the cap could not be applied."""
+    download_settings.change(services, Actor("test"), {"fleet_rate": CAP})
+    name = services.servers.all()[0].name
+    (job,) = submit_pull(services, Actor("test"), [name], "all-minilm:latest")
+    done = wait_finished(services, job.id, 20)
+    assert done.state == "done", done.error
+    assert done.result["cap_not_applied"] is True
+    assert done.result["fallback"] == "seed cache unreachable"
+    assert origin_text(done.result) == (
+        "registre (cache injoignable : plafond de débit non appliqué)"
+    )

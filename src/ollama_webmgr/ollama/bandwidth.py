@@ -198,7 +198,7 @@ class Flow:
     def took(self, count: int, *, before: bool = False) -> None:
         """``count`` bytes were read (or, ``before``, are about to be sent):
         wait until they are paid for. Without a cap: nothing at all."""
-        if not self.budget.rate:
+        if not self.budget.rate or count <= 0:
             return
         now = time.time()
         with self._lock:

@@ -18,7 +18,11 @@ With a ``rate`` (bytes/s), every download from the registry draws from one
 ``Budget`` (``ollama/bandwidth.py``) shared by all the processes filling this
 cache: the internet line's cap. Its connections then take a small socket
 receive buffer and read in small chunks, so that the registry cannot push
-megabytes into the kernel ahead of the cap: what it sends is what we read.
+megabytes into the kernel ahead of the cap; and each connection pays a deposit
+before it opens for the bytes the registry may send ahead of our reads (the
+receive window and what is in flight: ``PREPAID``), so that the burst at the
+start of each blob is never on top of the cap (the deposit is not given back:
+about ``PREPAID / rate`` seconds of the line per blob).
 
 Only what a seeding lists is served, and only while its lease lasts: the
 cache is no open proxy. Blobs stay after the lease (a later seeding of the
@@ -50,6 +54,10 @@ LEASE = 6 * 3600.0  # seconds a seeding stays served after its last job touched 
 CHUNK = 1 << 20
 #: the kernel's receive buffer of a capped download (it doubles it)
 CAPPED_RCVBUF = 1 << 15
+#: bytes a capped connection pays for before it opens: what the registry can
+#: send ahead of our reads (the doubled receive buffer, as much in flight, and
+#: the chunk read before it is paid for)
+PREPAID = 4 * CAPPED_RCVBUF + QUANTUM
 #: the registry's budget in ``<cache>/bandwidth`` (``ollama/bandwidth.py``)
 REGISTRY_BUDGET = "registry"
 _SEED_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
@@ -294,26 +302,32 @@ class SeedCache:
         hasher = hashlib.sha256()
         received = 0
         capped = self.budget.rate is not None
+        deposit = min(blob.size, PREPAID) if capped else 0
         try:
             with (
-                _client(capped, timeout) as client,
-                client.stream(
-                    "GET", url, headers={"User-Agent": ollama_user_agent(None)}
-                ) as response,
-                open(partial, "wb") as out,
                 self.budget.flow(blob.digest) as flow,
+                _client(capped, timeout) as client,
             ):
-                if response.status_code != 200:
-                    raise SeedError(f"{url}: HTTP {response.status_code}")
-                for chunk in response.iter_bytes(QUANTUM if capped else CHUNK):
-                    if cancelled():
-                        raise SeedError("cancelled")
-                    out.write(chunk)
-                    hasher.update(chunk)
-                    received += len(chunk)
-                    if progress:
-                        progress(blob.digest, received, blob.size)
-                    flow.took(len(chunk))
+                # what the registry sends ahead of our reads, paid before it can:
+                # a deposit (the reads pay for themselves), lost at the end
+                flow.took(deposit)
+                with (
+                    client.stream(
+                        "GET", url, headers={"User-Agent": ollama_user_agent(None)}
+                    ) as response,
+                    open(partial, "wb") as out,
+                ):
+                    if response.status_code != 200:
+                        raise SeedError(f"{url}: HTTP {response.status_code}")
+                    for chunk in response.iter_bytes(QUANTUM if capped else CHUNK):
+                        if cancelled():
+                            raise SeedError("cancelled")
+                        out.write(chunk)
+                        hasher.update(chunk)
+                        received += len(chunk)
+                        if progress:
+                            progress(blob.digest, received, blob.size)
+                        flow.took(len(chunk))
         except httpx.HTTPError as error:
             partial.unlink(missing_ok=True)
             raise SeedError(f"{url}: {error}") from None
