@@ -47,6 +47,9 @@ from types import TracebackType
 
 #: bytes read between two bookings (small: a burst is at most this per flow)
 QUANTUM = 1 << 16
+#: under a high cap, a booking covers this many seconds of it (fewer bookings)
+_QUANTUM_SECONDS = 0.02
+_QUANTUM_MAX = 1 << 22
 #: seconds after which a flow without a heartbeat stops counting
 STALE = 2.0
 #: the span (seconds) over which a flow measures its own rate
@@ -91,6 +94,17 @@ class Budget:
         self.rate = rate if rate and rate > 0 else None
 
     @property
+    def quantum(self) -> int:
+        """Bytes per booking: ``QUANTUM``, or 20 ms of a high cap (4 MiB at most).
+
+        >>> Budget(Path("."), "x", 1e6).quantum, Budget(Path("."), "x", 1e8).quantum
+        (65536, 2000000)
+        """
+        if not self.rate:
+            return QUANTUM
+        return max(QUANTUM, min(_QUANTUM_MAX, int(self.rate * _QUANTUM_SECONDS)))
+
+    @property
     def path(self) -> Path:
         return self.folder / f"{self.name}.json"
 
@@ -117,8 +131,8 @@ class Budget:
             pending = b""
             for chunk in chunks:
                 pending += chunk
-                while len(pending) >= QUANTUM:
-                    piece, pending = pending[:QUANTUM], pending[QUANTUM:]
+                while len(pending) >= self.quantum:
+                    piece, pending = pending[: self.quantum], pending[self.quantum :]
                     flow.took(len(piece), before=True)
                     yield piece
             if pending:

@@ -20,7 +20,7 @@ cache: the internet line's cap. Its connections then take a small socket
 receive buffer and read in small chunks, so that the registry cannot push
 megabytes into the kernel ahead of the cap; and each connection pays a deposit
 before it opens for the bytes the registry may send ahead of our reads (the
-receive window and what is in flight: ``PREPAID``), so that the burst at the
+receive window and what is in flight: ``PREPAID``, and one chunk), so that the burst at the
 start of each blob is never on top of the cap (the deposit is not given back:
 about ``PREPAID / rate`` seconds of the line per blob).
 
@@ -46,7 +46,7 @@ from pathlib import Path
 
 import httpx
 
-from ollama_webmgr.ollama.bandwidth import QUANTUM, Budget, Snapshot
+from ollama_webmgr.ollama.bandwidth import Budget, Snapshot
 from ollama_webmgr.ollama.names import ModelName
 from ollama_webmgr.ollama.registry import MANIFEST_ACCEPT, ollama_user_agent
 
@@ -55,9 +55,9 @@ CHUNK = 1 << 20
 #: the kernel's receive buffer of a capped download (it doubles it)
 CAPPED_RCVBUF = 1 << 15
 #: bytes a capped connection pays for before it opens: what the registry can
-#: send ahead of our reads (the doubled receive buffer, as much in flight, and
-#: the chunk read before it is paid for)
-PREPAID = 4 * CAPPED_RCVBUF + QUANTUM
+#: send ahead of our reads (the doubled receive buffer, as much in flight),
+#: plus the chunk read before it is paid for (``Budget.quantum``)
+PREPAID = 4 * CAPPED_RCVBUF
 #: the registry's budget in ``<cache>/bandwidth`` (``ollama/bandwidth.py``)
 REGISTRY_BUDGET = "registry"
 _SEED_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
@@ -302,7 +302,7 @@ class SeedCache:
         hasher = hashlib.sha256()
         received = 0
         capped = self.budget.rate is not None
-        deposit = min(blob.size, PREPAID) if capped else 0
+        deposit = min(blob.size, PREPAID + self.budget.quantum) if capped else 0
         try:
             with (
                 self.budget.flow(blob.digest) as flow,
@@ -319,7 +319,8 @@ class SeedCache:
                 ):
                     if response.status_code != 200:
                         raise SeedError(f"{url}: HTTP {response.status_code}")
-                    for chunk in response.iter_bytes(QUANTUM if capped else CHUNK):
+                    size = self.budget.quantum if capped else CHUNK
+                    for chunk in response.iter_bytes(size):
                         if cancelled():
                             raise SeedError("cancelled")
                         out.write(chunk)
