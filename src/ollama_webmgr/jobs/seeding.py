@@ -168,8 +168,9 @@ class _FillReport:
         self._send(waiting=False)
 
     def waiting(self) -> None:
-        """Another job fetches the blob this one needs: this one queues."""
-        if time.monotonic() - self._read_at >= _USE_EVERY:
+        """Another job fetches the blob this one needs: this one queues (said
+        under a cap only, every ``_USE_EVERY`` seconds)."""
+        if self.cache.budget.rate and time.monotonic() - self._read_at >= _USE_EVERY:
             self._send(waiting=True)
 
     def _send(self, *, waiting: bool) -> None:
