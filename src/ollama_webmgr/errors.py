@@ -380,6 +380,30 @@ class InvalidGatewaySettings(WebmgrError):
         )
 
 
+DownloadReason = Literal["unknown_setting", "rate", "positive_seconds", "integer_min_0"]
+
+
+class InvalidDownloadSettings(WebmgrError):
+    """Download settings refused: ``problems`` maps each bad field to what it
+    expects (in the order given); nothing was changed.
+
+    >>> str(InvalidDownloadSettings({"fleet_rate": "rate"}))
+    'invalid download settings: fleet_rate (rate)'
+    """
+
+    code = "invalid_parameter"
+
+    def __init__(
+        self, problems: Mapping[str, DownloadReason], *, known: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(
+            "invalid download settings: "
+            + ", ".join(f"{name} ({why})" for name, why in problems.items())
+        )
+        self.problems = dict(problems)
+        self.known = known
+
+
 class InvalidApiKeyLabel(WebmgrError):
     """An API key's name must have 1 to ``limit`` characters."""
 

@@ -274,14 +274,16 @@ class Settings:
         60.0,
         "Un téléchargement dont le nombre d’octets reçus ne progresse plus pendant ce"
         " délai (secondes), ou recule, est relancé automatiquement ; Ollama reprend où"
-        " il s’était arrêté",
+        " il s’était arrêté (valeur par défaut : la page « Téléchargements » la"
+        " remplace)",
         _positive_float,
     )
     pull_max_restarts: int = _setting(
         "PULL_MAX_RESTARTS",
         3,
         "Relances automatiques d’un téléchargement bloqué avant de l’abandonner en"
-        " échec (0 : aucune)",
+        " échec (0 : aucune ; valeur par défaut : la page « Téléchargements » la"
+        " remplace)",
         _count,
     )
     library_url: str = _setting(

@@ -247,4 +247,24 @@ _COMPONENTS: dict[str, Schema] = {
         },
         "additionalProperties": False,
     },
+    "DownloadConfig": {
+        "type": "object",
+        "properties": {
+            "fleet_rate": {
+                "type": ["number", "null"],
+                "exclusiveMinimum": 0,
+                "description": "Débit maximal pris au registre par tous les"
+                " téléchargements ensemble (octets/s ; null : illimité)",
+            },
+            "node_rate": {
+                "type": ["number", "null"],
+                "exclusiveMinimum": 0,
+                "description": "Débit maximal envoyé par le cache à chaque serveur"
+                " (octets/s ; null : illimité)",
+            },
+            "pull_stall_timeout": _SETTING_SCHEMAS["positive_seconds"],
+            "pull_max_restarts": _SETTING_SCHEMAS["integer_min_0"],
+        },
+        "additionalProperties": False,
+    },
 }

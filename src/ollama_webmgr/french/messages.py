@@ -137,6 +137,8 @@ def describe_error(exc: errors.WebmgrError) -> ErrorView:
             return ErrorView(*known)
     if isinstance(exc, errors.InvalidGatewaySettings):
         return ErrorView(400, exc.code, setting_refusal(exc))
+    if isinstance(exc, errors.InvalidDownloadSettings):
+        return ErrorView(400, exc.code, download_refusal(exc))
     if isinstance(exc, errors.InvalidServerField):
         return ErrorView(400, exc.code, server_field_refusal(exc))
     if isinstance(exc, errors.InvalidApiKeyLabel):
@@ -310,6 +312,39 @@ def setting_refusal(exc: errors.InvalidGatewaySettings) -> str:
         return f"Réglage inconnu : « {name} ». Réglages possibles : {', '.join(exc.known)}."
     expected = setting_expectation(reason, choices=exc.choices.get(name, ()))
     return f"Valeur invalide pour « {name} » : {expected}."
+
+
+#: what a download setting expects, on the JSON API (bytes/s) and on the form (Mo/s)
+_DOWNLOAD_EXPECTATIONS: dict[errors.DownloadReason, tuple[str, str]] = {
+    "rate": (
+        "un débit positif en octets par seconde, ou null (illimité), attendu",
+        "un débit positif en Mo/s, ou vide (illimité), attendu",
+    ),
+    "positive_seconds": ("un nombre de secondes positif attendu",) * 2,
+    "integer_min_0": ("un entier positif ou nul attendu",) * 2,
+    "unknown_setting": ("un réglage connu attendu",) * 2,
+}
+
+
+def download_expectation(reason: errors.DownloadReason, *, on_form: bool) -> str:
+    """What a refused download setting expects.
+
+    >>> download_expectation("rate", on_form=True)
+    'un débit positif en Mo/s, ou vide (illimité), attendu'
+    """
+    return _DOWNLOAD_EXPECTATIONS[reason][1 if on_form else 0]
+
+
+def download_refusal(exc: errors.InvalidDownloadSettings) -> str:
+    """One sentence for the first refused download setting (the JSON API's).
+
+    >>> download_refusal(errors.InvalidDownloadSettings({"fleet_rate": "rate"}))
+    'Valeur invalide pour « fleet_rate » : un débit positif en octets par seconde, ou null (illimité), attendu.'
+    """
+    name, reason = next(iter(exc.problems.items()))
+    if reason == "unknown_setting":
+        return f"Réglage inconnu : « {name} ». Réglages possibles : {', '.join(exc.known)}."
+    return f"Valeur invalide pour « {name} » : {download_expectation(reason, on_form=False)}."
 
 
 _SERVER_FIELDS = {"weight": "poids", "limit": "limite de requêtes"}

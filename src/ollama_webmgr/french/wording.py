@@ -56,7 +56,15 @@ _STATUSES = {
     "seed cache unreachable from the node": (
         "cache injoignable depuis ce serveur : téléchargement direct"
     ),
+    "seed cache unreachable, cap not applied": (
+        "cache injoignable : téléchargement direct, sans plafond de débit"
+    ),
+    "seed cache unreachable from the node, cap not applied": (
+        "cache injoignable depuis ce serveur : téléchargement direct,"
+        " sans plafond de débit"
+    ),
 }
+_NBSP = "\u00a0"
 _LAYER = re.compile(r"^(?:pulling|downloading) ([0-9a-f]{12})$")
 _CHECKING = re.compile(r"^checking (.+)$")
 
@@ -114,6 +122,50 @@ def status_text(status: object) -> str:
     return text
 
 
+def rate_text(rate: object) -> str:
+    """A byte rate the French way (decimal units, as sizes are shown).
+
+    >>> rate_text(3_200_000), rate_text(5e6), rate_text(450_000), rate_text(None)
+    ('3,2\xa0Mo/s', '5\xa0Mo/s', '450\xa0ko/s', '—')
+    """
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or rate < 0:
+        return "—"
+    if rate < 1_000_000:
+        return f"{round(rate / 1000)}{_NBSP}ko/s"
+    value = rate / 1_000_000
+    text = f"{value:.1f}".rstrip("0").rstrip(".") if value < 100 else f"{value:.0f}"
+    return f"{text.replace('.', ',')}{_NBSP}Mo/s"
+
+
+def bandwidth_texts(data: dict[str, Any]) -> dict[str, str]:
+    """The line's use and this pull's part, from a fill's progress event
+    (``fleet_in_use``, ``fleet_cap``, ``flows``, ``waiting``, ``speed``); none
+    without a cap. Before its speed is measured, a pull's part is its fair share.
+
+    >>> bandwidth_texts({"fleet_in_use": 3.2e6, "fleet_cap": 5e6, "speed": 1.6e6,
+    ...     "waiting": False})
+    {'bandwidth_text': '3,2\xa0Mo/s sur 5\xa0Mo/s', 'share_text': 'part : 1,6\xa0Mo/s'}
+    >>> bandwidth_texts({"fleet_in_use": 0, "fleet_cap": 5e6, "waiting": True})["share_text"]
+    'en attente'
+    >>> bandwidth_texts({"fleet_in_use": 0, "fleet_cap": 5e6, "flows": 2})["share_text"]
+    'part : 2,5\xa0Mo/s'
+    """
+    cap = data.get("fleet_cap")
+    if not isinstance(cap, int | float) or not cap:
+        return {}
+    texts = {
+        "bandwidth_text": f"{rate_text(data.get('fleet_in_use'))} sur {rate_text(cap)}"
+    }
+    speed, flows = data.get("speed"), data.get("flows")
+    if data.get("waiting"):
+        texts["share_text"] = "en attente"
+    elif isinstance(speed, int | float) and speed > 0:
+        texts["share_text"] = f"part : {rate_text(speed)}"
+    elif isinstance(flows, int) and flows > 0:
+        texts["share_text"] = f"part : {rate_text(cap / flows)}"
+    return texts
+
+
 def restarts_text(count: object) -> str:
     """How often a pull restarted by itself (nothing when it never did).
 
@@ -154,6 +206,7 @@ def job_event_text(data: dict[str, Any]) -> dict[str, Any]:
         out["status_text"] = out["restart_text"] = restart_text(out)
     if isinstance(out.get("state"), str):
         out["state_text"] = state_label(out["state"])
+    out.update(bandwidth_texts(out))
     job = out.get("job")
     if isinstance(job, dict) and isinstance(job.get("progress"), dict):
         progress = dict(job["progress"])

@@ -245,8 +245,6 @@ def _node_work(
 
     data = dict(call.data) if isinstance(call.data, dict) else {}
     data.pop("name", None)
-    temporary = cache_name(plan.source.cache_url, plan.name)
-    seeded = _json({**data, "model": temporary, "insecure": True, "stream": True})
     direct = _json({**data, "model": call.model, "stream": True})
     timeouts = gate.timeouts(PULL)
 
@@ -256,6 +254,8 @@ def _node_work(
     def work(server: Server, out: queue.SimpleQueue[Posted]) -> None:
         error: str | None = None
         status = 500
+        temporary = cache_name(plan.source.cache_url, plan.name, server.url)
+        seeded = _json({**data, "model": temporary, "insecure": True, "stream": True})
         try:
             if not _pull(
                 gate.upstream, server, seeded, call, timeouts, out, cancel, reach

@@ -14,6 +14,16 @@ thread of the web process or an RQ worker on the same machine) agree without
 talking. Locks are ``flock``s taken without blocking and retried: a blocked
 system call would hold every greenlet of a gevent process.
 
+With a ``rate`` (bytes/s), every download from the registry draws from one
+``Budget`` (``ollama/bandwidth.py``) shared by all the processes filling this
+cache: the internet line's cap. Its connections then take a small socket
+receive buffer and read in small chunks, so that the registry cannot push
+megabytes into the kernel ahead of the cap; and each connection pays a deposit
+before it opens for the bytes the registry may send ahead of our reads (the
+receive window and what is in flight: ``PREPAID``, and one chunk), so that the burst at the
+start of each blob is never on top of the cap (the deposit is not given back:
+about ``PREPAID / rate`` seconds of the line per blob).
+
 Only what a seeding lists is served, and only while its lease lasts: the
 cache is no open proxy. Blobs stay after the lease (a later seeding of the
 same model finds them); nothing evicts them yet.
@@ -28,6 +38,7 @@ import hashlib
 import json
 import os
 import re
+import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -35,13 +46,24 @@ from pathlib import Path
 
 import httpx
 
+from ollama_webmgr.ollama.bandwidth import Budget, Snapshot
 from ollama_webmgr.ollama.names import ModelName
 from ollama_webmgr.ollama.registry import MANIFEST_ACCEPT, ollama_user_agent
 
 LEASE = 6 * 3600.0  # seconds a seeding stays served after its last job touched it
 CHUNK = 1 << 20
+#: the kernel's receive buffer of a capped download (it doubles it)
+CAPPED_RCVBUF = 1 << 15
+#: bytes a capped connection pays for before it opens: what the registry can
+#: send ahead of our reads (the doubled receive buffer, as much in flight),
+#: plus the chunk read before it is paid for (``Budget.quantum``)
+PREPAID = 4 * CAPPED_RCVBUF
+#: the registry's budget in ``<cache>/bandwidth`` (``ollama/bandwidth.py``)
+REGISTRY_BUDGET = "registry"
 _SEED_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 _DIGEST = re.compile(r"^sha256:([0-9a-f]{64})$")
+_ALIAS = re.compile(r"^(.+)--node-([0-9a-f]{8})$")
+_NAMESPACE_MAX = 80  # what Ollama accepts
 
 Progress = Callable[[str, int, int], None]  # digest, completed, total
 
@@ -86,12 +108,49 @@ class Seeding:
         return wanted == own and time.time() < self.expires
 
 
+def node_namespace(namespace: str, node_url: str) -> str:
+    """The namespace one node pulls a seeded model under: the model's, tagged
+    with a token of the node, so that the cache knows which node asks (several
+    nodes may share an address: one host, a NAT). Too long: the namespace as is.
+
+    >>> node_namespace("library", "http://10.0.0.7:11434")
+    'library--node-1a752f72'
+    >>> split_namespace("library--node-1a752f72"), split_namespace("library")
+    (('library', '1a752f72'), ('library', None))
+    """
+    token = hashlib.sha256(node_url.encode()).hexdigest()[:8]
+    alias = f"{namespace}--node-{token}"
+    return alias if len(alias) <= _NAMESPACE_MAX else namespace
+
+
+def split_namespace(namespace: str) -> tuple[str, str | None]:
+    """The model's namespace and the node's token (None: no token)."""
+    found = _ALIAS.match(namespace)
+    return (found.group(1), found.group(2)) if found else (namespace, None)
+
+
 class SeedCache:
     """The cache's directory: seedings, blobs, locks."""
 
-    def __init__(self, root: Path, *, lease: float = LEASE) -> None:
+    def __init__(
+        self, root: Path, *, lease: float = LEASE, rate: float | None = None
+    ) -> None:
         self.root = root
         self.lease = lease
+        #: what every download from the registry draws from (no cap: unlimited)
+        self.budget = Budget(self.bandwidth_dir, REGISTRY_BUDGET, rate)
+
+    @property
+    def bandwidth_dir(self) -> Path:
+        return self.root / "bandwidth"
+
+    def node_budget(self, address: str, rate: float | None) -> Budget:
+        """The budget of what the cache serves to one node (its address)."""
+        return Budget(self.bandwidth_dir, f"node-{address}", rate)
+
+    def registry_use(self) -> Snapshot:
+        """The registry downloads running now, from every process."""
+        return self.budget.snapshot()
 
     # -- the seeding jobs' side --
 
@@ -120,12 +179,16 @@ class SeedCache:
         progress: Progress | None = None,
         cancelled: Callable[[], bool] = lambda: False,
         timeout: float = 30.0,
+        waiting: Callable[[], None] | None = None,
     ) -> int:
-        """Fetch the blobs the cache lacks; the bytes this call took from the registry."""
+        """Fetch the blobs the cache lacks; the bytes this call took from the registry.
+
+        ``waiting`` is called (often) while another job fetches a blob this one needs.
+        """
         fetched = 0
         for blob in seeding.blobs:
             hexa = _hex(blob.digest)
-            with self._lock(f"blob-{hexa}", cancelled):
+            with self._lock(f"blob-{hexa}", cancelled, waiting):
                 if self._blob(hexa).exists():
                     if progress:
                         progress(blob.digest, blob.size, blob.size)
@@ -138,6 +201,7 @@ class SeedCache:
 
     def manifest_for(self, namespace: str, model: str, tag: str) -> bytes | None:
         """The manifest of a model being seeded (the newest seeding), else None."""
+        namespace, _ = split_namespace(namespace)
         found = [s for s in self._seedings() if s.serves(namespace, model, tag)]
         if not found:
             return None
@@ -148,6 +212,7 @@ class SeedCache:
         match = _DIGEST.match(digest)
         if match is None:
             return None
+        namespace, _ = split_namespace(namespace)
         for seeding in self._seedings():
             if not seeding.serves(namespace, model, seeding.name.tag):
                 continue
@@ -199,7 +264,10 @@ class SeedCache:
 
     @contextlib.contextmanager
     def _lock(
-        self, name: str, cancelled: Callable[[], bool] = lambda: False
+        self,
+        name: str,
+        cancelled: Callable[[], bool] = lambda: False,
+        waiting: Callable[[], None] | None = None,
     ) -> Iterator[None]:
         folder = self.root / "locks"
         folder.mkdir(parents=True, exist_ok=True)
@@ -211,6 +279,8 @@ class SeedCache:
                 except BlockingIOError:
                     if cancelled():
                         raise SeedError("cancelled") from None
+                    if waiting:
+                        waiting()
                     time.sleep(0.05)  # another job fetches it: wait its end
             try:
                 yield
@@ -231,27 +301,34 @@ class SeedCache:
         partial = target.with_suffix(".partial")
         hasher = hashlib.sha256()
         received = 0
+        capped = self.budget.rate is not None
+        deposit = min(blob.size, PREPAID + self.budget.quantum) if capped else 0
         try:
             with (
-                httpx.stream(
-                    "GET",
-                    url,
-                    headers={"User-Agent": ollama_user_agent(None)},
-                    timeout=timeout,
-                    follow_redirects=True,  # the real registry sends blobs to a CDN
-                ) as response,
-                open(partial, "wb") as out,
+                self.budget.flow(blob.digest) as flow,
+                _client(capped, timeout) as client,
             ):
-                if response.status_code != 200:
-                    raise SeedError(f"{url}: HTTP {response.status_code}")
-                for chunk in response.iter_bytes(CHUNK):
-                    if cancelled():
-                        raise SeedError("cancelled")
-                    out.write(chunk)
-                    hasher.update(chunk)
-                    received += len(chunk)
-                    if progress:
-                        progress(blob.digest, received, blob.size)
+                # what the registry sends ahead of our reads, paid before it can:
+                # a deposit (the reads pay for themselves), lost at the end
+                flow.took(deposit)
+                with (
+                    client.stream(
+                        "GET", url, headers={"User-Agent": ollama_user_agent(None)}
+                    ) as response,
+                    open(partial, "wb") as out,
+                ):
+                    if response.status_code != 200:
+                        raise SeedError(f"{url}: HTTP {response.status_code}")
+                    size = self.budget.quantum if capped else CHUNK
+                    for chunk in response.iter_bytes(size):
+                        if cancelled():
+                            raise SeedError("cancelled")
+                        out.write(chunk)
+                        hasher.update(chunk)
+                        received += len(chunk)
+                        if progress:
+                            progress(blob.digest, received, blob.size)
+                        flow.took(len(chunk))
         except httpx.HTTPError as error:
             partial.unlink(missing_ok=True)
             raise SeedError(f"{url}: {error}") from None
@@ -264,6 +341,15 @@ class SeedCache:
             raise SeedError(f"digest mismatch: want {blob.digest}, got {actual}")
         os.replace(partial, target)
         return received
+
+
+def _client(capped: bool, timeout: float) -> httpx.Client:
+    """The registry's client; capped, with a small receive buffer (so the
+    registry's own count of what it sent follows the cap)."""
+    options = [(socket.SOL_SOCKET, socket.SO_RCVBUF, CAPPED_RCVBUF)] if capped else []
+    transport = httpx.HTTPTransport(socket_options=options)
+    # the real registry sends blobs to a CDN
+    return httpx.Client(transport=transport, timeout=timeout, follow_redirects=True)
 
 
 def _hex(digest: str) -> str:

@@ -14,28 +14,33 @@ from urllib.parse import urlsplit
 import httpx
 
 from ollama_webmgr.ollama.names import DEFAULT_HOST, ModelName
-from ollama_webmgr.ollama.seed_cache import Seeding
+from ollama_webmgr.ollama.seed_cache import Seeding, node_namespace
 
 
-def seedable(name: ModelName, servers: int) -> bool:
-    """A registry model going to several servers is seeded; one server, or a
-    model of another host (``hf.co/…``), pulls directly.
+def seedable(name: ModelName, servers: int, *, capped: bool = False) -> bool:
+    """A registry model going to several servers is seeded, and to one under a
+    fleet cap (so the cap applies); otherwise, or for a model of another host
+    (``hf.co/…``), each server pulls directly.
 
     >>> seedable(ModelName.parse("qwen3:0.6b"), 3), seedable(ModelName.parse("qwen3"), 1)
     (True, False)
-    >>> seedable(ModelName.parse("hf.co/a/b:q4"), 3)
+    >>> seedable(ModelName.parse("qwen3"), 1, capped=True)
+    True
+    >>> seedable(ModelName.parse("hf.co/a/b:q4"), 3, capped=True)
     False
     """
-    return servers > 1 and name.host.casefold() == DEFAULT_HOST
+    return (servers > 1 or capped) and name.host.casefold() == DEFAULT_HOST
 
 
-def cache_name(cache_url: str, name: ModelName) -> str:
-    """The name a node pulls from the cache: ``host:port/ns/model:tag``.
+def cache_name(cache_url: str, name: ModelName, node_url: str) -> str:
+    """The name a node pulls from the cache: ``host:port/ns--node-<token>/model:tag``
+    (the token tells the cache which node asks: ``seed_cache.node_namespace``).
 
-    >>> cache_name("http://10.0.0.5:8000", ModelName.parse("qwen3:0.6b"))
-    '10.0.0.5:8000/library/qwen3:0.6b'
+    >>> cache_name("http://10.0.0.5:8000", ModelName.parse("qwen3:0.6b"), "http://n1")
+    '10.0.0.5:8000/library--node-68dd3c14/qwen3:0.6b'
     """
-    return f"{urlsplit(cache_url).netloc}/{name.repository}:{name.tag}"
+    namespace = node_namespace(name.namespace, node_url)
+    return f"{urlsplit(cache_url).netloc}/{namespace}/{name.model}:{name.tag}"
 
 
 def cache_answers(cache_url: str) -> bool:

@@ -15,6 +15,12 @@ this same host would be followed (same host name) and end on a 200 without
 fetches its ranged parts from the URL, any other client reads the blob. Not
 run against a real Ollama here: the emulator asks only ``HEAD`` and ranges.
 
+With a per-node cap (``node_rate()``, bytes/s), the blob bytes a node is sent
+are paced by a ``Budget`` of that node (``ollama/bandwidth.py``), shared by
+every web worker: all the parts a node fetches at once share its cap. The node
+is known by the token its pull names in the namespace (``node_namespace``),
+else by its address.
+
 Anything else is Docker's ``*_UNKNOWN`` 404, as a registry answers: nothing
 outside a current seeding goes out (no open proxy). The answers' shapes are
 ``registry_answers.py``'s, shared with the node agent's model port.
@@ -22,10 +28,11 @@ outside a current seeding goes out (no open proxy). The answers' shapes are
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Request, Response
+from werkzeug.wsgi import ClosingIterator
 
 from ollama_webmgr.ollama.registry_answers import (
     blob_answer,
@@ -33,7 +40,7 @@ from ollama_webmgr.ollama.registry_answers import (
     route,
     unknown,
 )
-from ollama_webmgr.ollama.seed_cache import SeedCache
+from ollama_webmgr.ollama.seed_cache import SeedCache, split_namespace
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -44,8 +51,11 @@ PREFIX = "/v2/"
 class SeedRegistry:
     """The WSGI app of the cache (mounted at ``/v2/`` of the web port)."""
 
-    def __init__(self, cache: SeedCache) -> None:
+    def __init__(
+        self, cache: SeedCache, node_rate: Callable[[], float | None] = lambda: None
+    ) -> None:
         self.cache = cache
+        self.node_rate = node_rate
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
@@ -68,4 +78,12 @@ class SeedRegistry:
         response = blob_answer(request, path, digest)
         if "Range" not in request.headers:
             response.headers["Location"] = request.url  # Ollama's direct URL
+        rate = self.node_rate() if request.method == "GET" else None
+        if rate:
+            _, token = split_namespace(namespace)
+            node = token or request.remote_addr or "unknown"
+            budget = self.cache.node_budget(node, rate)
+            body = response.response  # the file: closed when the paced body is
+            paced = budget.paced(response.iter_encoded(), digest)
+            response.response = ClosingIterator(paced, getattr(body, "close", None))
         return response

@@ -18,6 +18,7 @@ from flask import Flask, request
 from ollama_webmgr.api import (
     routes_cluster,
     routes_docs,
+    routes_downloads,
     routes_gateway,
     routes_history,
     routes_remote,
@@ -34,10 +35,12 @@ from ollama_webmgr.ollama.seed_cache import SeedCache
 from ollama_webmgr.ollama.seed_registry import PREFIX, SeedRegistry
 from ollama_webmgr.runtime.services import Services, build_services
 from ollama_webmgr.settings import Settings
+from ollama_webmgr.usecases import download_settings
 from ollama_webmgr.usecases.servers import primary_server
 from ollama_webmgr.web import (
     dashboard,
     dist,
+    downloads_page,
     formatting,
     gateway_page,
     health,
@@ -98,17 +101,23 @@ def create_app(
         servers.bp,
         observability.bp,
         gateway_page.bp,
+        downloads_page.bp,
         routes_running.bp,
         routes_remote.bp,
         routes_cluster.bp,
         routes_history.bp,
         routes_gateway.bp,
+        routes_downloads.bp,
         routes_docs.bp,
     ):
         app.register_blueprint(blueprint)
     register_api(app)
     app.wsgi_app = _SeedMount(  # type: ignore[method-assign]
-        app.wsgi_app, SeedRegistry(SeedCache(settings.seed_cache_path))
+        app.wsgi_app,
+        SeedRegistry(
+            SeedCache(settings.seed_cache_path),
+            download_settings.NodeRate(services.db, settings),
+        ),
     )
     return app
 
@@ -148,6 +157,7 @@ def _init_templates(
         input_kind=wording.input_label,
         job_state=wording.state_label,
         job_status=wording.status_text,
+        rate=wording.rate_text,
     )
 
     @app.context_processor

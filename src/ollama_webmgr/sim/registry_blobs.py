@@ -5,14 +5,20 @@ Real bytes (``Layer.chunks``), a ``Range: bytes=a-b`` answered 206 with
 through ``Registry.faults`` (stall, slow, drop, corrupt). The real registry
 answers a plain ``GET`` with a 307 to a CDN; this one serves the bytes itself.
 A stall holds the connection that crossed it (``RegistryFaults.hold_stuck``),
-or every one with ``stall_all``. Also the control endpoints of those knobs and
+or every one with ``stall_all``. A blob connection's kernel send buffer is
+kept small (``SEND_BUFFER``): on loopback the kernel would otherwise let the
+registry write megabytes ahead of what its client reads, and ``served`` would
+count bytes that have not left the host; small, it counts what went on the
+line (a real registry's count is what crossed the internet). Also the control endpoints of those knobs and
 counters under ``/_sim/registry``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -25,6 +31,8 @@ from ollama_webmgr.sim.responses import drop_connection
 BLOB_PATH = re.compile(r"^/v2/([^/]+)/([^/]+)/blobs/(sha256:[0-9a-f]{64})$")
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
 CHUNK = 1 << 16
+#: a blob connection's send buffer (the kernel doubles it)
+SEND_BUFFER = 1 << 15
 OCTETS = "application/octet-stream"
 
 
@@ -87,6 +95,7 @@ def _served(
     """The bytes, through the fault knobs, counted as they go out."""
     faults = registry.faults
     at, stuck = start, None
+    _small_send_buffer(environ)
     try:
         for piece in _pieces(layer, start, end, faults.slow):
             while piece:
@@ -109,6 +118,13 @@ def _served(
     finally:
         if stuck is not None:
             stuck.closed = time.monotonic()
+
+
+def _small_send_buffer(environ: dict[str, Any]) -> None:
+    sock = environ.get("werkzeug.socket") or environ.get("sim.socket")
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
 
 
 def _pieces(layer: Layer, start: int, end: int, slow: float | None) -> Iterator[bytes]:

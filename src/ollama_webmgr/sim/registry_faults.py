@@ -35,12 +35,15 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, NamedTuple
 
 from ollama_webmgr.sim.faults import set_knobs
 
 _WAIT_STEP = 0.05
+#: pieces ``ServedBytes.history`` keeps (64 KiB each at most: a few GB)
+HISTORY = 100_000
 
 
 class Admitted(NamedTuple):
@@ -192,18 +195,34 @@ class RegistryFaults:
         time.sleep(wait)
 
 
+class Sent(NamedTuple):
+    """One piece of a blob that went out, and when (``time.monotonic()``)."""
+
+    at: float
+    digest: str
+    size: int
+
+
 @dataclass
 class ServedBytes:
-    """Blob bytes the registry sent, in total and per digest (thread-safe)."""
+    """Blob bytes the registry sent, in total and per digest (thread-safe);
+    ``history`` keeps the latest pieces with their time (a rate can be
+    measured over any window of it)."""
 
     total: int = 0
     by_digest: dict[str, int] = field(default_factory=dict)
+    history: deque[Sent] = field(default_factory=lambda: deque(maxlen=HISTORY))
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, digest: str, count: int) -> None:
         with self._lock:
             self.total += count
             self.by_digest[digest] = self.by_digest.get(digest, 0) + count
+            self.history.append(Sent(time.monotonic(), digest, count))
+
+    def sent(self) -> list[Sent]:
+        with self._lock:
+            return list(self.history)
 
     def of(self, digest: str) -> int:
         with self._lock:
@@ -213,6 +232,7 @@ class ServedBytes:
         with self._lock:
             self.total = 0
             self.by_digest.clear()
+            self.history.clear()
 
     def as_json(self) -> dict[str, Any]:
         with self._lock:

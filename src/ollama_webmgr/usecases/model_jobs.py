@@ -19,6 +19,7 @@ from ollama_webmgr.errors import JobNotRetryable
 from ollama_webmgr.jobs.model import RETRYABLE_STATES, Job
 from ollama_webmgr.ollama.names import ModelName
 from ollama_webmgr.ollama.seed_plan import seedable
+from ollama_webmgr.usecases import download_settings
 from ollama_webmgr.usecases.actor import Actor, audit
 from ollama_webmgr.usecases.models import (
     NameKey,
@@ -39,16 +40,18 @@ CHECK = "check_update"
 
 
 def task_params(services: Services, server: Server, **extra: Any) -> dict[str, Any]:
-    """What a model task needs to build its own clients (in any process)."""
+    """What a model task needs to build its own clients (in any process);
+    the watchdog's settings as the « Téléchargements » page has them now."""
     settings = services.settings
+    downloads = download_settings.current(services)
     return {
         "server_url": server.url,
         "server": server.name,
         "connect_timeout": settings.connect_timeout,
         "read_timeout": settings.read_timeout,
         "pull_timeout": settings.pull_timeout,
-        "pull_stall_timeout": settings.pull_stall_timeout,
-        "pull_max_restarts": settings.pull_max_restarts,
+        "pull_stall_timeout": downloads.pull_stall_timeout,
+        "pull_max_restarts": downloads.pull_max_restarts,
         **extra,
     }
 
@@ -64,12 +67,14 @@ def submit_pull(
     To several servers a registry model is seeded: the manager's cache fetches
     it from the registry once and the servers pull it from the cache
     (``jobs/seeding.py``); to one server, or from another host, each pulls
-    directly.
+    directly. Under a fleet bandwidth cap, a registry model always goes
+    through the cache (even to one server): the cap is applied there.
     """
     name = valid_name(model)
     targets = chosen_servers(services.servers, servers)
-    seeded = seedable(ModelName.parse(name), len(targets))
-    seed = _seed_params(services) if seeded else {}
+    cap = download_settings.current(services).fleet_rate
+    seeded = seedable(ModelName.parse(name), len(targets), capped=bool(cap))
+    seed = _seed_params(services, cap) if seeded else {}
     jobs = []
     peers = peer_params(services, name)
     for server in targets:
@@ -87,15 +92,18 @@ def submit_pull(
     return jobs
 
 
-def _seed_params(services: Services) -> dict[str, Any]:
+def _seed_params(services: Services, cap: float | None) -> dict[str, Any]:
     """What the jobs of one seeding share."""
     settings = services.settings
-    return {
+    params: dict[str, Any] = {
         "seed_id": uuid.uuid4().hex,
         "seed_dir": str(settings.seed_cache_path),
         "seed_cache_url": settings.seed_cache_address,
         "registry_url": settings.registry_url,
     }
+    if cap:
+        params["fleet_rate"] = cap
+    return params
 
 
 def submit_check(

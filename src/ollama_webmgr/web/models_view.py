@@ -12,10 +12,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ollama_webmgr.french.messages import message_for_code
-from ollama_webmgr.french.wording import restart_text, state_label, status_text
+from ollama_webmgr.french.wording import (
+    rate_text,
+    restart_text,
+    state_label,
+    status_text,
+)
 from ollama_webmgr.jobs.model import RETRYABLE_STATES, Job
 from ollama_webmgr.ollama.payloads import ModelTag
-from ollama_webmgr.usecases import model_jobs
+from ollama_webmgr.usecases import download_settings, model_jobs
 from ollama_webmgr.usecases.models import (
     FleetModels,
     NameKey,
@@ -247,11 +252,15 @@ def origin_text(result: object) -> str:
     'registre'
     >>> origin_text({"source": "registry", "fallback": "seed cache unreachable"})
     'registre (cache injoignable)'
+    >>> origin_text({"source": "registry", "fallback": "x", "cap_not_applied": True})
+    'registre (cache injoignable : plafond de débit non appliqué)'
     >>> origin_text({"status": "success"})
     ''
     """
     if not isinstance(result, dict) or "source" not in result:
         return ""
+    if result.get("fallback") and result.get("cap_not_applied"):
+        return "registre (cache injoignable : plafond de débit non appliqué)"
     if result.get("fallback"):
         return "registre (cache injoignable)"
     saved = result.get("saved")
@@ -314,6 +323,8 @@ class Hidden:
 class JobPanel:
     active: list[JobView] = field(default_factory=list)
     finished: list[JobView] = field(default_factory=list)
+    #: the internet line's use under a fleet cap (« 3,2 Mo/s sur 5 Mo/s »), or empty
+    bandwidth: str = ""
 
     @property
     def empty(self) -> bool:
@@ -353,4 +364,14 @@ def model_job_panel(
         elif now - (job.finished_at or 0.0) < RECENT_SECONDS and not hidden.hides(job):
             recent.append(job_view(job))
     recent.sort(key=lambda view: -(view.finished_at or 0.0))
-    return JobPanel(active, recent[:RECENT_JOBS])
+    return JobPanel(active, recent[:RECENT_JOBS], bandwidth_in_use(services))
+
+
+def bandwidth_in_use(services: Services) -> str:
+    """« 3,2 Mo/s sur 5 Mo/s »: the registry downloads of every process now,
+    against the fleet cap (empty without a cap)."""
+    values = download_settings.current(services)
+    if not values.fleet_rate:
+        return ""
+    use = download_settings.registry_use(services, values)
+    return f"{rate_text(use.rate)} sur {rate_text(use.cap)}"

@@ -65,6 +65,13 @@
     }
     setText(part(item, "status"), data.status_text);
     if (item.dataset.jobKind === "pull_model") setText(part(item, "rate"), rateText(data));
+    // Under a bandwidth cap: this pull's part of the line, and the line's use.
+    if (typeof data.share_text === "string") setText(part(item, "share"), data.share_text);
+    if (typeof data.bandwidth_text === "string") {
+      for (const use of document.querySelectorAll('[data-role="bandwidth-use"]')) {
+        use.textContent = data.bandwidth_text;
+      }
+    }
     // A pull the watchdog restarted says so, and why, until it ends.
     const restarts = part(item, "restarts");
     if (restarts && typeof data.restart_text === "string") {
