@@ -1,4 +1,6 @@
-"""Build the gateway (``services`` does it for ``serve``) and run it alone (``gateway``)."""
+"""Build the gateway (``services`` does it for ``serve``) and run it alone
+(``gateway``): as one process over the store (``run_gateway``), or as a worker
+of a supervisor that hands it its configuration (``run_gateway_worker``)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from ollama_webmgr.cluster.models import ModelMap
 from ollama_webmgr.cluster.servers import ServerRegistry
 from ollama_webmgr.gateway.app import Gateway, create_gateway_app
 from ollama_webmgr.gateway.config import GatewayConfig
+from ollama_webmgr.gateway.snapshot import apply_snapshot
 from ollama_webmgr.gateway.stats import BatchRecorder, RequestRecord
 from ollama_webmgr.gateway.upstream import Upstreams
 
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
 
     from ollama_webmgr.gateway.limiter import SlotTable
     from ollama_webmgr.runtime.serving import Server
+    from ollama_webmgr.runtime.worker_link import SupervisorLink
     from ollama_webmgr.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -151,3 +155,40 @@ def run_gateway(
     else:
         on_ready(server.server_port)
     wait_for_signal([server], services.close)
+
+
+def run_gateway_worker(
+    settings: Settings,
+    host: str,
+    port: int,
+    link: SupervisorLink,
+    listener: socket.socket,
+) -> None:
+    """One worker of ``ollama-webmgr gateway`` until SIGTERM or its supervisor's
+    end: it serves ``listener`` and nothing else. Its settings, keys, fleet and
+    drained servers come from the supervisor (first before anything is built,
+    then each change: ``worker_link``), its records go back to it, and it never
+    opens the store nor does any chore (``runtime/gateway_upkeep.py``)."""
+    from ollama_webmgr.runtime.serving import (
+        ensure_descriptors,
+        make_gateway_server,
+        wait_for_signal,
+    )
+
+    config = GatewayConfig.from_settings(settings)
+    registry = ServerRegistry()
+    apply_snapshot(link.first_config(), config, registry)
+    service = build_gateway(
+        settings, registry=registry, config=config, recorder=link.recorder()
+    )
+    server = make_gateway_server(service.app, host, port, settings, listener)
+    try:
+        server.start()
+        ensure_descriptors(1, settings)
+        service.start()  # the first health round runs now
+    except BaseException:
+        service.stop()
+        raise
+    link.ready()
+    link.stop_when_lost(on_config=lambda new: apply_snapshot(new, config, registry))
+    wait_for_signal([server], service.stop)
