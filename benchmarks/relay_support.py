@@ -96,6 +96,12 @@ def peak_rss_mb(pid: int, *, largest: bool = False) -> float:
     return (max(each_kib, default=0) if largest else sum(each_kib)) / 1024
 
 
+def each_peak_mb(pid: int) -> list[float]:
+    """Peak resident memory (VmHWM) of a process, then of each of its children,
+    in MB (a supervisor, then its workers)."""
+    return [kib / 1024 for kib in _kib_each(pid, "status", "VmHWM:")]
+
+
 def pss_mb(pid: int) -> float:
     """Proportional set size of a process and its children, summed, in MB:
     pages shared between them (the interpreter, libraries) counted once."""

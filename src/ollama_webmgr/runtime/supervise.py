@@ -26,7 +26,6 @@ from ollama_webmgr.runtime.deployment import concurrency_problem
 from ollama_webmgr.runtime.prefork import Supervisor, WorkerCommand, listen, worker_argv
 from ollama_webmgr.runtime.worker_link import SupervisorLink
 from ollama_webmgr.settings import Settings
-from ollama_webmgr.store.database import opens_once
 
 if TYPE_CHECKING:
     from ollama_webmgr.runtime.gateway_upkeep import GatewayUpkeep
@@ -38,6 +37,8 @@ BACKLOG = 2048  # as ``serving.BACKLOG``: a burst of clients is queued, not refu
 def check_workers(workers: int, settings: Settings) -> None:
     """Several workers share jobs, progress and limits through Redis only, and
     a store that several processes can open."""
+    from ollama_webmgr.store.database import opens_once
+
     problem = concurrency_problem(workers, settings.redis_url)
     if problem:
         raise SettingsError(problem)
@@ -146,6 +147,7 @@ def parse_worker_fds(text: str) -> tuple[SupervisorLink, list[socket.socket]]:
 def supervise_gateway(settings: Settings, host: str, port: int, workers: int) -> None:
     """``ollama-webmgr gateway``: the supervisor of ``workers`` gateway workers."""
     from ollama_webmgr.runtime.serving import display_url
+    from ollama_webmgr.store.database import opens_once
 
     check_workers(workers, settings)
     if opens_once(settings.store_url):

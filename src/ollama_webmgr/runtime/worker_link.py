@@ -48,7 +48,7 @@ def frame(kind: int, payload: bytes = b"") -> bytes:
 
 
 def read_frames(sock: socket.socket) -> Iterator[tuple[int, bytes]]:
-    """The frames on ``sock`` until end of file (or a truncated frame).
+    """The frames on ``sock`` until end of file (a truncated frame, a reset).
 
     >>> a, b = socket.socketpair()
     >>> a.sendall(frame(READY) + frame(RECORDS, b"xyz")); a.close()
@@ -67,6 +67,9 @@ def read_frames(sock: socket.socket) -> Iterator[tuple[int, bytes]]:
             if len(payload) < size:
                 return
             yield kind, payload
+    except ConnectionResetError:
+        # the other end closed with frames of ours unread: it is gone all the same
+        return
     finally:
         reader.close()
 
