@@ -112,20 +112,17 @@ def run_gateway(
     port: int,
     make_server: Callable[[WSGIApplication, str, int], Server] | None = None,
     *,
-    listener: socket.socket | None = None,
     recorder: BatchRecorder | None = None,
-    on_ready: Callable[[int], None] | None = None,
 ) -> None:
-    """Serve the gateway in this process until SIGINT/SIGTERM (the CLI has
-    monkey-patched): a worker of ``ollama-webmgr gateway``, or alone.
+    """Serve the gateway alone in this process until SIGINT/SIGTERM (the CLI
+    has monkey-patched): on a TinyDB store, which one process only may open,
+    and in the benchmarks' variants.
 
     It shares the store with the web app: settings and API keys edited in the
     UI apply within seconds; checks and requests are recorded. Jobs and the
     node agents are left to the web app's process. ``make_server``: the
     gateway's own server unless given (the benchmarks compare it with pywsgi);
-    ``listener``: a socket already listening (a worker's); ``recorder``: where
-    request records go (the store by default); ``on_ready(port)`` runs once it
-    serves (default: print the address).
+    ``recorder``: where request records go (the store by default).
     """
     from ollama_webmgr.runtime.gateway_services import build_gateway_services
     from ollama_webmgr.runtime.serving import (
@@ -138,7 +135,7 @@ def run_gateway(
     services = build_gateway_services(settings, recorder=recorder)
     app = services.gateway.app
     server: Server = (
-        make_gateway_server(app, host, port, settings, listener)
+        make_gateway_server(app, host, port, settings)
         if make_server is None
         else make_server(app, host, port)
     )
@@ -149,11 +146,8 @@ def run_gateway(
     except BaseException:
         services.close()
         raise
-    if on_ready is None:
-        url = display_url(host, server.server_port).rstrip("/")
-        print(f"ollama-webmgr gateway on {url}", flush=True)
-    else:
-        on_ready(server.server_port)
+    url = display_url(host, server.server_port).rstrip("/")
+    print(f"ollama-webmgr gateway on {url}", flush=True)
     wait_for_signal([server], services.close)
 
 
