@@ -26,6 +26,7 @@ from pathlib import Path
 
 from relay_support import (
     BENCH_PYTHON,
+    DEPLOYED_WORKERS,
     Call,
     PeakSampler,
     Rounds,
@@ -43,6 +44,7 @@ from relay_support import (
     quantile,
     raise_open_files,
     scaled,
+    settle,
     start,
     start_node,
     start_relays,
@@ -336,6 +338,7 @@ def _streams() -> dict[str, object]:
         wait_ready(upstream_port, "/api/version")
         for port in ports.values():
             wait_ready(port, "/api/version")
+        settle(processes["gateway"].pid, 1 + DEPLOYED_WORKERS)
         idle = {name: peak_rss_mb(processes[name].pid) for name in ports}
         idle_each = each_peak_mb(processes["gateway"].pid)
         pss = PeakSampler(processes["gateway"].pid)
