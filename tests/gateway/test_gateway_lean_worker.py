@@ -9,7 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -18,11 +18,14 @@ from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.gateway.auth import hash_api_key
 from ollama_webmgr.gateway.snapshot import GatewaySnapshot
 from ollama_webmgr.runtime.worker_link import (
+    CHECK,
     CONFIG,
     READY,
+    Check,
     frame,
     pack_config,
     read_frames,
+    unpack_report,
 )
 from ollama_webmgr.sim.app import create_app
 from ollama_webmgr.sim.serve import serve_in_thread
@@ -49,6 +52,8 @@ class Worker:
     process: subprocess.Popen[str]
     channel: socket.socket
     url: str
+    #: what it sent before ``READY``: its first health round
+    reports: list[tuple[int, object]] = field(default_factory=list)
 
     def send(self, snapshot: GatewaySnapshot) -> None:
         self.channel.sendall(frame(CONFIG, pack_config(snapshot)))
@@ -85,7 +90,12 @@ def _worker(tmp_path: Path, node: str, first: GatewaySnapshot) -> Iterator[Worke
         mine.settimeout(60)
         frames = read_frames(mine)
         try:
-            assert next(frames, None) == (READY, b"")
+            for kind, payload in frames:
+                if kind == READY:
+                    break
+                worker.reports.append((kind, unpack_report(payload)))
+            else:
+                raise AssertionError("the worker ended without serving")
         finally:
             frames.close()
         yield worker
@@ -122,6 +132,13 @@ def test_a_gateway_worker_serves_what_its_supervisor_sends_and_never_opens_the_s
     with serve_in_thread(create_app(SimState.with_models([MODEL]))) as node:
         keyed = _snapshot(node.url, keys=frozenset({hash_api_key(KEY)}), draining=False)
         with _worker(tmp_path, node.url, keyed) as worker:
+            # without Redis the gateway keeps the history: its first round
+            # went to the supervisor, to be stored there
+            address = node.url.removeprefix("http://")
+            checks = [r for k, r in worker.reports if k == CHECK]
+            assert isinstance(checks[0], Check)
+            assert (checks[0].address, checks[0].name) == (address, "seul")
+            assert (checks[0].healthy, checks[0].load) == (True, 0.0)
             # the first configuration holds before the first request
             assert _status(worker.url) == 401
             assert _status(worker.url, KEY) == 200

@@ -24,7 +24,7 @@ from ollama_webmgr.runtime.schedule import CONFIG_SYNC_EVERY
 from ollama_webmgr.sim.app import create_app
 from ollama_webmgr.sim.serve import serve_in_thread
 from ollama_webmgr.sim.state import SimState
-from ollama_webmgr.store.database import open_database
+from ollama_webmgr.store.database import Where, open_database
 from ollama_webmgr.store.stats import get_stats_snapshot
 from ollama_webmgr.usecases import gateway_settings
 from process_env import clean_env
@@ -304,3 +304,33 @@ def test_keys_and_drains_saved_in_the_store_reach_every_worker(
                 )
             finally:
                 db.close()
+    # with Redis the history is the web processes': the gateway wrote none
+    assert _history(tmp_path, node) == ({}, [])
+
+
+def _history(tmp_path: Path, node: str) -> tuple[dict[str, object], list[str]]:
+    """The node's stored health state, and the models the store maps to it."""
+    address = node.removeprefix("http://")
+    db = open_database(f"sqlite:///{tmp_path / 'data' / 'webmgr.sqlite3'}")
+    try:
+        found = db.find("servers", [Where("address", "==", address)])
+        models = [doc["name"] for doc in db.find("models") if address in doc["digests"]]
+    finally:
+        db.close()
+    return (found[0] if found else {}), models
+
+
+def test_alone_the_gateway_keeps_the_history_its_worker_probes(tmp_path: Path) -> None:
+    """Without Redis the gateway holds the chores, as any process alone: its
+    worker, which opens no store, reports each probe and the models it found,
+    and the supervisor stores them."""
+    with _node() as node, _gateway(tmp_path, _env(tmp_path, node), 1) as (_p, url):
+        assert _show(url) == 200
+        wait_until(
+            lambda: _history(tmp_path, node)[0].get("healthy") is True,
+            timeout=30,
+            what="the worker's probe stored by the supervisor",
+        )
+        state, models = _history(tmp_path, node)
+        assert isinstance(state["load"], float)  # the worker's requests in flight
+        assert models == [MODEL]

@@ -30,6 +30,7 @@ from ollama_webmgr.runtime.schedule import (
     CONFIG_SYNC_EVERY,
     MAINTENANCE_EVERY,
     MAINTENANCE_FIRST,
+    MODEL_MAP_EVERY,
     Periodic,
     Scheduler,
 )
@@ -47,7 +48,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MODEL_MAP_EVERY = 300.0
 DUTY_RENEW_EVERY = 5.0  # well within the lease (manager/duty.py)
 
 

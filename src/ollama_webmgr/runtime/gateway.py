@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
     from ollama_webmgr.gateway.limiter import SlotTable
+    from ollama_webmgr.runtime.schedule import Scheduler
     from ollama_webmgr.runtime.serving import Server
     from ollama_webmgr.runtime.worker_link import SupervisorLink
     from ollama_webmgr.settings import Settings
@@ -162,7 +163,10 @@ def run_gateway_worker(
     end: it serves ``listener`` and nothing else. Its settings, keys, fleet and
     drained servers come from the supervisor (first before anything is built,
     then each change: ``worker_link``), its records go back to it, and it never
-    opens the store nor does any chore (``runtime/gateway_upkeep.py``)."""
+    opens the store nor does any chore: when the gateway keeps the history (no
+    Redis), it reports its probes for the supervisor to store
+    (``runtime/gateway_upkeep.py``)."""
+    from ollama_webmgr.runtime.deployment import gateway_keeps_history
     from ollama_webmgr.runtime.serving import (
         ensure_descriptors,
         make_gateway_server,
@@ -175,6 +179,9 @@ def run_gateway_worker(
     service = build_gateway(
         settings, registry=registry, config=config, recorder=link.recorder()
     )
+    history = gateway_keeps_history(settings.redis_url)
+    if history:  # the supervisor stores the probes
+        service.monitor.on_check = link.check_reporter(service.app.slots.in_flight)
     server = make_gateway_server(service.app, host, port, settings, listener)
     try:
         server.start()
@@ -183,6 +190,32 @@ def run_gateway_worker(
     except BaseException:
         service.stop()
         raise
+    reports = _report_history(settings, link, service) if history else None
     link.ready()
     link.stop_when_lost(on_config=lambda new: apply_snapshot(new, config, registry))
-    wait_for_signal([server], service.stop)
+
+    def stop() -> None:
+        if reports is not None:
+            reports.stop()
+        service.stop()
+
+    wait_for_signal([server], stop)
+
+
+def _report_history(
+    settings: Settings, link: SupervisorLink, service: GatewayService
+) -> Scheduler:
+    """Send the models the first round found, then every ``MODEL_MAP_EVERY``
+    (the probes themselves go as they come: ``check_reporter``)."""
+    from ollama_webmgr.cluster.live_models import answered_models
+    from ollama_webmgr.runtime.schedule import MODEL_MAP_EVERY, Periodic, Scheduler
+
+    registry, monitor = service.app.registry, service.monitor
+
+    def send() -> None:
+        link.send_models(answered_models(registry, monitor))
+
+    send()
+    reports = Scheduler([Periodic("model map", MODEL_MAP_EVERY, send)])
+    reports.start()
+    return reports

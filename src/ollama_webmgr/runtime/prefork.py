@@ -75,7 +75,8 @@ class _Worker:
 class Supervisor:
     """Runs ``count`` workers from ``command`` until a signal (``run()``);
     ``greeting()``: the ``CONFIG`` payload each new worker gets first (None:
-    the workers read their configuration themselves)."""
+    the workers read their configuration themselves); ``on_report(kind,
+    payload)``: any other frame a worker sends (its health probes)."""
 
     def __init__(
         self,
@@ -84,12 +85,14 @@ class Supervisor:
         command: WorkerCommand,
         on_records: Callable[[list[RequestRecord]], None],
         greeting: Callable[[], bytes | None] = lambda: None,
+        on_report: Callable[[int, bytes], None] = lambda _kind, _payload: None,
     ) -> None:
         self._listeners = list(listeners)
         self._count = count
         self._command = command
         self._on_records = on_records
         self._greeting = greeting
+        self._on_report = on_report
         self._workers: list[_Worker] = []
         self._stopping = Event()
         self._started = False  # every first worker served: replace the dead
@@ -173,6 +176,11 @@ class Supervisor:
                     self._on_records(unpack_records(payload))
                 except Exception:  # one bad batch must not end the pipe
                     log.exception("unreadable request records from a worker")
+            else:
+                try:
+                    self._on_report(kind, payload)
+                except Exception:
+                    log.exception("unreadable report (%d) from a worker", kind)
         worker.channel.close()
 
     def _watch(self, worker: _Worker) -> None:

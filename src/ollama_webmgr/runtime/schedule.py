@@ -13,6 +13,7 @@ log = logging.getLogger(__name__)
 
 MAINTENANCE_EVERY = 3600.0
 MAINTENANCE_FIRST = 60.0  # a process restarted often still applies retention
+MODEL_MAP_EVERY = 300.0
 CONFIG_SYNC_EVERY = 5.0  # settings edited elsewhere apply within this
 
 

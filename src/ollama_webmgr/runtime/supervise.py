@@ -100,6 +100,7 @@ def supervise(
             command,
             writer.add,
             greeting=upkeep.payload if upkeep else lambda: None,
+            on_report=upkeep.report if upkeep else lambda _kind, _payload: None,
         )
         if upkeep is not None:
             upkeep.start(supervisor.push_config)

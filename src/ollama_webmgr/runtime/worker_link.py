@@ -7,7 +7,9 @@ carries gateway request records, which the supervisor stores
 or its GIL on store writes. From the supervisor of gateway workers, ``CONFIG``
 carries the gateway's settings, key hashes, fleet and drained servers
 (``gateway/snapshot.py``): once before the worker builds anything, then on
-every change, so a gateway worker never opens the store. When the supervisor
+every change, so a gateway worker never opens the store; when the supervisor
+keeps the history (no Redis), the worker sends it each health ``CHECK`` and
+the ``MODELS`` its probes found, which the supervisor stores. When the supervisor
 dies, the worker reads end of file and stops as it would on SIGTERM.
 
 Payloads are pickled (about 0.5 µs a record): both ends are the same program,
@@ -25,10 +27,14 @@ import socket
 import struct
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
+from typing import Any
 
+from ollama_webmgr.cluster.live_models import AnsweredModels
+from ollama_webmgr.cluster.servers import Server
 from ollama_webmgr.gateway.snapshot import GatewaySnapshot
 from ollama_webmgr.gateway.stats import BatchRecorder, RequestRecord
+from ollama_webmgr.ollama.urls import display_address
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +42,8 @@ HEADER = struct.Struct(">IB")
 READY = 1
 RECORDS = 2
 CONFIG = 3
+CHECK = 4
+MODELS = 5
 # Small, frequent batches: each one costs the worker's event loop ~0.1 ms.
 BATCH_SIZE = 256
 BATCH_INTERVAL = 0.1
@@ -93,6 +101,25 @@ def unpack_config(payload: bytes) -> GatewaySnapshot:
     return snapshot
 
 
+@dataclass(frozen=True)
+class Check:
+    """One health probe, as ``record_server_check`` stores it."""
+
+    address: str
+    name: str
+    healthy: bool
+    latency_ms: float | None
+    load: float | None
+
+
+def pack_report(report: Check | AnsweredModels) -> bytes:
+    return pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def unpack_report(payload: bytes) -> Any:
+    return pickle.loads(payload)
+
+
 class SupervisorLost(Exception):
     """The pipe ended before the supervisor sent what the worker waits for."""
 
@@ -116,6 +143,33 @@ class SupervisorLink:
         return BatchRecorder(
             self.send_records, batch_size=BATCH_SIZE, interval=BATCH_INTERVAL
         )
+
+    def check_reporter(
+        self, in_flight: Callable[[str], int]
+    ) -> Callable[[Server, bool, float], None]:
+        """A ``HealthMonitor.on_check`` that sends each probe to the supervisor
+        (``load``: the requests this worker has running on the server)."""
+
+        def report(server: Server, ok: bool, latency_ms: float) -> None:
+            check = Check(
+                display_address(server.url),
+                server.name,
+                ok,
+                round(latency_ms, 3) if ok else None,
+                float(in_flight(server.name)),
+            )
+            self._report(CHECK, pack_report(check))
+
+        return report
+
+    def send_models(self, live: AnsweredModels) -> None:
+        self._report(MODELS, pack_report(live))
+
+    def _report(self, kind: int, payload: bytes) -> None:
+        try:
+            self._send(frame(kind, payload))
+        except OSError:  # the supervisor is gone: the watch stops this process
+            log.debug("report not sent: the supervisor is gone")
 
     def first_config(self) -> GatewaySnapshot:
         """Wait for the supervisor's first ``CONFIG`` (a gateway worker reads it
