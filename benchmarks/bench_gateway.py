@@ -26,6 +26,7 @@ from pathlib import Path
 
 from relay_support import (
     BENCH_PYTHON,
+    DEPLOYED_WORKERS,
     Call,
     PeakSampler,
     Rounds,
@@ -34,6 +35,7 @@ from relay_support import (
     bench_env,
     children,
     drop_redis_keys,
+    each_peak_mb,
     free_port,
     interleaved,
     interleaved_rounds,
@@ -42,6 +44,7 @@ from relay_support import (
     quantile,
     raise_open_files,
     scaled,
+    settle,
     start,
     start_node,
     start_relays,
@@ -282,13 +285,20 @@ def _relay_bound() -> dict[str, object]:
     return {"rates": rates, "cpu_ms": cpu_ms}
 
 
-# What each process of the gateway loads, in the order a worker loads it.
-_IMPORTS = {
+# What each process of the gateway loads, in the order it loads it: a worker
+# (the relay, Redis for the shared limits), then the supervisor (the store).
+_GEVENT = "from gevent import monkey; monkey.patch_all()"
+_WORKER_IMPORTS = {
     "interpreter": "",
-    "gevent, monkey-patched": "from gevent import monkey; monkey.patch_all()",
-    "the gateway's own modules": "import ollama_webmgr.gateway.app, ollama_webmgr.runtime.serving",
+    "gevent, monkey-patched": _GEVENT,
+    "the gateway's own modules": "import ollama_webmgr.commands, ollama_webmgr.runtime.gateway",
     "redis-py": "import redis",
-    "SQLAlchemy (the store)": "import ollama_webmgr.store.sql_backend",
+}
+_SUPERVISOR_IMPORTS = {
+    "interpreter": "",
+    "gevent, monkey-patched": _GEVENT,
+    "the supervisor's own modules": "import ollama_webmgr.commands, ollama_webmgr.runtime.supervise, ollama_webmgr.runtime.record_writer, ollama_webmgr.runtime.gateway_upkeep",
+    "SQLAlchemy and SQLite (the store)": "import ollama_webmgr.store.sql_backend, sqlalchemy.dialects.sqlite, sqlite3",
 }
 _RSS_SNIPPET = (
     "import sys\n{code}\n"
@@ -297,11 +307,11 @@ _RSS_SNIPPET = (
 )
 
 
-def _import_costs() -> dict[str, float]:
+def _import_costs(imports: dict[str, str]) -> dict[str, float]:
     """RSS (MB) each group of imports adds, each on top of the ones before."""
     costs: dict[str, float] = {}
     code, before = "", 0.0
-    for name, line in _IMPORTS.items():
+    for name, line in imports.items():
         code = f"{code}\n{line}"
         result = subprocess.run(
             [sys.executable, "-c", _RSS_SNIPPET.format(code=code)],
@@ -328,7 +338,9 @@ def _streams() -> dict[str, object]:
         wait_ready(upstream_port, "/api/version")
         for port in ports.values():
             wait_ready(port, "/api/version")
+        settle(processes["gateway"].pid, 1 + DEPLOYED_WORKERS)
         idle = {name: peak_rss_mb(processes[name].pid) for name in ports}
+        idle_each = each_peak_mb(processes["gateway"].pid)
         pss = PeakSampler(processes["gateway"].pid)
         for _ in range(3):
             for name, port in ports.items():
@@ -354,6 +366,7 @@ def _streams() -> dict[str, object]:
                 errors[name].update(summary["errors"])
         rss = peak_rss_mb(processes["gateway"].pid)
         largest = peak_rss_mb(processes["gateway"].pid, largest=True)
+        peak_each = each_peak_mb(processes["gateway"].pid)
         bare_rss = peak_rss_mb(processes["bare relay"].pid)
     finally:
         stop(list(processes.values()))
@@ -365,8 +378,12 @@ def _streams() -> dict[str, object]:
         "rss": {"gateway": rss, "bare relay": bare_rss},
         "largest": largest,
         "idle": idle,
+        "each": {"idle": idle_each, "peak": peak_each},
         "pss": pss.peak,
-        "imports": _import_costs(),
+        "imports": {
+            "worker": _import_costs(_WORKER_IMPORTS),
+            "supervisor": _import_costs(_SUPERVISOR_IMPORTS),
+        },
     }
 
 
@@ -589,7 +606,8 @@ def _streams_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
         f" {STREAM_LINES} lines end with the final `done` line. Three rounds per"
         " path, taking turns; the median wall time counts. The gateway is a fresh"
         " `ollama-webmgr gateway` as deployed (2 workers sharing Redis; its RSS"
-        " is the sum of the supervisor and the workers), with its default"
+        " is the sum of the supervisor and the workers; the machine's other"
+        " load can slow the rounds but hardly changes memory), with its default"
         " settings: no"
         " per-server concurrency limit (0, unlimited) and so no queue. Its RSS is"
         " its peak resident memory (VmHWM) over the three rounds. Both keep up"
@@ -623,18 +641,53 @@ def _streams_report(data: dict[str, dict]) -> str:  # type: ignore[type-arg]
         f" The gateway's largest process peaked at {data['largest']:.0f} MB; the"
         f" peak PSS of its processes together was {data['pss']:.0f} MB.",
     ]
-    imports = data["imports"]
+    each = data["each"]
+    roles = ["supervisor"] + [f"worker {n}" for n in range(1, len(each["peak"]))]
     lines += [
         "",
-        "Where a worker's memory goes before its first request (RSS each group of"
-        " imports adds in a fresh interpreter, in the order a worker loads them): "
-        + ", ".join(f"{name} {mb:.0f} MB" for name, mb in imports.items())
-        + ". The supervisor, which stores the records, loads the interpreter,"
-        " gevent and SQLAlchemy. Every process pays the interpreter and gevent;"
-        " a worker also pays redis-py (8.x imports its asyncio and cluster"
-        " clients) and SQLAlchemy, which it uses to read its settings and API"
-        " keys and for the chores one process does; the rest is what the"
-        " services build (connection pools, threads, caches).",
+        "Per process of the gateway, peak resident memory (VmHWM, MB) before the"
+        " rounds and over them:",
+        "",
+        "| process | before the rounds | over the rounds |",
+        "|---|---|---|",
+        *(
+            f"| {role} | {idle:.0f} | {peak:.0f} |"
+            for role, idle, peak in zip(roles, each["idle"], each["peak"], strict=False)
+        ),
+    ]
+    imports = data["imports"]
+
+    def chain(costs: dict[str, float]) -> str:
+        total = sum(costs.values())
+        return ", ".join(f"{n} {mb:.0f}" for n, mb in costs.items()) + (
+            f" (together {total:.0f} MB)"
+        )
+
+    floor = (
+        imports["worker"]["interpreter"] + imports["worker"]["gevent, monkey-patched"]
+    )
+    lines += [
+        "",
+        "Where each process's memory goes before its first request (RSS in MB each"
+        " group of imports adds in a fresh interpreter, in the order the process"
+        f" loads them). A worker: {chain(imports['worker'])}. The supervisor:"
+        f" {chain(imports['supervisor'])}. A worker opens no store: the"
+        " supervisor, which stores the records, reads the gateway's settings, keys,"
+        " fleet and drained servers and pushes them to the workers over their pipe"
+        " (`runtime/gateway_upkeep.py`); the supervisor builds no relay, health"
+        " monitor or HTTP client. Every process pays the interpreter and"
+        f" monkey-patched gevent, {floor:.0f} MB (gevent also loads `ssl` and"
+        " `importlib.metadata`, for its plugins, which the rest would load"
+        " anyway); a worker also pays redis-py (8.x imports its asyncio and cluster clients with"
+        " the package, and the gateway shares its limits through it: `import"
+        " redis` loads `redis.asyncio` from the package itself, so no lighter"
+        " import path exists; a Redis client of our own would save about that"
+        " much per worker, still far from the target), the supervisor"
+        " SQLAlchemy. The rest is what each process builds and, in"
+        " the workers, the connections, greenlets and buffers of the streams."
+        f" Three such processes start above {3 * floor:.0f} MB before any code"
+        " of ours, so the 100 MB target would take fewer processes or a lighter"
+        " runtime, not trimming.",
     ]
     failures = sorted(errors["gateway"] | errors["bare relay"])
     if failures:

@@ -96,6 +96,31 @@ def peak_rss_mb(pid: int, *, largest: bool = False) -> float:
     return (max(each_kib, default=0) if largest else sum(each_kib)) / 1024
 
 
+def each_peak_mb(pid: int) -> list[float]:
+    """Peak resident memory (VmHWM) of a process, then of each of its children,
+    in MB (a supervisor, then its workers)."""
+    return [kib / 1024 for kib in _kib_each(pid, "status", "VmHWM:")]
+
+
+def settle(
+    pid: int, processes: int, *, quiet: float = 1.0, timeout: float = 60
+) -> None:
+    """Wait until ``pid`` has ``processes`` processes (itself and its
+    children) whose memory stopped growing for ``quiet`` seconds: the port
+    answers as soon as one worker serves, the others may still be starting."""
+    deadline = time.monotonic() + timeout
+    last: list[int] = []
+    stable_since = time.monotonic()
+    while time.monotonic() < deadline:
+        now = _kib_each(pid, "status", "VmRSS:")
+        if len(now) != processes or now != last:
+            last, stable_since = now, time.monotonic()
+        elif time.monotonic() - stable_since >= quiet:
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"process {pid} did not settle in {timeout:.0f} s")
+
+
 def pss_mb(pid: int) -> float:
     """Proportional set size of a process and its children, summed, in MB:
     pages shared between them (the interpreter, libraries) counted once."""

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,12 +17,16 @@ import httpx
 import psutil
 import pytest
 
+from ollama_webmgr.cluster.saved_fleet import load_registry
+from ollama_webmgr.gateway.config import GatewayConfig
 from ollama_webmgr.runtime.deployment import concurrency_problem
+from ollama_webmgr.runtime.schedule import CONFIG_SYNC_EVERY
 from ollama_webmgr.sim.app import create_app
 from ollama_webmgr.sim.serve import serve_in_thread
 from ollama_webmgr.sim.state import SimState
-from ollama_webmgr.store.database import open_database
+from ollama_webmgr.store.database import Where, open_database
 from ollama_webmgr.store.stats import get_stats_snapshot
+from ollama_webmgr.usecases import gateway_settings
 from process_env import clean_env
 from waiting import wait_until
 
@@ -239,3 +244,93 @@ def test_a_tinydb_store_keeps_the_gateway_in_one_process(tmp_path: Path) -> None
         )
     assert refused.returncode == 2
     assert "une base TinyDB ne s’ouvre que dans un processus" in refused.stderr
+
+
+def _fresh_statuses(url: str, key: str | None = None, count: int = 10) -> set[int]:
+    """Statuses over ``count`` new connections: each may land on either worker."""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return {
+        httpx.post(
+            url + "/api/show", json={"model": MODEL}, headers=headers, timeout=10
+        ).status_code
+        for _ in range(count)
+    }
+
+
+@pytest.mark.redis
+def test_keys_and_drains_saved_in_the_store_reach_every_worker(
+    tmp_path: Path, redis_prefix: str
+) -> None:
+    """What the web app saves (here through the same use-case functions, on the
+    shared store) reaches both workers within the sync interval, although
+    neither opens the store: their supervisor pushes it."""
+    with _node() as node:
+        env = _env(
+            tmp_path,
+            node,
+            REDIS_URL="redis://127.0.0.1:6379/0",
+            REDIS_PREFIX=redis_prefix,
+        )
+        with _gateway(tmp_path, env, workers=2) as (_process, url):
+            assert _fresh_statuses(url) == {200}
+            db = open_database(f"sqlite:///{tmp_path / 'data' / 'webmgr.sqlite3'}")
+            try:
+                created = gateway_settings.create_api_key(db, GatewayConfig(), "test")
+                started = time.monotonic()
+                wait_until(
+                    lambda: _fresh_statuses(url) == {401},
+                    timeout=15,
+                    what="every worker to ask for a key",
+                )
+                assert time.monotonic() - started < CONFIG_SYNC_EVERY + 5
+                assert _fresh_statuses(url, created.key) == {200}
+                registry = load_registry([node], db)
+                registry.set_draining(registry.all()[0].name, True)
+                gateway_settings.save_draining(db, registry)
+                wait_until(
+                    lambda: _fresh_statuses(url, created.key) == {503},
+                    timeout=15,
+                    what="every worker to drain the only server",
+                )
+                gateway_settings.delete_api_key(
+                    db, GatewayConfig(), created.entry["id"]
+                )
+                registry.set_draining(registry.all()[0].name, False)
+                gateway_settings.save_draining(db, registry)
+                wait_until(
+                    lambda: _fresh_statuses(url) == {200},
+                    timeout=15,
+                    what="every worker to take requests without a key again",
+                )
+            finally:
+                db.close()
+    # with Redis the history is the web processes': the gateway wrote none
+    assert _history(tmp_path, node) == ({}, [])
+
+
+def _history(tmp_path: Path, node: str) -> tuple[dict[str, object], list[str]]:
+    """The node's stored health state, and the models the store maps to it."""
+    address = node.removeprefix("http://")
+    db = open_database(f"sqlite:///{tmp_path / 'data' / 'webmgr.sqlite3'}")
+    try:
+        found = db.find("servers", [Where("address", "==", address)])
+        models = [doc["name"] for doc in db.find("models") if address in doc["digests"]]
+    finally:
+        db.close()
+    return (found[0] if found else {}), models
+
+
+def test_alone_the_gateway_keeps_the_history_its_worker_probes(tmp_path: Path) -> None:
+    """Without Redis the gateway holds the chores, as any process alone: its
+    worker, which opens no store, reports each probe and the models it found,
+    and the supervisor stores them."""
+    with _node() as node, _gateway(tmp_path, _env(tmp_path, node), 1) as (_p, url):
+        assert _show(url) == 200
+        wait_until(
+            lambda: _history(tmp_path, node)[0].get("healthy") is True,
+            timeout=30,
+            what="the worker's probe stored by the supervisor",
+        )
+        state, models = _history(tmp_path, node)
+        assert isinstance(state["load"], float)  # the worker's requests in flight
+        assert models == [MODEL]

@@ -9,12 +9,15 @@ from pathlib import Path
 import pytest
 
 from ollama_webmgr.cluster.saved_fleet import load_registry
+from ollama_webmgr.cluster.servers import ServerRegistry
 from ollama_webmgr.errors import (
     InvalidServerUrl,
     ServerCheckFailed,
     ServerNameTaken,
     UnknownServer,
 )
+from ollama_webmgr.gateway.config import GatewayConfig
+from ollama_webmgr.gateway.snapshot import apply_snapshot
 from ollama_webmgr.store.database import DatabaseManager, Where, open_database
 from ollama_webmgr.usecases import gateway_settings as gs
 from ollama_webmgr.usecases.fleet import Fleet, ServerCheck
@@ -116,3 +119,38 @@ def test_drained_names_saved_by_older_versions_become_addresses(
     again = fleet_of(db).registry
     gs.load_draining(db, again)
     assert [s.name for s in again.all() if s.draining] == ["cpu-2"]
+
+
+def test_a_snapshot_carries_what_a_storeless_worker_needs_and_changes_are_seen(
+    db: DatabaseManager,
+) -> None:
+    """What a supervisor pushes to its gateway workers: the fleet with its UI
+    edits, the settings as stored, key hashes, drained addresses; applied to an
+    empty registry it gives the registry a process reading the store has."""
+    watch = gs.SnapshotWatch(db, ENV)
+    assert watch.poll() is None  # nothing changed since the watch was made
+    fleet = fleet_of(db)
+    fleet.update("b:11434", new_name="cpu", weight=3)
+    assert watch.poll() is not None  # the fleet changed
+    assert watch.poll() is None
+    fleet.registry.set_draining("cpu", True)
+    gs.save_draining(db, fleet.registry)
+    gs.save_gateway_config(db, GatewayConfig(), {"strategy": "round_robin"})
+    created = gs.create_api_key(db, GatewayConfig(), "ci")
+    snapshot = watch.poll()
+    assert snapshot is not None
+    assert watch.poll() is None
+    assert snapshot.draining == ("b:11434",)
+    assert snapshot.key_hashes == frozenset({created.entry["hash"]})
+    assert snapshot.settings["strategy"] == "round_robin"
+    config, registry = GatewayConfig(), ServerRegistry()
+    apply_snapshot(snapshot, config, registry)
+    assert config.strategy == "round_robin"
+    assert config.api_key_hashes == snapshot.key_hashes
+    assert [(s.name, s.weight, s.draining) for s in registry.all()] == [
+        ("a:11434", 1, False),
+        ("cpu", 3, True),
+    ]
+    # the names older versions saved are read as addresses
+    db.upsert("config", ["key"], {"key": gs.DRAIN_KEY, "value": {"servers": ["cpu"]}})
+    assert gs.read_snapshot(db, ENV).draining == ("b:11434",)

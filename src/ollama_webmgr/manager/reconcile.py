@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ollama_webmgr.cluster.health import HealthMonitor
+from ollama_webmgr.cluster.live_models import AnsweredModels, answered, answered_models
 from ollama_webmgr.cluster.servers import ServerRegistry
 from ollama_webmgr.jobs.records import stored_jobs
 from ollama_webmgr.jobs.runner import ThreadRunner
@@ -47,18 +48,13 @@ def restore_jobs(db: DatabaseManager, runner: object) -> list[str]:
 
 
 def _live_digests(
-    registry: ServerRegistry, monitor: HealthMonitor
-) -> tuple[set[str], dict[str, dict[str, str]], dict[str, dict[str, Any]]]:
-    """Addresses that answered, model -> {address: digest}, model -> details."""
-    answered: set[str] = set()
+    live: AnsweredModels,
+) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, Any]]]:
+    """model -> {address: digest}, model -> details."""
     digests: dict[str, dict[str, str]] = {}
     details: dict[str, dict[str, Any]] = {}
-    for server in registry.active():
-        if not _answered(monitor, server.name):
-            continue
-        address = display_address(server.url)
-        answered.add(address)
-        for entry in monitor.models.tags_of(server.name):
+    for address, entries in live.items():
+        for entry in entries:
             name = entry.get("model") or entry.get("name")
             if not isinstance(name, str):
                 continue
@@ -70,27 +66,30 @@ def _live_digests(
                 "parameter_count": info.get("parameter_size"),
                 "quantization": info.get("quantization_level"),
             }
-    return answered, digests, details
-
-
-def _answered(monitor: HealthMonitor, name: str) -> bool:
-    """The last probe succeeded and the server's models are known."""
-    breaker = monitor.breaker(name)
-    return breaker.healthy and breaker.failures == 0 and monitor.models.known(name)
+    return digests, details
 
 
 def sync_model_map(
     db: DatabaseManager, registry: ServerRegistry, monitor: HealthMonitor
 ) -> tuple[list[str], list[str]]:
     """Update the ``models`` table; the names that appeared and vanished."""
-    answered, live, details = _live_digests(registry, monitor)
+    return record_live_models(db, answered_models(registry, monitor))
+
+
+def record_live_models(
+    db: DatabaseManager, live: AnsweredModels
+) -> tuple[list[str], list[str]]:
+    """Update the ``models`` table from the servers that answered (``live``);
+    the names that appeared and vanished."""
+    reached = set(live)
+    digests, details = _live_digests(live)
     appeared, vanished = [], []
     stored = {doc["name"]: doc for doc in db.find("models") if "name" in doc}
-    for name in sorted(set(stored) | set(live)):
+    for name in sorted(set(stored) | set(digests)):
         before = stored.get(name, {}).get("digests") or {}
         # servers that did not answer keep what was known of them
-        after = {a: d for a, d in before.items() if a not in answered}
-        after.update(live.get(name, {}))
+        after = {a: d for a, d in before.items() if a not in reached}
+        after.update(digests.get(name, {}))
         if after == before and name in stored:
             continue
         if after and not before:
@@ -111,7 +110,7 @@ def reconcile(
     report = ReconcileReport()
     report.appeared, report.vanished = sync_model_map(db, registry, monitor)
     report.unreachable = [
-        s.name for s in registry.active() if not _answered(monitor, s.name)
+        s.name for s in registry.active() if not answered(monitor, s.name)
     ]
     known = {display_address(s.url) for s in registry.all()}
     report.unknown_servers = sorted(

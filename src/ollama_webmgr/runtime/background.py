@@ -16,13 +16,9 @@ and the hardware.
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from ollama_webmgr.cluster import saved_fleet as fleet
+from ollama_webmgr.gateway.snapshot import apply_snapshot
 from ollama_webmgr.manager.reconcile import (
     ReconcileReport,
     reconcile,
@@ -30,6 +26,14 @@ from ollama_webmgr.manager.reconcile import (
     sync_model_map,
 )
 from ollama_webmgr.off_hub import off_hub
+from ollama_webmgr.runtime.schedule import (
+    CONFIG_SYNC_EVERY,
+    MAINTENANCE_EVERY,
+    MAINTENANCE_FIRST,
+    MODEL_MAP_EVERY,
+    Periodic,
+    Scheduler,
+)
 from ollama_webmgr.store.stats import run_maintenance
 from ollama_webmgr.usecases import gateway_settings
 
@@ -44,73 +48,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAINTENANCE_EVERY = 3600.0
-MODEL_MAP_EVERY = 300.0
-MAINTENANCE_FIRST = 60.0  # a process restarted often still applies retention
-CONFIG_SYNC_EVERY = 5.0
 DUTY_RENEW_EVERY = 5.0  # well within the lease (manager/duty.py)
-
-
-@dataclass
-class Periodic:
-    """Call ``action`` every ``interval`` seconds; the first time after
-    ``first_after`` seconds (default: one interval)."""
-
-    name: str
-    interval: float
-    action: Callable[[], object]
-    first_after: float | None = None
-    due: float = field(default=0.0)
-
-
-class Scheduler:
-    """One thread (a greenlet under gevent) running ``Periodic`` tasks."""
-
-    def __init__(
-        self, tasks: list[Periodic], *, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.tasks = tasks
-        self._clock = clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def plan(self) -> None:
-        """Set each task's first due time from now."""
-        now = self._clock()
-        for task in self.tasks:
-            first = task.interval if task.first_after is None else task.first_after
-            task.due = now + first
-
-    def start(self) -> None:
-        self.plan()
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._run, name="webmgr-scheduler", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def run_due(self) -> None:
-        now = self._clock()
-        for task in self.tasks:
-            if now < task.due:
-                continue
-            task.due = now + task.interval
-            try:
-                task.action()
-            except Exception:  # the loop must survive a failing task
-                log.exception("periodic task %s failed", task.name)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.run_due()
-            wait = min(t.due for t in self.tasks) - self._clock() if self.tasks else 60
-            self._stop.wait(max(wait, 0.05))
 
 
 class Parts(Protocol):
@@ -126,29 +64,21 @@ class Parts(Protocol):
 
 class ConfigSync:
     """Reload the fleet, the gateway settings, keys and drained servers when
-    another process changed them (several web workers, separate gateways)."""
+    another process changed them (several web workers, separate gateways): the
+    same snapshot a supervisor pushes to its gateway workers."""
 
     def __init__(self, services: Parts) -> None:
         self._services = services
-        self._seen = gateway_settings.stamp(services.db)
-        self._fleet = fleet.fleet_fingerprint(services.db)
+        self._watch = gateway_settings.SnapshotWatch(
+            services.db, services.settings.servers
+        )
 
     def __call__(self) -> None:
-        services = self._services
-        saved = fleet.fleet_fingerprint(services.db)
-        fleet_changed = saved != self._fleet
-        if fleet_changed:
-            self._fleet = saved
-            fleet.reload_registry(
-                services.servers, services.settings.servers, services.db
+        snapshot = self._watch.poll()
+        if snapshot is not None:
+            apply_snapshot(
+                snapshot, self._services.gateway.app.config, self._services.servers
             )
-        current = gateway_settings.stamp(self._services.db)
-        if current != self._seen or fleet_changed:
-            self._seen = current
-            gateway_settings.load_gateway_config(
-                self._services.db, self._services.gateway.app.config
-            )
-            gateway_settings.load_draining(self._services.db, self._services.servers)
 
 
 class Background:

@@ -51,3 +51,15 @@ def concurrency_problem(processes: int, redis_url: str | None) -> str | None:
         " tâches, progression et limites de la passerelle se partagent par Redis."
         " Définissez REDIS_URL ou lancez un seul worker (WEB_CONCURRENCY=1)."
     )
+
+
+def gateway_keeps_history(redis_url: str | None) -> bool:
+    """Whether ``ollama-webmgr gateway`` writes the health history, the model
+    map and the store's upkeep: alone (no Redis) it holds the chores, as any
+    process does (``manager/duty.py``); with Redis it leaves them to the web
+    processes. Its workers report their probes to the supervisor, which writes.
+
+    >>> gateway_keeps_history(None), gateway_keeps_history("redis://r:6379/0")
+    (True, False)
+    """
+    return not redis_url

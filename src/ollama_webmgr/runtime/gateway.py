@@ -1,4 +1,6 @@
-"""Build the gateway (``services`` does it for ``serve``) and run it alone (``gateway``)."""
+"""Build the gateway (``services`` does it for ``serve``) and run it alone
+(``gateway``): as one process over the store (``run_gateway``), or as a worker
+of a supervisor that hands it its configuration (``run_gateway_worker``)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from ollama_webmgr.cluster.servers import ServerRegistry
 from ollama_webmgr.gateway.app import Gateway, create_gateway_app
 from ollama_webmgr.gateway.config import GatewayConfig
 from ollama_webmgr.gateway.seeding import SeedSource
+from ollama_webmgr.gateway.snapshot import apply_snapshot
 from ollama_webmgr.gateway.stats import BatchRecorder, RequestRecord
 from ollama_webmgr.gateway.upstream import Upstreams
 
@@ -24,7 +27,9 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
     from ollama_webmgr.gateway.limiter import SlotTable
+    from ollama_webmgr.runtime.schedule import Scheduler
     from ollama_webmgr.runtime.serving import Server
+    from ollama_webmgr.runtime.worker_link import SupervisorLink
     from ollama_webmgr.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -117,20 +122,17 @@ def run_gateway(
     port: int,
     make_server: Callable[[WSGIApplication, str, int], Server] | None = None,
     *,
-    listener: socket.socket | None = None,
     recorder: BatchRecorder | None = None,
-    on_ready: Callable[[int], None] | None = None,
 ) -> None:
-    """Serve the gateway in this process until SIGINT/SIGTERM (the CLI has
-    monkey-patched): a worker of ``ollama-webmgr gateway``, or alone.
+    """Serve the gateway alone in this process until SIGINT/SIGTERM (the CLI
+    has monkey-patched): on a TinyDB store, which one process only may open,
+    and in the benchmarks' variants.
 
     It shares the store with the web app: settings and API keys edited in the
     UI apply within seconds; checks and requests are recorded. Jobs and the
     node agents are left to the web app's process. ``make_server``: the
     gateway's own server unless given (the benchmarks compare it with pywsgi);
-    ``listener``: a socket already listening (a worker's); ``recorder``: where
-    request records go (the store by default); ``on_ready(port)`` runs once it
-    serves (default: print the address).
+    ``recorder``: where request records go (the store by default).
     """
     from ollama_webmgr.runtime.gateway_services import build_gateway_services
     from ollama_webmgr.runtime.serving import (
@@ -143,7 +145,7 @@ def run_gateway(
     services = build_gateway_services(settings, recorder=recorder)
     app = services.gateway.app
     server: Server = (
-        make_gateway_server(app, host, port, settings, listener)
+        make_gateway_server(app, host, port, settings)
         if make_server is None
         else make_server(app, host, port)
     )
@@ -154,9 +156,75 @@ def run_gateway(
     except BaseException:
         services.close()
         raise
-    if on_ready is None:
-        url = display_url(host, server.server_port).rstrip("/")
-        print(f"ollama-webmgr gateway on {url}", flush=True)
-    else:
-        on_ready(server.server_port)
+    url = display_url(host, server.server_port).rstrip("/")
+    print(f"ollama-webmgr gateway on {url}", flush=True)
     wait_for_signal([server], services.close)
+
+
+def run_gateway_worker(
+    settings: Settings,
+    host: str,
+    port: int,
+    link: SupervisorLink,
+    listener: socket.socket,
+) -> None:
+    """One worker of ``ollama-webmgr gateway`` until SIGTERM or its supervisor's
+    end: it serves ``listener`` and nothing else. Its settings, keys, fleet and
+    drained servers come from the supervisor (first before anything is built,
+    then each change: ``worker_link``), its records go back to it, and it never
+    opens the store nor does any chore: when the gateway keeps the history (no
+    Redis), it reports its probes for the supervisor to store
+    (``runtime/gateway_upkeep.py``)."""
+    from ollama_webmgr.runtime.deployment import gateway_keeps_history
+    from ollama_webmgr.runtime.serving import (
+        ensure_descriptors,
+        make_gateway_server,
+        wait_for_signal,
+    )
+
+    config = GatewayConfig.from_settings(settings)
+    registry = ServerRegistry()
+    apply_snapshot(link.first_config(), config, registry)
+    service = build_gateway(
+        settings, registry=registry, config=config, recorder=link.recorder()
+    )
+    history = gateway_keeps_history(settings.redis_url)
+    if history:  # the supervisor stores the probes
+        service.monitor.on_check = link.check_reporter(service.app.slots.in_flight)
+    server = make_gateway_server(service.app, host, port, settings, listener)
+    try:
+        server.start()
+        ensure_descriptors(1, settings)
+        service.start()  # the first health round runs now
+    except BaseException:
+        service.stop()
+        raise
+    reports = _report_history(settings, link, service) if history else None
+    link.ready()
+    link.stop_when_lost(on_config=lambda new: apply_snapshot(new, config, registry))
+
+    def stop() -> None:
+        if reports is not None:
+            reports.stop()
+        service.stop()
+
+    wait_for_signal([server], stop)
+
+
+def _report_history(
+    settings: Settings, link: SupervisorLink, service: GatewayService
+) -> Scheduler:
+    """Send the models the first round found, then every ``MODEL_MAP_EVERY``
+    (the probes themselves go as they come: ``check_reporter``)."""
+    from ollama_webmgr.cluster.live_models import answered_models
+    from ollama_webmgr.runtime.schedule import MODEL_MAP_EVERY, Periodic, Scheduler
+
+    registry, monitor = service.app.registry, service.monitor
+
+    def send() -> None:
+        link.send_models(answered_models(registry, monitor))
+
+    send()
+    reports = Scheduler([Periodic("model map", MODEL_MAP_EVERY, send)])
+    reports.start()
+    return reports

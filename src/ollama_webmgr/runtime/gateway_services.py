@@ -1,8 +1,11 @@
-"""The services of a gateway process, and the gateway part of every process.
+"""The services of a gateway process over the store, and the gateway part of
+every process that opens the store.
 
-``ollama-webmgr gateway`` runs only the gateway: the store, the fleet, the
-gateway (relay, health monitor, request recorder) and the background work
-(``runtime/background.py``). It builds ``GatewayServices`` rather than the web
+``ollama-webmgr gateway`` in one process (a TinyDB store, which one process
+only may open) runs only the gateway: the store, the fleet, the gateway (relay,
+health monitor, request recorder) and the background work
+(``runtime/background.py``). Its workers under a supervisor build less still:
+no store at all (``runtime/gateway.py: run_gateway_worker``). It builds ``GatewayServices`` rather than the web
 process's ``runtime.services.Services``: no Ollama clients (httpx), job runner, library or
 registry clients, none of which the gateway calls; its health monitor probes
 with the relay's own HTTP client (``gateway/upstream.py``). That keeps it near

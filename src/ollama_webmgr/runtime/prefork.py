@@ -9,7 +9,9 @@ gives each connection to one of them: an idle worker takes it first, where
 ``SO_REUSEPORT`` would hash connections to workers whatever their load.
 
 The supervisor serves nothing. It stores the gateway request records the
-workers send (``runtime/record_writer.py``), replaces a worker that dies, and
+workers send (``runtime/record_writer.py``), gives gateway workers their
+configuration (``greeting``, then ``push_config``: ``runtime/supervise.py``
+reads it from the store), replaces a worker that dies, and
 handles the signals: SIGTERM or SIGINT stops the workers (each finishes its
 requests), then the last records are stored; SIGHUP starts new workers one by
 one, each stopping an old one once it serves (new code, same environment). A
@@ -41,8 +43,10 @@ from gevent.event import Event
 
 from ollama_webmgr.gateway.stats import RequestRecord
 from ollama_webmgr.runtime.worker_link import (
+    CONFIG,
     READY,
     RECORDS,
+    frame,
     read_frames,
     unpack_records,
 )
@@ -69,7 +73,10 @@ class _Worker:
 
 
 class Supervisor:
-    """Runs ``count`` workers from ``command`` until a signal (``run()``)."""
+    """Runs ``count`` workers from ``command`` until a signal (``run()``);
+    ``greeting()``: the ``CONFIG`` payload each new worker gets first (None:
+    the workers read their configuration themselves); ``on_report(kind,
+    payload)``: any other frame a worker sends (its health probes)."""
 
     def __init__(
         self,
@@ -77,11 +84,15 @@ class Supervisor:
         count: int,
         command: WorkerCommand,
         on_records: Callable[[list[RequestRecord]], None],
+        greeting: Callable[[], bytes | None] = lambda: None,
+        on_report: Callable[[int, bytes], None] = lambda _kind, _payload: None,
     ) -> None:
         self._listeners = list(listeners)
         self._count = count
         self._command = command
         self._on_records = on_records
+        self._greeting = greeting
+        self._on_report = on_report
         self._workers: list[_Worker] = []
         self._stopping = Event()
         self._started = False  # every first worker served: replace the dead
@@ -133,6 +144,9 @@ class Supervisor:
         finally:
             theirs.close()
         worker = _Worker(process, mine, replacing=replacing)
+        payload = self._greeting()
+        if payload is not None:
+            self._send(worker, frame(CONFIG, payload))
         worker.reader = gevent.spawn(self._read, worker)
         gevent.spawn(self._watch, worker)
         self._workers.append(worker)
@@ -162,6 +176,11 @@ class Supervisor:
                     self._on_records(unpack_records(payload))
                 except Exception:  # one bad batch must not end the pipe
                     log.exception("unreadable request records from a worker")
+            else:
+                try:
+                    self._on_report(kind, payload)
+                except Exception:
+                    log.exception("unreadable report (%d) from a worker", kind)
         worker.channel.close()
 
     def _watch(self, worker: _Worker) -> None:
@@ -188,6 +207,19 @@ class Supervisor:
                 self._stopping.set()
                 return
         self._spawn()
+
+    def push_config(self, payload: bytes) -> None:
+        """Send a new ``CONFIG`` to every worker (each applies it at once)."""
+        data = frame(CONFIG, payload)
+        for worker in list(self._workers):
+            self._send(worker, data)
+
+    @staticmethod
+    def _send(worker: _Worker, data: bytes) -> None:
+        # a worker that has just died: ``_watch`` replaces it, and its
+        # successor gets the configuration as it is then
+        with suppress(OSError):
+            worker.channel.sendall(data)
 
     def _reload(self) -> None:
         """SIGHUP: a new worker for each old one, the old one stopped once the

@@ -19,15 +19,15 @@ from ollama_webmgr.jobs.hooks import JobListeners
 from ollama_webmgr.manager.model_requests import ModelRequestSink
 from ollama_webmgr.manager.recording import RequestSink
 from ollama_webmgr.settings import Settings
-from ollama_webmgr.store.database import open_database
+from ollama_webmgr.store.database import DatabaseManager
 
 
 class RecordWriter:
     """Batches records from every worker into the store (``start``, ``close``)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, db: DatabaseManager) -> None:
         self._configured = settings.servers
-        self._db = open_database(settings.store_url)
+        self._db = db
         self._servers = load_registry(settings.servers, self._db)
         self._sinks = JobListeners(
             RequestSink(self._db, self._servers),
@@ -43,9 +43,8 @@ class RecordWriter:
             self._recorder.submit(record)
 
     def close(self) -> None:
-        """Store what is pending, then close the store."""
+        """Store what is pending (the caller closes the store)."""
         self._recorder.stop()
-        self._db.close()
 
     def _write(self, records: Sequence[RequestRecord]) -> None:
         # servers renamed or added in the UI since the last batch

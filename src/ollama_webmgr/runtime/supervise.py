@@ -17,6 +17,7 @@ import errno
 import socket
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import click
 
@@ -25,7 +26,10 @@ from ollama_webmgr.runtime.deployment import concurrency_problem
 from ollama_webmgr.runtime.prefork import Supervisor, WorkerCommand, listen, worker_argv
 from ollama_webmgr.runtime.worker_link import SupervisorLink
 from ollama_webmgr.settings import Settings
-from ollama_webmgr.store.database import opens_once
+
+if TYPE_CHECKING:
+    from ollama_webmgr.runtime.gateway_upkeep import GatewayUpkeep
+    from ollama_webmgr.store.database import DatabaseManager
 
 BACKLOG = 2048  # as ``serving.BACKLOG``: a burst of clients is queued, not refused
 
@@ -33,6 +37,8 @@ BACKLOG = 2048  # as ``serving.BACKLOG``: a burst of clients is queued, not refu
 def check_workers(workers: int, settings: Settings) -> None:
     """Several workers share jobs, progress and limits through Redis only, and
     a store that several processes can open."""
+    from ollama_webmgr.store.database import opens_once
+
     problem = concurrency_problem(workers, settings.redis_url)
     if problem:
         raise SettingsError(problem)
@@ -68,21 +74,54 @@ def supervise(
     workers: int,
     command: WorkerCommand,
     announce: Callable[[], None],
+    *,
+    gateway_workers: bool = False,
 ) -> None:
     """Run the workers until SIGTERM/SIGINT, storing their request records;
-    exit with a failed worker's status."""
+    exit with a failed worker's status. ``gateway_workers``: they open no
+    store, this process gives them their configuration
+    (``runtime/gateway_upkeep.py``)."""
     from ollama_webmgr.runtime.record_writer import RecordWriter
+    from ollama_webmgr.store.database import open_database
 
-    writer = RecordWriter(settings)
-    writer.start()
     try:
-        code = Supervisor(sockets, workers, command, writer.add).run(announce)
+        db = open_database(settings.store_url)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    try:
+        upkeep = _gateway_upkeep(settings, db) if gateway_workers else None
+        writer = RecordWriter(settings, db)
+        writer.start()
+        supervisor = Supervisor(
+            sockets,
+            workers,
+            command,
+            writer.add,
+            greeting=upkeep.payload if upkeep else lambda: None,
+            on_report=upkeep.report if upkeep else lambda _kind, _payload: None,
+        )
+        if upkeep is not None:
+            upkeep.start(supervisor.push_config)
+        try:
+            code = supervisor.run(announce)
+        finally:
+            if upkeep is not None:
+                upkeep.stop()
+            writer.close()
     finally:
-        writer.close()
+        db.close()
         for sock in sockets:
             sock.close()
     if code:
         sys.exit(code)
+
+
+def _gateway_upkeep(settings: Settings, db: DatabaseManager) -> GatewayUpkeep:
+    from ollama_webmgr.runtime.gateway_upkeep import GatewayUpkeep
+
+    return GatewayUpkeep(settings, db)
 
 
 def worker_fds_argument(channel: int, sockets: Sequence[socket.socket]) -> str:
@@ -109,6 +148,7 @@ def parse_worker_fds(text: str) -> tuple[SupervisorLink, list[socket.socket]]:
 def supervise_gateway(settings: Settings, host: str, port: int, workers: int) -> None:
     """``ollama-webmgr gateway``: the supervisor of ``workers`` gateway workers."""
     from ollama_webmgr.runtime.serving import display_url
+    from ollama_webmgr.store.database import opens_once
 
     check_workers(workers, settings)
     if opens_once(settings.store_url):
@@ -131,24 +171,13 @@ def supervise_gateway(settings: Settings, host: str, port: int, workers: int) ->
         url = display_url(host, bound).rstrip("/")
         print(f"ollama-webmgr gateway on {url}", flush=True)
 
-    supervise(settings, sockets, workers, command, announce)
+    supervise(settings, sockets, workers, command, announce, gateway_workers=True)
 
 
 def run_gateway_worker(settings: Settings, host: str, port: int, fds: str) -> None:
-    """One gateway worker: serve the inherited socket, records to the supervisor."""
-    from ollama_webmgr.runtime.gateway import run_gateway
+    """One gateway worker: serve the inherited socket with the configuration
+    the supervisor sends, records to the supervisor."""
+    from ollama_webmgr.runtime.gateway import run_gateway_worker as run_worker
 
     link, listeners = parse_worker_fds(fds)
-
-    def ready(_port: int) -> None:
-        link.ready()
-        link.stop_when_lost()
-
-    run_gateway(
-        settings,
-        host,
-        port,
-        listener=listeners[0],
-        recorder=link.recorder(),
-        on_ready=ready,
-    )
+    run_worker(settings, host, port, link, listeners[0])

@@ -9,17 +9,19 @@ They are kept in the ``config`` table, in three documents: ``gateway_draining`` 
 ``gateway_api_keys`` (one entry per key: id, label, a short prefix to recognise
 it, its SHA-256 and when it was made; the key itself is never stored). The
 running ``GatewayConfig`` is updated in place, so every change applies at once;
-other processes read the documents again within seconds (``ConfigSync``).
+other processes read the documents again within seconds (``ConfigSync``), or
+have them pushed by their supervisor (``read_snapshot``).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
+from ollama_webmgr.cluster.saved_fleet import fleet_fingerprint, load_registry
 from ollama_webmgr.cluster.servers import Server, ServerRegistry
 from ollama_webmgr.errors import (
     InvalidApiKeyLabel,
@@ -31,6 +33,11 @@ from ollama_webmgr.errors import (
 from ollama_webmgr.gateway.auth import hash_api_key, new_api_key
 from ollama_webmgr.gateway.config import SETTING_KINDS as config_kinds
 from ollama_webmgr.gateway.config import GatewayConfig
+from ollama_webmgr.gateway.snapshot import (
+    GatewaySnapshot,
+    apply_draining,
+    apply_settings,
+)
 from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.store.database import DatabaseManager, Doc, Where, now_iso
 from ollama_webmgr.usecases.actor import Actor, audit
@@ -82,24 +89,58 @@ def stamp(db: DatabaseManager) -> tuple[str | None, ...]:
     return tuple(doc.get("updated_at") if doc else None for doc in docs)
 
 
-def load_gateway_config(db: DatabaseManager, config: GatewayConfig) -> GatewayConfig:
-    """Apply the stored settings and key hashes to ``config``.
-
-    A stored value that no longer validates (an older version wrote it) is
-    skipped with a warning rather than stopping the application.
-    """
+def stored_settings(db: DatabaseManager) -> dict[str, Any]:
+    """The stored editable settings, as stored (``apply_settings`` checks them)."""
     doc = _document(db, CONFIG_KEY)
     stored = doc.get("value") if doc else None
-    if isinstance(stored, dict):
-        for name, value in stored.items():
-            if name not in EDITABLE:
-                continue
-            try:
-                config.update(**{name: value})
-            except InvalidGatewaySetting as exc:
-                log.warning("ignoring stored gateway setting: %s", exc)
-    config.update(api_key_hashes={entry["hash"] for entry in list_api_keys(db)})
+    if not isinstance(stored, dict):
+        return {}
+    return {name: value for name, value in stored.items() if name in EDITABLE}
+
+
+def stored_key_hashes(db: DatabaseManager) -> frozenset[str]:
+    return frozenset(entry["hash"] for entry in list_api_keys(db))
+
+
+class SnapshotWatch:
+    """``poll()``: a fresh ``read_snapshot`` when another process changed the
+    settings, keys, drained servers or the fleet since the last poll (or since
+    the watch was made), else None."""
+
+    def __init__(self, db: DatabaseManager, configured: Sequence[str]) -> None:
+        self._db = db
+        self._configured = tuple(configured)
+        self._seen = self._marks()
+
+    def poll(self) -> GatewaySnapshot | None:
+        marks = self._marks()
+        if marks == self._seen:
+            return None
+        self._seen = marks
+        return read_snapshot(self._db, self._configured)
+
+    def _marks(self) -> tuple[object, ...]:
+        return (stamp(self._db), fleet_fingerprint(self._db))
+
+
+def load_gateway_config(db: DatabaseManager, config: GatewayConfig) -> GatewayConfig:
+    """Apply the stored settings and key hashes to ``config`` (a stored value
+    that no longer validates is skipped with a warning)."""
+    apply_settings(config, stored_settings(db), stored_key_hashes(db))
     return config
+
+
+def read_snapshot(db: DatabaseManager, configured: Sequence[str]) -> GatewaySnapshot:
+    """Everything a gateway takes from the store, for ``apply_snapshot`` here
+    or in a worker (``runtime/worker_link.py``); ``configured``: the servers of
+    the environment (``Settings.servers``)."""
+    registry = load_registry(configured, db)
+    return GatewaySnapshot(
+        settings=stored_settings(db),
+        key_hashes=stored_key_hashes(db),
+        servers=tuple(registry.all()),
+        draining=stored_draining(db, registry),
+    )
 
 
 def save_gateway_config(
@@ -169,23 +210,31 @@ def save_draining(db: DatabaseManager, registry: ServerRegistry) -> None:
     db.upsert("config", ["key"], {"key": DRAIN_KEY, "value": {"addresses": addresses}})
 
 
-def load_draining(db: DatabaseManager, registry: ServerRegistry) -> None:
-    """Drain exactly the saved servers (at start, and when another process changed
-    the list: ``runtime/background.py``); a document of names (older versions) is
-    converted to addresses once."""
+def stored_draining(
+    db: DatabaseManager, registry: ServerRegistry
+) -> tuple[str, ...] | None:
+    """The addresses of the saved drained servers (None: never saved); a
+    document of names (older versions) is read through ``registry``."""
     doc = _document(db, DRAIN_KEY)
     value = doc.get("value") if doc else None
     if not isinstance(value, dict):
-        return
-    by_address = {display_address(s.url): s for s in registry.all()}
+        return None
     addresses = value.get("addresses")
-    if not isinstance(addresses, list):
-        names = set(value.get("servers") or [])
-        addresses = [a for a, s in by_address.items() if s.name in names]
-    for address, server in by_address.items():
-        if server.draining != (address in addresses):
-            registry.set_draining(server.name, address in addresses)
-    if "addresses" not in value:
+    if isinstance(addresses, list):
+        return tuple(str(a) for a in addresses)
+    names = set(value.get("servers") or [])
+    return tuple(display_address(s.url) for s in registry.all() if s.name in names)
+
+
+def load_draining(db: DatabaseManager, registry: ServerRegistry) -> None:
+    """Drain exactly the saved servers (at start); a document of names (older
+    versions) is converted to addresses once."""
+    addresses = stored_draining(db, registry)
+    if addresses is None:
+        return
+    apply_draining(registry, addresses)
+    doc = _document(db, DRAIN_KEY)
+    if doc is not None and "addresses" not in doc["value"]:
         save_draining(db, registry)
 
 
