@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -25,12 +26,16 @@ import ollama
 import pytest
 
 from fleet_support import FAST, closed_port_url, fleet_services
+from ollama_webmgr.gateway.snapshot import apply_snapshot
 from ollama_webmgr.runtime.services import Services
 from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.app import create_app as create_node_app
 from ollama_webmgr.sim.catalog import DEFAULT_SCALE
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
 from ollama_webmgr.sim.serve import RunningServer, serve_in_thread, start_in_thread
+from ollama_webmgr.usecases import download_settings
+from ollama_webmgr.usecases.actor import Actor
+from ollama_webmgr.usecases.gateway_settings import read_snapshot
 from waiting import wait_until
 
 MODEL = "all-minilm:latest"  # on no node
@@ -354,3 +359,45 @@ def test_a_fill_that_fails_ends_the_stream_with_one_ollama_error(
     failed = httpx.post(f"{gateway}/api/pull", json={"model": MODEL, "stream": False})
     assert failed.status_code == 502
     assert failed.json()["error"].startswith("seed cache: ")
+
+
+def test_under_the_fleet_cap_a_pull_to_one_server_goes_through_the_cache_at_its_rate(
+    gateway: str, fleet: EmulatedFleet, services: Services
+) -> None:
+    """The cap saved on « Téléchargements » reaches the gateway with its other
+    settings (``read_snapshot``), and its fill keeps to it."""
+    size = model_size(fleet)
+    rate = size / 2.0  # the model in about 2 s at the cap
+    admin = Actor("admin")
+    download_settings.change(services, admin, {"fleet_rate": rate})
+    config = services.gateway.app.config
+    apply_snapshot(
+        read_snapshot(services.db, services.settings.servers),
+        config,
+        services.gateway.app.registry,
+    )
+    assert config.seed_fleet_rate == rate
+    fleet.registry.served.reset()
+    first = fleet.nodes[0]
+    [server] = [s for s in services.servers.all() if s.url == first.url]
+    started = time.monotonic()
+    answer, lines = raw_pull(gateway, stream=True)
+    took = time.monotonic() - started
+    assert answer.headers["X-Ollama-Server"].count(",") == 2  # the three of them
+    assert lines[-1] == {"status": "success"}
+    assert took >= 0.8 * size / rate  # paced, not at the LAN's speed
+    check_seeded(fleet)
+    # one server: seeded too under the cap (its bytes counted by the cache)
+    httpx.request("DELETE", f"{first.url}/api/delete", json={"model": MODEL})
+    shutil.rmtree(services.settings.seed_cache_path / "blobs")
+    fleet.registry.served.reset()
+    one = httpx.post(
+        f"{gateway}/api/pull",
+        json={"model": MODEL, "stream": False},
+        headers={"X-Ollama-Servers": server.name},
+        timeout=60,
+    )
+    assert one.json() == {"status": "success"}
+    assert fleet.registry.served.total == size
+    assert tags(first.url).get(MODEL) == registry_digest(fleet)
+    assert not [name for name in tags(first.url) if "/" in name]

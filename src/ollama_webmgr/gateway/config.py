@@ -86,6 +86,9 @@ class GatewayConfig:
     backoff_max: float = 60.0
     origins: tuple[str, ...] = ()  # CORS origins allowed besides Ollama's built-ins
     api_key_hashes: frozenset[str] = field(default_factory=frozenset)
+    #: the fleet's download cap (bytes/s, « Téléchargements »): a pull fanned
+    #: out is seeded under it, even to one server
+    seed_fleet_rate: float | None = None
     _lock: threading.Lock = field(
         default_factory=threading.Lock, repr=False, compare=False
     )
@@ -139,6 +142,11 @@ def _validate(key: str, value: Any) -> None:
         # set by the key use cases, never typed by a person: a caller's mistake
         if isinstance(value, str) or not all(isinstance(h, str) for h in value):
             raise TypeError("api_key_hashes: expected a collection of hex digests")
+        return
+    if key == "seed_fleet_rate":
+        # read from the download settings, which checked it
+        if value is not None and not (isinstance(value, float) and value > 0):
+            raise TypeError("seed_fleet_rate: expected None or a positive float")
         return
     reason = SETTING_KINDS[key]
     if not _ACCEPTS[reason](value):

@@ -122,9 +122,13 @@ def _plan(gate: Gate, call: Call, targets: list[Server]) -> _Plan | None:
     from ollama_webmgr.ollama.seed_cache import SeedCache, SeedError
     from ollama_webmgr.ollama.seed_plan import cache_answers, seedable, serves
 
-    if not seedable(name, len(targets)) or not cache_answers(source.cache_url):
+    rate = gate.config.seed_fleet_rate
+    capped = rate is not None
+    if not seedable(name, len(targets), capped=capped):
         return None
-    cache = SeedCache(source.root)
+    if not cache_answers(source.cache_url):
+        return None
+    cache = SeedCache(source.root, rate=rate)
     try:
         seeding = cache.open_seeding(uuid.uuid4().hex, name, source.registry_url)
     except SeedError:

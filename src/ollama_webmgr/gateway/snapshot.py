@@ -40,12 +40,14 @@ log = logging.getLogger(__name__)
 class GatewaySnapshot:
     """``settings``: the stored editable values (checked when applied);
     ``draining``: addresses (``host:port``) of drained servers, None when
-    nothing was ever saved (each server keeps its switch)."""
+    nothing was ever saved (each server keeps its switch); ``fleet_rate``: the
+    fleet's download cap, which the gateway's seeded pulls keep to."""
 
     settings: Mapping[str, Any]
     key_hashes: frozenset[str]
     servers: tuple[Server, ...]
     draining: tuple[str, ...] | None
+    fleet_rate: float | None = None  # the download cap (``download_settings``)
 
 
 def apply_settings(
@@ -76,5 +78,6 @@ def apply_snapshot(
     (a server keeps its limit, and its switch when nothing was saved)."""
     registry.replace_all(snapshot.servers)
     apply_settings(config, snapshot.settings, snapshot.key_hashes)
+    config.update(seed_fleet_rate=snapshot.fleet_rate)
     if snapshot.draining is not None:
         apply_draining(registry, snapshot.draining)

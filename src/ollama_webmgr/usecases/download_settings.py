@@ -91,6 +91,13 @@ def _stored(db: DatabaseManager) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def stored_fleet_rate(db: DatabaseManager) -> float | None:
+    """The fleet cap as stored (None: unlimited), for the gateway's seeded pulls
+    (``gateway_settings.read_snapshot``)."""
+    rate = _stored(db).get("fleet_rate")
+    return float(rate) if _reason("fleet_rate", rate) is None and rate else None
+
+
 def load(db: DatabaseManager, settings: Settings) -> DownloadSettings:
     """The settings as they now are: stored values over the environment's
     (a stored value that no longer validates is skipped)."""

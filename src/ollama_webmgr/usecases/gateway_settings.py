@@ -40,6 +40,7 @@ from ollama_webmgr.gateway.snapshot import (
 )
 from ollama_webmgr.ollama.urls import display_address
 from ollama_webmgr.store.database import DatabaseManager, Doc, Where, now_iso
+from ollama_webmgr.usecases import download_settings
 from ollama_webmgr.usecases.actor import Actor, audit
 from ollama_webmgr.usecases.servers import find_server
 
@@ -52,10 +53,12 @@ CONFIG_KEY = "gateway"
 KEYS_KEY = "gateway_api_keys"
 DRAIN_KEY = "gateway_draining"
 #: what the UI and ``PUT /api/gateway/config`` may change (keys have their own API)
+#: set from other documents, never through the gateway's settings
+RUNTIME_ONLY = ("api_key_hashes", "seed_fleet_rate")
 EDITABLE = tuple(
     f.name
     for f in fields(GatewayConfig)
-    if not f.name.startswith("_") and f.name != "api_key_hashes"
+    if not f.name.startswith("_") and f.name not in RUNTIME_ONLY
 )
 LABEL_MAX = 64
 #: what each setting takes, which is what a refusal of its value says
@@ -85,7 +88,8 @@ def _document(db: DatabaseManager, key: str) -> Doc | None:
 
 def stamp(db: DatabaseManager) -> tuple[str | None, ...]:
     """When each document last changed: a cheap "did another process edit it?"."""
-    docs = [_document(db, key) for key in (CONFIG_KEY, KEYS_KEY, DRAIN_KEY)]
+    keys = (CONFIG_KEY, KEYS_KEY, DRAIN_KEY, download_settings.CONFIG_KEY)
+    docs = [_document(db, key) for key in keys]
     return tuple(doc.get("updated_at") if doc else None for doc in docs)
 
 
@@ -140,6 +144,7 @@ def read_snapshot(db: DatabaseManager, configured: Sequence[str]) -> GatewaySnap
         key_hashes=stored_key_hashes(db),
         servers=tuple(registry.all()),
         draining=stored_draining(db, registry),
+        fleet_rate=download_settings.stored_fleet_rate(db),
     )
 
 
