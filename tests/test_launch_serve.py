@@ -154,3 +154,38 @@ def test_serve_with_two_workers_serves_both_ports_and_records_every_request(
         assert get_stats_snapshot(db)["other_requests"] == 6
     finally:
         db.close()
+
+
+def test_serve_on_a_port_of_its_choice_seeds_through_that_port(tmp_path: Path) -> None:
+    """``--port`` (here 0: a free one) rather than ``WEBMGR_PORT``: the nodes
+    are told to pull from the seed cache where the web app really answers."""
+    with running_fleet([(), ()]) as fleet:
+        process = _start(
+            tmp_path,
+            fleet.urls[0],
+            "--gateway-port",
+            "0",
+            OLLAMA_SERVERS=",".join(fleet.urls),
+            OLLAMA_REGISTRY_URL=fleet.library_url,
+            WEBMGR_PORT="9",  # nothing answers there
+        )
+        try:
+            assert process.stdout is not None
+            process.stdout.readline()
+            gateway = process.stdout.readline().split(": ", 1)[1].strip()
+            fleet.registry.served.reset()
+            pulled = httpx.post(
+                f"{gateway}/api/pull",
+                json={"model": "all-minilm", "stream": False},
+                timeout=60,
+            )
+            process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=15)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    entry = fleet.registry.lookup("all-minilm")
+    assert entry is not None
+    assert pulled.json() == {"status": "success"}
+    assert fleet.registry.served.total == entry.size  # once for the two nodes

@@ -15,7 +15,7 @@ import logging
 import signal
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import click
@@ -92,6 +92,7 @@ def run_serve(
             prepare(services)
         app = create_app(services=services)
         servers = _bind(services, app, host, port, gateway_port, listeners)
+        follow_web_port(services, servers[0].server_port)
         ensure_descriptors(len(servers), settings)
         services.start()
     except WebmgrError as exc:  # AssetsNotBuilt, StoreError...
@@ -108,6 +109,20 @@ def run_serve(
         _announce(settings, host, [s.server_port for s in servers], announce)
         sd_notify("READY=1")  # systemd's Type=notify, with one worker
     wait_for_signal(servers, services.close, on_signal=services.interrupt_jobs)
+
+
+def follow_web_port(services: Services, port: int) -> None:
+    """Without ``SEED_CACHE_URL`` the nodes find the seed cache on the port the
+    web app is bound to (``--port``, 0 included), not ``WEBMGR_PORT``'s: the
+    jobs read it from the settings, the gateway from its seed source."""
+    settings = services.settings
+    if settings.seed_cache_url or settings.port == port:
+        return
+    services.settings = replace(settings, port=port)
+    gateway = services.gateway.app
+    if gateway.seed_source is not None:
+        address = services.settings.seed_cache_address
+        gateway.seed_source = replace(gateway.seed_source, cache_url=address)
 
 
 def _refuse_reload() -> None:
