@@ -98,6 +98,20 @@ def max_window(sent: list[Sent], window: float) -> float:
     return best
 
 
+def watch_shown_rate(
+    client: FlaskClient, ids: list[str], services: Services
+) -> list[tuple[float, float]]:
+    """(seconds since the pulls began, the line's use the API shows), every
+    0.25 s until the first job ends."""
+    started = time.monotonic()
+    shown = []
+    while not any(services.runner.get(job).finished for job in ids):
+        use = client.get("/api/downloads/config").json["use"]
+        shown.append((time.monotonic() - started, float(use["rate"])))
+        time.sleep(0.25)
+    return shown
+
+
 def digests_of(fleet: EmulatedFleet, model: str) -> set[str]:
     entry = fleet.registry.lookup(model)
     assert entry is not None
@@ -116,6 +130,7 @@ def test_the_fleet_cap_holds_over_every_5_s_window_and_shares_fairly(
     put_config(client, {"fleet_rate": CAP})
     fleet.registry.served.reset()
     ids = [job for model in MODELS for job in pull_all(client, model)]
+    shown = watch_shown_rate(client, ids, services)
     jobs = [wait_finished(services, job, 40) for job in ids]
     assert [job.state for job in jobs] == ["done"] * 6, [job.error for job in jobs]
 
@@ -136,6 +151,13 @@ def test_the_fleet_cap_holds_over_every_5_s_window_and_shares_fairly(
     of_big = sum(piece.size for piece in during if piece.digest in big)
     of_small = sum(piece.size for piece in during if piece.digest in small)
     assert 0.67 <= of_big / of_small <= 1.5, (of_big, of_small)
+
+    # the rate the pages show (« X sur C ») stays at the cap too, once past the
+    # first window, and shows the line in use
+    settled = [rate for at, rate in shown if at >= WINDOW]
+    assert settled
+    assert max(settled) <= 1.1 * CAP, settled
+    assert max(settled) >= 0.5 * CAP, settled
 
     # every node got each model with the registry's digest
     for node in fleet.nodes:

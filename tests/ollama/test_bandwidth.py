@@ -58,6 +58,7 @@ def test_a_flow_counts_while_it_runs_then_not(tmp_path: Path) -> None:
     budget = Budget(tmp_path, "registry", RATE)
     with budget.flow("sha256:x") as flow:
         flow.took(QUANTUM)
+        flow.took(QUANTUM)  # its rate, published when it books, counts the first
         use = budget.snapshot()
         assert [f.label for f in use.flows] == ["sha256:x"]
         assert use.rate > 0
@@ -85,3 +86,20 @@ def test_paced_bytes_go_out_at_the_rate_whole(tmp_path: Path) -> None:
     assert out == b"".join(data)
     # the first quantum goes at once, the rest at the rate
     assert took >= (len(out) - QUANTUM) / 1_000_000 * 0.95
+
+
+def test_the_rate_shown_under_a_low_cap_stays_at_it(tmp_path: Path) -> None:
+    """At 100 kB/s a quantum is 0.65 s of the line: over one second the rate
+    shown would swing between one and two quanta (65 to 131 kB/s), « 131 ko/s
+    sur 100 ko/s ». Measured over the last 5 s it stays near the cap."""
+    rate = 100_000.0
+    budget = Budget(tmp_path, "registry", rate)
+    shown = []
+    with budget.flow("low") as flow:
+        started = time.time()
+        while time.time() - started < 6.5:
+            flow.took(QUANTUM)
+            if time.time() - started >= 2:  # past the first quanta
+                shown.append(budget.snapshot().rate)
+    assert len(shown) >= 5
+    assert all(0.6 * rate <= value <= 1.1 * rate for value in shown), shown

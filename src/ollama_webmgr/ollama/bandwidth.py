@@ -53,7 +53,7 @@ _QUANTUM_MAX = 1 << 22
 #: seconds after which a flow without a heartbeat stops counting
 STALE = 2.0
 #: the span (seconds) over which a flow measures its own rate
-_MEASURE = 1.0
+_MEASURE = 5.0
 _UNSAFE = re.compile(r"[^0-9A-Za-z_.-]")
 
 
@@ -196,6 +196,7 @@ class Flow:
         self.flow_id = uuid.uuid4().hex[:12]
         self._recent: deque[tuple[float, int]] = deque()
         self._lock = threading.Lock()
+        self._started = time.time()
 
     def __enter__(self) -> Flow:
         return self
@@ -214,24 +215,25 @@ class Flow:
         wait until they are paid for. Without a cap: nothing at all."""
         if not self.budget.rate or count <= 0:
             return
-        now = time.time()
-        with self._lock:
-            self._recent.append((now, count))
         end = self.budget.book(self, count)
-        wait = end - time.time()
         if before:
             # bytes about to go out are sent at the start of their booking
-            wait -= count / self.budget.rate
+            end -= count / self.budget.rate
+        with self._lock:
+            self._recent.append((end, count))  # counted once paid for
+        wait = end - time.time()
         if wait > 0:
             time.sleep(wait)
 
     def measured(self, now: float) -> float:
-        """Bytes/s over the last second (what this flow received)."""
+        """Bytes/s paid for over the last ``_MEASURE`` seconds, or since the
+        flow began (at least one): a shorter window holds one or two quanta of
+        a low cap, and the rate shown would swing around it."""
         with self._lock:
             while self._recent and self._recent[0][0] < now - _MEASURE:
                 self._recent.popleft()
-            total = sum(count for _, count in self._recent)
-        return total / _MEASURE
+            total = sum(count for at, count in self._recent if at <= now)
+        return total / min(_MEASURE, max(1.0, now - self._started))
 
 
 def _read(path: Path) -> dict[str, object]:
