@@ -155,3 +155,17 @@ def test_no_bound_evicts_nothing(tmp_path: Path, registry_url: str) -> None:
     _ended(old)
     _seed(SeedCache(tmp_path, max_size=0), "new", NEW, registry_url)
     assert _held(tmp_path, old)
+
+
+def test_the_web_app_publishes_its_setting(tmp_path: Path) -> None:
+    from fleet_support import FAST, SMALL_MODELS, fleet_services
+    from ollama_webmgr.runtime.webapp import create_app
+    from ollama_webmgr.sim.fleet import running_fleet
+
+    with (
+        running_fleet([SMALL_MODELS], bandwidth=FAST) as fleet,
+        fleet_services(fleet, tmp_path, seed_cache_max_size=3 << 30) as services,
+    ):
+        create_app(services=services)
+        # what a seeding job builds: the directory only
+        assert SeedCache(services.settings.seed_cache_path).max_size == 3 << 30
