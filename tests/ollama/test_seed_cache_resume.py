@@ -170,3 +170,32 @@ def test_a_registry_that_ignores_the_range_gives_the_blob_from_the_start(
     assert _verified(tmp_path, weights)
     # the 200 was read from its first byte, not appended to the partial
     assert registry.served.of(weights.digest) <= weights.size // 2 + weights.size
+
+
+def _ranges_from_zero(app: Any) -> Any:
+    """The registry, answering every ranged GET from byte 0 (a 206 of another
+    range than asked)."""
+
+    def wrapped(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if "HTTP_RANGE" in environ:
+            environ["HTTP_RANGE"] = "bytes=0-"
+        return app(environ, start_response)  # type: ignore[no-any-return]
+
+    return wrapped
+
+
+def test_a_resume_answered_with_another_range_starts_over(
+    tmp_path: Path, registry: Registry
+) -> None:
+    app = _ranges_from_zero(create_library_app(registry))
+    with serve_in_thread(app) as running:
+        cache = SeedCache(tmp_path)
+        weights = _weights(cache, running.url)
+        seeding = cache.open_seeding("s", MODEL, running.url)
+        registry.faults.update({"drop_after": weights.size // 2})
+        with pytest.raises(SeedError):
+            cache.fill(seeding, running.url)
+        assert _partial(tmp_path, weights).stat().st_size > 0
+        fetched = cache.fill(seeding, running.url)
+    assert _verified(tmp_path, weights)
+    assert fetched >= weights.size  # the weights came whole, not appended

@@ -24,7 +24,7 @@ from ollama_webmgr.sim.serve import serve_in_thread
 OLD = ModelName.parse("qwen2.5:0.5b")
 USED = ModelName.parse("nomic-embed-text:latest")
 NEW = ModelName.parse("gemma3:1b")
-LEASE = 1.0  # seconds: the first seedings end during the test
+LEASE = 2.0  # seconds: the first seedings end during the test
 
 
 @pytest.fixture

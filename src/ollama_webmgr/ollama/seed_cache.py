@@ -43,6 +43,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import socket
@@ -76,6 +77,7 @@ _SEED_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 _DIGEST = re.compile(r"^sha256:([0-9a-f]{64})$")
 _ALIAS = re.compile(r"^(.+)--node-([0-9a-f]{8})$")
 _NAMESPACE_MAX = 80  # what Ollama accepts
+_log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]  # digest, completed, total
 
@@ -172,7 +174,11 @@ class SeedCache:
 
     def publish_max_size(self, max_size: int) -> None:
         """Make ``max_size`` the bound of every process using this directory."""
-        _atomic_write(self._max_size_file, str(max(0, max_size)).encode())
+        data = str(max(0, max_size)).encode()
+        with contextlib.suppress(OSError):
+            if self._max_size_file.read_bytes() == data:
+                return  # the usual case: another worker of the web app wrote it
+        _atomic_write(self._max_size_file, data, unique=True)
 
     @property
     def _max_size_file(self) -> Path:
@@ -234,7 +240,10 @@ class SeedCache:
                     continue
                 url = _blob_url(registry_url, seeding.name, blob.digest)
                 fetched += self._download(url, blob, progress, cancelled, timeout)
-        tidy(self)
+        try:
+            tidy(self)
+        except OSError as error:  # the blobs are there: the fill succeeded
+            _log.warning("seed cache upkeep failed: %s", error)
         return fetched
 
     # -- the upkeep's side (``ollama/seed_upkeep.py``) --
@@ -373,7 +382,12 @@ class SeedCache:
         while True:
             partial = _Partial.kept(_partial_of(target), blob.size)
             if partial.size < blob.size or not partial.path.exists():
-                taken += self._fetch(url, blob, partial, progress, cancelled, timeout)
+                try:
+                    got = self._fetch(url, blob, partial, progress, cancelled, timeout)
+                except _RangeRefused:
+                    partial.path.unlink(missing_ok=True)
+                    continue  # the registry will not resume it: from the start
+                taken += got
             actual = f"sha256:{partial.hasher.hexdigest()}"
             if actual == blob.digest:
                 os.replace(partial.path, target)
@@ -409,6 +423,8 @@ class SeedCache:
                 flow.took(deposit)
                 with client.stream("GET", url, headers=headers) as response:
                     if not _resumes(response, start):
+                        if start and response.status_code in (206, 416):
+                            raise _RangeRefused  # another range, or none of it
                         if response.status_code != 200:
                             raise SeedError(f"{url}: HTTP {response.status_code}")
                         partial.restart()  # the whole blob came instead
@@ -425,6 +441,10 @@ class SeedCache:
         except httpx.HTTPError as error:
             raise SeedError(f"{url}: {error}") from None
         return partial.size - (0 if partial.fresh else start)
+
+
+class _RangeRefused(Exception):
+    """The registry answered a resume with another range than asked, or 416."""
 
 
 @dataclass
@@ -451,6 +471,7 @@ class _Partial:
         with open(path, "rb") as data:
             while piece := data.read(CHUNK):
                 partial.hasher.update(piece)
+                time.sleep(0)  # gigabytes to hash: let a gevent hub run meanwhile
         partial.size, partial.fresh = size, size == 0
         return partial
 
@@ -516,8 +537,10 @@ def _fetch_manifest(registry_url: str, name: ModelName, timeout: float) -> bytes
     return response.content
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def _atomic_write(path: Path, data: bytes, *, unique: bool = False) -> None:
+    """``data`` in ``path`` at once; ``unique``: written without a lock (a
+    temporary file of this process's own)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
+    temporary = path.with_suffix(f".{os.getpid()}.tmp" if unique else ".tmp")
     temporary.write_bytes(data)
     os.replace(temporary, path)

@@ -23,7 +23,6 @@ open would let two processes hold "the" lock.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,10 +86,11 @@ def _remove(cache: SeedCache, item: _File, listed: set[str] | None) -> bool:
             listed |= cache.listed()
             if item.hexa in listed:
                 return False
-        with contextlib.suppress(FileNotFoundError):
+        try:
             item.path.unlink()
-            return True
-    return False
+        except OSError:  # gone meanwhile, or not ours to remove
+            return False
+        return True
 
 
 def _files(folder: Path) -> tuple[list[_File], list[_File]]:
@@ -105,7 +105,7 @@ def _files(folder: Path) -> tuple[list[_File], list[_File]]:
             continue
         try:
             stat = path.stat()
-        except FileNotFoundError:
+        except OSError:
             continue  # gone meanwhile (renamed into place, or removed)
         hexa = name.removeprefix(_BLOB_PREFIX).removesuffix(_PARTIAL)
         item = _File(path, hexa, stat.st_size, stat.st_mtime)
