@@ -344,23 +344,16 @@ class SeedCache:
         cancelled: Callable[[], bool] = lambda: False,
         waiting: Callable[[], None] | None = None,
     ) -> Iterator[None]:
-        folder = self.root / "locks"
-        folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / name, "a+b") as handle:
-            while True:
-                try:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if cancelled():
-                        raise SeedError("cancelled") from None
-                    if waiting:
-                        waiting()
-                    time.sleep(0.05)  # another job fetches it: wait its end
-            try:
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        while True:
+            with self.try_lock(name) as locked:
+                if locked:
+                    yield
+                    return
+            if cancelled():
+                raise SeedError("cancelled")
+            if waiting:
+                waiting()
+            time.sleep(0.05)  # another job fetches it: wait its end
 
     def _download(
         self,
