@@ -74,6 +74,7 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
         ),
         ("LOG_LEVEL", "loud", "LOG_LEVEL : DEBUG, INFO"),
         ("OLLAMA_LIBRARY_URL", "ollama.com", "OLLAMA_LIBRARY_URL : une URL http://"),
+        ("SEED_CACHE_MAX_SIZE", "-1g", "SEED_CACHE_MAX_SIZE : une taille en octets"),
     ],
 )
 def test_invalid_value_names_the_variable(env: str, value: str, expected: str) -> None:
@@ -94,3 +95,10 @@ def test_gateway_origins_come_from_the_environment() -> None:
     assert config.origins == ("https://chat.example.com", "chrome-extension://*")
     with pytest.raises(SettingsError, match="GATEWAY_ORIGINS"):
         Settings.from_env({"GATEWAY_ORIGINS": "example.com"}, env_file=None)
+
+
+def test_the_seed_cache_bound_takes_suffixes_and_zero_for_none() -> None:
+    assert Settings.from_env({}, env_file=None).seed_cache_max_size == 20 << 30
+    for value, expected in (("10g", 10 << 30), ("512M", 512 << 20), ("0", 0)):
+        settings = Settings.from_env({"SEED_CACHE_MAX_SIZE": value}, env_file=None)
+        assert settings.seed_cache_max_size == expected

@@ -78,14 +78,30 @@ def _positive_float(value: str) -> float:
     return number
 
 
-def _size(value: str) -> int:
-    """Bytes, with an optional k, m or g suffix (binary: 1m = 1,048,576)."""
+def _bytes(value: str) -> int | None:
+    """Bytes, with an optional k, m or g suffix (binary: 1m = 1,048,576);
+    None when it is not a size."""
     text = value.strip().lower().removesuffix("b")
     factor = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}.get(text[-1:], 1)
     number = text[:-1] if factor > 1 else text
-    if not number.isdigit() or int(number) <= 0:
+    return int(number) * factor if number.isdigit() else None
+
+
+def _size(value: str) -> int:
+    size = _bytes(value)
+    if not size:
         raise ValueError("a positive size in bytes, e.g. 33554432 or 32m")
-    return int(number) * factor
+    return size
+
+
+def _bound(value: str) -> int:
+    """A size, or 0 for no bound."""
+    size = _bytes(value)
+    if size is None:
+        raise ValueError(
+            "une taille en octets (suffixes k, m, g permis ; 0 : sans limite)"
+        )
+    return size
 
 
 def _name_list(value: str) -> tuple[str, ...]:
@@ -305,6 +321,14 @@ class Settings:
         " un modèle envoyé à plusieurs serveurs est téléchargé une fois, puis ils le"
         " prennent dans son cache (vide : `http://127.0.0.1:` et `WEBMGR_PORT`)",
         _optional_web_url,
+    )
+    seed_cache_max_size: int = _setting(
+        "SEED_CACHE_MAX_SIZE",
+        20 << 30,
+        "Taille maximale du cache des modèles envoyés à plusieurs serveurs (octets,"
+        " suffixes k, m, g permis ; 0 : sans limite) ; au-delà, les fichiers les moins"
+        " récemment utilisés qu’aucun envoi en cours ne demande sont supprimés",
+        _bound,
     )
     models_cache_ttl: float = _setting(
         "MODELS_CACHE_TTL",

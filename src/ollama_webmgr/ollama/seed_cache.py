@@ -24,9 +24,16 @@ receive window and what is in flight: ``PREPAID``, and one chunk), so that the b
 start of each blob is never on top of the cap (the deposit is not given back:
 about ``PREPAID / rate`` seconds of the line per blob).
 
+A blob fetch cut midway (the connection dropped, the registry gone, the job
+cancelled) keeps its ``.partial``; the next fill of that blob asks for the
+rest (``Range: bytes=<n>-``) and continues the hash over the bytes kept. Only
+the process holding the blob's lock touches its partial.
+
 Only what a seeding lists is served, and only while its lease lasts: the
 cache is no open proxy. Blobs stay after the lease (a later seeding of the
-same model finds them); nothing evicts them yet.
+same model finds them) until the cache grows past its bound: after each fill,
+``ollama/seed_upkeep.py`` evicts the least recently used blobs no current
+seeding lists.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import socket
@@ -49,8 +57,13 @@ import httpx
 from ollama_webmgr.ollama.bandwidth import Budget, Snapshot
 from ollama_webmgr.ollama.names import ModelName
 from ollama_webmgr.ollama.registry import MANIFEST_ACCEPT, ollama_user_agent
+from ollama_webmgr.ollama.seed_upkeep import tidy
 
 LEASE = 6 * 3600.0  # seconds a seeding stays served after its last job touched it
+#: the cache's bound when none was published (``SEED_CACHE_MAX_SIZE``'s default)
+DEFAULT_MAX_SIZE = 20 << 30
+#: a served blob's mtime (its last use, for eviction) is moved at most this often
+TOUCH_EVERY = 60.0
 CHUNK = 1 << 20
 #: the kernel's receive buffer of a capped download (it doubles it)
 CAPPED_RCVBUF = 1 << 15
@@ -64,6 +77,7 @@ _SEED_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 _DIGEST = re.compile(r"^sha256:([0-9a-f]{64})$")
 _ALIAS = re.compile(r"^(.+)--node-([0-9a-f]{8})$")
 _NAMESPACE_MAX = 80  # what Ollama accepts
+_log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]  # digest, completed, total
 
@@ -133,12 +147,42 @@ class SeedCache:
     """The cache's directory: seedings, blobs, locks."""
 
     def __init__(
-        self, root: Path, *, lease: float = LEASE, rate: float | None = None
+        self,
+        root: Path,
+        *,
+        lease: float = LEASE,
+        rate: float | None = None,
+        max_size: int | None = None,
     ) -> None:
         self.root = root
         self.lease = lease
         #: what every download from the registry draws from (no cap: unlimited)
         self.budget = Budget(self.bandwidth_dir, REGISTRY_BUDGET, rate)
+        self._max_size = max_size
+
+    @property
+    def max_size(self) -> int:
+        """The cache's bound in bytes (0: none): the one given, else the one the
+        web app published from its settings (the jobs and the gateway build
+        their cache without settings), else ``DEFAULT_MAX_SIZE``."""
+        if self._max_size is not None:
+            return self._max_size
+        try:
+            return max(0, int(self._max_size_file.read_text()))
+        except (OSError, ValueError):
+            return DEFAULT_MAX_SIZE
+
+    def publish_max_size(self, max_size: int) -> None:
+        """Make ``max_size`` the bound of every process using this directory."""
+        data = str(max(0, max_size)).encode()
+        with contextlib.suppress(OSError):
+            if self._max_size_file.read_bytes() == data:
+                return  # the usual case: another worker of the web app wrote it
+        _atomic_write(self._max_size_file, data, unique=True)
+
+    @property
+    def _max_size_file(self) -> Path:
+        return self.root / "max-size"
 
     @property
     def bandwidth_dir(self) -> Path:
@@ -190,12 +234,40 @@ class SeedCache:
             hexa = _hex(blob.digest)
             with self._lock(f"blob-{hexa}", cancelled, waiting):
                 if self._blob(hexa).exists():
+                    _touch(self._blob(hexa))  # used again: last to be evicted
                     if progress:
                         progress(blob.digest, blob.size, blob.size)
                     continue
                 url = _blob_url(registry_url, seeding.name, blob.digest)
                 fetched += self._download(url, blob, progress, cancelled, timeout)
+        try:
+            tidy(self)
+        except OSError as error:  # the blobs are there: the fill succeeded
+            _log.warning("seed cache upkeep failed: %s", error)
         return fetched
+
+    # -- the upkeep's side (``ollama/seed_upkeep.py``) --
+
+    def listed(self) -> set[str]:
+        """The hex digests of the blobs a current seeding lists (reading the
+        seedings drops the files of those whose lease ended)."""
+        return {_hex(blob.digest) for s in self._seedings() for blob in s.blobs}
+
+    @contextlib.contextmanager
+    def try_lock(self, name: str) -> Iterator[bool]:
+        """The lock ``name`` if free now (True), else nothing (False): no wait."""
+        folder = self.root / "locks"
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / name, "a+b") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     # -- the serving side --
 
@@ -218,7 +290,10 @@ class SeedCache:
                 continue
             if any(blob.digest == digest for blob in seeding.blobs):
                 path = self._blob(match.group(1))
-                return path if path.exists() else None
+                if not path.exists():
+                    return None
+                _touch(path, TOUCH_EVERY)  # served: its last use, for eviction
+                return path
         return None
 
     # -- files --
@@ -269,23 +344,16 @@ class SeedCache:
         cancelled: Callable[[], bool] = lambda: False,
         waiting: Callable[[], None] | None = None,
     ) -> Iterator[None]:
-        folder = self.root / "locks"
-        folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / name, "a+b") as handle:
-            while True:
-                try:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if cancelled():
-                        raise SeedError("cancelled") from None
-                    if waiting:
-                        waiting()
-                    time.sleep(0.05)  # another job fetches it: wait its end
-            try:
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        while True:
+            with self.try_lock(name) as locked:
+                if locked:
+                    yield
+                    return
+            if cancelled():
+                raise SeedError("cancelled")
+            if waiting:
+                waiting()
+            time.sleep(0.05)  # another job fetches it: wait its end
 
     def _download(
         self,
@@ -295,14 +363,49 @@ class SeedCache:
         cancelled: Callable[[], bool],
         timeout: float,
     ) -> int:
-        """One blob from the registry to the cache, verified; its byte count."""
+        """One blob from the registry to the cache, verified; the bytes taken.
+
+        Called under the blob's lock. A partial kept by a fetch cut midway is
+        resumed; one that cannot be (larger than the blob, or the whole ending
+        with a wrong digest) is discarded and the blob fetched again once.
+        """
         target = self._blob(_hex(blob.digest))
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".partial")
-        hasher = hashlib.sha256()
-        received = 0
+        taken = 0
+        while True:
+            partial = _Partial.kept(_partial_of(target), blob.size)
+            if partial.size < blob.size or not partial.path.exists():
+                try:
+                    got = self._fetch(url, blob, partial, progress, cancelled, timeout)
+                except _RangeRefused:
+                    partial.path.unlink(missing_ok=True)
+                    continue  # the registry will not resume it: from the start
+                taken += got
+            actual = f"sha256:{partial.hasher.hexdigest()}"
+            if actual == blob.digest:
+                os.replace(partial.path, target)
+                return taken
+            partial.path.unlink(missing_ok=True)
+            if partial.fresh:  # all of it came now: the registry's bytes are wrong
+                raise SeedError(f"digest mismatch: want {blob.digest}, got {actual}")
+
+    def _fetch(
+        self,
+        url: str,
+        blob: Blob,
+        partial: _Partial,
+        progress: Progress | None,
+        cancelled: Callable[[], bool],
+        timeout: float,
+    ) -> int:
+        """The rest of a blob appended to its partial (all of it when the
+        registry ignores the range); the bytes taken."""
+        start = partial.size
         capped = self.budget.rate is not None
-        deposit = min(blob.size, PREPAID + self.budget.quantum) if capped else 0
+        deposit = min(blob.size - start, PREPAID + self.budget.quantum) if capped else 0
+        headers = {"User-Agent": ollama_user_agent(None)}
+        if start:
+            headers["Range"] = f"bytes={start}-"
         try:
             with (
                 self.budget.flow(blob.digest) as flow,
@@ -311,36 +414,86 @@ class SeedCache:
                 # what the registry sends ahead of our reads, paid before it can:
                 # a deposit (the reads pay for themselves), lost at the end
                 flow.took(deposit)
-                with (
-                    client.stream(
-                        "GET", url, headers={"User-Agent": ollama_user_agent(None)}
-                    ) as response,
-                    open(partial, "wb") as out,
-                ):
-                    if response.status_code != 200:
-                        raise SeedError(f"{url}: HTTP {response.status_code}")
-                    size = self.budget.quantum if capped else CHUNK
-                    for chunk in response.iter_bytes(size):
-                        if cancelled():
-                            raise SeedError("cancelled")
-                        out.write(chunk)
-                        hasher.update(chunk)
-                        received += len(chunk)
-                        if progress:
-                            progress(blob.digest, received, blob.size)
-                        flow.took(len(chunk))
+                with client.stream("GET", url, headers=headers) as response:
+                    if not _resumes(response, start):
+                        if start and response.status_code in (206, 416):
+                            raise _RangeRefused  # another range, or none of it
+                        if response.status_code != 200:
+                            raise SeedError(f"{url}: HTTP {response.status_code}")
+                        partial.restart()  # the whole blob came instead
+                    with open(partial.path, "ab" if partial.size else "wb") as out:
+                        size = self.budget.quantum if capped else CHUNK
+                        for chunk in response.iter_bytes(size):
+                            out.write(chunk)  # kept, even when cancelled now
+                            partial.took(chunk)
+                            if progress:
+                                progress(blob.digest, partial.size, blob.size)
+                            if cancelled():
+                                raise SeedError("cancelled")
+                            flow.took(len(chunk))
         except httpx.HTTPError as error:
-            partial.unlink(missing_ok=True)
             raise SeedError(f"{url}: {error}") from None
-        except SeedError:
-            partial.unlink(missing_ok=True)
-            raise
-        actual = f"sha256:{hasher.hexdigest()}"
-        if actual != blob.digest:
-            partial.unlink(missing_ok=True)
-            raise SeedError(f"digest mismatch: want {blob.digest}, got {actual}")
-        os.replace(partial, target)
-        return received
+        return partial.size - (0 if partial.fresh else start)
+
+
+class _RangeRefused(Exception):
+    """The registry answered a resume with another range than asked, or 416."""
+
+
+@dataclass
+class _Partial:
+    """A blob's ``.partial`` file: the hash over its bytes, their count, and
+    whether they all came in this fill (``fresh``)."""
+
+    path: Path
+    hasher: hashlib._Hash
+    size: int = 0
+    fresh: bool = True
+
+    @classmethod
+    def kept(cls, path: Path, blob_size: int) -> _Partial:
+        """The partial a cut fetch left (one larger than its blob is discarded)."""
+        partial = cls(path, hashlib.sha256())
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            return partial
+        if size > blob_size:
+            path.unlink()
+            return partial
+        with open(path, "rb") as data:
+            while piece := data.read(CHUNK):
+                partial.hasher.update(piece)
+                time.sleep(0)  # gigabytes to hash: let a gevent hub run meanwhile
+        partial.size, partial.fresh = size, size == 0
+        return partial
+
+    def restart(self) -> None:
+        self.hasher, self.size, self.fresh = hashlib.sha256(), 0, True
+
+    def took(self, chunk: bytes) -> None:
+        self.hasher.update(chunk)
+        self.size += len(chunk)
+
+
+def _resumes(response: httpx.Response, start: int) -> bool:
+    """Whether ``response`` is the blob's rest from byte ``start`` (a 206)."""
+    if not start or response.status_code != 206:
+        return False
+    found = re.match(r"bytes (\d+)-", response.headers.get("Content-Range", ""))
+    return found is not None and int(found.group(1)) == start
+
+
+def _partial_of(target: Path) -> Path:
+    return target.with_suffix(".partial")
+
+
+def _touch(path: Path, every: float = 0.0) -> None:
+    """Mark a blob used now (its mtime: what eviction orders by), at most
+    every ``every`` seconds."""
+    with contextlib.suppress(OSError):
+        if time.time() - path.stat().st_mtime >= every:
+            os.utime(path)
 
 
 def _client(capped: bool, timeout: float) -> httpx.Client:
@@ -377,8 +530,10 @@ def _fetch_manifest(registry_url: str, name: ModelName, timeout: float) -> bytes
     return response.content
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def _atomic_write(path: Path, data: bytes, *, unique: bool = False) -> None:
+    """``data`` in ``path`` at once; ``unique``: written without a lock (a
+    temporary file of this process's own)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
+    temporary = path.with_suffix(f".{os.getpid()}.tmp" if unique else ".tmp")
     temporary.write_bytes(data)
     os.replace(temporary, path)

@@ -112,10 +112,13 @@ def create_app(
     ):
         app.register_blueprint(blueprint)
     register_api(app)
+    seed_cache = SeedCache(settings.seed_cache_path)
+    # the jobs and the gateway fill this directory without the settings: its bound
+    seed_cache.publish_max_size(settings.seed_cache_max_size)
     app.wsgi_app = _SeedMount(  # type: ignore[method-assign]
         app.wsgi_app,
         SeedRegistry(
-            SeedCache(settings.seed_cache_path),
+            seed_cache,
             download_settings.NodeRate(services.db, settings),
         ),
     )
