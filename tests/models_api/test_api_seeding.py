@@ -117,7 +117,11 @@ def test_three_nodes_take_the_model_from_the_registry_once(
         assert not [name for name in found if "/" in name]  # the temporary name went
     # where each node's bytes came from, and what was saved
     results = [job.result for job in jobs]
-    assert sorted(r["source"] for r in results) == ["cache", "cache", "registry"]
+    sources = [r["source"] for r in results]
+    # a job that fetched any blob says « registre »: usually the first for all
+    # of them, but under load another may take the next blob first
+    assert "registry" in sources
+    assert set(sources) <= {"registry", "cache"}
     assert sum(r["fetched"] for r in results) == fleet.registry.served.total
     assert sum(r["saved"] for r in results) == 3 * size - fleet.registry.served.total
     # a fresh update check says up to date everywhere
@@ -126,7 +130,7 @@ def test_three_nodes_take_the_model_from_the_registry_once(
     # the page's job list says it per node, in French
     page = client.get("/models/-/jobs").get_data(as_text=True)
     assert page.count('data-role="origin"') == 3
-    assert page.count("depuis le cache · ") == 2
+    assert page.count("depuis le cache · ") == sources.count("cache")
     assert ">registre<" in page
     # the cache itself, as Ollama asks it: HEAD, ranges, and the direct-URL GET
     blob = f"{web.url}/v2/library/all-minilm/blobs/{entry_layer(fleet)}"
