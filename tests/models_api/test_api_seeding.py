@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -20,11 +22,13 @@ from models_api_support import post, wait_finished
 from fleet_support import FAST, closed_port_url, fleet_services
 from ollama_webmgr.french.messages import message_for_code
 from ollama_webmgr.jobs.model import Job
+from ollama_webmgr.jobs.tasks import TASKS_REF
 from ollama_webmgr.runtime.services import Services
 from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.app import create_app as create_node_app
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
 from ollama_webmgr.sim.serve import RunningServer, serve_in_thread, start_in_thread
+from rq_workers import run_burst
 from waiting import wait_until
 
 MODEL = "all-minilm:latest"  # on no node
@@ -233,3 +237,34 @@ def test_update_everywhere_seeds_a_model_flagged_on_several_nodes(
     assert fleet.registry.served.total <= 1.05 * model_size(fleet)
     for node in fleet.nodes:
         assert tags(node.url).get(MODEL) == registry_digest(fleet)
+
+
+def test_on_rq_workers_the_seeding_takes_the_registry_bytes_once(
+    services: Services,
+    fleet: EmulatedFleet,
+    web: RunningServer,
+    redis_conn: Any,
+    redis_prefix: str,
+) -> None:
+    """The ``REDIS_URL`` mode: the three jobs on three RQ workers at once,
+    meeting in the cache's files (its locks) rather than in one process."""
+    from ollama_webmgr.jobs.rq_runner import RQRunner
+
+    runner = RQRunner(
+        redis_conn, tasks_ref=TASKS_REF, prefix=redis_prefix, queue=redis_prefix
+    )
+    on_rq = replace(services, runner=runner, bus=runner.bus)
+    client = create_app(services=on_rq).test_client()
+    fleet.registry.served.reset()
+    ids = seed_all(client, on_rq)
+    run_burst(redis_conn, redis_prefix, count=3)
+    jobs = [wait_finished(on_rq, i, 30) for i in ids]
+    assert [job.state for job in jobs] == ["done"] * 3, [job.error for job in jobs]
+    assert fleet.registry.served.total <= 1.05 * model_size(fleet)
+    for node in fleet.nodes:
+        found = tags(node.url)
+        assert found.get(MODEL) == registry_digest(fleet)
+        assert not [name for name in found if "/" in name]
+    results = [job.result for job in jobs]
+    assert sum(r["fetched"] for r in results) == fleet.registry.served.total
+    assert {r["source"] for r in results} <= {"registry", "cache"}
