@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,6 +42,7 @@ from ollama_webmgr.ollama.registry import (
     MANIFEST_ACCEPT,
     RegistryClient,
 )
+from ollama_webmgr.ollama.seed_cache import manifest_blobs
 
 FROM_PEER = "peer"
 LOOKING = "looking for a peer"
@@ -173,7 +173,7 @@ def _pull_from(
             _forget(client, temporary)  # the peer's copy changed meanwhile
             return PeerFailed(peer.name, "the peer's copy changed during the pull")
         adopt(client, temporary, name)
-    size = _size(candidate.manifest)
+    size = sum(blob.size for blob in manifest_blobs(candidate.manifest))
     return {
         "status": "success",
         "model": name.display,
@@ -194,9 +194,3 @@ def _digest_of(client: OllamaClient, model: str) -> str | None:
 def _forget(client: OllamaClient, temporary: str) -> None:
     with contextlib.suppress(OllamaNotFound):
         client.delete(temporary)
-
-
-def _size(manifest: bytes) -> int:
-    body = json.loads(manifest)
-    listed = [*body.get("layers", []), body["config"]]
-    return sum(int(item["size"]) for item in listed)

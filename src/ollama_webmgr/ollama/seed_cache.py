@@ -92,6 +92,18 @@ class Blob:
     size: int
 
 
+def manifest_blobs(manifest: bytes) -> list[Blob]:
+    """The blobs a manifest lists: its layers, then its config.
+
+    >>> manifest_blobs(b'{"layers": [{"digest": "sha256:a", "size": 3}],'
+    ...                b' "config": {"digest": "sha256:c", "size": 1}}')
+    [Blob(digest='sha256:a', size=3), Blob(digest='sha256:c', size=1)]
+    """
+    body = json.loads(manifest)
+    listed = [*body.get("layers", []), body["config"]]
+    return [Blob(str(item["digest"]), int(item["size"])) for item in listed]
+
+
 @dataclass(frozen=True)
 class Seeding:
     """One model being seeded: its manifest (the registry's bytes) and blobs."""
@@ -103,9 +115,7 @@ class Seeding:
 
     @property
     def blobs(self) -> list[Blob]:
-        body = json.loads(self.manifest)
-        listed = [*body.get("layers", []), body["config"]]
-        return [Blob(str(item["digest"]), int(item["size"])) for item in listed]
+        return manifest_blobs(self.manifest)
 
     @property
     def size(self) -> int:
