@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 # shared fixtures, from tests/ (on pytest's pythonpath)
-pytest_plugins = ["redis_fixtures", "lingering_threads"]
+pytest_plugins = ["redis_fixtures", "lingering_threads", "seed_fixtures"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -25,10 +25,9 @@ import httpx
 import ollama
 import pytest
 
-from fleet_support import FAST, closed_port_url, fleet_services
+from fleet_support import FAST, fleet_services
 from ollama_webmgr.gateway.snapshot import apply_snapshot
 from ollama_webmgr.runtime.services import Services
-from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.app import create_app as create_node_app
 from ollama_webmgr.sim.catalog import DEFAULT_SCALE
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
@@ -58,24 +57,11 @@ def fleet(scale: float) -> Iterator[EmulatedFleet]:
 
 
 @pytest.fixture
-def cache_url() -> str:
-    return closed_port_url()
-
-
-@pytest.fixture
 def services(
     fleet: EmulatedFleet, tmp_path: Path, cache_url: str
 ) -> Iterator[Services]:
     with fleet_services(fleet, tmp_path, seed_cache_url=cache_url) as built:
         yield built
-
-
-@pytest.fixture
-def web(services: Services, cache_url: str) -> Iterator[RunningServer]:
-    """The web app on the cache's address: it serves ``/v2/``."""
-    port = int(urlsplit(cache_url).port or 0)
-    with serve_in_thread(create_app(services=services), port=port) as running:
-        yield running
 
 
 @contextmanager

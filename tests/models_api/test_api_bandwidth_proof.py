@@ -13,19 +13,18 @@ import hashlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from flask.testing import FlaskClient
 from models_api_support import wait_finished
 
-from fleet_support import FAST, closed_port_url, fleet_services
+from fleet_support import FAST, fleet_services
 from ollama_webmgr.runtime.services import Services
 from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
 from ollama_webmgr.sim.registry_faults import Sent
-from ollama_webmgr.sim.serve import RunningServer, serve_in_thread
+from ollama_webmgr.sim.serve import RunningServer
 from ollama_webmgr.usecases import download_settings
 from ollama_webmgr.usecases.actor import Actor
 from ollama_webmgr.usecases.model_jobs import submit_pull
@@ -48,11 +47,6 @@ def fleet() -> Iterator[EmulatedFleet]:
 
 
 @pytest.fixture
-def cache_url() -> str:
-    return closed_port_url()
-
-
-@pytest.fixture
 def services(
     fleet: EmulatedFleet, tmp_path: Path, cache_url: str
 ) -> Iterator[Services]:
@@ -60,13 +54,6 @@ def services(
         fleet, tmp_path, models_cache_ttl=60.0, seed_cache_url=cache_url
     ) as built:
         yield built
-
-
-@pytest.fixture
-def web(services: Services, cache_url: str) -> Iterator[RunningServer]:
-    port = int(urlsplit(cache_url).port or 0)
-    with serve_in_thread(create_app(services=services), port=port) as running:
-        yield running
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -27,7 +26,7 @@ from ollama_webmgr.runtime.services import Services
 from ollama_webmgr.runtime.webapp import create_app
 from ollama_webmgr.sim.app import create_app as create_node_app
 from ollama_webmgr.sim.fleet import EmulatedFleet, running_fleet
-from ollama_webmgr.sim.serve import RunningServer, serve_in_thread, start_in_thread
+from ollama_webmgr.sim.serve import RunningServer, start_in_thread
 from rq_workers import run_burst
 from waiting import wait_until
 
@@ -42,11 +41,6 @@ def fleet() -> Iterator[EmulatedFleet]:
 
 
 @pytest.fixture
-def cache_url() -> str:
-    return closed_port_url()
-
-
-@pytest.fixture
 def services(
     fleet: EmulatedFleet, tmp_path: Path, cache_url: str
 ) -> Iterator[Services]:
@@ -54,13 +48,6 @@ def services(
         fleet, tmp_path, models_cache_ttl=60.0, seed_cache_url=cache_url
     ) as built:
         yield built
-
-
-@pytest.fixture
-def web(services: Services, cache_url: str) -> Iterator[RunningServer]:
-    port = int(urlsplit(cache_url).port or 0)
-    with serve_in_thread(create_app(services=services), port=port) as running:
-        yield running
 
 
 @pytest.fixture
